@@ -1,0 +1,132 @@
+"""The gateway's error tree. Every error carries a stable ``code`` and, where one is
+involved, the name of the ``upstream``. Messages are written for API clients: never a raw
+upstream body, a credential or a stack trace.
+
+    GatewayError
+    ├── InvalidInput               INVALID_INPUT          (client sent something unusable)
+    ├── NotFound                   NOT_FOUND
+    ├── NotSupported               NOT_SUPPORTED          (outside a provider's capabilities)
+    ├── BookingRejected            business outcomes, shown as mutation userErrors
+    │   ├── SlotUnavailable        SLOT_UNAVAILABLE
+    │   ├── PolicyViolation        OUTSIDE_POLICY
+    │   ├── InvalidState           NOT_CANCELLABLE / INVALID_TRANSITION / MODIFICATION_RESTRICTED
+    │   └── IdempotencyConflict    IDEMPOTENCY_KEY_REUSED
+    └── UpstreamError              the provider failed; GraphQL error naming the upstream
+        ├── UpstreamUnavailable    UPSTREAM_UNAVAILABLE   (connect error, 5xx, breaker open)
+        ├── UpstreamTimeout        UPSTREAM_TIMEOUT
+        ├── UpstreamAuthError      UPSTREAM_AUTH_FAILED   (bad credentials, missing scope)
+        ├── UpstreamRateLimited    UPSTREAM_RATE_LIMITED
+        ├── UpstreamBadResponse    UPSTREAM_BAD_RESPONSE  (unparseable or unexpected body)
+        └── OutcomeUnknown         OUTCOME_UNKNOWN        (a write whose result is unknown)
+
+Low-level transport errors are translated into this tree in exactly one place
+(``tablegraph.upstream``); provider status and error codes in one table per adapter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GatewayError(Exception):
+    code = "INTERNAL"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        upstream: str | None = None,
+        code: str | None = None,
+        field: tuple[str, ...] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.upstream = upstream
+        if code is not None:
+            self.code = code
+        self.field = field
+        self.details = details or {}
+
+    def extensions(self) -> dict[str, Any]:
+        ext: dict[str, Any] = {"code": self.code}
+        if self.upstream:
+            ext["upstream"] = self.upstream
+        ext.update(self.details)
+        return ext
+
+
+class InvalidInput(GatewayError):
+    code = "INVALID_INPUT"
+
+
+class NotFound(GatewayError):
+    code = "NOT_FOUND"
+
+
+class NotSupported(GatewayError):
+    code = "NOT_SUPPORTED"
+
+
+class BookingRejected(GatewayError):
+    """An expected business outcome of a booking mutation (shown as a ``userErrors`` entry)."""
+
+    code = "REJECTED"
+
+
+class SlotUnavailable(BookingRejected):
+    code = "SLOT_UNAVAILABLE"
+
+
+class PolicyViolation(BookingRejected):
+    code = "OUTSIDE_POLICY"
+
+
+class InvalidState(BookingRejected):
+    code = "INVALID_TRANSITION"
+
+
+class IdempotencyConflict(BookingRejected):
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class UpstreamError(GatewayError):
+    code = "UPSTREAM_ERROR"
+
+
+class UpstreamUnavailable(UpstreamError):
+    code = "UPSTREAM_UNAVAILABLE"
+
+
+class UpstreamTimeout(UpstreamError):
+    code = "UPSTREAM_TIMEOUT"
+
+
+class UpstreamAuthError(UpstreamError):
+    code = "UPSTREAM_AUTH_FAILED"
+
+
+class UpstreamRateLimited(UpstreamError):
+    code = "UPSTREAM_RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class UpstreamBadResponse(UpstreamError):
+    code = "UPSTREAM_BAD_RESPONSE"
+
+
+class OutcomeUnknown(UpstreamError):
+    code = "OUTCOME_UNKNOWN"
+
+
+#: Codes that a mutation reports as ``userErrors`` rather than as a GraphQL error.
+USER_ERROR_TYPES: tuple[type[GatewayError], ...] = (
+    InvalidInput,
+    NotFound,
+    NotSupported,
+    BookingRejected,
+    OutcomeUnknown,
+)

@@ -1,0 +1,51 @@
+"""Opaque global ids: ``base64url("Type:upstream:native id")``, Relay style.
+
+A global id routes any lookup or mutation to its upstream without a second call. Decoding
+refuses malformed ids and ids of another type with ``InvalidInput``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import NamedTuple
+
+from tablegraph.errors import InvalidInput
+
+TYPES = frozenset({"Restaurant", "Booking", "Guest", "Review", "WaitlistEntry"})
+MAX_ID_LENGTH = 512
+
+
+class GlobalId(NamedTuple):
+    type: str
+    upstream: str
+    native_id: str
+
+
+def encode(type_: str, upstream: str, native_id: str) -> str:
+    raw = f"{type_}:{upstream}:{native_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(value: str, expected: str | None = None) -> GlobalId:
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
+        raise InvalidInput("malformed id", details={"id": _shorten(value)})
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise InvalidInput("malformed id", details={"id": _shorten(value)}) from None
+    type_, sep, rest = raw.partition(":")
+    upstream, sep2, native = rest.partition(":")
+    if not sep or not sep2 or type_ not in TYPES or not upstream or not native:
+        raise InvalidInput("malformed id", details={"id": _shorten(value)})
+    if expected is not None and type_ != expected:
+        raise InvalidInput(
+            f"expected a {expected} id, got a {type_} id", details={"id": _shorten(value)}
+        )
+    return GlobalId(type_, upstream, native)
+
+
+def _shorten(value: object) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 64 else text[:61] + "..."

@@ -1,0 +1,192 @@
+"""The provider contract: what every adapter implements, documented once, here.
+
+An adapter is one class per provider kind (module name = registry key), constructed from an
+``UpstreamConfig``. It speaks its provider's HTTP API through ``UpstreamClient``s and returns
+only the unified model (``tablegraph.model``); provider JSON never leaves the module.
+
+Rules every adapter follows:
+
+- **Batch-shaped reads.** ``get_restaurants``, ``get_bookings`` and ``get_guests`` take native
+  ids and return one entry per id *in key order*: the object, ``None`` for not found, or an
+  exception for a key that failed alone. DataLoaders map straight onto them. Use a native
+  batch/list endpoint where there is one, else bounded-concurrency single calls.
+- **Priming.** A booking whose provider payload embeds its guest returns it in
+  ``Booking.guest``; the GraphQL layer primes the guest loader with it.
+- **Time.** Every datetime returned is aware, in the restaurant's zone. ``day`` arguments are
+  the restaurant's local calendar date.
+- **Capabilities.** ``capabilities`` declares what the provider can do at all (the README
+  table is generated from it); ``Restaurant.capabilities`` narrows it per restaurant. A method
+  outside them raises ``NotSupported`` — the defaults below do exactly that.
+- **Errors.** Business outcomes raise ``BookingRejected`` subclasses, unknown ids
+  ``NotFound``; upstream failures ``UpstreamError`` subclasses, all naming the upstream.
+  Messages never contain raw upstream bodies or credentials.
+- **Writes.** ``create_booking`` carries an idempotency key: the adapter passes it to a
+  provider that supports one and otherwise marks the booking with it, so that an ambiguous
+  outcome can be reconciled without booking twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, ClassVar
+
+from tablegraph.errors import NotSupported
+from tablegraph.model import (
+    Booking,
+    BookingChange,
+    BookingQuery,
+    BookingUpdate,
+    Capability,
+    Guest,
+    GuestUpsert,
+    NewBooking,
+    OpeningHours,
+    Restaurant,
+    Review,
+    Slot,
+    WaitlistEntry,
+    WaitlistRequest,
+)
+from tablegraph.settings import UpstreamConfig
+from tablegraph.upstream import UpstreamClient
+
+BatchResult = list[Any]  # list[T | None | Exception], in key order
+
+
+class Provider:
+    """Base class of every adapter; unsupported operations raise ``NotSupported``."""
+
+    #: Registry key, e.g. ``"vardvik"``.
+    kind: ClassVar[str]
+    #: Human name for the README.
+    display_name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: Credential names the TOML ``credentials`` table may set (values come from env vars).
+    credential_names: ClassVar[tuple[str, ...]] = ()
+    #: Option names the TOML ``options`` table may set.
+    option_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: UpstreamConfig) -> None:
+        self.config = config
+        self.name = config.name
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def clients(self) -> Sequence[UpstreamClient]:
+        """Every HTTP client this adapter owns (closed on shutdown, counted in metrics)."""
+        return ()
+
+    async def start(self) -> None:
+        """Called once when the gateway starts; must not fail if the upstream is down."""
+
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.aclose()
+
+    async def check_health(self) -> None:
+        """Raise an ``UpstreamError`` if the upstream cannot serve requests now."""
+        await self.list_restaurants()
+
+    @property
+    def requests_sent(self) -> int:
+        return sum(c.requests_sent for c in self.clients)
+
+    def health_details(self) -> dict[str, Any]:
+        """Extra per-upstream state shown in ``upstreams`` and ``/readyz``."""
+        return {}
+
+    # ---- restaurants ----------------------------------------------------------------------
+
+    async def list_restaurants(self) -> list[Restaurant]:
+        raise NotImplementedError
+
+    async def get_restaurants(self, ids: Sequence[str]) -> BatchResult:
+        by_id = {r.native_id: r for r in await self.list_restaurants()}
+        return [by_id.get(i) for i in ids]
+
+    async def get_opening_hours(self, restaurant_id: str) -> OpeningHours:
+        raise self._unsupported(Capability.OPENING_HOURS)
+
+    async def get_availability(
+        self, restaurant_id: str, day: date, party_size: int
+    ) -> list[Slot]:
+        raise self._unsupported(Capability.AVAILABILITY)
+
+    # ---- bookings -------------------------------------------------------------------------
+
+    async def list_bookings(self, query: BookingQuery) -> list[Booking]:
+        raise self._unsupported(Capability.BOOKINGS_READ)
+
+    async def get_bookings(self, ids: Sequence[str]) -> BatchResult:
+        raise self._unsupported(Capability.BOOKINGS_READ)
+
+    async def create_booking(self, request: NewBooking) -> Booking:
+        raise self._unsupported(Capability.BOOKING_CREATE)
+
+    async def find_booking_by_idempotency_key(
+        self, restaurant_id: str, key: str, request: NewBooking
+    ) -> Booking | None:
+        """Reconcile an ambiguous create: the booking this key made, if any."""
+        return None
+
+    async def reschedule_booking(self, booking_id: str, change: BookingChange) -> Booking:
+        raise self._unsupported(Capability.BOOKING_RESCHEDULE)
+
+    async def cancel_booking(self, booking_id: str, reason: str | None) -> Booking:
+        raise self._unsupported(Capability.BOOKING_CANCEL)
+
+    async def update_booking(self, booking_id: str, update: BookingUpdate) -> Booking:
+        raise self._unsupported(Capability.BOOKING_UPDATE)
+
+    async def join_waitlist(self, request: WaitlistRequest) -> WaitlistEntry:
+        raise self._unsupported(Capability.WAITLIST)
+
+    # ---- guests and reviews ---------------------------------------------------------------
+
+    async def get_guests(self, ids: Sequence[str]) -> BatchResult:
+        raise self._unsupported(Capability.GUESTS_READ)
+
+    async def list_guests(
+        self, restaurant_id: str, search: str | None, limit: int
+    ) -> list[Guest]:
+        raise self._unsupported(Capability.GUESTS_READ)
+
+    async def upsert_guest(self, request: GuestUpsert) -> Guest:
+        raise self._unsupported(Capability.GUEST_UPSERT)
+
+    async def list_reviews(self, restaurant_id: str) -> list[Review]:
+        raise self._unsupported(Capability.REVIEWS)
+
+    # ---- webhooks -------------------------------------------------------------------------
+
+    def verify_webhook(self, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        """Check a webhook delivery's signature; return what it touches (restaurant ids...)."""
+        raise self._unsupported(Capability.WEBHOOKS)
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    def _unsupported(self, capability: Capability) -> NotSupported:
+        return NotSupported(
+            f"{self.display_name} does not support {capability.value.lower().replace('_', ' ')}",
+            upstream=self.name,
+            details={"capability": capability.value},
+        )
+
+    def _client(self, **kwargs: Any) -> UpstreamClient:
+        """A new client for this upstream with the configured base URL and timeouts."""
+        kwargs.setdefault("timeout", self.config.timeout_seconds)
+        kwargs.setdefault("max_connections", self.config.max_connections)
+        transport = self.config.options.get("_transport")
+        if transport is not None:
+            kwargs.setdefault("transport", transport)
+        return UpstreamClient(self.name, self.config.base_url, **kwargs)
+
+    def _credential(self, key: str) -> str:
+        from tablegraph.settings import ConfigError
+
+        secret = self.config.credentials.get(key)
+        if secret is None:
+            raise ConfigError(f"upstream {self.name!r}: credential {key!r} is not configured")
+        return secret.reveal()

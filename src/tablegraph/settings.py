@@ -1,0 +1,149 @@
+"""Gateway settings: upstreams and limits, read from a TOML file plus the environment.
+
+Secrets never live in the file: the file names environment variables, and their values are
+wrapped in ``Secret`` so they never print. Unknown keys and missing variables stop start-up
+with a message that names them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the offending key or variable."""
+
+
+class Secret:
+    """A credential value that never shows in ``repr``, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class UpstreamConfig:
+    name: str
+    kind: str
+    base_url: str
+    credentials: Mapping[str, Secret] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    timeout_seconds: float = 10.0
+    max_connections: int = 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_query_bytes: int = 100_000
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5_000
+    max_list: int = 100  # cap on every list argument and page size
+    max_body_bytes: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    upstreams: tuple[UpstreamConfig, ...]
+    host: str = "127.0.0.1"
+    port: int = 8080
+    limits: Limits = field(default_factory=Limits)
+    reference_ttl_seconds: float = 300.0
+    availability_ttl_seconds: float = 15.0
+    state_dir: str | None = None
+
+
+_GATEWAY_KEYS = {"host", "port", "reference_ttl_seconds", "availability_ttl_seconds", "state_dir"}
+_UPSTREAM_KEYS = {
+    "name", "kind", "base_url", "credentials", "options", "timeout_seconds", "max_connections"
+}
+
+
+def load_settings(path: str | Path, environ: Mapping[str, str]) -> GatewaySettings:
+    """Read a TOML file; see README.md "Configuration" for the format."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return parse_settings(data, environ)
+
+
+def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> GatewaySettings:
+    from tablegraph.providers import provider_class  # late: providers import settings
+
+    _no_unknown(data, {"gateway", "limits", "upstreams"}, "top level")
+    gateway = dict(data.get("gateway", {}))
+    _no_unknown(gateway, _GATEWAY_KEYS, "[gateway]")
+    limits_data = dict(data.get("limits", {}))
+    _no_unknown(limits_data, set(Limits.__dataclass_fields__), "[limits]")
+    upstreams: list[UpstreamConfig] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(data.get("upstreams", [])):
+        where = f"[[upstreams]] #{index + 1}"
+        _no_unknown(raw, _UPSTREAM_KEYS, where)
+        for key in ("name", "kind", "base_url"):
+            if not isinstance(raw.get(key), str) or not raw[key]:
+                raise ConfigError(f"{where}: '{key}' is required")
+        name = raw["name"]
+        if name in seen:
+            raise ConfigError(f"{where}: duplicate upstream name {name!r}")
+        seen.add(name)
+        try:
+            cls = provider_class(raw["kind"])
+        except KeyError:
+            raise ConfigError(f"upstream {name!r}: unknown kind {raw['kind']!r}") from None
+        creds: dict[str, Secret] = {}
+        for cred_key, env_name in dict(raw.get("credentials", {})).items():
+            if cred_key not in cls.credential_names:
+                raise ConfigError(f"upstream {name!r}: unknown credential {cred_key!r}")
+            if env_name not in environ:
+                raise ConfigError(
+                    f"upstream {name!r}: environment variable {env_name} is not set"
+                )
+            creds[cred_key] = Secret(environ[env_name])
+        options = dict(raw.get("options", {}))
+        _no_unknown(options, set(cls.option_names), f"upstream {name!r} options")
+        upstreams.append(
+            UpstreamConfig(
+                name=name,
+                kind=raw["kind"],
+                base_url=raw["base_url"],
+                credentials=creds,
+                options=options,
+                timeout_seconds=float(raw.get("timeout_seconds", 10.0)),
+                max_connections=int(raw.get("max_connections", 20)),
+            )
+        )
+    if not upstreams:
+        raise ConfigError("no [[upstreams]] configured")
+    return GatewaySettings(
+        upstreams=tuple(upstreams), limits=Limits(**limits_data), **gateway
+    )
+
+
+def _no_unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")

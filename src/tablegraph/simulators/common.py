@@ -1,0 +1,70 @@
+"""What every simulator shares: a controllable clock, request counting, loopback serving."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Clock:
+    """Wall clock for a simulator; tests move it with ``advance`` instead of sleeping."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._offset = timedelta()
+        if start is not None:
+            self._offset = start - datetime.now(timezone.utc)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self._offset
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self._offset.total_seconds()
+
+    def advance(self, seconds: float) -> None:
+        self._offset += timedelta(seconds=seconds)
+
+    def set(self, moment: datetime) -> None:
+        self._offset = moment - datetime.now(timezone.utc)
+
+
+REQUEST_COUNTS = web.AppKey("request_counts", Counter)
+CLOCK = web.AppKey("clock", Clock)
+
+
+@web.middleware
+async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count every request by ``"METHOD /route/template"`` (and a grand total under ``"*"``)."""
+    counts = request.app[REQUEST_COUNTS]
+    route = request.match_info.route.resource
+    template = route.canonical if route is not None else request.path
+    counts[f"{request.method} {template}"] += 1
+    counts["*"] += 1
+    return await handler(request)
+
+
+def new_app(clock: Clock | None, *middlewares: Callable[..., object]) -> web.Application:
+    """An app with request counting and a clock installed, plus the given middlewares."""
+    app = web.Application(middlewares=[count_requests, *middlewares])  # type: ignore[list-item]
+    app[REQUEST_COUNTS] = Counter()
+    app[CLOCK] = clock or Clock()
+    return app
+
+
+async def serve(app: web.Application, host: str = "127.0.0.1", port: int = 0) -> tuple[
+    web.AppRunner, str
+]:
+    """Start ``app`` on loopback; returns the runner and its base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server = site._server
+    assert server is not None and server.sockets  # type: ignore[attr-defined]
+    bound = server.sockets[0].getsockname()  # type: ignore[attr-defined]
+    return runner, f"http://{host}:{bound[1]}"

@@ -1,0 +1,256 @@
+"""The upstream HTTP client: one long-lived ``httpx.AsyncClient`` per upstream, wrapped.
+
+It owns, in one place: explicit timeouts and connection limits; the auth hook (headers per
+request, one single-flight re-auth and replay on 401); retries with exponential backoff and
+full jitter for reads (and for writes only when the caller says the write is idempotent);
+``Retry-After`` in the provider's unit; translation of transport errors into the gateway's
+error tree; and request counting.
+
+Adapters receive ``httpx.Response`` objects for every HTTP status and map provider error
+bodies themselves (one table per adapter); only transport failures, 429 and exhausted 5xx
+retries are raised from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from tablegraph.errors import (
+    OutcomeUnknown,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Auth(Protocol):
+    """How an upstream authenticates. ``refresh`` is called (single-flight) after a 401."""
+
+    async def headers(self, client: UpstreamClient) -> Mapping[str, str]: ...
+
+    async def refresh(self, client: UpstreamClient, stale: Mapping[str, str]) -> bool:
+        """Renew credentials after ``stale`` headers were refused; True means replay."""
+        ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3  # total tries for a retryable request
+    base_delay: float = 0.05
+    max_delay: float = 2.0
+    #: ``Retry-After`` values are multiplied by this to get seconds (resOS: 0.001).
+    retry_after_unit: float = 1.0
+    #: Wait at most this long for a ``Retry-After``; longer waits raise instead.
+    max_retry_after: float = 5.0
+    retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+
+
+class UpstreamClient:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        max_connections: int = 20,
+        auth: Auth | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.name = name
+        self.auth = auth
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            transport=transport,
+            headers=dict(default_headers or {}),
+            follow_redirects=False,
+        )
+        self._refresh_lock = asyncio.Lock()
+        self._auth_generation = 0
+        #: Requests actually sent, by method and status (``"GET 200"``); tests and /metrics.
+        self.counts: Counter[str] = Counter()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def requests_sent(self) -> int:
+        return sum(self.counts.values())
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        authenticated: bool = True,
+    ) -> httpx.Response:
+        """Send a request; retry where safe; return the final response whatever its status.
+
+        ``idempotent`` defaults to True for GET/HEAD/OPTIONS/PUT/DELETE-less reads: only GET,
+        HEAD and OPTIONS are retried unless the caller passes ``idempotent=True``.
+        """
+        method = method.upper()
+        retryable = idempotent if idempotent is not None else method in {"GET", "HEAD", "OPTIONS"}
+        attempts = self.retry.attempts if retryable else 1
+        replayed_auth = False
+        attempt = 0
+        while True:
+            attempt += 1
+            sent_headers: dict[str, str] = dict(headers or {})
+            if authenticated and self.auth is not None:
+                auth_headers = dict(await self.auth.headers(self))
+                sent_headers.update(auth_headers)
+            else:
+                auth_headers = {}
+            try:
+                response = await self._http.request(
+                    method,
+                    path,
+                    params=_clean_params(params),
+                    json=json,
+                    content=content,
+                    headers=sent_headers,
+                )
+            except httpx.TimeoutException as exc:
+                self.counts[f"{method} timeout"] += 1
+                sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+                if retryable and attempt < attempts:
+                    await self._backoff(attempt)
+                    continue
+                if sent and not retryable:
+                    raise OutcomeUnknown(
+                        f"{self.name}: no answer to a {method} in time; its outcome is unknown",
+                        upstream=self.name,
+                    ) from None
+                raise UpstreamTimeout(f"{self.name} timed out", upstream=self.name) from None
+            except httpx.TransportError as exc:
+                self.counts[f"{method} transport-error"] += 1
+                never_sent = isinstance(exc, httpx.ConnectError)
+                if (retryable or never_sent) and attempt < attempts:
+                    await self._backoff(attempt)
+                    continue
+                if not never_sent and not retryable:
+                    raise OutcomeUnknown(
+                        f"{self.name}: the connection failed during a {method}; "
+                        "its outcome is unknown",
+                        upstream=self.name,
+                    ) from None
+                raise UpstreamUnavailable(
+                    f"{self.name} is unreachable", upstream=self.name
+                ) from None
+            self.counts[f"{method} {response.status_code}"] += 1
+            status = response.status_code
+            if status == 401 and authenticated and self.auth is not None and not replayed_auth:
+                replayed_auth = True
+                if await self._refresh_auth(auth_headers):
+                    attempt -= 1  # the replay does not use up a retry
+                    continue
+                return response
+            if status == 429:
+                wait = self._retry_after(response)
+                if retryable and attempt < attempts and (
+                    wait is None or wait <= self.retry.max_retry_after
+                ):
+                    await self._backoff(attempt, at_least=wait)
+                    continue
+                raise UpstreamRateLimited(
+                    f"{self.name} is rate limiting the gateway",
+                    upstream=self.name,
+                    retry_after=wait,
+                    details={"retryAfterSeconds": wait} if wait is not None else None,
+                )
+            if status in self.retry.retry_statuses and retryable and attempt < attempts:
+                await self._backoff(attempt, at_least=self._retry_after(response))
+                continue
+            if status >= 500:
+                if not retryable and method != "GET":
+                    # A write that failed server-side may or may not have been applied.
+                    raise OutcomeUnknown(
+                        f"{self.name} failed while handling a {method} ({status}); "
+                        "its outcome is unknown",
+                        upstream=self.name,
+                    )
+                raise UpstreamUnavailable(
+                    f"{self.name} answered {status}", upstream=self.name
+                )
+            return response
+
+    async def _refresh_auth(self, stale: Mapping[str, str]) -> bool:
+        """Single-flight: the first 401 re-authenticates, concurrent ones reuse its result."""
+        assert self.auth is not None
+        generation = self._auth_generation
+        async with self._refresh_lock:
+            if self._auth_generation != generation:
+                return True  # someone refreshed while we waited
+            ok = await self.auth.refresh(self, stale)
+            if ok:
+                self._auth_generation += 1
+            return ok
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        raw = response.headers.get("Retry-After")
+        if raw is None:
+            return None
+        try:
+            return max(0.0, float(raw) * self.retry.retry_after_unit)
+        except ValueError:
+            return None
+
+    async def _backoff(self, attempt: int, *, at_least: float | None = None) -> None:
+        cap = min(self.retry.max_delay, self.retry.base_delay * 2 ** (attempt - 1))
+        delay = random.uniform(0, cap)  # full jitter
+        if at_least is not None:
+            delay = max(delay, at_least)
+        await self._sleep(delay)
+
+
+def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if params is None:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        else:
+            out[key] = value
+    return out
+
+
+def json_body(response: httpx.Response, upstream: str) -> Any:
+    """The decoded JSON body, or ``UpstreamBadResponse`` (without echoing the body)."""
+    from tablegraph.errors import UpstreamBadResponse
+
+    try:
+        return response.json()
+    except ValueError:
+        raise UpstreamBadResponse(
+            f"{upstream} sent a body that is not JSON (HTTP {response.status_code})",
+            upstream=upstream,
+        ) from None
