@@ -48,7 +48,9 @@ class GatewayError(Exception):
         self.field = field
         self.details = details or {}
 
+    @property
     def extensions(self) -> dict[str, Any]:
+        """What a GraphQL error shows (graphql-core copies it from the original error)."""
         ext: dict[str, Any] = {"code": self.code}
         if self.upstream:
             ext["upstream"] = self.upstream

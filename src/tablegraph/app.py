@@ -1,0 +1,239 @@
+"""The aiohttp application: GraphQL over HTTP, GraphiQL, health, readiness, metrics, webhooks.
+
+``POST /graphql`` accepts ``application/json`` and answers ``application/json`` or, when the
+client accepts it, ``application/graphql-response+json``. Request-level failures (unparseable
+body, oversized query, invalid document) get a 4xx and a GraphQL-shaped error body with a code;
+executed operations get 200 with data and errors side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from aiohttp import web
+from graphql import OperationType, parse
+from graphql.error import GraphQLSyntaxError
+
+from tablegraph.errors import GatewayError, InvalidInput
+from tablegraph.gateway import Gateway
+from tablegraph.graphql.context import Context
+from tablegraph.graphql.graphiql import graphiql_html, static_routes
+from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
+
+log = logging.getLogger(__name__)
+
+GATEWAY = web.AppKey("gateway", Gateway)
+SCHEMA = web.AppKey("schema", GatewaySchema)
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def _error_response(
+    status: int, code: str, message: str, media_type: str = "application/json"
+) -> web.Response:
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return web.Response(status=status, text=json.dumps(body), content_type=media_type)
+
+
+def _media_type(request: web.Request) -> str:
+    accept = request.headers.get("Accept", "")
+    return GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json"
+
+
+async def _read_params(request: web.Request) -> dict[str, Any]:
+    limits = request.app[GATEWAY].settings.limits
+    if request.method == "GET":
+        params: dict[str, Any] = dict(request.query)
+        if "variables" in params:
+            try:
+                params["variables"] = json.loads(params["variables"])
+            except ValueError:
+                raise InvalidInput("variables is not valid JSON") from None
+        return params
+    ctype = request.content_type
+    if ctype not in ("application/json", "application/graphql-response+json"):
+        raise _HTTPProblem(415, "UNSUPPORTED_MEDIA_TYPE", "send application/json")
+    if request.content_length is not None and request.content_length > limits.max_body_bytes:
+        raise _HTTPProblem(413, "REQUEST_TOO_LARGE", "the request body is too large")
+    raw = await request.content.read(limits.max_body_bytes + 1)
+    if len(raw) > limits.max_body_bytes:
+        raise _HTTPProblem(413, "REQUEST_TOO_LARGE", "the request body is too large")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise _HTTPProblem(400, "BAD_REQUEST", "the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise _HTTPProblem(400, "BAD_REQUEST", "the request body must be a JSON object")
+    return data
+
+
+class _HTTPProblem(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+async def graphql_handler(request: web.Request) -> web.StreamResponse:
+    gateway = request.app[GATEWAY]
+    limits = gateway.settings.limits
+    if request.method == "GET" and "text/html" in request.headers.get("Accept", "") and (
+        "query" not in request.query
+    ):
+        return web.Response(text=graphiql_html(), content_type="text/html")
+    media = _media_type(request)
+    try:
+        params = await _read_params(request)
+        query, variables, operation = (
+            params.get("query"),
+            params.get("variables"),
+            params.get("operationName"),
+        )
+        if not isinstance(query, str) or not query.strip():
+            raise _HTTPProblem(400, "BAD_REQUEST", "a 'query' string is required")
+        if len(query.encode()) > limits.max_query_bytes:
+            raise _HTTPProblem(413, "QUERY_TOO_LARGE", "the query document is too large")
+        if variables is not None and not isinstance(variables, dict):
+            raise _HTTPProblem(400, "BAD_REQUEST", "'variables' must be a JSON object")
+        if operation is not None and not isinstance(operation, str):
+            raise _HTTPProblem(400, "BAD_REQUEST", "'operationName' must be a string")
+        if request.method == "GET" and _is_mutation(query, operation):
+            raise _HTTPProblem(405, "METHOD_NOT_ALLOWED", "mutations need POST")
+    except _HTTPProblem as p:
+        return _error_response(p.status, p.code, p.message, media)
+    except InvalidInput as exc:
+        return _error_response(400, exc.code, exc.message, media)
+
+    context = Context(gateway=gateway, client_id=_client_id(request))
+    result = await request.app[SCHEMA].execute(
+        query,
+        variable_values=variables,
+        context_value=context,
+        operation_name=operation,
+    )
+    errors = [format_error(e) for e in (result.errors or [])]
+    errors += [format_error(e) for e in context.extra_errors]
+    body: dict[str, Any] = {}
+    if result.data is not None or not errors:
+        body["data"] = result.data
+    if errors:
+        body["errors"] = errors
+    body["extensions"] = {"durationMs": round((time.perf_counter() - context.started) * 1000, 1)}
+    status = 200
+    if result.data is None and errors and not any(e.get("path") for e in errors):
+        status = 400  # the document never executed: parse, validation or coercion failure
+    return web.Response(status=status, text=json.dumps(body, default=str), content_type=media)
+
+
+def _is_mutation(query: str, operation: str | None) -> bool:
+    try:
+        doc = parse(query)
+    except GraphQLSyntaxError:
+        return False
+    for definition in doc.definitions:
+        op = getattr(definition, "operation", None)
+        name = getattr(getattr(definition, "name", None), "value", None)
+        if op is OperationType.MUTATION and (operation is None or name == operation):
+            return True
+    return False
+
+
+def _client_id(request: web.Request) -> str:
+    """Who the caller is, for idempotency scoping. Client auth is a later issue: header or IP."""
+    return request.headers.get("X-Client-Id") or (request.remote or "anonymous")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    gateway = request.app[GATEWAY]
+    names = list(gateway.providers)
+    checks = await asyncio.gather(*(gateway.check(n) for n in names))
+    upstreams = {}
+    for name, (ok, code, latency) in zip(names, checks, strict=True):
+        provider = gateway.providers[name]
+        upstreams[name] = {
+            "kind": provider.kind,
+            "ok": ok,
+            "error": code,
+            "latencyMs": round(latency, 1),
+            **provider.health_details(),
+        }
+    healthy = sum(1 for ok, _, _ in checks if ok)
+    status = "ready" if healthy == len(names) else ("degraded" if healthy else "unavailable")
+    return web.json_response(
+        {"status": status, "upstreams": upstreams}, status=200 if healthy else 503
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text: upstream requests by upstream, method and status; cache hits."""
+    gateway = request.app[GATEWAY]
+    lines = [
+        "# HELP tablegraph_upstream_requests_total Requests sent to upstreams.",
+        "# TYPE tablegraph_upstream_requests_total counter",
+    ]
+    for name, provider in gateway.providers.items():
+        for client in provider.clients:
+            for key, count in sorted(client.counts.items()):
+                method, _, status = key.partition(" ")
+                lines.append(
+                    f'tablegraph_upstream_requests_total{{upstream="{name}",'
+                    f'method="{method}",status="{status}"}} {count}'
+                )
+    for cache_name, cache in (("availability", gateway.availability),
+                              ("restaurants", gateway.restaurant_lists)):
+        lines.append(f'tablegraph_cache_hits_total{{cache="{cache_name}"}} {cache.hits}')
+        lines.append(f'tablegraph_cache_misses_total{{cache="{cache_name}"}} {cache.misses}')
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+async def webhook(request: web.Request) -> web.Response:
+    """Verify a provider's webhook and drop the cached entries it touches."""
+    gateway = request.app[GATEWAY]
+    name = request.match_info["upstream"]
+    provider = gateway.providers.get(name)
+    if provider is None:
+        return web.json_response({"error": "unknown upstream"}, status=404)
+    body = await request.content.read(1_000_001)
+    if len(body) > 1_000_000:
+        return web.json_response({"error": "body too large"}, status=413)
+    try:
+        touched = provider.verify_webhook(dict(request.headers), body)
+    except GatewayError as exc:
+        log.warning("refused a webhook for %s: %s", name, exc.message)  # never the body
+        return web.json_response({"error": exc.message}, status=400 if exc.code != "NOT_SUPPORTED" else 404)
+    event_id = touched.get("event_id")
+    if event_id and gateway.seen_webhook_events.get((name, event_id)):
+        return web.json_response({"status": "duplicate"})
+    if event_id:
+        gateway.seen_webhook_events.set((name, event_id), True)
+    for rid in touched.get("restaurant_ids") or [None]:
+        gateway.invalidate_availability(name, rid)
+    return web.json_response({"status": "accepted"})
+
+
+def create_app(gateway: Gateway) -> web.Application:
+    app = web.Application(client_max_size=gateway.settings.limits.max_body_bytes + 1024)
+    app[GATEWAY] = gateway
+    app[SCHEMA] = build_schema(gateway.settings.limits)
+    app.router.add_route("GET", "/graphql", graphql_handler)
+    app.router.add_route("POST", "/graphql", graphql_handler)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_post("/webhooks/{upstream}", webhook)
+    app.router.add_routes(static_routes())
+
+    async def lifecycle(app: web.Application) -> Any:
+        await gateway.start()
+        yield
+        await gateway.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

@@ -1,0 +1,147 @@
+"""The ``tablegraph`` command: demo, serve, export-schema, simulate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from tablegraph.settings import ConfigError, GatewaySettings, UpstreamConfig
+
+SAMPLE_QUERY = """{
+  restaurants(first: 5) { nodes { id name timezone provider } }
+}"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tablegraph", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="every simulator with demo data, plus the gateway")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--seed", type=int, default=1)
+    serve = sub.add_parser("serve", help="the gateway against the upstreams in a TOML file")
+    serve.add_argument("--config", required=True)
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    sub.add_parser("export-schema", help="print the GraphQL SDL")
+    sim = sub.add_parser("simulate", help="one provider simulator on its own")
+    sim.add_argument("kind")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, required=True)
+    sim.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "export-schema":
+        from tablegraph.graphql.schema import build_schema
+
+        sys.stdout.write(build_schema().as_str() + "\n")
+        return 0
+    try:
+        if args.command == "demo":
+            asyncio.run(_run_demo(args.host, args.port, args.seed))
+        elif args.command == "serve":
+            from tablegraph.settings import load_settings
+
+            settings = load_settings(args.config, os.environ)
+            host = args.host or settings.host
+            port = args.port if args.port is not None else settings.port
+            asyncio.run(_run_gateway(settings, host, port))
+        elif args.command == "simulate":
+            asyncio.run(_run_simulator(args.kind, args.host, args.port, args.seed))
+    except ConfigError as exc:
+        print(f"tablegraph: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def _wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    await stop.wait()
+
+
+async def _start_gateway(settings: GatewaySettings, host: str, port: int) -> web.AppRunner:
+    from tablegraph.app import create_app
+    from tablegraph.gateway import Gateway
+    from tablegraph.simulators.common import serve
+
+    runner, _url = await serve(create_app(Gateway(settings)), host, port)
+    return runner
+
+
+async def _run_gateway(settings: GatewaySettings, host: str, port: int) -> None:
+    runner = await _start_gateway(settings, host, port)
+    print(f"tablegraph gateway on http://{host}:{port}/graphql", flush=True)
+    try:
+        await _wait_for_stop()
+    finally:
+        await runner.cleanup()
+
+
+async def start_demo(host: str, port: int, seed: int) -> tuple[list[web.AppRunner], str]:
+    """Every available simulator on a free loopback port, then the gateway on ``port``."""
+    from tablegraph.simulators import available_simulators, simulator_module
+    from tablegraph.simulators.common import serve
+
+    runners: list[web.AppRunner] = []
+    upstreams: list[UpstreamConfig] = []
+    for kind in available_simulators():
+        module = simulator_module(kind)
+        options = getattr(module, "DEMO_OPTIONS", {})
+        runner, url = await serve(module.create_app(seed, **options), host, 0)
+        runners.append(runner)
+        upstreams.extend(module.demo_upstreams(url))
+        print(f"  simulator {kind:<13} {url}", flush=True)
+    settings = GatewaySettings(upstreams=tuple(upstreams), host=host, port=port)
+    runners.append(await _start_gateway(settings, host, port))
+    return runners, f"http://{host}:{port}/graphql"
+
+
+async def _run_demo(host: str, port: int, seed: int) -> None:
+    print("tablegraph demo: starting simulators…", flush=True)
+    runners, url = await start_demo(host, port, seed)
+    print(f"\nGraphiQL: {url}\n\nTry:\n{SAMPLE_QUERY}\n\nCtrl-C stops everything.", flush=True)
+    try:
+        await _wait_for_stop()
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+        print("stopped.", flush=True)
+
+
+async def _run_simulator(kind: str, host: str, port: int, seed: int) -> None:
+    from tablegraph.simulators import available_simulators, simulator_module
+    from tablegraph.simulators.common import serve
+
+    try:
+        module = simulator_module(kind)
+    except KeyError:
+        raise ConfigError(
+            f"unknown simulator {kind!r}; available: {', '.join(available_simulators())}"
+        ) from None
+    runner, url = await serve(module.create_app(seed, **getattr(module, "DEMO_OPTIONS", {})), host, port)
+    print(f"{kind} simulator on {url}", flush=True)
+    for upstream in module.demo_upstreams(url):
+        print(f"  upstream {upstream.name}: options {dict(upstream.options)}", flush=True)
+    try:
+        await _wait_for_stop()
+    finally:
+        await runner.cleanup()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The GraphQL API: Strawberry types as thin views over the unified model."""

@@ -1,0 +1,105 @@
+"""The per-request context: the gateway, fresh DataLoaders, and errors to report beside data.
+
+DataLoaders are built per request: aiodataloader binds the event loop at construction, and a
+shared loader cache would leak data between users.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from aiodataloader import DataLoader
+from graphql import GraphQLError
+from strawberry.types import Info as _Info
+
+from tablegraph.errors import GatewayError
+from tablegraph.gateway import Gateway
+from tablegraph.model import Booking, Guest, Restaurant
+
+K = tuple[str, str]  # (upstream, native id)
+T = TypeVar("T")
+
+
+class UpstreamLoader(DataLoader, Generic[T]):  # type: ignore[misc]
+    """Groups keys by upstream and makes one batch call per upstream."""
+
+    def __init__(self, fetch: Callable[[str, list[str]], Awaitable[Sequence[Any]]]) -> None:
+        super().__init__(max_batch_size=100)
+        self._fetch = fetch
+
+    async def batch_load_fn(self, keys: list[K]) -> list[T | None | Exception]:
+        by_upstream: dict[str, list[str]] = defaultdict(list)
+        for upstream, native in keys:
+            if native not in by_upstream[upstream]:
+                by_upstream[upstream].append(native)
+        found: dict[K, Any] = {}
+        for upstream, natives in by_upstream.items():
+            try:
+                results = await self._fetch(upstream, natives)
+            except GatewayError as exc:
+                results = [exc] * len(natives)
+            for native, result in zip(natives, results, strict=True):
+                found[(upstream, native)] = result
+        return [found.get(k) for k in keys]
+
+
+@dataclass
+class Context:
+    gateway: Gateway
+    client_id: str = "anonymous"
+    #: Errors to add to the response beside the data (an upstream that failed in a fan-out).
+    extra_errors: list[GraphQLError] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+    restaurants: UpstreamLoader[Restaurant] = field(init=False)
+    bookings: UpstreamLoader[Booking] = field(init=False)
+    guests: UpstreamLoader[Guest] = field(init=False)
+
+    def __post_init__(self) -> None:
+        gw = self.gateway
+
+        async def restaurants(upstream: str, ids: list[str]) -> list[Any]:
+            known = {r.native_id: r for r in await gw.restaurants_of(upstream)}
+            return [known.get(i) for i in ids]
+
+        async def bookings(upstream: str, ids: list[str]) -> list[Any]:
+            results = await gw.provider(upstream).get_bookings(ids)
+            for b in results:
+                if isinstance(b, Booking):
+                    self.prime_guest(b)
+            return list(results)
+
+        async def guests(upstream: str, ids: list[str]) -> list[Any]:
+            return list(await gw.provider(upstream).get_guests(ids))
+
+        self.restaurants = UpstreamLoader(restaurants)
+        self.bookings = UpstreamLoader(bookings)
+        self.guests = UpstreamLoader(guests)
+
+    def prime_booking(self, booking: Booking) -> None:
+        self.bookings.prime((booking.upstream, booking.native_id), booking)
+        self.prime_guest(booking)
+
+    def prime_guest(self, booking: Booking) -> None:
+        if booking.guest is not None:
+            self.guests.prime((booking.upstream, booking.guest.native_id), booking.guest)
+
+    def prime_restaurants(self, restaurants: Sequence[Restaurant]) -> None:
+        for r in restaurants:
+            self.restaurants.prime((r.upstream, r.native_id), r)
+
+    def report(self, error: GatewayError, info: Info | None, *, upstream: str | None = None) -> None:
+        """Record an error at the current path while the field still returns partial data."""
+        ext = dict(error.extensions)
+        if upstream and "upstream" not in ext:
+            ext["upstream"] = upstream
+        path = info.path.as_list() if info is not None else None
+        self.extra_errors.append(GraphQLError(error.message, path=path, extensions=ext))
+
+
+Info = _Info[Context, None]
+
+Key = Hashable

@@ -1,0 +1,81 @@
+"""Resolver logic shared by root fields and nested fields. Arguments in, models out."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from tablegraph import model
+from tablegraph.errors import GatewayError, NotFound, NotSupported, PolicyViolation
+from tablegraph.graphql import validate
+from tablegraph.graphql.context import Info
+from tablegraph.graphql.types import Booking, Connection, Notice, Slot, paginate
+from tablegraph.timeutil import zone
+
+
+async def load_restaurant(info: Info, global_id: str, field: tuple[str, ...]) -> model.Restaurant:
+    gid = validate.global_id(global_id, "Restaurant", field)
+    if gid.upstream not in info.context.gateway.providers:
+        raise NotFound("no such restaurant", field=field)
+    found = await info.context.restaurants.load((gid.upstream, gid.native_id))
+    if found is None:
+        raise NotFound("no such restaurant", field=field)
+    assert isinstance(found, model.Restaurant)
+    return found
+
+
+async def slots_for(
+    info: Info,
+    restaurant: model.Restaurant,
+    day: date,
+    party_size: int,
+    after: time | None = None,
+    before: time | None = None,
+) -> tuple[list[Slot], Notice | None]:
+    """Bookable slots, or an empty list with a notice saying why there are none."""
+    validate.day(day)
+    validate.party_size(party_size)
+    policy = restaurant.policy
+    if not policy.min_party_size <= party_size <= policy.max_party_size:
+        rejection: GatewayError = PolicyViolation(
+            f"{restaurant.name} takes parties of {policy.min_party_size} to "
+            f"{policy.max_party_size} online"
+        )
+        return [], Notice(code=rejection.code, message=rejection.message)
+    if model.Capability.AVAILABILITY not in restaurant.capabilities:
+        unsupported = NotSupported("this restaurant's system exposes no availability")
+        return [], Notice(code=unsupported.code, message=unsupported.message)
+    slots = await info.context.gateway.slots(restaurant, day, party_size)
+    z = zone(restaurant.timezone)
+    out = [
+        s
+        for s in slots
+        if (after is None or s.start.astimezone(z).time() >= after)
+        and (before is None or s.start.astimezone(z).time() <= before)
+    ]
+    return [Slot.of(s) for s in out], None
+
+
+async def bookings_for(
+    info: Info,
+    restaurant: model.Restaurant,
+    on: date | None,
+    start: datetime | None,
+    end: datetime | None,
+    statuses: list[model.BookingStatus] | None,
+    first: int | None,
+    after: str | None,
+) -> Connection[Booking]:
+    window = validate.window(restaurant.timezone, on, start, end)
+    limit = validate.cap(first, info.context.gateway.settings.limits.max_list)
+    provider = info.context.gateway.provider(restaurant.upstream)
+    found = await provider.list_bookings(
+        model.BookingQuery(
+            restaurant_id=restaurant.native_id,
+            start=window[0],
+            end=window[1],
+            statuses=frozenset(statuses) if statuses else None,
+        )
+    )
+    for b in found:
+        info.context.prime_booking(b)
+    return paginate([Booking.of(b) for b in found], limit, after)

@@ -1,0 +1,353 @@
+"""Strawberry object types: thin views over ``tablegraph.model`` values."""
+
+from __future__ import annotations
+
+import base64
+import enum
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Annotated, Generic, TypeVar
+
+import strawberry
+from strawberry.scalars import JSON
+
+from tablegraph import ids, model
+from tablegraph.errors import GatewayError, InvalidInput
+from tablegraph.graphql.context import Info
+
+BookingStatus = strawberry.enum(model.BookingStatus, description="Normalized booking status.")
+Capability = strawberry.enum(model.Capability, description="What a restaurant supports.")
+
+T = TypeVar("T")
+
+
+@strawberry.interface(description="An object with an opaque global id.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    nodes: list[T]
+    page_info: PageInfo
+    total_count: int
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        offset = int(value)
+    except (ValueError, UnicodeError):
+        raise InvalidInput("malformed cursor", field=("after",)) from None
+    if kind != "offset" or offset < 0:
+        raise InvalidInput("malformed cursor", field=("after",))
+    return offset + 1
+
+
+def paginate(items: Sequence[T], first: int, after: str | None) -> Connection[T]:
+    start = decode_cursor(after)
+    page = list(items[start : start + first])
+    edges = [Edge(cursor=encode_cursor(start + i), node=n) for i, n in enumerate(page)]
+    return Connection(
+        edges=edges,
+        nodes=page,
+        page_info=PageInfo(
+            has_next_page=start + first < len(items),
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=len(items),
+    )
+
+
+@strawberry.type
+class BookingPolicy:
+    min_party_size: int
+    max_party_size: int
+    min_lead_minutes: int
+    max_advance_days: int
+    slot_interval_minutes: int
+    default_duration_minutes: int
+    cancellation_cutoff_minutes: int | None
+
+
+@strawberry.type
+class OpeningPeriod:
+    day_of_week: int = strawberry.field(description="ISO weekday: Monday = 1 … Sunday = 7.")
+    opens: time
+    closes: time
+    service_name: str | None
+
+
+@strawberry.type
+class SpecialDay:
+    date: date
+    closed: bool
+    opens: time | None
+    closes: time | None
+    note: str | None
+
+
+@strawberry.type
+class OpeningHours:
+    weekly: list[OpeningPeriod]
+    special_days: list[SpecialDay]
+
+    @classmethod
+    def of(cls, m: model.OpeningHours) -> OpeningHours:
+        return cls(
+            weekly=[OpeningPeriod(**vars(p)) for p in m.weekly],
+            special_days=[
+                SpecialDay(date=s.day, closed=s.closed, opens=s.opens, closes=s.closes, note=s.note)
+                for s in m.special_days
+            ],
+        )
+
+
+@strawberry.type
+class LocalizedName:
+    locale: str
+    name: str
+
+
+@strawberry.type
+class Area:
+    id: str
+    name: str
+    localized_names: list[LocalizedName]
+
+
+@strawberry.type
+class SlotPayment:
+    kind: str = strawberry.field(description="NO_SHOW_FEE, TICKET, DEPOSIT or PREPAYMENT.")
+    amount: Decimal | None
+    currency: str | None
+
+
+@strawberry.type
+class Slot:
+    start: datetime
+    end: datetime
+    party_size: int
+    areas: list[Area]
+    waitlist_only: bool
+    service_name: str | None
+    payment: SlotPayment | None
+
+    @classmethod
+    def of(cls, m: model.Slot) -> Slot:
+        return cls(
+            start=m.start,
+            end=m.end,
+            party_size=m.party_size,
+            areas=[
+                Area(
+                    id=a.native_id,
+                    name=a.name,
+                    localized_names=[LocalizedName(locale=k, name=v) for k, v in a.localized_names],
+                )
+                for a in m.areas
+            ],
+            waitlist_only=m.waitlist_only,
+            service_name=m.service_name,
+            payment=SlotPayment(**vars(m.payment)) if m.payment else None,
+        )
+
+
+@strawberry.type
+class Notice:
+    """Why a part of an answer is empty (outside policy, not supported…)."""
+
+    code: str
+    message: str
+
+
+@strawberry.type
+class Guest(Node):
+    upstream: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    locale: str | None
+    marketing_consent: bool | None
+    visit_count: int | None
+    notes: str | None
+    tags: list[str]
+    m: strawberry.Private[model.Guest]
+
+    @classmethod
+    def of(cls, m: model.Guest) -> Guest:
+        return cls(
+            id=strawberry.ID(ids.encode("Guest", m.upstream, m.native_id)),
+            upstream=m.upstream,
+            first_name=m.first_name,
+            last_name=m.last_name,
+            email=m.email,
+            phone=m.phone,
+            locale=m.locale,
+            marketing_consent=m.marketing_consent,
+            visit_count=m.visit_count,
+            notes=m.notes,
+            tags=list(m.tags),
+            m=m,
+        )
+
+
+@strawberry.type
+class Booking(Node):
+    reference: str | None
+    upstream: str
+    status: BookingStatus
+    provider_status: str = strawberry.field(description="The provider's own status value.")
+    start: datetime
+    end: datetime
+    party_size: int
+    tables: list[str]
+    notes: str | None
+    tags: list[str]
+    source: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    area: Area | None
+    m: strawberry.Private[model.Booking]
+
+    @classmethod
+    def of(cls, m: model.Booking) -> Booking:
+        return cls(
+            id=strawberry.ID(ids.encode("Booking", m.upstream, m.native_id)),
+            reference=m.reference,
+            upstream=m.upstream,
+            status=m.status,
+            provider_status=m.provider_status,
+            start=m.start,
+            end=m.end,
+            party_size=m.party_size,
+            tables=list(m.tables),
+            notes=m.notes,
+            tags=list(m.tags),
+            source=m.source,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+            area=Area(id=m.area.native_id, name=m.area.name, localized_names=[])
+            if m.area
+            else None,
+            m=m,
+        )
+
+    @strawberry.field
+    async def guest(self, info: Info) -> Guest | None:
+        if self.m.guest_id is None:
+            return Guest.of(self.m.guest) if self.m.guest else None
+        try:
+            found = await info.context.guests.load((self.m.upstream, self.m.guest_id))
+        except GatewayError as exc:
+            if self.m.guest is not None:
+                return Guest.of(self.m.guest)
+            raise exc
+        return Guest.of(found) if found else None
+
+    @strawberry.field
+    async def restaurant(
+        self, info: Info
+    ) -> Annotated[Restaurant, strawberry.lazy("tablegraph.graphql.restaurant")] | None:
+        from tablegraph.graphql.restaurant import Restaurant
+
+        found = await info.context.restaurants.load((self.m.upstream, self.m.restaurant_id))
+        return Restaurant.of(found) if found else None
+
+
+@strawberry.type
+class SubRating:
+    name: str
+    rating: float
+
+
+@strawberry.type
+class Review(Node):
+    upstream: str
+    rating: float
+    text: str | None
+    reply: str | None
+    source: str | None
+    author_name: str | None
+    created_at: datetime | None
+    sub_ratings: list[SubRating]
+
+    @classmethod
+    def of(cls, m: model.Review) -> Review:
+        return cls(
+            id=strawberry.ID(ids.encode("Review", m.upstream, m.native_id)),
+            upstream=m.upstream,
+            rating=m.rating,
+            text=m.text,
+            reply=m.reply,
+            source=m.source,
+            author_name=m.author_name,
+            created_at=m.created_at,
+            sub_ratings=[SubRating(name=k, rating=v) for k, v in m.sub_ratings],
+        )
+
+
+@strawberry.type
+class WaitlistEntry(Node):
+    upstream: str
+    status: str
+    date: date
+    party_size: int
+    preferred_time: time | None
+    guest: Guest | None
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, m: model.WaitlistEntry) -> WaitlistEntry:
+        return cls(
+            id=strawberry.ID(ids.encode("WaitlistEntry", m.upstream, m.native_id)),
+            upstream=m.upstream,
+            status=m.status,
+            date=m.day,
+            party_size=m.party_size,
+            preferred_time=m.preferred_time,
+            guest=Guest.of(m.guest) if m.guest else None,
+            created_at=m.created_at,
+        )
+
+
+@strawberry.enum
+class UpstreamStatus(enum.Enum):
+    OK = "OK"
+    FAILING = "FAILING"
+    UNKNOWN = "UNKNOWN"
+
+
+@strawberry.type
+class Upstream:
+    name: str
+    kind: str
+    display_name: str
+    status: UpstreamStatus = strawberry.field(
+        description="From the last call the gateway made to it; /readyz probes actively."
+    )
+    last_error_code: str | None
+    capabilities: list[Capability]
+    requests_sent: int
+    details: JSON

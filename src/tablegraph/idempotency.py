@@ -1,0 +1,77 @@
+"""Gateway-side idempotency for booking mutations.
+
+A record is keyed by client + idempotency key and stores the request's fingerprint and the
+first result. A replay with the same fingerprint returns that result; the same key with a
+different request is refused; concurrent duplicates wait for the first instead of racing.
+Records live 24 hours. This in-memory store is the embedded default; the interface is small
+enough for a Redis implementation when the gateway is scaled out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from cachetools import TTLCache
+
+from tablegraph.errors import IdempotencyConflict
+
+T = TypeVar("T")
+DAY = 24 * 3600.0
+
+
+def fingerprint(operation: str, payload: Any) -> str:
+    canonical = json.dumps([operation, payload], sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class _Record(Generic[T]):
+    fingerprint: str
+    future: asyncio.Future[T]
+
+
+class IdempotencyStore(Generic[T]):
+    def __init__(self, ttl: float = DAY, timer: Callable[[], float] = time.monotonic) -> None:
+        self._records: TTLCache[tuple[str, str], _Record[T]] = TTLCache(100_000, ttl, timer=timer)
+
+    async def run(
+        self,
+        client: str,
+        key: str,
+        print_: str,
+        action: Callable[[], Awaitable[T]],
+        *,
+        keep: Callable[[T], bool] = lambda _r: True,
+    ) -> T:
+        """Run ``action`` once per (client, key); replays get the first result.
+
+        ``keep(result)`` decides whether a result is final (a transient failure is not kept,
+        so the client may retry with the same key).
+        """
+        slot = (client, key)
+        record = self._records.get(slot)
+        if record is not None:
+            if record.fingerprint != print_:
+                raise IdempotencyConflict(
+                    "this idempotency key was already used with a different request"
+                )
+            return await asyncio.shield(record.future)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._records[slot] = _Record(print_, future)
+        try:
+            result = await action()
+        except BaseException as exc:
+            self._records.pop(slot, None)
+            future.set_exception(exc)
+            future.exception()
+            raise
+        if not keep(result):
+            self._records.pop(slot, None)
+        future.set_result(result)
+        return result
