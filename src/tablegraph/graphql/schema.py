@@ -48,9 +48,9 @@ def build_schema(limits: Limits | None = None) -> GatewaySchema:
         mutation=Mutation,
         types=[Restaurant, Booking, Guest, Review, WaitlistEntry],
         extensions=[
-            QueryDepthLimiter(max_depth=limits.max_depth),
-            MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-            MaxTokensLimiter(max_token_count=limits.max_tokens),
+            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         ],
     )
 

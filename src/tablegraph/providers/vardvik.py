@@ -65,7 +65,7 @@ from tablegraph.model import (
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
-from tablegraph.timeutil import format_utc_millis, parse_instant, zone
+from tablegraph.timeutil import UTC, format_utc_millis, parse_instant, zone
 from tablegraph.upstream import UpstreamClient, json_body
 
 LIST_CAP = 200
@@ -329,7 +329,7 @@ class VardvikProvider(Provider):
         seen: dict[str, Booking] = {}
         for raw in (r for page in pages for r in page):
             booking = self._to_booking(raw, tz)
-            if query.start <= booking.start < query.end:
+            if query.start.astimezone(UTC) <= booking.start.astimezone(UTC) < query.end.astimezone(UTC):
                 seen[booking.native_id] = booking
         out = [
             b
@@ -337,7 +337,7 @@ class VardvikProvider(Provider):
             if (query.statuses is None or b.status in query.statuses)
             and (query.guest_id is None or b.guest_id == query.guest_id)
         ]
-        return sorted(out, key=lambda b: (b.start, b.native_id))
+        return sorted(out, key=lambda b: (b.start.astimezone(UTC), b.native_id))
 
     async def _list_day(self, rid: str, loc: str, day: date) -> list[_RawReservation]:
         params = {"locationId": loc, "date": day.isoformat()}

@@ -1,0 +1,97 @@
+"""End-to-end harness: Vardvik simulators and the gateway, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+
+from tablegraph.app import create_app
+from tablegraph.gateway import Gateway
+from tablegraph.settings import GatewaySettings, UpstreamConfig
+from tablegraph.simulators.common import REQUEST_COUNTS, serve
+from tablegraph.simulators.vardvik import VARDVIK_STATE, VardvikState, demo_upstreams
+from tablegraph.simulators.vardvik import create_app as create_vardvik
+
+
+@dataclass
+class Sim:
+    app: web.Application
+    url: str
+    runner: web.AppRunner
+
+    @property
+    def state(self) -> VardvikState:
+        return self.app[VARDVIK_STATE]
+
+    def count(self, route: str = "*") -> int:
+        return int(self.app[REQUEST_COUNTS][route])
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+@dataclass
+class Api:
+    http: httpx.AsyncClient
+    gateway: Gateway
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, **kw
+        )
+        return response
+
+    async def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.post(query, variables)
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = await self.query(query, variables)
+        assert "errors" not in body, body.get("errors")
+        data: dict[str, Any] = body["data"]
+        return data
+
+
+@pytest.fixture
+async def sims() -> AsyncIterator[list[Sim]]:
+    """Started simulators, stopped after the test (a test may stop one earlier)."""
+    started: list[Sim] = []
+    yield started
+    for sim in started:
+        await sim.stop()
+
+
+async def start_vardvik(sims: list[Sim], seed: int = 1, **options: Any) -> Sim:
+    options.setdefault("rate_limit_per_minute", 100_000)
+    app = create_vardvik(seed, **options)
+    runner, url = await serve(app)
+    sim = Sim(app, url, runner)
+    sims.append(sim)
+    return sim
+
+
+async def start_gateway(
+    upstreams: list[UpstreamConfig], **settings: Any
+) -> tuple[web.AppRunner, Api]:
+    gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), **settings))
+    runner, url = await serve(create_app(gateway))
+    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30), gateway)
+
+
+@pytest.fixture
+async def sim(sims: list[Sim]) -> Sim:
+    return await start_vardvik(sims)
+
+
+@pytest.fixture
+async def api(sim: Sim) -> AsyncIterator[Api]:
+    runner, client = await start_gateway(demo_upstreams(sim.url))
+    yield client
+    await client.http.aclose()
+    await runner.cleanup()

@@ -1,0 +1,151 @@
+"""Units of the core that need no upstream: ids, time, caches, idempotency, settings."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+
+from tablegraph import ids
+from tablegraph.cache import AsyncTTLCache
+from tablegraph.errors import IdempotencyConflict, InvalidInput
+from tablegraph.idempotency import IdempotencyStore, fingerprint
+from tablegraph.settings import ConfigError, Secret, parse_settings
+from tablegraph.timeutil import local_day_bounds, localize, parse_instant
+
+
+class FakeTimer:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_global_id_round_trip_and_type_check() -> None:
+    gid = ids.encode("Booking", "vardvik-berlin", "res_9f31")
+    assert ids.decode(gid, "Booking") == ("Booking", "vardvik-berlin", "res_9f31")
+    with pytest.raises(InvalidInput, match="expected a Restaurant id"):
+        ids.decode(gid, "Restaurant")
+    for bad in ["", "%%%", "Zm9v", "x" * 600, ids.encode("Booking", "u", "")]:
+        with pytest.raises(InvalidInput):
+            ids.decode(bad)
+
+
+def test_native_ids_with_separators_survive() -> None:
+    gid = ids.encode("Restaurant", "up", "rst_1/loc_2:x")
+    assert ids.decode(gid).native_id == "rst_1/loc_2:x"
+
+
+def test_parse_instant_accepts_provider_styles_and_refuses_naive() -> None:
+    expected = datetime(2021, 3, 8, 9, 56, 4, tzinfo=timezone.utc)
+    assert parse_instant("2021-03-08T09:56:04+0000") == expected  # LibreBooking style
+    assert parse_instant("2021-03-08T09:56:04.000Z") == expected  # Vardvik style
+    assert parse_instant("2021-03-08T04:56:04-0500") == expected
+    with pytest.raises(ValueError):
+        parse_instant("2021-03-08T09:56:04")
+
+
+def test_local_day_is_23_hours_on_spring_forward_in_berlin() -> None:
+    start, end = local_day_bounds(date(2026, 3, 29), "Europe/Berlin")
+    assert start.utcoffset() == timedelta(hours=1)
+    assert end.utcoffset() == timedelta(hours=2)
+    # Same-zone subtraction uses wall time in Python; elapsed time needs UTC.
+    assert end.astimezone(timezone.utc) - start.astimezone(timezone.utc) == timedelta(hours=23)
+    start, end = local_day_bounds(date(2026, 10, 25), "Europe/Berlin")
+    assert end.astimezone(timezone.utc) - start.astimezone(timezone.utc) == timedelta(hours=25)
+
+
+def test_localize_moves_a_skipped_wall_time_forward() -> None:
+    moved = localize(date(2026, 3, 29), time(2, 30), "Europe/Berlin")
+    assert moved.isoformat() == "2026-03-29T03:30:00+02:00"
+    normal = localize(date(2026, 3, 29), time(18, 0), "Europe/Berlin")
+    assert normal.isoformat() == "2026-03-29T18:00:00+02:00"
+
+
+async def test_ttl_cache_loads_once_for_concurrent_callers_and_expires() -> None:
+    timer = FakeTimer()
+    cache: AsyncTTLCache[int] = AsyncTTLCache(10, timer=timer)
+    calls = 0
+    gate = asyncio.Event()
+
+    async def load() -> int:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        return calls
+
+    tasks = [asyncio.create_task(cache.get_or_load("k", load)) for _ in range(20)]
+    await asyncio.sleep(0)
+    gate.set()
+    assert await asyncio.gather(*tasks) == [1] * 20
+    assert calls == 1
+    timer.now += 11
+    assert await cache.get_or_load("k", load) == 2
+
+
+async def test_ttl_cache_does_not_keep_failures() -> None:
+    cache: AsyncTTLCache[int] = AsyncTTLCache(10, timer=FakeTimer())
+
+    async def fail() -> int:
+        raise RuntimeError("down")
+
+    async def ok() -> int:
+        return 7
+
+    with pytest.raises(RuntimeError):
+        await cache.get_or_load("k", fail)
+    assert await cache.get_or_load("k", ok) == 7
+
+
+async def test_idempotency_replays_and_refuses_a_changed_request() -> None:
+    store: IdempotencyStore[str] = IdempotencyStore(timer=FakeTimer())
+    runs = 0
+    gate = asyncio.Event()
+
+    async def action() -> str:
+        nonlocal runs
+        runs += 1
+        await gate.wait()
+        return f"booking-{runs}"
+
+    fp = fingerprint("create", {"party": 2})
+    tasks = [asyncio.create_task(store.run("c", "k", fp, action)) for _ in range(50)]
+    await asyncio.sleep(0)
+    gate.set()
+    assert set(await asyncio.gather(*tasks)) == {"booking-1"}
+    assert runs == 1
+    with pytest.raises(IdempotencyConflict):
+        await store.run("c", "k", fingerprint("create", {"party": 3}), action)
+    # Another client's identical key is its own record.
+    assert await store.run("other", "k", fp, action) == "booking-2"
+
+
+def test_secret_never_prints() -> None:
+    s = Secret("hunter2")
+    assert "hunter2" not in repr(s) and "hunter2" not in str(s) and "hunter2" not in f"{s}"
+    assert s.reveal() == "hunter2"
+
+
+def test_settings_name_missing_env_and_unknown_keys() -> None:
+    base = {
+        "upstreams": [
+            {
+                "name": "v",
+                "kind": "vardvik",
+                "base_url": "http://127.0.0.1:1",
+                "credentials": {"api_key": "V_KEY"},
+                "options": {"restaurant_ids": ["rst_1"]},
+            }
+        ]
+    }
+    settings = parse_settings(base, {"V_KEY": "secret"})
+    assert settings.upstreams[0].credentials["api_key"].reveal() == "secret"
+    with pytest.raises(ConfigError, match="V_KEY"):
+        parse_settings(base, {})
+    with pytest.raises(ConfigError, match="colour"):
+        parse_settings({**base, "gateway": {"colour": "red"}}, {"V_KEY": "x"})
+    bad_kind = {"upstreams": [{**base["upstreams"][0], "kind": "nope"}]}
+    with pytest.raises(ConfigError, match="unknown kind 'nope'"):
+        parse_settings(bad_kind, {"V_KEY": "x"})
