@@ -36,7 +36,10 @@ def _error_response(
     status: int, code: str, message: str, media_type: str = "application/json"
 ) -> web.Response:
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return web.Response(status=status, text=json.dumps(body), content_type=media_type)
+    response = web.Response(status=status, text=json.dumps(body), content_type=media_type)
+    if status == 413:
+        response.force_close()  # the unread rest of the body must not linger on keep-alive
+    return response
 
 
 def _media_type(request: web.Request) -> str:
@@ -57,11 +60,14 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
     ctype = request.content_type
     if ctype not in ("application/json", "application/graphql-response+json"):
         raise _HTTPProblem(415, "UNSUPPORTED_MEDIA_TYPE", "send application/json")
+    too_large = _HTTPProblem(413, "REQUEST_TOO_LARGE", "the request body is too large")
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
-        raise _HTTPProblem(413, "REQUEST_TOO_LARGE", "the request body is too large")
+        if request.content_length <= 8 * limits.max_body_bytes:
+            await _discard(request)  # a client still sending would not see the answer
+        raise too_large
     raw = await request.content.read(limits.max_body_bytes + 1)
     if len(raw) > limits.max_body_bytes:
-        raise _HTTPProblem(413, "REQUEST_TOO_LARGE", "the request body is too large")
+        raise too_large
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -69,6 +75,11 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _HTTPProblem(400, "BAD_REQUEST", "the request body must be a JSON object")
     return data
+
+
+async def _discard(request: web.Request) -> None:
+    while await request.content.read(65536):
+        pass
 
 
 class _HTTPProblem(Exception):

@@ -40,6 +40,9 @@ class Api:
     http: httpx.AsyncClient
     gateway: Gateway
 
+    def url(self, path: str) -> str:
+        return str(self.http.base_url).rstrip("/") + path
+
     async def post(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
         response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, **kw

@@ -25,6 +25,8 @@ _VALIDATION_CODES = (
     ("aliases found", "QUERY_TOO_COMPLEX"),
     ("token limit", "QUERY_TOO_COMPLEX"),
     ("Syntax Error", "GRAPHQL_PARSE_FAILED"),
+    ("Variable '$", "BAD_USER_INPUT"),
+    ("Int cannot represent", "BAD_USER_INPUT"),
 )
 
 
@@ -34,7 +36,7 @@ class GatewaySchema(strawberry.Schema):
     ) -> None:
         for error in errors:
             original = error.original_error
-            if original is not None and not isinstance(original, GatewayError):
+            if error.path and original is not None and not isinstance(original, GatewayError):
                 log.error(
                     "unexpected error at %s", error.path, exc_info=(type(original), original,
                                                                     original.__traceback__)
@@ -68,18 +70,18 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         if original.field:
             ext["field"] = list(original.field)
         out["extensions"] = ext
-    elif original is not None:
-        out["message"] = "Internal error."
-        out["extensions"] = {"code": "INTERNAL_SERVER_ERROR"}
-    elif error.extensions and "code" in error.extensions:
-        out["extensions"] = dict(error.extensions)
-    else:
+    elif not error.path:
+        # The document or its variables were refused before execution; graphql-core's
+        # message speaks only of the client's own input.
         code = "GRAPHQL_VALIDATION_FAILED"
         for needle, mapped in _VALIDATION_CODES:
             if needle in error.message:
                 code = mapped
                 break
-        if error.path:  # a variable coercion or execution-time error without a cause
-            code = "BAD_USER_INPUT"
         out["extensions"] = {"code": code}
+    elif original is not None:
+        out["message"] = "Internal error."
+        out["extensions"] = {"code": "INTERNAL_SERVER_ERROR"}
+    else:
+        out["extensions"] = dict(error.extensions or {}) or {"code": "BAD_USER_INPUT"}
     return out

@@ -562,9 +562,13 @@ class VardvikProvider(Provider):
         except ValueError:
             raise InvalidInput("webhook body is not JSON") from None
         data = event.get("data", {})
+        # Events name the restaurant, not the location: touch every location we know of
+        # (an empty list means "everything of this upstream").
+        config = self._configs.get(str(event.get("restaurantId")))
+        locations = config.get("locations", []) if config else []
         return {
             "event_id": event.get("id"),
-            "restaurant_ids": [event.get("restaurantId")],
+            "restaurant_ids": [f"{event.get('restaurantId')}/{loc['id']}" for loc in locations],
             "booking_ids": [data.get("reservationId")] if data.get("reservationId") else [],
         }
 

@@ -1,0 +1,173 @@
+"""Bad input gets a clean GraphQL error with a stable code and the right HTTP status."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tablegraph import ids
+
+from .conftest import Api, Sim
+from .helpers import AVAILABILITY, BERLIN_MITTE, CREATE, guest, quiet_weekday
+
+RESTAURANT = "query($id: ID!) { restaurant(id: $id) { name } }"
+
+
+def _clean(text: str) -> None:
+    assert "Traceback" not in text
+    assert 'File "' not in text
+    assert "demo-key" not in text  # the upstream credential
+    assert "Bearer" not in text
+
+
+async def _error(api: Api, query: str, variables: dict, status: int = 200) -> dict:
+    response = await api.post(query, variables)
+    _clean(response.text)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["errors"], body
+    return body["errors"][0]
+
+
+@pytest.mark.parametrize(
+    "bad_id",
+    ["not-a-global-id", "%%%", ids.encode("Booking", "vardvik-berlin", "res_1"), "x" * 600],
+)
+async def test_malformed_or_foreign_ids(api: Api, bad_id: str) -> None:
+    error = await _error(api, RESTAURANT, {"id": bad_id})
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    assert error["path"] == ["restaurant"]
+
+
+@pytest.mark.parametrize(
+    "native, upstream", [("rst_1/loc_99", "vardvik-berlin"), ("rst_1/loc_1", "nowhere")]
+)
+async def test_unknown_restaurant(api: Api, native: str, upstream: str) -> None:
+    error = await _error(api, RESTAURANT, {"id": ids.encode("Restaurant", upstream, native)})
+    assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("party", [0, -1, 10_000])
+async def test_absurd_party_sizes(api: Api, party: int) -> None:
+    day = quiet_weekday().isoformat()
+    error = await _error(api, AVAILABILITY, {"ids": [BERLIN_MITTE], "date": day, "party": party})
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    assert error["extensions"]["field"] == ["partySize"]
+
+
+async def test_party_size_2_to_the_31_is_a_coercion_error(api: Api) -> None:
+    day = quiet_weekday().isoformat()
+    error = await _error(
+        api, AVAILABILITY, {"ids": [BERLIN_MITTE], "date": day, "party": 2**31}, status=400
+    )
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("day", ["1900-01-01", "2999-12-31"])
+async def test_dates_far_outside_any_booking_window(api: Api, day: str) -> None:
+    error = await _error(api, AVAILABILITY, {"ids": [BERLIN_MITTE], "date": day, "party": 2})
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+
+
+async def test_a_date_that_does_not_exist(api: Api) -> None:
+    error = await _error(
+        api, AVAILABILITY, {"ids": [BERLIN_MITTE], "date": "2026-02-30", "party": 2}, status=400
+    )
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_create_with_bad_input_gets_user_errors(api: Api, sim: Sim) -> None:
+    count = sim.state.reservation_count()
+    cases = [
+        ({"partySize": 0}, "INVALID_INPUT", ["input", "partySize"]),
+        ({"partySize": 10_000}, "INVALID_INPUT", ["input", "partySize"]),
+        ({"partySize": 40}, "OUTSIDE_POLICY", ["input", "partySize"]),
+        ({"start": "1900-01-01T19:00:00+01:00"}, "INVALID_INPUT", ["input", "start"]),
+        ({"start": "2026-01-01T19:00:00"}, "INVALID_INPUT", ["input", "start"]),
+        ({"restaurantId": "bogus"}, "INVALID_INPUT", ["input", "restaurantId"]),
+        ({"guest": {"firstName": " ", "lastName": "X"}}, "INVALID_INPUT",
+         ["input", "guest", "first_name"]),
+    ]
+    for change, code, field in cases:
+        payload = {
+            "restaurantId": BERLIN_MITTE,
+            "start": f"{quiet_weekday().isoformat()}T19:00:00+01:00",
+            "partySize": 2,
+            "guest": guest(),
+            **change,
+        }
+        response = await api.post(CREATE, {"input": payload})
+        _clean(response.text)
+        result = response.json()["data"]["createBooking"]
+        assert [e["code"] for e in result["userErrors"]] == [code], (change, result)
+        assert result["userErrors"][0]["field"][:2] == field[:2]
+        assert result["booking"] is None
+    assert sim.state.reservation_count() == count
+
+
+async def test_malformed_json_body(api: Api) -> None:
+    response = await api.http.post(
+        "/graphql", content=b'{"query": "{ upstreams { name } ', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_wrong_content_type(api: Api) -> None:
+    response = await api.http.post("/graphql", content=b"{ upstreams { name } }",
+                                   headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+
+
+async def test_two_megabyte_query(api: Api) -> None:
+    query = "{ upstreams { name } }" + " " * (2 * 1024 * 1024)
+    response = await api.http.post("/graphql", json={"query": query})
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+
+
+async def test_query_over_the_document_limit(api: Api) -> None:
+    query = "{ upstreams { name } }" + "#" * 200_000
+    response = await api.http.post("/graphql", json={"query": query})
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_LARGE"
+
+
+async def test_deeply_nested_query(api: Api) -> None:
+    inner = "id"
+    for _ in range(10):
+        inner = f"restaurant {{ bookings(date: \"2026-12-01\") {{ nodes {{ {inner} }} }} }}"
+    query = f"{{ booking(id: \"x\") {{ {inner} }} }}"
+    response = await api.http.post("/graphql", json={"query": query})
+    _clean(response.text)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"
+    assert "data" not in response.json()
+
+
+async def test_syntax_error_and_unknown_field(api: Api) -> None:
+    response = await api.http.post("/graphql", json={"query": "{ upstreams { name "})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    response = await api.http.post("/graphql", json={"query": "{ secrets }"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_non_object_body_and_missing_query(api: Api) -> None:
+    for body in (b"[1, 2]", b'"query"', b"{}", json.dumps({"query": 5}).encode()):
+        response = await api.http.post(
+            "/graphql", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, body
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_list_arguments_are_capped(api: Api) -> None:
+    day = quiet_weekday().isoformat()
+    error = await _error(api, AVAILABILITY, {"ids": [BERLIN_MITTE] * 21, "date": day, "party": 2})
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    error = await _error(api, "{ restaurants(first: 5000) { totalCount } }", {})
+    assert error["extensions"]["code"] == "INVALID_INPUT"

@@ -1,0 +1,132 @@
+"""The HTTP surface: media types, GET, health, metrics, webhooks, GraphiQL in a browser."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tablegraph.settings import Secret
+from tablegraph.simulators.vardvik import demo_upstreams
+from dataclasses import replace
+
+from .conftest import Api, Sim, start_gateway
+from .helpers import AVAILABILITY, BERLIN_MITTE, quiet_weekday
+
+
+async def test_graphql_response_media_type(api: Api) -> None:
+    accept = {"Accept": "application/graphql-response+json"}
+    ok = await api.http.post("/graphql", json={"query": "{ upstreams { name } }"}, headers=accept)
+    assert ok.status_code == 200
+    assert ok.headers["content-type"].startswith("application/graphql-response+json")
+    bad = await api.http.post("/graphql", json={"query": "{ nope }"}, headers=accept)
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("application/graphql-response+json")
+    plain = await api.http.post("/graphql", json={"query": "{ upstreams { name } }"})
+    assert plain.headers["content-type"].startswith("application/json")
+
+
+async def test_queries_over_get_but_not_mutations(api: Api) -> None:
+    ok = await api.http.get("/graphql", params={"query": "{ upstreams { name kind } }"})
+    assert ok.status_code == 200
+    assert {u["kind"] for u in ok.json()["data"]["upstreams"]} == {"vardvik"}
+    mutation = "mutation { cancelBooking(input: {bookingId: \"x\"}) { userErrors { code } } }"
+    refused = await api.http.get("/graphql", params={"query": mutation})
+    assert refused.status_code == 405
+
+
+async def test_healthz_and_metrics_count_upstream_requests(api: Api) -> None:
+    assert (await api.http.get("/healthz")).json() == {"status": "ok"}
+    await api.data("{ restaurants { totalCount } }")
+    metrics = (await api.http.get("/metrics")).text
+    assert 'tablegraph_upstream_requests_total{upstream="vardvik-berlin",method="GET",status="200"} 1' in metrics
+
+
+async def test_availability_is_cached_and_counted(api: Api, sim: Sim) -> None:
+    day = quiet_weekday().isoformat()
+    variables = {"ids": [BERLIN_MITTE], "date": day, "party": 2}
+    first = await api.data(AVAILABILITY, variables)
+    calls = sim.count("GET /api/v1/restaurants/{restaurantId}/availability")
+    second = await api.data(AVAILABILITY, variables)
+    assert first == second
+    assert sim.count("GET /api/v1/restaurants/{restaurantId}/availability") == calls == 1
+
+
+@pytest.fixture
+async def hooked(sim: Sim) -> AsyncIterator[Api]:
+    upstreams = [
+        replace(u, credentials={**u.credentials, "webhook_secret": Secret("whsec_test")})
+        for u in demo_upstreams(sim.url)
+    ]
+    runner, api = await start_gateway(upstreams)
+    yield api
+    await api.http.aclose()
+    await runner.cleanup()
+
+
+async def test_signed_webhook_invalidates_cached_availability(hooked: Api, sim: Sim) -> None:
+    api = hooked
+    sim.state.add_webhook("rst_1", api.url("/webhooks/vardvik-berlin"), "whsec_test")
+    sim.state.set_tables("loc_1", [("t-solo", 4, "main")])
+    day = quiet_weekday()
+    variables = {"ids": [BERLIN_MITTE], "date": day.isoformat(), "party": 2}
+    slots = (await api.data(AVAILABILITY, variables))["availability"][0]["slots"]
+    taken = slots[0]["start"]
+    from datetime import datetime
+
+    res = sim.state.add_reservation("rst_1", "loc_1", datetime.fromisoformat(taken), 2)
+    sim.state.notify("reservation.created", res)  # staff booked it in the console
+    await sim.state.drain_webhooks()
+    assert sim.state.deliveries[-1]["responseCode"] == 200
+    after = (await api.data(AVAILABILITY, variables))["availability"][0]["slots"]
+    assert taken not in [s["start"] for s in after]
+
+
+async def test_forged_or_stale_webhooks_are_refused(hooked: Api) -> None:
+    body = json.dumps({"id": "evt_1", "type": "reservation.created", "restaurantId": "rst_1",
+                       "data": {}}).encode()
+    url = "/webhooks/vardvik-berlin"
+    forged = await hooked.http.post(url, content=body, headers={
+        "x-webhook-signature": f"t={int(time.time())},v1={'0' * 64}"})
+    assert forged.status_code == 400
+    stale_t = int(time.time()) - 3600
+    sig = hmac.new(b"whsec_test", f"{stale_t}.".encode() + body, hashlib.sha256).hexdigest()
+    stale = await hooked.http.post(url, content=body,
+                                   headers={"x-webhook-signature": f"t={stale_t},v1={sig}"})
+    assert stale.status_code == 400
+    assert "whsec_test" not in stale.text
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+async def test_graphiql_renders_in_headless_chromium(api: Api) -> None:
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("TABLEGRAPH_REQUIRE_BROWSER"):
+            pytest.fail("chromium is required here (TABLEGRAPH_REQUIRE_BROWSER is set)")
+        pytest.skip("Debian chromium is not installed")
+    page = await api.http.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql.min.js" in page.text
+    with tempfile.TemporaryDirectory() as profile:
+        proc = await asyncio.create_subprocess_exec(
+            browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=15000",
+            "--dump-dom", api.url("/graphql"),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        )
+        dom, _ = await asyncio.wait_for(proc.communicate(), timeout=90)
+    html = dom.decode()
+    assert "graphiql-container" in html, html[:500]
+    # The IDE fetched the schema through the gateway (introspection) and shows the default query.
+    assert "upstreams" in html
