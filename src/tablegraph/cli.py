@@ -31,6 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     sub.add_parser("export-schema", help="print the GraphQL SDL")
+    sub.add_parser("capabilities", help="print the per-provider capability table (Markdown)")
     sim = sub.add_parser("simulate", help="one provider simulator on its own")
     sim.add_argument("kind")
     sim.add_argument("--host", default="127.0.0.1")
@@ -42,6 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tablegraph.graphql.schema import build_schema
 
         sys.stdout.write(build_schema().as_str() + "\n")
+        return 0
+    if args.command == "capabilities":
+        from tablegraph.docs import capability_table
+
+        sys.stdout.write(capability_table() + "\n")
         return 0
     try:
         if args.command == "demo":
