@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -26,7 +26,7 @@ from tablegraph.simulators.vardvik import (
 
 StartServer = Callable[[web.Application], Awaitable[str]]
 Sim = Callable[..., Awaitable[tuple[httpx.AsyncClient, web.Application]]]
-NOW = datetime(2026, 6, 10, 8, 0, 20, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 10, 8, 0, 20, tzinfo=UTC)
 GUEST = {"firstName": "Mara", "lastName": "Schneider", "email": "mara@example.com"}
 
 
@@ -55,20 +55,33 @@ async def test_config_matches_the_documented_example(sim: Sim) -> None:
     client, _ = await sim()
     config = (await client.get("/restaurants/rst_1/config")).json()
     # Values from the seed's config example (rest-api-v1.txt, "Restaurant").
-    assert config["restaurant"] == {"id": "rst_1", "name": "Atelier Lindenhof",
-                                    "timezone": "Europe/Berlin"}
-    assert config["locations"][0] == {"id": "loc_1", "name": "Berlin Mitte", "city": "Berlin",
-                                      "timezone": "Europe/Berlin"}
-    assert config["reservation"] == {"minPartySize": 1, "maxPartySize": 12,
-                                     "defaultDurationMinutes": 120, "minLeadTimeMinutes": 30,
-                                     "maxAdvanceBookingDays": 90, "slotIntervalMinutes": 30}
+    assert config["restaurant"] == {
+        "id": "rst_1",
+        "name": "Atelier Lindenhof",
+        "timezone": "Europe/Berlin",
+    }
+    assert config["locations"][0] == {
+        "id": "loc_1",
+        "name": "Berlin Mitte",
+        "city": "Berlin",
+        "timezone": "Europe/Berlin",
+    }
+    assert config["reservation"] == {
+        "minPartySize": 1,
+        "maxPartySize": 12,
+        "defaultDurationMinutes": 120,
+        "minLeadTimeMinutes": 30,
+        "maxAdvanceBookingDays": 90,
+        "slotIntervalMinutes": 30,
+    }
     assert config["features"] == {"waitlist": True, "webhooks": True, "reservationChanges": True}
     oslo = (await client.get("/restaurants/rst_2/config")).json()
     assert oslo["features"]["reservationChanges"] is False
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"},
-                                     {"Authorization": "Basic ZGVtby1rZXk6"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic ZGVtby1rZXk6"}]
+)
 async def test_missing_or_unknown_key_is_401(sim: Sim, headers: dict[str, str]) -> None:
     client, _ = await sim(None)
     response = await client.get("/restaurants/rst_1/config", headers=headers)
@@ -130,31 +143,48 @@ async def test_request_counts_by_route(sim: Sim) -> None:
 
 async def test_guest_upsert_by_email(sim: Sim) -> None:
     client, _ = await sim()
-    created = await client.post("/restaurants/rst_1/guests", json={
-        **GUEST, "marketingConsent": True, "consentSource": "staff_phone"})
+    created = await client.post(
+        "/restaurants/rst_1/guests",
+        json={**GUEST, "marketingConsent": True, "consentSource": "staff_phone"},
+    )
     assert created.status_code == 201
     guest = created.json()["guest"]
     assert guest["id"].startswith("gst_")
-    assert {k: guest[k] for k in ("marketingConsent", "consentSource", "anonymized",
-                                  "visitCount")} == {
-        "marketingConsent": True, "consentSource": "staff_phone", "anonymized": False,
-        "visitCount": 0}
-    updated = await client.post("/restaurants/rst_1/guests", json={
-        **GUEST, "firstName": "Mara-Luisa", "email": "MARA@example.com", "phone": "+49 30 1234"})
+    assert {
+        k: guest[k] for k in ("marketingConsent", "consentSource", "anonymized", "visitCount")
+    } == {
+        "marketingConsent": True,
+        "consentSource": "staff_phone",
+        "anonymized": False,
+        "visitCount": 0,
+    }
+    updated = await client.post(
+        "/restaurants/rst_1/guests",
+        json={
+            **GUEST,
+            "firstName": "Mara-Luisa",
+            "email": "MARA@example.com",
+            "phone": "+49 30 1234",
+        },
+    )
     assert updated.status_code == 200
     assert updated.json()["guest"]["id"] == guest["id"]
-    found = (await client.get("/restaurants/rst_1/guests",
-                              params={"email": "mara@example.com"})).json()["guests"]
+    found = (
+        await client.get("/restaurants/rst_1/guests", params={"email": "mara@example.com"})
+    ).json()["guests"]
     assert [(g["id"], g["firstName"], g["phone"]) for g in found] == [
-        (guest["id"], "Mara-Luisa", "+49 30 1234")]
-    assert (await client.get("/restaurants/rst_2/guests",
-                             params={"email": "mara@example.com"})).json() == {"guests": []}
+        (guest["id"], "Mara-Luisa", "+49 30 1234")
+    ]
+    assert (
+        await client.get("/restaurants/rst_2/guests", params={"email": "mara@example.com"})
+    ).json() == {"guests": []}
 
 
 async def test_guest_validation(sim: Sim) -> None:
     client, _ = await sim()
-    bad_source = await client.post("/restaurants/rst_1/guests",
-                                   json={**GUEST, "consentSource": "newsletter"})
+    bad_source = await client.post(
+        "/restaurants/rst_1/guests", json={**GUEST, "consentSource": "newsletter"}
+    )
     assert bad_source.json()["error"]["details"] == {"field": "consentSource"}
     too_many = await client.get("/restaurants/rst_1/guests", params={"limit": 201})
     assert too_many.status_code == 400
@@ -166,18 +196,44 @@ async def test_guest_validation(sim: Sim) -> None:
 
 async def test_waitlist_created_and_disabled(sim: Sim) -> None:
     client, _ = await sim()
-    created = await client.post("/restaurants/rst_1/waitlist", json={
-        "locationId": "loc_1", "date": "2026-06-25", "partySize": 2, "preferredTime": "19:30",
-        "guest": GUEST, "notes": "Any table"})
+    created = await client.post(
+        "/restaurants/rst_1/waitlist",
+        json={
+            "locationId": "loc_1",
+            "date": "2026-06-25",
+            "partySize": 2,
+            "preferredTime": "19:30",
+            "guest": GUEST,
+            "notes": "Any table",
+        },
+    )
     assert created.status_code == 201
     entry = created.json()["waitlistEntry"]
     assert entry["id"].startswith("wl_")
-    assert {k: entry[k] for k in ("restaurantId", "locationId", "date", "partySize",
-                                  "preferredTime", "status", "notes")} == {
-        "restaurantId": "rst_1", "locationId": "loc_1", "date": "2026-06-25", "partySize": 2,
-        "preferredTime": "19:30", "status": "waiting", "notes": "Any table"}
-    disabled = await client.post("/restaurants/rst_2/waitlist", json={
-        "locationId": "loc_3", "date": "2026-06-25", "partySize": 2, "guest": GUEST})
+    assert {
+        k: entry[k]
+        for k in (
+            "restaurantId",
+            "locationId",
+            "date",
+            "partySize",
+            "preferredTime",
+            "status",
+            "notes",
+        )
+    } == {
+        "restaurantId": "rst_1",
+        "locationId": "loc_1",
+        "date": "2026-06-25",
+        "partySize": 2,
+        "preferredTime": "19:30",
+        "status": "waiting",
+        "notes": "Any table",
+    }
+    disabled = await client.post(
+        "/restaurants/rst_2/waitlist",
+        json={"locationId": "loc_3", "date": "2026-06-25", "partySize": 2, "guest": GUEST},
+    )
     assert disabled.status_code == 409
     assert disabled.json()["error"]["code"] == "waitlist_disabled"
 
@@ -192,17 +248,28 @@ async def test_webhooks_are_signed_and_verifiable(sim: Sim, start_server: StartS
     receiver = web.Application()
     receiver.router.add_post("/hook", hook)
     hook_url = await start_server(receiver) + "/hook"
-    client, app = await sim(webhooks=[{"restaurantId": "rst_1", "url": hook_url,
-                                       "secret": "whsec_test"}])
+    client, app = await sim(
+        webhooks=[{"restaurantId": "rst_1", "url": hook_url, "secret": "whsec_test"}]
+    )
     state = _state(app)
-    res = (await client.post("/restaurants/rst_1/reservations", json={
-        "locationId": "loc_1", "startTime": "2026-06-25T16:00:00.000Z", "partySize": 2,
-        "guest": GUEST})).json()["reservation"]
+    res = (
+        await client.post(
+            "/restaurants/rst_1/reservations",
+            json={
+                "locationId": "loc_1",
+                "startTime": "2026-06-25T16:00:00.000Z",
+                "partySize": 2,
+                "guest": GUEST,
+            },
+        )
+    ).json()["reservation"]
     await client.delete(f"/reservations/{res['id']}")
     await state.drain_webhooks()
 
-    assert [h["x-webhook-event"] for h, _ in received] == ["reservation.created",
-                                                          "reservation.cancelled"]
+    assert [h["x-webhook-event"] for h, _ in received] == [
+        "reservation.created",
+        "reservation.cancelled",
+    ]
     headers, raw = received[0]
     # Verification exactly as documented (WH): HMAC-SHA256 of "{t}.{raw body}".
     parts = dict(p.split("=", 1) for p in headers["x-webhook-signature"].split(","))
@@ -212,24 +279,36 @@ async def test_webhooks_are_signed_and_verifiable(sim: Sim, start_server: StartS
     event = json.loads(raw)
     assert event["id"].startswith("evt_") and event["type"] == "reservation.created"
     assert event["data"] == {
-        "reservationId": res["id"], "publicReference": res["publicReference"],
-        "status": "confirmed", "startTime": "2026-06-25T16:00:00.000Z",
-        "endTime": "2026-06-25T18:00:00.000Z", "partySize": 2, "tableIds": res["tableIds"],
-        "guest": {"firstName": "Mara", "lastName": "Schneider"}}
+        "reservationId": res["id"],
+        "publicReference": res["publicReference"],
+        "status": "confirmed",
+        "startTime": "2026-06-25T16:00:00.000Z",
+        "endTime": "2026-06-25T18:00:00.000Z",
+        "partySize": 2,
+        "tableIds": res["tableIds"],
+        "guest": {"firstName": "Mara", "lastName": "Schneider"},
+    }
     assert [d["status"] for d in state.deliveries] == ["delivered", "delivered"]
 
-    tested = await client.post("/restaurants/rst_1/webhooks/test",
-                               json={"eventType": "waitlist.created"})
+    tested = await client.post(
+        "/restaurants/rst_1/webhooks/test", json={"eventType": "waitlist.created"}
+    )
     assert tested.status_code == 202
-    assert tested.json() == {"deliveries": [{"webhookId": "wh_1", "status": "delivered",
-                                             "responseCode": 204}]}
+    assert tested.json() == {
+        "deliveries": [{"webhookId": "wh_1", "status": "delivered", "responseCode": 204}]
+    }
     assert received[-1][0]["x-webhook-event"] == "waitlist.created"
 
 
 def test_demo_upstreams() -> None:
     configs = demo_upstreams("http://127.0.0.1:9001/")
     assert [(c.name, c.kind, c.base_url, dict(c.options)) for c in configs] == [
-        ("vardvik-berlin", "vardvik", "http://127.0.0.1:9001/api/v1", {"restaurant_ids": ["rst_1"]}),
+        (
+            "vardvik-berlin",
+            "vardvik",
+            "http://127.0.0.1:9001/api/v1",
+            {"restaurant_ids": ["rst_1"]},
+        ),
         ("vardvik-oslo", "vardvik", "http://127.0.0.1:9001/api/v1", {"restaurant_ids": ["rst_2"]}),
     ]
     assert configs[0].credentials == {"api_key": Secret("demo-key")}
@@ -238,8 +317,9 @@ def test_demo_upstreams() -> None:
 
 
 def test_seed_is_deterministic() -> None:
-    clock = Clock(datetime(2026, 6, 10, 8, tzinfo=timezone.utc))
+    clock = Clock(datetime(2026, 6, 10, 8, tzinfo=UTC))
     one, two = (create_app(7, clock=clock)[VARDVIK_STATE] for _ in range(2))
     assert [(r.id, r.start, r.table_ids) for r in one.reservations.values()] == [
-        (r.id, r.start, r.table_ids) for r in two.reservations.values()]
+        (r.id, r.start, r.table_ids) for r in two.reservations.values()
+    ]
     assert one.reservation_count() > 50

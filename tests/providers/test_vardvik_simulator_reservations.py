@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -16,7 +16,7 @@ from tablegraph.simulators.vardvik import VARDVIK_STATE, VardvikState, create_ap
 
 StartServer = Callable[[web.Application], Awaitable[str]]
 Sim = Callable[..., Awaitable[tuple[httpx.AsyncClient, VardvikState]]]
-NOW = datetime(2026, 6, 10, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -62,13 +62,35 @@ async def test_created_reservation_shape(sim: Sim) -> None:
     assert len(res["publicReference"]) == 9
     guest = res.pop("guest")
     assert guest["id"].startswith("gst_")
-    assert guest | {"id": "x"} == {"id": "x", "firstName": "Mara", "lastName": "Schneider",
-                                   "email": "mara@example.com", "phone": None}
-    assert {k: res[k] for k in ("restaurantId", "locationId", "status", "startTime", "endTime",
-                                "partySize", "specialRequests", "source")} == {
-        "restaurantId": "rst_1", "locationId": "loc_1", "status": "confirmed",
-        "startTime": "2026-06-25T16:00:00.000Z", "endTime": "2026-06-25T18:00:00.000Z",
-        "partySize": 4, "specialRequests": "Window seat, please", "source": "api"}
+    assert guest | {"id": "x"} == {
+        "id": "x",
+        "firstName": "Mara",
+        "lastName": "Schneider",
+        "email": "mara@example.com",
+        "phone": None,
+    }
+    assert {
+        k: res[k]
+        for k in (
+            "restaurantId",
+            "locationId",
+            "status",
+            "startTime",
+            "endTime",
+            "partySize",
+            "specialRequests",
+            "source",
+        )
+    } == {
+        "restaurantId": "rst_1",
+        "locationId": "loc_1",
+        "status": "confirmed",
+        "startTime": "2026-06-25T16:00:00.000Z",
+        "endTime": "2026-06-25T18:00:00.000Z",
+        "partySize": 4,
+        "specialRequests": "Window seat, please",
+        "source": "api",
+    }
     # The simulator clock keeps running from NOW, so compare to the minute.
     assert res["createdAt"].startswith("2026-06-10T08:00:") and res["createdAt"].endswith("Z")
     by_ref = await client.get(f"/reservations/{res['publicReference']}")
@@ -85,8 +107,9 @@ async def test_idempotent_replay_and_key_reuse(sim: Sim) -> None:
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.content == first.content
     assert state.reservation_count() == before + 1
-    other = await client.post("/restaurants/rst_1/reservations", json=_body(party=2),
-                              headers=headers)
+    other = await client.post(
+        "/restaurants/rst_1/reservations", json=_body(party=2), headers=headers
+    )
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "idempotency_key_reused"
     assert state.reservation_count() == before + 1
@@ -95,11 +118,14 @@ async def test_idempotent_replay_and_key_reuse(sim: Sim) -> None:
 async def test_concurrent_creates_with_one_key_book_once(sim: Sim) -> None:
     client, state = await sim()
     before = state.reservation_count()
-    responses = await asyncio.gather(*(
-        client.post("/restaurants/rst_1/reservations", json=_body(),
-                    headers={"Idempotency-Key": "same"})
-        for _ in range(5)
-    ))
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/restaurants/rst_1/reservations", json=_body(), headers={"Idempotency-Key": "same"}
+            )
+            for _ in range(5)
+        )
+    )
     assert [r.status_code for r in responses] == [201] * 5
     assert len({r.json()["reservation"]["id"] for r in responses}) == 1
     assert state.reservation_count() == before + 1
@@ -108,15 +134,27 @@ async def test_concurrent_creates_with_one_key_book_once(sim: Sim) -> None:
 @pytest.mark.parametrize(
     ("body", "status", "code", "details"),
     [
-        (_body(start="2026-06-10T08:10:00.000Z"), 422, "outside_policy",
-         {"rule": "minLeadTimeMinutes", "limit": 30}),
-        (_body(start="2026-09-30T16:00:00.000Z"), 422, "outside_policy",
-         {"rule": "maxAdvanceBookingDays", "limit": 90}),
+        (
+            _body(start="2026-06-10T08:10:00.000Z"),
+            422,
+            "outside_policy",
+            {"rule": "minLeadTimeMinutes", "limit": 30},
+        ),
+        (
+            _body(start="2026-09-30T16:00:00.000Z"),
+            422,
+            "outside_policy",
+            {"rule": "maxAdvanceBookingDays", "limit": 90},
+        ),
         (_body(party=13), 422, "outside_policy", {"rule": "maxPartySize", "limit": 12}),
         (_body(party=31), 400, "validation_error", {"field": "partySize"}),
         (_body(start="2026-06-25T18:00:00"), 400, "validation_error", {"field": "startTime"}),
-        ({**_body(), "guest": {"firstName": "Mara", "lastName": "S"}}, 400, "validation_error",
-         {"field": "guest.email"}),
+        (
+            {**_body(), "guest": {"firstName": "Mara", "lastName": "S"}},
+            400,
+            "validation_error",
+            {"field": "guest.email"},
+        ),
         (_body(start="2026-06-25T01:00:00.000Z"), 409, "slot_unavailable", {"reason": "closed"}),
         (_body(start="2026-06-22T16:00:00.000Z"), 409, "slot_unavailable", {"reason": "closed"}),
     ],
@@ -137,12 +175,15 @@ async def test_taken_slot_is_409(sim: Sim) -> None:
     client, state = await sim()
     state.set_tables("loc_1", [("t-01", 4, "main")])
     await _create(client)
-    response = await client.post("/restaurants/rst_1/reservations",
-                                 json=_body(start="2026-06-25T16:30:00.000Z", party=2))
+    response = await client.post(
+        "/restaurants/rst_1/reservations", json=_body(start="2026-06-25T16:30:00.000Z", party=2)
+    )
     assert response.status_code == 409
-    assert response.json()["error"] == {"code": "slot_unavailable",
-                                        "message": "the requested slot is not available",
-                                        "details": {"reason": "no_table"}}
+    assert response.json()["error"] == {
+        "code": "slot_unavailable",
+        "message": "the requested slot is not available",
+        "details": {"reason": "no_table"},
+    }
 
 
 async def test_status_moves(sim: Sim) -> None:
@@ -166,10 +207,12 @@ async def test_status_moves(sim: Sim) -> None:
 
 async def test_pending_cannot_be_seated(sim: Sim) -> None:
     client, state = await sim()
-    res = state.add_reservation("rst_1", "loc_1", datetime(2026, 6, 25, 16, tzinfo=timezone.utc),
-                                2, status="pending")
-    response = await client.patch(f"/reservations/{res.public_reference}",
-                                  json={"status": "seated"})
+    res = state.add_reservation(
+        "rst_1", "loc_1", datetime(2026, 6, 25, 16, tzinfo=UTC), 2, status="pending"
+    )
+    response = await client.patch(
+        f"/reservations/{res.public_reference}", json={"status": "seated"}
+    )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "invalid_transition"
     ok = await client.patch(f"/reservations/{res.id}", json={"status": "confirmed"})
@@ -180,8 +223,9 @@ async def test_delete_twice_returns_the_same_cancelled_booking(sim: Sim) -> None
     client, state = await sim()
     res = await _create(client)
     state.clock.advance(60)
-    first = await client.delete(f"/reservations/{res['publicReference']}",
-                                params={"reason": "Guest called"})
+    first = await client.delete(
+        f"/reservations/{res['publicReference']}", params={"reason": "Guest called"}
+    )
     assert first.status_code == 200
     assert first.json()["reservation"]["status"] == "cancelled"
     assert first.json()["reservation"]["updatedAt"].startswith("2026-06-10T08:01:")
@@ -205,18 +249,21 @@ async def test_reschedule_into_full_slot_is_409_and_unchanged(sim: Sim) -> None:
     assert clash.status_code == 409
     assert clash.json()["error"]["code"] == "slot_unavailable"
     assert (await client.get(url)).json()["reservation"] == later
-    moved = await client.patch(url, json={"startTime": "2026-06-25T18:30:00.000Z",
-                                          "partySize": 3})
+    moved = await client.patch(url, json={"startTime": "2026-06-25T18:30:00.000Z", "partySize": 3})
     assert moved.status_code == 200
-    assert {k: moved.json()["reservation"][k] for k in ("startTime", "endTime", "partySize",
-                                                        "tableIds")} == {
-        "startTime": "2026-06-25T18:30:00.000Z", "endTime": "2026-06-25T20:30:00.000Z",
-        "partySize": 3, "tableIds": ["t-01"]}
+    assert {
+        k: moved.json()["reservation"][k] for k in ("startTime", "endTime", "partySize", "tableIds")
+    } == {
+        "startTime": "2026-06-25T18:30:00.000Z",
+        "endTime": "2026-06-25T20:30:00.000Z",
+        "partySize": 3,
+        "tableIds": ["t-01"],
+    }
 
 
 async def test_reschedule_disabled_is_422(sim: Sim) -> None:
     client, state = await sim()
-    res = state.add_reservation("rst_2", "loc_3", datetime(2026, 6, 25, 16, tzinfo=timezone.utc), 2)
+    res = state.add_reservation("rst_2", "loc_3", datetime(2026, 6, 25, 16, tzinfo=UTC), 2)
     response = await client.patch(f"/reservations/{res.id}", json={"partySize": 3})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "feature_disabled"
@@ -233,11 +280,17 @@ async def test_list_filters_and_orders_newest_first(sim: Sim) -> None:
     a = await _create(client, start="2026-06-25T10:00:00.000Z", party=2)
     b = await _create(client, start="2026-06-25T17:00:00.000Z", party=2)
     await client.delete(f"/reservations/{a['id']}")
-    listed = (await client.get("/restaurants/rst_1/reservations",
-                               params={"locationId": "loc_1", "date": "2026-06-25"})).json()
+    listed = (
+        await client.get(
+            "/restaurants/rst_1/reservations", params={"locationId": "loc_1", "date": "2026-06-25"}
+        )
+    ).json()
     assert [r["id"] for r in listed["reservations"]] == [b["id"], a["id"]]
-    cancelled = (await client.get("/restaurants/rst_1/reservations",
-                                  params={"date": "2026-06-25", "status": "cancelled"})).json()
+    cancelled = (
+        await client.get(
+            "/restaurants/rst_1/reservations", params={"date": "2026-06-25", "status": "cancelled"}
+        )
+    ).json()
     assert [r["id"] for r in cancelled["reservations"]] == [a["id"]]
     everything = (await client.get("/restaurants/rst_1/reservations")).json()["reservations"]
     assert len(everything) == min(200, state.reservation_count("rst_1"))
@@ -247,9 +300,8 @@ async def test_list_filters_and_orders_newest_first(sim: Sim) -> None:
 
 async def test_other_restaurants_reservations_are_404(sim: Sim) -> None:
     client, state = await sim("mitte-key")  # rst_1 only, bound to loc_1
-    oslo = state.add_reservation("rst_2", "loc_3", datetime(2026, 6, 25, 16, tzinfo=timezone.utc), 2)
-    kreuzberg = state.add_reservation("rst_1", "loc_2",
-                                      datetime(2026, 6, 25, 17, tzinfo=timezone.utc), 2)
+    oslo = state.add_reservation("rst_2", "loc_3", datetime(2026, 6, 25, 16, tzinfo=UTC), 2)
+    kreuzberg = state.add_reservation("rst_1", "loc_2", datetime(2026, 6, 25, 17, tzinfo=UTC), 2)
     for res in (oslo, kreuzberg):
         response = await client.get(f"/reservations/{res.public_reference}")
         assert response.status_code == 404

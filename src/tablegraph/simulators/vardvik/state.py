@@ -173,7 +173,9 @@ class VardvikState:
 
     def visit_count(self, guest_id: str) -> int:
         return sum(
-            1 for r in self.reservations.values() if r.guest_id == guest_id and r.status == "completed"
+            1
+            for r in self.reservations.values()
+            if r.guest_id == guest_id and r.status == "completed"
         )
 
     # ---- reservations ---------------------------------------------------------------------
@@ -208,7 +210,9 @@ class VardvikState:
         created_at: datetime | None = None,
     ) -> Reservation:
         window = availability.window_for(loc, start, duration)
-        service_date = window.service_date if window else start.astimezone(zone(loc.timezone)).date()
+        service_date = (
+            window.service_date if window else start.astimezone(zone(loc.timezone)).date()
+        )
         created = created_at or self.now()
         res = Reservation(
             id=self.new_id("res_", 8, self.reservations),
@@ -258,13 +262,22 @@ class VardvikState:
                 start + timedelta(minutes=duration),
                 loc.buffer_minutes,
             )
-            table_ids = availability.assign(loc, party_size, busy) or availability.assign(
-                loc, party_size, set()
-            ) or []
+            table_ids = (
+                availability.assign(loc, party_size, busy)
+                or availability.assign(loc, party_size, set())
+                or []
+            )
         guest, _ = self.upsert_guest(restaurant_id, first_name, last_name, email)
         return self.insert_reservation(
-            loc, restaurant_id, start, duration, party_size, table_ids, guest,
-            status=status, source=source,
+            loc,
+            restaurant_id,
+            start,
+            duration,
+            party_size,
+            table_ids,
+            guest,
+            status=status,
+            source=source,
         )
 
     def guest(self, guest_id: str) -> Guest:
