@@ -54,11 +54,15 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     request[API_KEY] = key
     try:
         fault = state.take_fault(f"{request.method} {request.path}")
+        if fault is not None and not fault.after:
+            raise ApiError(fault.status, fault.code, "simulated failure")
+        response = await handler(request)
         if fault is not None:
             raise ApiError(fault.status, fault.code, "simulated failure")
-        return await handler(request)
+        return response
     except ApiError as exc:
-        return _error(exc)
+        # An injected 429 carries Retry-After like a real one.
+        return _error(exc, {"Retry-After": "1"} if exc.status == 429 else None)
     except web.HTTPException as exc:
         if exc.status == 405:
             return _error(ApiError(405, "method_not_allowed", "method not allowed"))

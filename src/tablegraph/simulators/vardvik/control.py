@@ -11,7 +11,7 @@
 | POST /_sim/webhooks | ``{restaurantId, url, secret, events?}`` → 201 ``{id}`` |
 | GET  /_sim/deliveries | the webhook delivery log (after waiting for pending deliveries) |
 | POST /_sim/clock | ``{advanceSeconds}`` |
-| POST /_sim/faults | ``{status, code?, count?, match?}`` |
+| POST /_sim/faults | ``{status, code?, count?, match?, after?}`` |
 | POST /_sim/rate-limit | ``{perMinute}`` |
 | GET  /_sim/requests | request counts by route |
 """
@@ -121,6 +121,7 @@ async def sim_faults(request: web.Request) -> web.Response:
         str(body.get("code", "internal_error")),
         int(body.get("count", 1)),
         body.get("match"),
+        after=bool(body.get("after", False)),
     )
     return web.json_response({"ok": True}, status=201)
 

@@ -42,12 +42,17 @@ class IdempotencyRecord:
 
 @dataclass
 class Fault:
-    """Answer the next ``remaining`` matching API requests with ``status``/``code``."""
+    """Answer the next ``remaining`` matching API requests with ``status``/``code``.
+
+    ``after=True`` runs the request first and then fails it: the write happened but the
+    caller never learns so (a lost response, for outcome-unknown reconciliation tests).
+    """
 
     status: int
     code: str
     remaining: int
     match: str | None = None  # substring of "METHOD /path"
+    after: bool = False
 
 
 class VardvikState:
@@ -123,9 +128,15 @@ class VardvikState:
         return record
 
     def inject_fault(
-        self, status: int, code: str = "internal_error", count: int = 1, match: str | None = None
+        self,
+        status: int,
+        code: str = "internal_error",
+        count: int = 1,
+        match: str | None = None,
+        *,
+        after: bool = False,
     ) -> None:
-        self.faults.append(Fault(status, code, count, match))
+        self.faults.append(Fault(status, code, count, match, after))
 
     def take_fault(self, request_line: str) -> Fault | None:
         for fault in self.faults:
