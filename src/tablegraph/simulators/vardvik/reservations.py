@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -279,7 +279,7 @@ def _rescheduled(
     policy: Policy,
     body: dict[str, Any],
     tables: list[str] | None,
-) -> tuple[Any, Any, int, list[str]]:
+) -> tuple[datetime, datetime, int, list[str]]:
     """New (start, end, party, tables) after re-checking availability without ``res`` itself."""
     current = int((res.end - res.start).total_seconds() // 60)
     start = instant(body["startTime"], "startTime") if "startTime" in body else res.start
@@ -296,16 +296,14 @@ def _rescheduled(
     end = start + timedelta(minutes=duration)
     bookings = state.location_bookings(loc.id)
     busy = availability.busy_tables(bookings, start, end, loc.buffer_minutes, exclude=res.id)
+    left = availability.covers_left(loc, bookings, start, window.service_date, res.id)
+    if left is not None and left < party:
+        raise _slot_unavailable("slot_limit")
     seats = {t.id: t.seats for t in loc.tables}
     keep = tables if tables is not None else res.table_ids
     if keep and not busy & set(keep) and sum(seats.get(t, 0) for t in keep) >= party:
-        left = availability.covers_left(loc, bookings, start, window.service_date, res.id)
-        if left is None or left >= party:
-            return start, end, party, list(keep)
-    if tables is None:
-        verdict = availability.evaluate(
-            loc, policy, bookings, start, duration, party, window.service_date, now, exclude=res.id
-        )
-        if verdict.table_ids is not None:
-            return start, end, party, verdict.table_ids
-    raise _slot_unavailable("no_table")
+        return start, end, party, list(keep)
+    assigned = availability.assign(loc, party, busy) if tables is None else None
+    if assigned is None:
+        raise _slot_unavailable("no_table")
+    return start, end, party, assigned
