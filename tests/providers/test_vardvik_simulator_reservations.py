@@ -115,6 +115,43 @@ async def test_idempotent_replay_and_key_reuse(sim: Sim) -> None:
     assert state.reservation_count() == before + 1
 
 
+async def test_idempotency_records_expire_after_24_hours(sim: Sim) -> None:
+    client, state = await sim()
+    headers = {"Idempotency-Key": "order-84421"}
+    first = await client.post("/restaurants/rst_1/reservations", json=_body(), headers=headers)
+    state.clock.advance(24 * 3600 + 1)
+    later = await client.post("/restaurants/rst_1/reservations", json=_body(), headers=headers)
+    assert later.status_code == 201
+    assert later.json()["reservation"]["id"] != first.json()["reservation"]["id"]
+
+
+async def test_idempotency_keys_are_scoped_per_api_key(sim: Sim) -> None:
+    client, _ = await sim()
+    headers = {"Idempotency-Key": "shared", "Authorization": "Bearer mitte-key"}
+    mine = await client.post(
+        "/restaurants/rst_1/reservations", json=_body(), headers={"Idempotency-Key": "shared"}
+    )
+    theirs = await client.post("/restaurants/rst_1/reservations", json=_body(), headers=headers)
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert mine.json()["reservation"]["id"] != theirs.json()["reservation"]["id"]
+
+
+async def test_concurrent_creates_for_the_last_table(sim: Sim) -> None:
+    client, state = await sim()
+    state.set_tables("loc_1", [("t-01", 4, "main")])
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/restaurants/rst_1/reservations",
+                json=_body(),
+                headers={"Idempotency-Key": f"k{i}"},
+            )
+            for i in range(3)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [201, 409, 409]
+
+
 async def test_concurrent_creates_with_one_key_book_once(sim: Sim) -> None:
     client, state = await sim()
     before = state.reservation_count()
