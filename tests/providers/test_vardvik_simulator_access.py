@@ -6,49 +6,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
-import httpx
 import pytest
 from aiohttp import web
 
 from tablegraph.settings import Secret
-from tablegraph.simulators.common import REQUEST_COUNTS, Clock
+from tablegraph.simulators.common import Clock
 from tablegraph.simulators.vardvik import (
     DEMO_OPTIONS,
     VARDVIK_STATE,
-    VardvikState,
     create_app,
     demo_upstreams,
 )
+from tests.providers.vardvik_sim import Sim, StartServer, sim_fixture  # noqa: F401  (fixture "sim")
 
-StartServer = Callable[[web.Application], Awaitable[str]]
-Sim = Callable[..., Awaitable[tuple[httpx.AsyncClient, web.Application]]]
 NOW = datetime(2026, 6, 10, 8, 0, 20, tzinfo=UTC)
 GUEST = {"firstName": "Mara", "lastName": "Schneider", "email": "mara@example.com"}
-
-
-@pytest.fixture
-async def sim(start_server: StartServer) -> AsyncIterator[Sim]:
-    clients: list[httpx.AsyncClient] = []
-
-    async def _open(key: str | None = "demo-key", **options: Any) -> Any:
-        app = create_app(0, clock=options.pop("clock", None) or Clock(NOW), **options)
-        url = await start_server(app)
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        client = httpx.AsyncClient(base_url=url + "/api/v1", headers=headers)
-        clients.append(client)
-        return client, app
-
-    yield _open
-    for client in clients:
-        await client.aclose()
-
-
-def _state(app: web.Application) -> VardvikState:
-    return app[VARDVIK_STATE]
 
 
 async def test_config_matches_the_documented_example(sim: Sim) -> None:
@@ -117,8 +91,8 @@ async def test_unreachable_restaurant_is_404(sim: Sim) -> None:
 
 
 async def test_rate_limit_429_with_retry_after(sim: Sim) -> None:
-    client, app = await sim(rate_limit_per_minute=3)
-    clock = app[VARDVIK_STATE].clock
+    client, state = await sim(rate_limit_per_minute=3)
+    clock = state.clock
     clock.set(NOW)
     for _ in range(3):
         assert (await client.get("/restaurants/rst_1/config")).status_code == 200
@@ -131,11 +105,11 @@ async def test_rate_limit_429_with_retry_after(sim: Sim) -> None:
 
 
 async def test_request_counts_by_route(sim: Sim) -> None:
-    client, app = await sim()
+    client, state = await sim()
     await client.get("/restaurants/rst_1/config")
     await client.get("/restaurants/rst_2/config")
     await client.get("/reservations/res_00000000")
-    counts = app[REQUEST_COUNTS]
+    counts = state.request_counts
     assert counts["GET /api/v1/restaurants/{restaurantId}/config"] == 2
     assert counts["GET /api/v1/reservations/{idOrPublicReference}"] == 1
     assert counts["*"] == 3
@@ -248,10 +222,9 @@ async def test_webhooks_are_signed_and_verifiable(sim: Sim, start_server: StartS
     receiver = web.Application()
     receiver.router.add_post("/hook", hook)
     hook_url = await start_server(receiver) + "/hook"
-    client, app = await sim(
+    client, state = await sim(
         webhooks=[{"restaurantId": "rst_1", "url": hook_url, "secret": "whsec_test"}]
     )
-    state = _state(app)
     res = (
         await client.post(
             "/restaurants/rst_1/reservations",

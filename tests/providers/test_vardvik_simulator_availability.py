@@ -2,40 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
-from aiohttp import web
 
-from tablegraph.simulators.common import Clock
-from tablegraph.simulators.vardvik import VARDVIK_STATE, VardvikState, create_app
-
-StartServer = Callable[[web.Application], Awaitable[str]]
-Sim = Callable[..., Awaitable[tuple[httpx.AsyncClient, VardvikState]]]
-
-
-@pytest.fixture
-async def sim(start_server: StartServer) -> AsyncIterator[Sim]:
-    clients: list[httpx.AsyncClient] = []
-
-    async def _open(now: datetime, key: str = "demo-key", **options: Any) -> Any:
-        app = create_app(0, clock=Clock(now), **options)
-        url = await start_server(app)
-        client = httpx.AsyncClient(
-            base_url=url + "/api/v1", headers={"Authorization": f"Bearer {key}"}
-        )
-        clients.append(client)
-        return client, app[VARDVIK_STATE]
-
-    yield _open
-    for client in clients:
-        await client.aclose()
-
-
-JUNE = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)  # a Wednesday
+from tests.providers.vardvik_sim import NOW as JUNE
+from tests.providers.vardvik_sim import Sim, sim_fixture  # noqa: F401  (fixture "sim")
 
 
 def _params(date: str, party: int, **extra: Any) -> dict[str, Any]:
@@ -43,7 +16,7 @@ def _params(date: str, party: int, **extra: Any) -> dict[str, Any]:
 
 
 async def test_booking_consumes_availability(sim: Sim) -> None:
-    client, state = await sim(JUNE)
+    client, state = await sim(now=JUNE)
     state.set_tables("loc_1", [("t-01", 2, "main"), ("t-02", 4, "main")])
     before = (
         await client.get("/restaurants/rst_1/availability", params=_params("2026-06-25", 4))
@@ -112,7 +85,7 @@ async def test_booking_consumes_availability(sim: Sim) -> None:
 
 
 async def test_post_search_equals_get(sim: Sim) -> None:
-    client, _ = await sim(JUNE)
+    client, _ = await sim(now=JUNE)
     got = await client.get("/restaurants/rst_1/availability", params=_params("2026-06-26", 3))
     posted = await client.post(
         "/restaurants/rst_1/availability/search", json=_params("2026-06-26", 3)
@@ -123,7 +96,7 @@ async def test_post_search_equals_get(sim: Sim) -> None:
 
 
 async def test_combination_of_adjacent_tables(sim: Sim) -> None:
-    client, state = await sim(JUNE)
+    client, state = await sim(now=JUNE)
     state.set_tables("loc_1", [("t-01", 4, "main"), ("t-02", 4, "main"), ("t-03", 6, "window")])
     slots = (
         await client.get("/restaurants/rst_1/availability", params=_params("2026-06-25", 8))
@@ -149,7 +122,7 @@ async def test_combination_of_adjacent_tables(sim: Sim) -> None:
 async def test_dst_days_have_correct_utc_instants(
     sim: Sim, now: datetime, day: str, lunch: str, dinner_18: str
 ) -> None:
-    client, _ = await sim(now)
+    client, _ = await sim(now=now)
     slots = (await client.get("/restaurants/rst_1/availability", params=_params(day, 2))).json()[
         "slots"
     ]
@@ -161,7 +134,7 @@ async def test_dst_days_have_correct_utc_instants(
 
 
 async def test_special_closed_day_has_no_slots(sim: Sim) -> None:
-    client, _ = await sim(JUNE)
+    client, _ = await sim(now=JUNE)
     hours = (
         await client.get("/restaurants/rst_1/opening-hours", params={"locationId": "loc_1"})
     ).json()
@@ -176,7 +149,7 @@ async def test_special_closed_day_has_no_slots(sim: Sim) -> None:
 
 
 async def test_lead_time_and_party_limits_mark_slots_unavailable(sim: Sim) -> None:
-    client, _ = await sim(datetime(2026, 6, 25, 15, 40, tzinfo=UTC))
+    client, _ = await sim(now=datetime(2026, 6, 25, 15, 40, tzinfo=UTC))
     slots = (
         await client.get("/restaurants/rst_1/availability", params=_params("2026-06-25", 2))
     ).json()["slots"]
@@ -203,7 +176,7 @@ async def test_lead_time_and_party_limits_mark_slots_unavailable(sim: Sim) -> No
 async def test_bad_parameters_are_validation_errors(
     sim: Sim, params: dict[str, Any], field: str
 ) -> None:
-    client, _ = await sim(JUNE)
+    client, _ = await sim(now=JUNE)
     response = await client.get("/restaurants/rst_1/availability", params=params)
     assert response.status_code == 400
     error = response.json()["error"]

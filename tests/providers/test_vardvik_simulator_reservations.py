@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from aiohttp import web
 
-from tablegraph.simulators.common import Clock
-from tablegraph.simulators.vardvik import VARDVIK_STATE, VardvikState, create_app
-
-StartServer = Callable[[web.Application], Awaitable[str]]
-Sim = Callable[..., Awaitable[tuple[httpx.AsyncClient, VardvikState]]]
-NOW = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def sim(start_server: StartServer) -> AsyncIterator[Sim]:
-    clients: list[httpx.AsyncClient] = []
-
-    async def _open(key: str = "demo-key", **options: Any) -> Any:
-        app = create_app(0, clock=Clock(NOW), **options)
-        url = await start_server(app)
-        client = httpx.AsyncClient(
-            base_url=url + "/api/v1", headers={"Authorization": f"Bearer {key}"}
-        )
-        clients.append(client)
-        return client, app[VARDVIK_STATE]
-
-    yield _open
-    for client in clients:
-        await client.aclose()
+from tests.providers.vardvik_sim import Sim, sim_fixture  # noqa: F401  (fixture "sim")
 
 
 def _body(start: str = "2026-06-25T16:00:00.000Z", party: int = 4, **extra: Any) -> dict[str, Any]:

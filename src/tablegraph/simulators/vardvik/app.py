@@ -10,9 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
-from tablegraph.simulators.common import CLOCK, Clock, Handler, new_app
+from tablegraph.simulators.common import CLOCK, REQUEST_COUNTS, Clock, Handler, new_app
 from tablegraph.simulators.vardvik import availability, control, guests, reservations
-from tablegraph.simulators.vardvik.model import ApiError, ApiKey, invalid
+from tablegraph.simulators.vardvik.model import ApiError, ApiKey
 from tablegraph.simulators.vardvik.parsing import (
     API_KEY,
     VARDVIK_STATE,
@@ -136,8 +136,6 @@ async def _availability(request: web.Request, params: Mapping[str, Any]) -> web.
     key, rest = restaurant_for(request, "availability:read")
     state = state_of(request)
     loc = location_for(key, rest, params.get("locationId"))
-    if params.get("date") is None:
-        raise invalid("date", "date is required")
     service_date = day(params.get("date"))
     party = integer(params.get("partySize"), "partySize", 1, 30)
     policy = rest.policy
@@ -203,6 +201,7 @@ def create_app(
         state.add_api_key(key)
     for hook in webhooks:
         state.add_webhook(hook["restaurantId"], hook["url"], hook["secret"], hook.get("events"))
+    state.request_counts = app[REQUEST_COUNTS]
     app[VARDVIK_STATE] = state
 
     async def close_webhooks(_app: web.Application) -> None:

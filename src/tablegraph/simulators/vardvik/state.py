@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from tablegraph.simulators.vardvik.model import (
     Table,
     WaitlistEntry,
     Webhook,
+    iso,
     not_found,
 )
 from tablegraph.simulators.vardvik.webhooks import WebhookDispatcher
@@ -69,6 +71,8 @@ class VardvikState:
         self.faults: list[Fault] = []
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.dispatcher = WebhookDispatcher(clock)
+        #: Requests by ``"METHOD /route"`` (the app's ``REQUEST_COUNTS``, set by create_app).
+        self.request_counts: Counter[str] = Counter()
         self._refs: dict[str, str] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._windows: dict[str, tuple[int, int]] = {}
@@ -291,9 +295,6 @@ class VardvikState:
             source=source,
         )
 
-    def guest(self, guest_id: str) -> Guest:
-        return self.guests[guest_id]
-
     def reservation_json(self, res: Reservation) -> dict[str, Any]:
         return res.to_json(self.guests[res.guest_id])
 
@@ -335,8 +336,8 @@ class VardvikState:
             "reservationId": res.id,
             "publicReference": res.public_reference,
             "status": res.status,
-            "startTime": res.to_json(guest)["startTime"],
-            "endTime": res.to_json(guest)["endTime"],
+            "startTime": iso(res.start),
+            "endTime": iso(res.end),
             "partySize": res.party_size,
             "tableIds": list(res.table_ids),
             "guest": {"firstName": guest.first_name, "lastName": guest.last_name},
