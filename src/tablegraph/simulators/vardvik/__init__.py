@@ -6,17 +6,17 @@
 plural key. Instants are UTC with milliseconds (``2026-06-12T17:00:00.000Z``), dates
 ``YYYY-MM-DD`` in the location's zone.
 
-| route | scope |
+| route (``rid`` = restaurantId) | scope |
 |---|---|
 | GET ``/restaurants/{rid}/config`` | config:read |
 | GET ``/restaurants/{rid}/opening-hours?locationId=`` | config:read |
-| GET ``/restaurants/{rid}/availability?locationId&date&partySize[&durationMinutes][&intervalMinutes]`` | availability:read |
-| POST ``/restaurants/{rid}/availability/search`` (same fields, JSON body) | availability:read |
+| GET ``/restaurants/{rid}/availability`` (locationId, date, partySize, | availability:read |
+| durationMinutes?, intervalMinutes?); POST ``…/availability/search`` (JSON body) | |
 | POST ``/restaurants/{rid}/reservations`` (``Idempotency-Key`` header) → 201 | reservations:write |
-| GET ``/restaurants/{rid}/reservations?locationId&date&status`` (≤ 200, newest start first) | reservations:read |
-| GET / PATCH / DELETE ``/reservations/{idOrPublicReference}`` | reservations:read / :write / :cancel |
+| GET ``/restaurants/{rid}/reservations?locationId&date&status`` (≤ 200) | reservations:read |
+| GET / PATCH / DELETE ``/reservations/{idOrPublicReference}`` | reservations:* |
 | POST ``/restaurants/{rid}/waitlist`` → 201 | waitlist:write |
-| GET / POST ``/restaurants/{rid}/guests`` (``email``, ``limit`` ≤ 200) → 201 new / 200 updated | customers:read / :write |
+| GET / POST ``/restaurants/{rid}/guests`` (email, limit ≤ 200; POST 201/200) | customers:* |
 | POST ``/restaurants/{rid}/webhooks/test`` → 202 | webhooks:test |
 
 **Auth.** ``Authorization: Bearer <key>``; missing/unknown → 401 ``unauthorized``; a missing

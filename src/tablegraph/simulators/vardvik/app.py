@@ -10,9 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
-from tablegraph.simulators.common import CLOCK, Clock, Handler, new_app
+from tablegraph.simulators.common import CLOCK, REQUEST_COUNTS, Clock, Handler, new_app
 from tablegraph.simulators.vardvik import availability, control, guests, reservations
-from tablegraph.simulators.vardvik.model import ApiError, ApiKey, invalid
+from tablegraph.simulators.vardvik.model import ApiError, ApiKey
 from tablegraph.simulators.vardvik.parsing import (
     API_KEY,
     VARDVIK_STATE,
@@ -54,11 +54,15 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     request[API_KEY] = key
     try:
         fault = state.take_fault(f"{request.method} {request.path}")
+        if fault is not None and not fault.after:
+            raise ApiError(fault.status, fault.code, "simulated failure")
+        response = await handler(request)
         if fault is not None:
             raise ApiError(fault.status, fault.code, "simulated failure")
-        return await handler(request)
+        return response
     except ApiError as exc:
-        return _error(exc)
+        # An injected 429 carries Retry-After like a real one.
+        return _error(exc, {"Retry-After": "1"} if exc.status == 429 else None)
     except web.HTTPException as exc:
         if exc.status == 405:
             return _error(ApiError(405, "method_not_allowed", "method not allowed"))
@@ -79,30 +83,45 @@ async def get_opening_hours(request: web.Request) -> web.Response:
     key, rest = restaurant_for(request, "config:read")
     loc = location_for(key, rest, request.query.get("locationId"))
     today = state_of(request).local_today(loc.timezone)
-    return web.json_response({
-        "locationId": loc.id,
-        "timezone": loc.timezone,
-        "weekly": [
-            {"dayOfWeek": p.day_of_week, "opens": p.opens.strftime("%H:%M"),
-             "closes": p.closes.strftime("%H:%M"), "serviceName": p.service_name}
-            for p in sorted(loc.weekly, key=lambda p: (p.day_of_week, p.opens))
-        ],
-        "specialDays": [
-            {"date": s.date.isoformat(), "closed": s.closed,
-             **({"opens": s.opens.strftime("%H:%M")} if s.opens else {}),
-             **({"closes": s.closes.strftime("%H:%M")} if s.closes else {}),
-             **({"note": s.note} if s.note else {})}
-            for s in sorted(loc.special_days.values(), key=lambda s: s.date)
-            if s.date >= today
-        ],
-        "rules": [
-            {"id": r.id, "name": r.name, "validFrom": r.valid_from.isoformat(),
-             "validTo": r.valid_to.isoformat() if r.valid_to else None,
-             **({"maxCoversPerSlot": r.max_covers_per_slot} if r.max_covers_per_slot else {})}
-            for r in loc.rules
-            if r.valid_to is None or r.valid_to >= today
-        ],
-    })
+    return web.json_response(
+        {
+            "locationId": loc.id,
+            "timezone": loc.timezone,
+            "weekly": [
+                {
+                    "dayOfWeek": p.day_of_week,
+                    "opens": p.opens.strftime("%H:%M"),
+                    "closes": p.closes.strftime("%H:%M"),
+                    "serviceName": p.service_name,
+                }
+                for p in sorted(loc.weekly, key=lambda p: (p.day_of_week, p.opens))
+            ],
+            "specialDays": [
+                {
+                    "date": s.date.isoformat(),
+                    "closed": s.closed,
+                    **({"opens": s.opens.strftime("%H:%M")} if s.opens else {}),
+                    **({"closes": s.closes.strftime("%H:%M")} if s.closes else {}),
+                    **({"note": s.note} if s.note else {}),
+                }
+                for s in sorted(loc.special_days.values(), key=lambda s: s.date)
+                if s.date >= today
+            ],
+            "rules": [
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "validFrom": r.valid_from.isoformat(),
+                    "validTo": r.valid_to.isoformat() if r.valid_to else None,
+                    **(
+                        {"maxCoversPerSlot": r.max_covers_per_slot} if r.max_covers_per_slot else {}
+                    ),
+                }
+                for r in loc.rules
+                if r.valid_to is None or r.valid_to >= today
+            ],
+        }
+    )
 
 
 async def get_availability(request: web.Request) -> web.Response:
@@ -117,28 +136,31 @@ async def _availability(request: web.Request, params: Mapping[str, Any]) -> web.
     key, rest = restaurant_for(request, "availability:read")
     state = state_of(request)
     loc = location_for(key, rest, params.get("locationId"))
-    if params.get("date") is None:
-        raise invalid("date", "date is required")
     service_date = day(params.get("date"))
     party = integer(params.get("partySize"), "partySize", 1, 30)
     policy = rest.policy
-    duration = integer(params.get("durationMinutes"), "durationMinutes", 15, 480,
-                       policy.default_duration_minutes)
-    interval = integer(params.get("intervalMinutes"), "intervalMinutes", 5, 240,
-                       policy.slot_interval_minutes)
+    duration = integer(
+        params.get("durationMinutes"), "durationMinutes", 15, 480, policy.default_duration_minutes
+    )
+    interval = integer(
+        params.get("intervalMinutes"), "intervalMinutes", 5, 240, policy.slot_interval_minutes
+    )
     now, bookings = state.now(), state.location_bookings(loc.id)
     slots = []
     for start, window in availability.grid(loc, service_date, interval, duration):
-        verdict = availability.evaluate(loc, policy, bookings, start, duration, party,
-                                        window.service_date, now)
-        slots.append({
-            "start": format_utc_millis(start),
-            "end": format_utc_millis(start + timedelta(minutes=duration)),
-            "available": verdict.available,
-            "capacity": verdict.capacity,
-            "tableIds": verdict.table_ids if verdict.available and verdict.table_ids else [],
-            "serviceName": window.service_name,
-        })
+        verdict = availability.evaluate(
+            loc, policy, bookings, start, duration, party, window.service_date, now
+        )
+        slots.append(
+            {
+                "start": format_utc_millis(start),
+                "end": format_utc_millis(start + timedelta(minutes=duration)),
+                "available": verdict.available,
+                "capacity": verdict.capacity,
+                "tableIds": verdict.table_ids if verdict.available and verdict.table_ids else [],
+                "serviceName": window.service_name,
+            }
+        )
     return web.json_response({"slots": slots})
 
 
@@ -148,8 +170,7 @@ def _routes(app: web.Application) -> None:
     r.add_get(PREFIX + "/restaurants/{restaurantId}/opening-hours", get_opening_hours)
     r.add_get(PREFIX + "/restaurants/{restaurantId}/availability", get_availability)
     r.add_post(PREFIX + "/restaurants/{restaurantId}/availability/search", search_availability)
-    r.add_post(PREFIX + "/restaurants/{restaurantId}/reservations",
-               reservations.create_reservation)
+    r.add_post(PREFIX + "/restaurants/{restaurantId}/reservations", reservations.create_reservation)
     r.add_get(PREFIX + "/restaurants/{restaurantId}/reservations", reservations.list_reservations)
     item = PREFIX + "/reservations/{idOrPublicReference}"
     r.add_get(item, reservations.get_reservation)
@@ -180,6 +201,7 @@ def create_app(
         state.add_api_key(key)
     for hook in webhooks:
         state.add_webhook(hook["restaurantId"], hook["url"], hook["secret"], hook.get("events"))
+    state.request_counts = app[REQUEST_COUNTS]
     app[VARDVIK_STATE] = state
 
     async def close_webhooks(_app: web.Application) -> None:

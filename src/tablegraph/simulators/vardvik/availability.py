@@ -99,7 +99,12 @@ def busy_tables(
     buffer = timedelta(minutes=buffer_minutes)
     busy: set[str] = set()
     for r in bookings:
-        if r.status in ACTIVE and r.id != exclude and start < r.end + buffer and r.start < end + buffer:
+        if (
+            r.status in ACTIVE
+            and r.id != exclude
+            and start < r.end + buffer
+            and r.start < end + buffer
+        ):
             busy.update(r.table_ids)
     return busy
 
@@ -139,7 +144,9 @@ def covers_left(
     if not limits:
         return None
     taken = sum(
-        r.party_size for r in bookings if r.status in ACTIVE and r.start == start and r.id != exclude
+        r.party_size
+        for r in bookings
+        if r.status in ACTIVE and r.start == start and r.id != exclude
     )
     return max(min(limits) - taken, 0)
 

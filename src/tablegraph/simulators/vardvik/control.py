@@ -4,13 +4,14 @@
 |---|---|
 | GET  /_sim/state | counts of reservations, guests, waitlist entries, deliveries |
 | GET  /_sim/reservations?restaurantId= | every reservation (no cap) |
-| POST /_sim/reservations | ``{restaurantId, locationId, startTime, partySize, status?, email?, tableIds?}``, bypassing availability |
+| POST /_sim/reservations | ``{restaurantId, locationId, startTime, partySize, status?, email?,`` |
+| | ``tableIds?, durationMinutes?}``, bypassing availability and policy |
 | GET  /_sim/guests?restaurantId= | every guest |
 | POST /_sim/features | ``{restaurantId, feature, enabled}`` |
 | POST /_sim/webhooks | ``{restaurantId, url, secret, events?}`` → 201 ``{id}`` |
 | GET  /_sim/deliveries | the webhook delivery log (after waiting for pending deliveries) |
 | POST /_sim/clock | ``{advanceSeconds}`` |
-| POST /_sim/faults | ``{status, code?, count?, match?}`` |
+| POST /_sim/faults | ``{status, code?, count?, match?, after?}`` |
 | POST /_sim/rate-limit | ``{perMinute}`` |
 | GET  /_sim/requests | request counts by route |
 """
@@ -35,13 +36,15 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 async def sim_state(request: web.Request) -> web.Response:
     state = request.app[VARDVIK_STATE]
-    return web.json_response({
-        "reservations": state.reservation_count(),
-        "guests": len(state.guests),
-        "waitlist": len(state.waitlist),
-        "deliveries": len(state.deliveries),
-        "now": state.now().isoformat(),
-    })
+    return web.json_response(
+        {
+            "reservations": state.reservation_count(),
+            "guests": len(state.guests),
+            "waitlist": len(state.waitlist),
+            "deliveries": len(state.deliveries),
+            "now": state.now().isoformat(),
+        }
+    )
 
 
 async def sim_reservations(request: web.Request) -> web.Response:
@@ -56,9 +59,13 @@ async def sim_add_reservation(request: web.Request) -> web.Response:
     body = await _body(request)
     try:
         res = state.add_reservation(
-            body["restaurantId"], body["locationId"], instant(body["startTime"], "startTime"),
-            int(body["partySize"]), status=body.get("status", "confirmed"),
-            email=body.get("email", "walk.in@example.com"), table_ids=body.get("tableIds"),
+            body["restaurantId"],
+            body["locationId"],
+            instant(body["startTime"], "startTime"),
+            int(body["partySize"]),
+            status=body.get("status", "confirmed"),
+            email=body.get("email", "walk.in@example.com"),
+            table_ids=body.get("tableIds"),
             duration_minutes=body.get("durationMinutes"),
         )
     except (KeyError, ValueError, TypeError, ApiError) as exc:
@@ -87,8 +94,9 @@ async def sim_webhooks(request: web.Request) -> web.Response:
     state = request.app[VARDVIK_STATE]
     body = await _body(request)
     try:
-        hook = state.add_webhook(body["restaurantId"], body["url"], body["secret"],
-                                 body.get("events"))
+        hook = state.add_webhook(
+            body["restaurantId"], body["url"], body["secret"], body.get("events")
+        )
     except KeyError:
         raise web.HTTPBadRequest(text="restaurantId, url and secret are required") from None
     return web.json_response({"id": hook.id}, status=201)
@@ -109,8 +117,11 @@ async def sim_clock(request: web.Request) -> web.Response:
 async def sim_faults(request: web.Request) -> web.Response:
     body = await _body(request)
     request.app[VARDVIK_STATE].inject_fault(
-        int(body.get("status", 500)), str(body.get("code", "internal_error")),
-        int(body.get("count", 1)), body.get("match"),
+        int(body.get("status", 500)),
+        str(body.get("code", "internal_error")),
+        int(body.get("count", 1)),
+        body.get("match"),
+        after=bool(body.get("after", False)),
     )
     return web.json_response({"ok": True}, status=201)
 
@@ -122,7 +133,8 @@ async def sim_rate_limit(request: web.Request) -> web.Response:
 
 
 async def sim_requests(request: web.Request) -> web.Response:
-    return web.json_response(dict(request.app[REQUEST_COUNTS]))
+    counts = request.app[REQUEST_COUNTS]
+    return web.json_response({name: int(n) for name, n in counts.items()})
 
 
 def add_routes(app: web.Application) -> None:

@@ -35,9 +35,7 @@ async def list_guests(request: web.Request) -> web.Response:
     state = state_of(request)
     limit = integer(request.query.get("limit"), "limit", 1, GUEST_CAP, 50)
     rows = state.guests_of(rest.id, request.query.get("email") or None)
-    return web.json_response(
-        {"guests": [g.to_json(state.visit_count(g.id)) for g in rows[:limit]]}
-    )
+    return web.json_response({"guests": [g.to_json(state.visit_count(g.id)) for g in rows[:limit]]})
 
 
 async def upsert_guest(request: web.Request) -> web.Response:
@@ -97,14 +95,18 @@ async def join_waitlist(request: web.Request) -> web.Response:
     )
     state.waitlist[entry.id] = entry
     if rest.features.get("webhooks", False):
-        state.emit("waitlist.created", rest.id, {
-            "waitlistEntryId": entry.id,
-            "status": entry.status,
-            "date": entry.date.isoformat(),
-            "partySize": party,
-            "preferredTime": preferred,
-            "guest": {"firstName": guest.first_name, "lastName": guest.last_name},
-        })
+        state.emit(
+            "waitlist.created",
+            rest.id,
+            {
+                "waitlistEntryId": entry.id,
+                "status": entry.status,
+                "date": entry.date.isoformat(),
+                "partySize": party,
+                "preferredTime": preferred,
+                "guest": {"firstName": guest.first_name, "lastName": guest.last_name},
+            },
+        )
     return web.json_response({"waitlistEntry": entry.to_json(guest)}, status=201)
 
 
@@ -115,19 +117,29 @@ async def send_test_event(request: web.Request) -> web.Response:
     event_type = body.get("eventType")
     if event_type not in EVENT_TYPES:
         raise invalid("eventType", f"eventType must be one of {sorted(EVENT_TYPES)}")
-    event = state.dispatcher.event(event_type, rest.id, {
-        "test": True,
-        "reservationId": "res_test",
-        "publicReference": "rr_000000",
-        "status": "confirmed",
-        "guest": {"firstName": "Test", "lastName": "Event"},
-    })
+    event = state.dispatcher.event(
+        event_type,
+        rest.id,
+        {
+            "test": True,
+            "reservationId": "res_test",
+            "publicReference": "rr_000000",
+            "status": "confirmed",
+            "guest": {"firstName": "Test", "lastName": "Event"},
+        },
+    )
     hooks = [h for h in state.hooks_for(rest.id) if h.wants(event_type)]
     results = await asyncio.gather(*(state.dispatcher.deliver(h, event) for h in hooks))
     return web.json_response(
-        {"deliveries": [
-            {"webhookId": d["webhookId"], "status": d["status"], "responseCode": d["responseCode"]}
-            for d in results
-        ]},
+        {
+            "deliveries": [
+                {
+                    "webhookId": d["webhookId"],
+                    "status": d["status"],
+                    "responseCode": d["responseCode"],
+                }
+                for d in results
+            ]
+        },
         status=202,
     )

@@ -35,7 +35,9 @@ def require(request: web.Request, scope: str) -> ApiKey:
     key = request[API_KEY]
     if scope not in key.scopes:
         raise ApiError(
-            403, "insufficient_scope", f"this API key lacks the {scope} scope",
+            403,
+            "insufficient_scope",
+            f"this API key lacks the {scope} scope",
             {"requiredScope": scope},
         )
     return key
@@ -117,7 +119,9 @@ def instant(value: Any, name: str) -> datetime:
         raise invalid(name, f"{name} must be an ISO 8601 instant with an offset") from None
 
 
-def text(body: dict[str, Any], name: str, *, required: bool = False, limit: int = 500) -> str | None:
+def text(
+    body: dict[str, Any], name: str, *, required: bool = False, limit: int = 500
+) -> str | None:
     value = body.get(name)
     if value is None or (value == "" and not required):
         if required:
@@ -141,8 +145,12 @@ def person(value: Any, name: str = "guest") -> dict[str, Any]:
     if not isinstance(value, dict):
         raise invalid(name, f"{name} is required")
     out: dict[str, Any] = {}
-    for part, required in (("firstName", True), ("lastName", True), ("email", True),
-                           ("phone", False)):
+    for part, required in (
+        ("firstName", True),
+        ("lastName", True),
+        ("email", True),
+        ("phone", False),
+    ):
         try:
             out[part] = text(value, part, required=required, limit=200)
         except ApiError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -48,13 +48,18 @@ def _json(status: int, payload: dict[str, Any]) -> web.Response:
 
 def _outside_policy(rule: str, policy: Policy) -> ApiError:
     limit = policy.to_json()[rule]
-    return ApiError(422, "outside_policy", f"the booking breaks the {rule} rule ({limit})",
-                    {"rule": rule, "limit": limit})
+    return ApiError(
+        422,
+        "outside_policy",
+        f"the booking breaks the {rule} rule ({limit})",
+        {"rule": rule, "limit": limit},
+    )
 
 
 def _slot_unavailable(reason: str) -> ApiError:
-    return ApiError(409, "slot_unavailable", "the requested slot is not available",
-                    {"reason": reason})
+    return ApiError(
+        409, "slot_unavailable", "the requested slot is not available", {"reason": reason}
+    )
 
 
 async def create_reservation(request: web.Request) -> web.Response:
@@ -67,18 +72,22 @@ async def create_reservation(request: web.Request) -> web.Response:
         return _json(status, payload)
     if not idem or len(idem) > 255:
         raise invalid("Idempotency-Key", "Idempotency-Key must be 1-255 characters")
-    fingerprint = hashlib.sha256(
-        json.dumps([rest.id, body], sort_keys=True).encode()
-    ).hexdigest()
+    fingerprint = hashlib.sha256(json.dumps([rest.id, body], sort_keys=True).encode()).hexdigest()
     async with state.idempotency_lock(key.key, idem):
         record = state.idempotency_record(key.key, idem)
         if record is not None:
             if record.fingerprint != fingerprint:
-                raise ApiError(409, "idempotency_key_reused",
-                               "this Idempotency-Key was used with a different request")
-            return web.Response(body=record.body, status=record.status,
-                                content_type="application/json",
-                                headers={"Idempotent-Replayed": "true"})
+                raise ApiError(
+                    409,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with a different request",
+                )
+            return web.Response(
+                body=record.body,
+                status=record.status,
+                content_type="application/json",
+                headers={"Idempotent-Replayed": "true"},
+            )
         # Only completed creates are remembered: a rejected attempt may be retried.
         status, payload = _create(state, key, rest, body)
         raw = json.dumps(payload).encode()
@@ -96,8 +105,13 @@ def _create(
     party = integer(body.get("partySize"), "partySize", 1, 30)
     guest_in = person(body.get("guest"))
     special = text(body, "specialRequests", limit=2000)
-    duration = integer(body.get("durationMinutes"), "durationMinutes", 15, 480,
-                       rest.policy.default_duration_minutes)
+    duration = integer(
+        body.get("durationMinutes"),
+        "durationMinutes",
+        15,
+        480,
+        rest.policy.default_duration_minutes,
+    )
     source = text(body, "source", limit=50) or "api"
     now = state.now()
     breach = availability.policy_breach(rest.policy, start, party, now)
@@ -106,14 +120,32 @@ def _create(
     window = availability.window_for(loc, start, duration)
     if window is None:
         raise _slot_unavailable("closed")
-    verdict = availability.evaluate(loc, rest.policy, state.location_bookings(loc.id), start,
-                                    duration, party, window.service_date, now)
+    verdict = availability.evaluate(
+        loc,
+        rest.policy,
+        state.location_bookings(loc.id),
+        start,
+        duration,
+        party,
+        window.service_date,
+        now,
+    )
     if verdict.table_ids is None:
         raise _slot_unavailable("no_table")
-    guest, _ = state.upsert_guest(rest.id, guest_in["firstName"], guest_in["lastName"],
-                                  guest_in["email"], guest_in["phone"])
-    res = state.insert_reservation(loc, rest.id, start, duration, party, verdict.table_ids,
-                                   guest, special_requests=special, source=source)
+    guest, _ = state.upsert_guest(
+        rest.id, guest_in["firstName"], guest_in["lastName"], guest_in["email"], guest_in["phone"]
+    )
+    res = state.insert_reservation(
+        loc,
+        rest.id,
+        start,
+        duration,
+        party,
+        verdict.table_ids,
+        guest,
+        special_requests=special,
+        source=source,
+    )
     state.notify("reservation.created", res)
     return 201, {"reservation": state.reservation_json(res)}
 
@@ -154,8 +186,12 @@ async def cancel_reservation(request: web.Request) -> web.Response:
         res.cancel_reason = request.query.get("reason")
         state.notify("reservation.cancelled", res)
     elif res.status != "cancelled":
-        raise ApiError(409, "invalid_state", f"a {res.status} reservation cannot be cancelled",
-                       {"status": res.status})
+        raise ApiError(
+            409,
+            "invalid_state",
+            f"a {res.status} reservation cannot be cancelled",
+            {"status": res.status},
+        )
     return _json(200, {"reservation": state.reservation_json(res)})
 
 
@@ -172,26 +208,39 @@ async def update_reservation(request: web.Request) -> web.Response:
         raise invalid("body", "nothing to change")
     reschedule = [f for f in _RESCHEDULE_FIELDS if f in body]
     if reschedule and not rest.features.get("reservationChanges", False):
-        raise ApiError(422, "feature_disabled", "reservation changes are disabled for this "
-                       "restaurant", {"feature": "reservationChanges", "fields": reschedule})
+        raise ApiError(
+            422,
+            "feature_disabled",
+            "reservation changes are disabled for this restaurant",
+            {"feature": "reservationChanges", "fields": reschedule},
+        )
     status = body.get("status", res.status)
     if status not in STATUSES:
         raise invalid("status", f"status must be one of {', '.join(STATUSES)}")
     tables = _table_ids(body, loc) if "tableIds" in body else None
     if status != res.status and status not in TRANSITIONS.get(res.status, ()):
-        raise ApiError(409, "invalid_transition", f"cannot move from {res.status} to {status}",
-                       {"from": res.status, "to": status})
+        raise ApiError(
+            409,
+            "invalid_transition",
+            f"cannot move from {res.status} to {status}",
+            {"from": res.status, "to": status},
+        )
     if (reschedule and res.status not in ("pending", "confirmed")) or (
         tables is not None and res.status not in ACTIVE
     ):
-        raise ApiError(409, "invalid_state", f"a {res.status} reservation cannot be changed",
-                       {"status": res.status})
+        raise ApiError(
+            409,
+            "invalid_state",
+            f"a {res.status} reservation cannot be changed",
+            {"status": res.status},
+        )
     start, end, party = res.start, res.end, res.party_size
     if reschedule:
         start, end, party, tables = _rescheduled(state, res, loc, rest.policy, body, tables)
     elif tables is not None:
-        busy = availability.busy_tables(state.location_bookings(loc.id), start, end,
-                                        loc.buffer_minutes, exclude=res.id)
+        busy = availability.busy_tables(
+            state.location_bookings(loc.id), start, end, loc.buffer_minutes, exclude=res.id
+        )
         if busy & set(tables):
             raise _slot_unavailable("tables_taken")
     changed = (status, start, end, party) != (res.status, res.start, res.end, res.party_size) or (
@@ -205,8 +254,9 @@ async def update_reservation(request: web.Request) -> web.Response:
         if window is not None:
             res.service_date = window.service_date
         res.updated_at = state.now()
-        state.notify("reservation.cancelled" if status == "cancelled" else "reservation.updated",
-                     res)
+        state.notify(
+            "reservation.cancelled" if status == "cancelled" else "reservation.updated", res
+        )
     return _json(200, {"reservation": state.reservation_json(res)})
 
 
@@ -223,9 +273,13 @@ def _table_ids(body: dict[str, Any], loc: Location) -> list[str]:
 
 
 def _rescheduled(
-    state: VardvikState, res: Reservation, loc: Location, policy: Policy,
-    body: dict[str, Any], tables: list[str] | None,
-) -> tuple[Any, Any, int, list[str]]:
+    state: VardvikState,
+    res: Reservation,
+    loc: Location,
+    policy: Policy,
+    body: dict[str, Any],
+    tables: list[str] | None,
+) -> tuple[datetime, datetime, int, list[str]]:
     """New (start, end, party, tables) after re-checking availability without ``res`` itself."""
     current = int((res.end - res.start).total_seconds() // 60)
     start = instant(body["startTime"], "startTime") if "startTime" in body else res.start
@@ -242,15 +296,14 @@ def _rescheduled(
     end = start + timedelta(minutes=duration)
     bookings = state.location_bookings(loc.id)
     busy = availability.busy_tables(bookings, start, end, loc.buffer_minutes, exclude=res.id)
+    left = availability.covers_left(loc, bookings, start, window.service_date, res.id)
+    if left is not None and left < party:
+        raise _slot_unavailable("slot_limit")
     seats = {t.id: t.seats for t in loc.tables}
     keep = tables if tables is not None else res.table_ids
     if keep and not busy & set(keep) and sum(seats.get(t, 0) for t in keep) >= party:
-        left = availability.covers_left(loc, bookings, start, window.service_date, res.id)
-        if left is None or left >= party:
-            return start, end, party, list(keep)
-    if tables is None:
-        verdict = availability.evaluate(loc, policy, bookings, start, duration, party,
-                                        window.service_date, now, exclude=res.id)
-        if verdict.table_ids is not None:
-            return start, end, party, verdict.table_ids
-    raise _slot_unavailable("no_table")
+        return start, end, party, list(keep)
+    assigned = availability.assign(loc, party, busy) if tables is None else None
+    if assigned is None:
+        raise _slot_unavailable("no_table")
+    return start, end, party, assigned

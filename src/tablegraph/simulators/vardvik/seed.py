@@ -40,10 +40,46 @@ DEMO_KEYS = (
 )
 
 _BERLIN_NAMES = (
-    ["Mara", "Jonas", "Lea", "Felix", "Hannah", "Lukas", "Emma", "Paul", "Sophie", "Ben",
-     "Clara", "Elias", "Marie", "Noah", "Ida", "Jakob", "Greta", "Anton", "Lina", "Moritz"],
-    ["Schneider", "Müller", "Weber", "Fischer", "Becker", "Wagner", "Hoffmann", "Schäfer",
-     "Koch", "Richter", "Klein", "Wolf", "Neumann", "Schwarz", "Zimmermann", "Krüger"],
+    [
+        "Mara",
+        "Jonas",
+        "Lea",
+        "Felix",
+        "Hannah",
+        "Lukas",
+        "Emma",
+        "Paul",
+        "Sophie",
+        "Ben",
+        "Clara",
+        "Elias",
+        "Marie",
+        "Noah",
+        "Ida",
+        "Jakob",
+        "Greta",
+        "Anton",
+        "Lina",
+        "Moritz",
+    ],
+    [
+        "Schneider",
+        "Müller",
+        "Weber",
+        "Fischer",
+        "Becker",
+        "Wagner",
+        "Hoffmann",
+        "Schäfer",
+        "Koch",
+        "Richter",
+        "Klein",
+        "Wolf",
+        "Neumann",
+        "Schwarz",
+        "Zimmermann",
+        "Krüger",
+    ],
 )
 _OSLO_NAMES = (
     ["Ingrid", "Ola", "Kari", "Lars", "Sigrid", "Henrik", "Nora", "Magnus", "Astrid", "Even"],
@@ -76,8 +112,9 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
-def _guests(state: VardvikState, rest: Restaurant, names: tuple[list[str], list[str]],
-            count: int) -> list[Guest]:
+def _guests(
+    state: VardvikState, rest: Restaurant, names: tuple[list[str], list[str]], count: int
+) -> list[Guest]:
     firsts, lasts = names
     prefix = "+49 30" if rest.timezone == "Europe/Berlin" else "+47"
     now = state.now()
@@ -114,9 +151,14 @@ def _bookings(state: VardvikState, rest: Restaurant, guests: list[Guest]) -> Non
     for offset in range(-2, 7):
         day = today + timedelta(days=offset)
         for loc in rest.locations.values():
-            starts = list(availability.grid(
-                loc, day, rest.policy.slot_interval_minutes, rest.policy.default_duration_minutes
-            ))
+            starts = list(
+                availability.grid(
+                    loc,
+                    day,
+                    rest.policy.slot_interval_minutes,
+                    rest.policy.default_duration_minutes,
+                )
+            )
             for _ in range(state.rng.randint(5, 10) if starts else 0):
                 start, _window = state.rng.choice(starts)
                 party = state.rng.choice([2, 2, 2, 3, 4, 4, 5, 6])
@@ -133,9 +175,17 @@ def _bookings(state: VardvikState, rest: Restaurant, guests: list[Guest]) -> Non
                 elif start <= now:
                     status = "seated"
                 else:
-                    status = state.rng.choice(["confirmed"] * 15 + ["pending"] * 3 + ["cancelled"] * 2)
+                    status = state.rng.choice(
+                        ["confirmed"] * 15 + ["pending"] * 3 + ["cancelled"] * 2
+                    )
                 state.insert_reservation(
-                    loc, rest.id, start, duration, party, tables, state.rng.choice(guests),
+                    loc,
+                    rest.id,
+                    start,
+                    duration,
+                    party,
+                    tables,
+                    state.rng.choice(guests),
                     status=status,
                     special_requests=state.rng.choice(_REQUESTS),
                     source=state.rng.choice(["api", "widget", "phone"]),
@@ -145,18 +195,28 @@ def _bookings(state: VardvikState, rest: Restaurant, guests: list[Guest]) -> Non
 
 def _restaurants(state: VardvikState, today: date) -> list[Restaurant]:
     mitte = Location(
-        "loc_1", "Berlin Mitte", "Berlin", "Europe/Berlin", _tables(state),
+        "loc_1",
+        "Berlin Mitte",
+        "Berlin",
+        "Europe/Berlin",
+        _tables(state),
         _week(range(2, 8), [("12:00", "15:00", "Lunch"), ("17:00", "23:00", "Dinner")]),
         {
-            today + timedelta(days=14): SpecialDay(today + timedelta(days=14), True,
-                                                   note="Staff training"),
-            today + timedelta(days=21): SpecialDay(today + timedelta(days=21), False,
-                                                   time(18), time(22), "Private event"),
+            today + timedelta(days=14): SpecialDay(
+                today + timedelta(days=14), True, note="Staff training"
+            ),
+            today + timedelta(days=21): SpecialDay(
+                today + timedelta(days=21), False, time(18), time(22), "Private event"
+            ),
         },
         [Rule("rule_1", "Dinner covers cap", today - timedelta(days=30), None, 24)],
     )
     kreuzberg = Location(
-        "loc_2", "Berlin Kreuzberg", "Berlin", "Europe/Berlin", _tables(state),
+        "loc_2",
+        "Berlin Kreuzberg",
+        "Berlin",
+        "Europe/Berlin",
+        _tables(state),
         _week(range(1, 2), [("11:30", "14:30", "Lunch"), ("18:00", "23:30", "Dinner")])
         + _week(range(3, 8), [("11:30", "14:30", "Lunch"), ("18:00", "23:30", "Dinner")]),
         {today + timedelta(days=9): SpecialDay(today + timedelta(days=9), True, note="Inventory")},
@@ -164,17 +224,32 @@ def _restaurants(state: VardvikState, today: date) -> list[Restaurant]:
         buffer_minutes=10,
     )
     brygge = Location(
-        "loc_3", "Aker Brygge", "Oslo", "Europe/Oslo", _tables(state),
+        "loc_3",
+        "Aker Brygge",
+        "Oslo",
+        "Europe/Oslo",
+        _tables(state),
         _week(range(1, 7), [("11:00", "15:00", "Lunch"), ("17:00", "22:00", "Middag")]),
-        {today + timedelta(days=10): SpecialDay(today + timedelta(days=10), True,
-                                                note="Maintenance")},
-        [Rule("rule_3", "Harbour cap", today - timedelta(days=10), today + timedelta(days=120), 20)],
+        {
+            today + timedelta(days=10): SpecialDay(
+                today + timedelta(days=10), True, note="Maintenance"
+            )
+        },
+        [
+            Rule(
+                "rule_3", "Harbour cap", today - timedelta(days=10), today + timedelta(days=120), 20
+            )
+        ],
     )
     return [
-        Restaurant("rst_1", "Atelier Lindenhof", "Europe/Berlin",
-                   {"loc_1": mitte, "loc_2": kreuzberg}),
         Restaurant(
-            "rst_2", "Fjordkroa", "Europe/Oslo", {"loc_3": brygge},
+            "rst_1", "Atelier Lindenhof", "Europe/Berlin", {"loc_1": mitte, "loc_2": kreuzberg}
+        ),
+        Restaurant(
+            "rst_2",
+            "Fjordkroa",
+            "Europe/Oslo",
+            {"loc_3": brygge},
             Policy(1, 8, 150, 60, 60, 15),
             {"waitlist": False, "webhooks": True, "reservationChanges": False},
         ),
@@ -188,5 +263,7 @@ def seed_demo(state: VardvikState) -> None:
     for rest in _restaurants(state, today):
         state.restaurants[rest.id] = rest
         berlin = rest.timezone == "Europe/Berlin"
-        guests = _guests(state, rest, _BERLIN_NAMES if berlin else _OSLO_NAMES, 40 if berlin else 25)
+        guests = _guests(
+            state, rest, _BERLIN_NAMES if berlin else _OSLO_NAMES, 40 if berlin else 25
+        )
         _bookings(state, rest, guests)

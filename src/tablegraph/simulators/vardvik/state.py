@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from tablegraph.simulators.vardvik.model import (
     Table,
     WaitlistEntry,
     Webhook,
+    iso,
     not_found,
 )
 from tablegraph.simulators.vardvik.webhooks import WebhookDispatcher
@@ -42,12 +44,17 @@ class IdempotencyRecord:
 
 @dataclass
 class Fault:
-    """Answer the next ``remaining`` matching API requests with ``status``/``code``."""
+    """Answer the next ``remaining`` matching API requests with ``status``/``code``.
+
+    ``after=True`` runs the request first and then fails it: the write happened but the
+    caller never learns so (a lost response, for outcome-unknown reconciliation tests).
+    """
 
     status: int
     code: str
     remaining: int
     match: str | None = None  # substring of "METHOD /path"
+    after: bool = False
 
 
 class VardvikState:
@@ -64,6 +71,8 @@ class VardvikState:
         self.faults: list[Fault] = []
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.dispatcher = WebhookDispatcher(clock)
+        #: Requests by ``"METHOD /route"`` (the app's ``REQUEST_COUNTS``, set by create_app).
+        self.request_counts: Counter[str] = Counter()
         self._refs: dict[str, str] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._windows: dict[str, tuple[int, int]] = {}
@@ -123,9 +132,15 @@ class VardvikState:
         return record
 
     def inject_fault(
-        self, status: int, code: str = "internal_error", count: int = 1, match: str | None = None
+        self,
+        status: int,
+        code: str = "internal_error",
+        count: int = 1,
+        match: str | None = None,
+        *,
+        after: bool = False,
     ) -> None:
-        self.faults.append(Fault(status, code, count, match))
+        self.faults.append(Fault(status, code, count, match, after))
 
     def take_fault(self, request_line: str) -> Fault | None:
         for fault in self.faults:
@@ -173,7 +188,9 @@ class VardvikState:
 
     def visit_count(self, guest_id: str) -> int:
         return sum(
-            1 for r in self.reservations.values() if r.guest_id == guest_id and r.status == "completed"
+            1
+            for r in self.reservations.values()
+            if r.guest_id == guest_id and r.status == "completed"
         )
 
     # ---- reservations ---------------------------------------------------------------------
@@ -208,7 +225,9 @@ class VardvikState:
         created_at: datetime | None = None,
     ) -> Reservation:
         window = availability.window_for(loc, start, duration)
-        service_date = window.service_date if window else start.astimezone(zone(loc.timezone)).date()
+        service_date = (
+            window.service_date if window else start.astimezone(zone(loc.timezone)).date()
+        )
         created = created_at or self.now()
         res = Reservation(
             id=self.new_id("res_", 8, self.reservations),
@@ -258,17 +277,23 @@ class VardvikState:
                 start + timedelta(minutes=duration),
                 loc.buffer_minutes,
             )
-            table_ids = availability.assign(loc, party_size, busy) or availability.assign(
-                loc, party_size, set()
-            ) or []
+            table_ids = (
+                availability.assign(loc, party_size, busy)
+                or availability.assign(loc, party_size, set())
+                or []
+            )
         guest, _ = self.upsert_guest(restaurant_id, first_name, last_name, email)
         return self.insert_reservation(
-            loc, restaurant_id, start, duration, party_size, table_ids, guest,
-            status=status, source=source,
+            loc,
+            restaurant_id,
+            start,
+            duration,
+            party_size,
+            table_ids,
+            guest,
+            status=status,
+            source=source,
         )
-
-    def guest(self, guest_id: str) -> Guest:
-        return self.guests[guest_id]
 
     def reservation_json(self, res: Reservation) -> dict[str, Any]:
         return res.to_json(self.guests[res.guest_id])
@@ -311,8 +336,8 @@ class VardvikState:
             "reservationId": res.id,
             "publicReference": res.public_reference,
             "status": res.status,
-            "startTime": res.to_json(guest)["startTime"],
-            "endTime": res.to_json(guest)["endTime"],
+            "startTime": iso(res.start),
+            "endTime": iso(res.end),
             "partySize": res.party_size,
             "tableIds": list(res.table_ids),
             "guest": {"firstName": guest.first_name, "lastName": guest.last_name},
