@@ -595,6 +595,8 @@ class ResosProvider(Provider):
         }
         if period.get("_id") and period.get("_id") != raw.get("openingHourId"):
             body["openingHourId"] = period["_id"]
+            if period.get("name"):
+                body["openingHourName"] = period["name"]
             policy = (await self._policies(r)).get(period["_id"])
             if policy is not None:
                 body["duration"] = policy.duration

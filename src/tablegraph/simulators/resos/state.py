@@ -127,6 +127,16 @@ class Restaurant:
         return None
 
 
+def e164(phone: str | None) -> str:
+    """resOS keeps guest phones in E.164 (``+4512345678``) whatever was typed."""
+    if not phone:
+        return ""
+    s = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+    if s.startswith("00"):
+        s = "+" + s[2:]
+    return s if s.startswith("+") else "+" + s
+
+
 def new_id(rng: random.Random, length: int = 17) -> str:
     return "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(length))
 
@@ -217,7 +227,7 @@ class ResosState:
             "guest": {
                 "name": guest.get("name"),
                 "email": guest.get("email") or "",
-                "phone": guest.get("phone") or "",
+                "phone": e164(guest.get("phone")),
                 "notificationSms": bool(guest.get("notificationSms")),
                 "notificationEmail": bool(guest.get("notificationEmail")),
             },
@@ -278,6 +288,9 @@ class ResosState:
                        body: dict[str, Any]) -> None:
         for key, value in body.items():
             booking[key] = value
+        if "openingHourId" in body and "openingHourName" not in body:
+            named = [p for p in restaurant.periods if p.id == body["openingHourId"]]
+            booking["openingHourName"] = named[0].name if named else None
         if "date" in body or "time" in body:
             self._set_when(restaurant, booking)
             if "openingHourId" not in body:
