@@ -56,6 +56,9 @@ class RateGovernor:
         if window != self._window:
             self._window = window
             self._used = 0
+        if self._blocked_until and now >= self._blocked_until:
+            self._blocked_until = 0.0  # the upstream's own window has reset
+            self._used = 0
         return now
 
     def _has_room(self) -> bool:
@@ -69,8 +72,9 @@ class RateGovernor:
 
     def resets_in(self) -> float:
         now = self._roll()
-        end = (self._window + 1) * self.window_seconds
-        return max(end, self._blocked_until) - now
+        if self._blocked_until:
+            return self._blocked_until - now
+        return (self._window + 1) * self.window_seconds - now
 
     @property
     def waiting(self) -> dict[int, int]:
@@ -104,9 +108,10 @@ class RateGovernor:
     def exhaust(self, retry_after: float | None) -> None:
         """The upstream said 429: nothing more until it resets (``retry_after`` seconds)."""
         now = self._roll()
-        self._used = self.budget
-        if retry_after is not None:
+        if retry_after is not None and retry_after > 0:
             self._blocked_until = max(self._blocked_until, now + retry_after)
+        else:
+            self._used = self.budget
 
     def close(self) -> None:
         """Stop the pump; waiters still queued are cancelled."""

@@ -339,10 +339,11 @@ class ResosProvider(Provider):
         r = self._restaurant(restaurant_id)
         if party_size < 1:
             raise InvalidInput("party size must be at least 1", upstream=self.name)
-        periods = await self._times(r, day, party_size, READ)
+        periods, policies = await asyncio.gather(self._times(r, day, party_size, READ),
+                                                 self._policies(r))
         if not periods:
             return []  # closed that day
-        return to_slots(periods, day, party_size, r.timezone, await self._policies(r))
+        return to_slots(periods, day, party_size, r.timezone, policies)
 
     async def _check_slot(self, r: RestaurantConfig, local: datetime,
                           people: int) -> tuple[date, RawTimesPeriod]:
