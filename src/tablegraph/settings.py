@@ -116,7 +116,8 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
             raise ConfigError(f"upstream {name!r}: unknown kind {raw['kind']!r}") from None
         creds: dict[str, Secret] = {}
         for cred_key, env_name in dict(raw.get("credentials", {})).items():
-            if cred_key not in cls.credential_names:
+            # ``("*",)`` lets an adapter name its credentials per restaurant (resOS).
+            if "*" not in cls.credential_names and cred_key not in cls.credential_names:
                 raise ConfigError(f"upstream {name!r}: unknown credential {cred_key!r}")
             if env_name not in environ:
                 raise ConfigError(

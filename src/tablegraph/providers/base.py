@@ -62,7 +62,8 @@ class Provider:
     #: Human name for the README.
     display_name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
-    #: Credential names the TOML ``credentials`` table may set (values come from env vars).
+    #: Credential names the TOML ``credentials`` table may set (values come from env vars);
+    #: ``("*",)`` accepts any name (the adapter validates them itself, e.g. one per restaurant).
     credential_names: ClassVar[tuple[str, ...]] = ()
     #: Option names the TOML ``options`` table may set.
     option_names: ClassVar[tuple[str, ...]] = ()

@@ -1,0 +1,95 @@
+"""The restaurants of a resOS upstream, from the gateway configuration.
+
+resOS exposes no restaurant profile: one API key belongs to one restaurant, and its name,
+time zone and address come from here::
+
+    [upstreams.options]
+    restaurants = [
+      { id = "cphHavnekoekken01", name = "Havnekøkkenet", timezone = "Europe/Copenhagen",
+        address = "Nyhavn 17", city = "Copenhagen", api_key_credential = "key_copenhagen" },
+    ]
+    [upstreams.credentials]
+    key_copenhagen = "RESOS_KEY_COPENHAGEN"    # environment variable holding the key
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tablegraph.errors import InvalidInput
+from tablegraph.settings import ConfigError
+from tablegraph.timeutil import zone
+
+_KEYS = frozenset({
+    "id", "name", "timezone", "address", "city", "phone", "latitude", "longitude",
+    "api_key_credential", "instant_confirmation", "source", "min_party_size",
+    "max_party_size",
+})
+
+
+@dataclass(frozen=True)
+class RestaurantConfig:
+    id: str
+    name: str
+    timezone: str
+    credential: str
+    address: str | None = None
+    city: str | None = None
+    phone: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    #: New bookings are created ``approved`` instead of ``request``.
+    instant_confirmation: bool = False
+    #: resOS ``source`` of bookings made through the gateway.
+    source: str = "website"
+    min_party_size: int = 1
+    max_party_size: int = 20
+
+
+def parse_restaurants(upstream: str, options: Mapping[str, Any],
+                      credentials: Mapping[str, Any]) -> list[RestaurantConfig]:
+    raw = options.get("restaurants")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"upstream {upstream!r}: options.restaurants must list restaurants")
+    out: list[RestaurantConfig] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(raw):
+        where = f"upstream {upstream!r}: restaurants #{index + 1}"
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{where} must be a table")
+        unknown = sorted(set(entry) - _KEYS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        for key in ("id", "name", "timezone", "api_key_credential"):
+            if not isinstance(entry.get(key), str) or not entry[key]:
+                raise ConfigError(f"{where}: {key!r} is required")
+        rid = entry["id"]
+        if "/" in rid or rid in seen:
+            raise ConfigError(f"{where}: id {rid!r} is duplicated or contains '/'")
+        seen.add(rid)
+        try:
+            zone(entry["timezone"])
+        except InvalidInput:
+            raise ConfigError(f"{where}: unknown time zone {entry['timezone']!r}") from None
+        if entry["api_key_credential"] not in credentials:
+            raise ConfigError(
+                f"{where}: credential {entry['api_key_credential']!r} is not configured"
+            )
+        out.append(RestaurantConfig(
+            id=rid,
+            name=entry["name"],
+            timezone=entry["timezone"],
+            credential=entry["api_key_credential"],
+            address=entry.get("address"),
+            city=entry.get("city"),
+            phone=entry.get("phone"),
+            latitude=entry.get("latitude"),
+            longitude=entry.get("longitude"),
+            instant_confirmation=bool(entry.get("instant_confirmation", False)),
+            source=str(entry.get("source", "website")),
+            min_party_size=int(entry.get("min_party_size", 1)),
+            max_party_size=int(entry.get("max_party_size", 20)),
+        ))
+    return out

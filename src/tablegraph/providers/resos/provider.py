@@ -1,0 +1,750 @@
+"""resOS API v1.2 adapter (``https://api.resos.com/v1``; seeds/resos-api.txt, providers/resos.md).
+
+Auth: HTTP Basic, the restaurant's API key as user name and an empty password
+(``base64(key + ":")``); one key per restaurant, so one client and one rate governor per key.
+
+Quirks handled here:
+- Rate limit: a budget per key per fixed calendar minute (default 100), enforced client-side
+  by ``RateGovernor`` with mutations ahead of queued reads; 429 ``Retry-After`` is in
+  milliseconds.
+- No restaurant endpoint: name, zone, address come from the gateway configuration.
+- Lists are bare arrays paged by ``skip``/``limit`` (100 max, no total): page until a short
+  page; long ranges are split into windows. ``customQuery`` filters are re-applied locally.
+- ``POST /bookings`` answers only the new id (read back with GET); ``PUT`` answers ``true``.
+  Cancelling is ``PUT {"status": "canceled"}``; PATCH (405) and DELETE (400) are never sent.
+- resOS may accept a booking on a full slot: the exact time is re-checked in
+  ``/bookingFlow/times`` before a create or a reschedule.
+- No idempotency: the gateway's key goes into ``metadata.tablegraphIdempotencyKey``; a create
+  whose answer was lost is reconciled by looking the key up among that day's bookings.
+- No guest endpoint: guests are derived from bookings (identity = E.164 phone, else e-mail).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextvars
+import hashlib
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar
+
+import httpx
+
+from tablegraph.errors import (
+    GatewayError,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    NotSupported,
+    OutcomeUnknown,
+    PolicyViolation,
+    SlotUnavailable,
+    UpstreamAuthError,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamRateLimited,
+)
+from tablegraph.model import (
+    Booking,
+    BookingChange,
+    BookingPolicy,
+    BookingQuery,
+    BookingUpdate,
+    Capability,
+    Guest,
+    NewBooking,
+    OpeningHours,
+    Restaurant,
+    Slot,
+)
+from tablegraph.providers import register
+from tablegraph.providers.base import BatchResult, Provider
+from tablegraph.providers.resos.config import RestaurantConfig, parse_restaurants
+from tablegraph.providers.resos.governor import MUTATION, READ, RateGovernor
+from tablegraph.providers.resos.payloads import (
+    LANGUAGES,
+    NOT_CANCELLABLE,
+    STATUS_OUT,
+    PeriodPolicy,
+    RawBooking,
+    RawOpeningHour,
+    RawTimesPeriod,
+    guest_identity,
+    join_id,
+    normalize_phone,
+    split_id,
+    to_booking,
+    to_guest,
+    to_opening_hours,
+    to_period_policies,
+    to_policy,
+    to_slots,
+)
+from tablegraph.settings import UpstreamConfig
+from tablegraph.timeutil import format_utc_millis, local_day_bounds, to_zone, zone
+from tablegraph.upstream import RetryPolicy, UpstreamClient, json_body
+
+log = logging.getLogger(__name__)
+
+PAGE = 100
+MAX_PAGES = 200
+METADATA_KEY = "tablegraphIdempotencyKey"
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,200}$")
+_RESOS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_priority: contextvars.ContextVar[int] = contextvars.ContextVar("resos_priority", default=READ)
+
+#: HTTP status → (error class, message); bodies are never echoed.
+ERRORS: dict[int, tuple[type[GatewayError], str]] = {
+    400: (UpstreamBadResponse, "resOS refused the request as malformed"),
+    401: (UpstreamAuthError, "resOS refused the API key"),
+    403: (UpstreamAuthError, "resOS refused the API key"),
+    404: (NotFound, "not found at resOS"),
+    405: (UpstreamBadResponse, "resOS does not allow this method"),
+    415: (UpstreamBadResponse, "resOS refused the content type"),
+    422: (InvalidInput, "resOS refused the booking data"),
+}
+#: 422 descriptions that mean "no room" rather than "bad data".
+_FULL_MARKERS = ("no available table", "fully booked", "not available")
+
+
+class _GovernedBasicAuth:
+    """Basic auth for one key; every attempt (retries included) first waits for budget."""
+
+    def __init__(self, api_key: str, governor: RateGovernor) -> None:
+        token = base64.b64encode(f"{api_key}:".encode()).decode("ascii")
+        self._headers = {"Authorization": f"Basic {token}"}
+        self.governor = governor
+
+    async def headers(self, client: UpstreamClient) -> Mapping[str, str]:
+        await self.governor.acquire(_priority.get())
+        return self._headers
+
+    async def refresh(self, client: UpstreamClient, stale: Mapping[str, str]) -> bool:
+        return False  # a static key: a 401 is final
+
+
+@register
+class ResosProvider(Provider):
+    kind = "resos"
+    display_name = "resOS"
+    capabilities = frozenset({
+        Capability.AVAILABILITY,
+        Capability.BOOKINGS_READ,
+        Capability.BOOKING_CREATE,
+        Capability.BOOKING_RESCHEDULE,
+        Capability.BOOKING_CANCEL,
+        Capability.BOOKING_UPDATE,
+        Capability.STATUS_CHANGE,
+        Capability.GUESTS_READ,
+        Capability.OPENING_HOURS,
+    })
+    #: One credential per restaurant, named by ``restaurants[].api_key_credential``.
+    credential_names = ("*",)
+    option_names = (
+        "restaurants",
+        "rate_limit_per_minute",
+        "list_window_days",
+        "guest_lookback_days",
+        "guest_lookahead_days",
+        "max_retry_after_seconds",
+        "opening_hours_ttl_seconds",
+    )
+
+    def __init__(self, config: UpstreamConfig) -> None:
+        super().__init__(config)
+        opts = config.options
+        self._restaurants = {
+            r.id: r for r in parse_restaurants(self.name, opts, config.credentials)
+        }
+        self._now = opts.get("_now") or time.time
+        sleep = opts.get("_sleep") or asyncio.sleep
+        budget = int(opts.get("rate_limit_per_minute", 100))
+        self._window_days = int(opts.get("list_window_days", 7))
+        self._guest_back = int(opts.get("guest_lookback_days", 365))
+        self._guest_ahead = int(opts.get("guest_lookahead_days", 180))
+        self._hours_ttl = float(opts.get("opening_hours_ttl_seconds", 300))
+        retry = RetryPolicy(
+            retry_after_unit=0.001,  # resOS sends Retry-After in milliseconds
+            max_retry_after=float(opts.get("max_retry_after_seconds", 10.0)),
+        )
+        self.governors: dict[str, RateGovernor] = {}
+        self._clients: dict[str, UpstreamClient] = {}
+        for credential in sorted({r.credential for r in self._restaurants.values()}):
+            governor = RateGovernor(budget, now=self._now, sleep=sleep)
+            self.governors[credential] = governor
+            self._clients[credential] = self._client(
+                auth=_GovernedBasicAuth(self._credential(credential), governor),
+                retry=retry,
+                sleep=sleep,
+                default_headers={"Accept": "application/json"},
+            )
+        self._hours: dict[str, tuple[float, list[RawOpeningHour]]] = {}
+        self._hours_locks: dict[str, asyncio.Lock] = {}
+        #: Idempotency keys whose create this instance made or reconciled → booking id.
+        self._known_keys: OrderedDict[str, str] = OrderedDict()
+        #: Keys whose create may or may not have been stored upstream.
+        self._ambiguous: set[str] = set()
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def clients(self) -> Sequence[UpstreamClient]:
+        return list(self._clients.values())
+
+    async def close(self) -> None:
+        for governor in self.governors.values():
+            governor.close()
+        await super().close()
+
+    async def check_health(self) -> None:
+        for r in self._restaurants.values():
+            await self._json(r, "GET", "/healthcheck")
+
+    def health_details(self) -> dict[str, Any]:
+        return {
+            "rateBudget": {
+                r.id: self.governors[r.credential].details() for r in self._restaurants.values()
+            }
+        }
+
+    # ---- plumbing ------------------------------------------------------------------------
+
+    def _restaurant(self, restaurant_id: str) -> RestaurantConfig:
+        r = self._restaurants.get(restaurant_id)
+        if r is None:
+            raise NotFound(f"unknown restaurant {restaurant_id!r}", upstream=self.name)
+        return r
+
+    async def _call(self, r: RestaurantConfig, method: str, path: str, *,
+                    params: Mapping[str, Any] | None = None, json: Any = None,
+                    priority: int = READ) -> httpx.Response:
+        token = _priority.set(priority)
+        try:
+            for attempt in range(3):
+                try:
+                    return await self._clients[r.credential].request(
+                        method, path, params=params, json=json
+                    )
+                except UpstreamRateLimited as exc:
+                    self.governors[r.credential].exhaust(exc.retry_after)
+                    # A 429 was refused, not applied: a write may wait for the reset and go
+                    # again; reads were already retried by the client.
+                    if method == "GET" or attempt == 2 or exc.retry_after is None:
+                        raise
+            raise AssertionError("unreachable")
+        finally:
+            _priority.reset(token)
+
+    async def _json(self, r: RestaurantConfig, method: str, path: str, *,
+                    params: Mapping[str, Any] | None = None, json: Any = None,
+                    priority: int = READ) -> Any:
+        response = await self._call(r, method, path, params=params, json=json,
+                                    priority=priority)
+        if response.status_code >= 400:
+            raise self._error(response)
+        return json_body(response, self.name)
+
+    def _error(self, response: httpx.Response) -> GatewayError:
+        status = response.status_code
+        cls, message = ERRORS.get(status, (UpstreamError, f"resOS answered {status}"))
+        description = ""
+        try:
+            body = response.json()
+            description = body[:200].lower() if isinstance(body, str) else ""
+        except ValueError:
+            pass
+        if status == 422 and any(m in description for m in _FULL_MARKERS):
+            return SlotUnavailable("the requested time is no longer available",
+                                   upstream=self.name)
+        return cls(message, upstream=self.name, details={"httpStatus": status})
+
+    # ---- restaurants and opening hours ---------------------------------------------------
+
+    async def _opening_rows(self, r: RestaurantConfig) -> list[RawOpeningHour]:
+        cached = self._hours.get(r.id)
+        if cached and cached[0] > self._now():
+            return cached[1]
+        lock = self._hours_locks.setdefault(r.id, asyncio.Lock())
+        async with lock:  # single flight: a burst of availability reads fetches once
+            cached = self._hours.get(r.id)
+            if cached and cached[0] > self._now():
+                return cached[1]
+            rows = await self._json(r, "GET", "/openingHours")
+            if not isinstance(rows, list):
+                raise UpstreamBadResponse("resOS opening hours are not a list",
+                                          upstream=self.name)
+            self._hours[r.id] = (self._now() + self._hours_ttl, rows)
+            return rows
+
+    async def _policies(self, r: RestaurantConfig) -> dict[str, PeriodPolicy]:
+        return to_period_policies(await self._opening_rows(r))
+
+    def _to_restaurant(self, r: RestaurantConfig, rows: list[RawOpeningHour]) -> Restaurant:
+        base = BookingPolicy(min_party_size=r.min_party_size, max_party_size=r.max_party_size,
+                             default_duration_minutes=120)
+        return Restaurant(
+            upstream=self.name,
+            native_id=r.id,
+            name=r.name,
+            timezone=r.timezone,
+            reference=r.id,
+            city=r.city,
+            address=r.address,
+            latitude=r.latitude,
+            longitude=r.longitude,
+            phone=r.phone,
+            policy=to_policy(rows, base),
+            capabilities=self.capabilities,
+        )
+
+    async def list_restaurants(self) -> list[Restaurant]:
+        configs = list(self._restaurants.values())
+        rows = await asyncio.gather(*(self._opening_rows(r) for r in configs))
+        return [self._to_restaurant(r, rs) for r, rs in zip(configs, rows, strict=True)]
+
+    async def get_restaurants(self, ids: Sequence[str]) -> BatchResult:
+        out: list[Any] = []
+        for rid in ids:
+            r = self._restaurants.get(rid)
+            if r is None:
+                out.append(None)
+                continue
+            try:
+                out.append(self._to_restaurant(r, await self._opening_rows(r)))
+            except GatewayError as exc:
+                out.append(exc)
+        return out
+
+    async def get_opening_hours(self, restaurant_id: str) -> OpeningHours:
+        return to_opening_hours(await self._opening_rows(self._restaurant(restaurant_id)))
+
+    # ---- availability --------------------------------------------------------------------
+
+    async def _times(self, r: RestaurantConfig, day: date, people: int,
+                     priority: int) -> list[RawTimesPeriod]:
+        periods = await self._json(r, "GET", "/bookingFlow/times",
+                                   params={"date": day.isoformat(), "people": people},
+                                   priority=priority)
+        if not isinstance(periods, list):
+            raise UpstreamBadResponse("resOS times are not a list", upstream=self.name)
+        return periods
+
+    async def get_availability(self, restaurant_id: str, day: date,
+                               party_size: int) -> list[Slot]:
+        r = self._restaurant(restaurant_id)
+        if party_size < 1:
+            raise InvalidInput("party size must be at least 1", upstream=self.name)
+        periods, policies = await asyncio.gather(self._times(r, day, party_size, READ),
+                                                 self._policies(r))
+        if not periods:
+            return []  # closed that day
+        return to_slots(periods, day, party_size, r.timezone, policies)
+
+    async def _check_slot(self, r: RestaurantConfig, local: datetime,
+                          people: int) -> tuple[date, RawTimesPeriod]:
+        """The service day and period offering exactly this time, or ``SlotUnavailable``."""
+        hhmm = local.strftime("%H:%M")
+        days = [local.date()]
+        if local.hour < 6:  # may belong to the previous evening's period
+            days.append(local.date() - timedelta(days=1))
+        for day in days:
+            for period in await self._times(r, day, people, MUTATION):
+                if hhmm in (period.get("availableTimes") or []):
+                    return day, period
+        raise SlotUnavailable(
+            f"{hhmm} on {local.date().isoformat()} is not available for {people}",
+            upstream=self.name,
+            details={"restaurantId": r.id},
+        )
+
+    # ---- bookings: reads -----------------------------------------------------------------
+
+    async def _fetch(self, r: RestaurantConfig, start: datetime, end: datetime, *,
+                     custom_query: str | None = None,
+                     priority: int = READ) -> list[RawBooking]:
+        """Every booking in [start, end] (resOS' bounds), page by page until a short page."""
+        out: list[RawBooking] = []
+        for page_no in range(MAX_PAGES):
+            page = await self._json(r, "GET", "/bookings", priority=priority, params={
+                "fromDateTime": format_utc_millis(start),
+                "toDateTime": format_utc_millis(end),
+                "sort": "dateTime:1,_id:1",
+                "customQuery": custom_query,
+                "skip": page_no * PAGE,
+                "limit": PAGE,
+            })
+            if not isinstance(page, list):
+                raise UpstreamBadResponse("resOS bookings are not a list", upstream=self.name)
+            out.extend(page)
+            if len(page) < PAGE:
+                return out
+        log.warning("resOS %s: stopped paging bookings after %d pages", r.id, MAX_PAGES)
+        return out
+
+    async def _fetch_range(self, r: RestaurantConfig, start: datetime, end: datetime, *,
+                           custom_query: str | None = None,
+                           priority: int = READ) -> list[RawBooking]:
+        """A long range in windows of ``list_window_days``; deduplicated by ``_id``."""
+        seen: dict[str, RawBooking] = {}
+        window = timedelta(days=max(1, self._window_days))
+        cursor = start
+        while cursor < end:
+            upper = min(end, cursor + window)
+            for raw in await self._fetch(r, cursor, upper, custom_query=custom_query,
+                                         priority=priority):
+                if isinstance(raw, dict) and raw.get("_id"):
+                    seen.setdefault(raw["_id"], raw)
+            cursor = upper
+        return list(seen.values())
+
+    def _map(self, r: RestaurantConfig, raw: RawBooking) -> Booking:
+        try:
+            return to_booking(self.name, r.id, raw, r.timezone)
+        except (KeyError, ValueError, TypeError):
+            raise UpstreamBadResponse("resOS sent a booking that cannot be read",
+                                      upstream=self.name) from None
+
+    async def list_bookings(self, query: BookingQuery) -> list[Booking]:
+        r = self._restaurant(query.restaurant_id)
+        terms: list[str] = []
+        if query.statuses is not None and len(query.statuses) == 1:
+            (only,) = query.statuses
+            if only in STATUS_OUT:
+                terms.append(f'status:{_quote(STATUS_OUT[only])}')
+        identity: str | None = None
+        if query.guest_id is not None:
+            parsed = split_id(query.guest_id)
+            if parsed is None or parsed[0] != r.id:
+                return []
+            identity = parsed[1]
+            terms.append(_identity_term(identity))
+        raws = await self._fetch_range(r, query.start, query.end,
+                                       custom_query=",".join(terms) or None)
+        out: list[Booking] = []
+        for raw in raws:  # never trust the server-side filter: re-apply every condition
+            booking = self._map(r, raw)
+            if not query.start <= booking.start < query.end:
+                continue
+            if query.statuses is not None and booking.status not in query.statuses:
+                continue
+            if identity is not None and (booking.guest is None
+                                         or booking.guest_id != join_id(r.id, identity)):
+                continue
+            out.append(booking)
+        out.sort(key=lambda b: (b.start, b.native_id))
+        return out
+
+    async def _get_raw(self, r: RestaurantConfig, booking_id: str,
+                       priority: int = READ) -> RawBooking:
+        raw = await self._json(r, "GET", f"/bookings/{booking_id}", priority=priority)
+        if not isinstance(raw, dict) or raw.get("_id") != booking_id:
+            raise UpstreamBadResponse("resOS sent an unexpected booking", upstream=self.name)
+        return raw  # type: ignore[return-value]
+
+    def _resolve(self, native_id: str) -> tuple[RestaurantConfig, str]:
+        parsed = split_id(native_id)
+        if (parsed is None or parsed[0] not in self._restaurants
+                or not _RESOS_ID.match(parsed[1])):
+            raise NotFound("booking not found", upstream=self.name)
+        return self._restaurants[parsed[0]], parsed[1]
+
+    async def get_bookings(self, ids: Sequence[str]) -> BatchResult:
+        semaphore = asyncio.Semaphore(5)
+
+        async def one(native_id: str) -> Any:
+            try:
+                r, booking_id = self._resolve(native_id)
+            except NotFound:
+                return None
+            async with semaphore:
+                try:
+                    return self._map(r, await self._get_raw(r, booking_id))
+                except NotFound:
+                    return None
+                except GatewayError as exc:
+                    return exc
+
+        return list(await asyncio.gather(*(one(i) for i in ids)))
+
+    # ---- bookings: writes ----------------------------------------------------------------
+
+    async def create_booking(self, request: NewBooking) -> Booking:
+        r = self._restaurant(request.restaurant_id)
+        if not r.min_party_size <= request.party_size <= r.max_party_size:
+            raise PolicyViolation(
+                f"party size must be between {r.min_party_size} and {r.max_party_size}",
+                upstream=self.name, field=("partySize",),
+            )
+        key = request.idempotency_key
+        known = self._known_keys.get(key)
+        if known is not None:
+            (existing,) = await self.get_bookings([known])
+            if isinstance(existing, Booking):
+                return existing
+        if key in self._ambiguous:  # an earlier answer was lost: look before booking again
+            found = await self.find_booking_by_idempotency_key(r.id, key, request)
+            if found is not None:
+                return self._remember(key, found)
+        local = to_zone(request.start, r.timezone)
+        service_day, period = await self._check_slot(r, local, request.party_size)
+        body = self._create_body(r, request, local, service_day, period)
+        for attempt in (1, 2):
+            try:
+                created = await self._json(r, "POST", "/bookings", json=body,
+                                           priority=MUTATION)
+                break
+            except OutcomeUnknown:
+                self._ambiguous.add(key)
+                found = await self._reconcile(r, key, request)
+                if found is not None:
+                    return self._remember(key, found)
+                if attempt == 2:
+                    raise
+                # Not stored upstream: the one retry cannot make a second booking.
+        if not isinstance(created, str) or not _RESOS_ID.match(created):
+            raise UpstreamBadResponse("resOS did not answer a booking id", upstream=self.name)
+        booking = self._map(r, await self._get_raw(r, created, MUTATION))
+        return self._remember(key, booking)
+
+    def _remember(self, key: str, booking: Booking) -> Booking:
+        self._ambiguous.discard(key)
+        self._known_keys[key] = booking.native_id
+        self._known_keys.move_to_end(key)
+        while len(self._known_keys) > 10_000:
+            self._known_keys.popitem(last=False)
+        return booking
+
+    def _create_body(self, r: RestaurantConfig, request: NewBooking, local: datetime,
+                     service_day: date, period: RawTimesPeriod) -> dict[str, Any]:
+        guest: dict[str, Any] = {
+            "name": f"{request.guest.first_name} {request.guest.last_name}".strip(),
+            "notificationSms": False,
+            "notificationEmail": False,
+        }
+        phone = normalize_phone(request.guest.phone)
+        if request.guest.phone and phone is None:
+            raise InvalidInput("phone number is not valid", upstream=self.name,
+                               field=("guest", "phone"))
+        if phone:
+            guest["phone"] = phone
+        if request.guest.email:
+            guest["email"] = request.guest.email.strip()
+        body: dict[str, Any] = {
+            "date": service_day.isoformat(),
+            "time": local.strftime("%H:%M"),
+            "people": request.party_size,
+            "guest": guest,
+            "status": "approved" if r.instant_confirmation else "request",
+            "source": r.source,
+            "metadata": {METADATA_KEY: _stored_key(request.idempotency_key)},
+        }
+        if period.get("_id"):
+            body["openingHourId"] = period["_id"]
+        if request.duration_minutes:
+            body["duration"] = request.duration_minutes
+        if request.notes:
+            body["comment"] = request.notes[:1000]
+        locale = (request.guest.locale or "").split("-")[0].lower()
+        if locale in LANGUAGES:
+            body["languageCode"] = locale
+        return body
+
+    async def find_booking_by_idempotency_key(
+        self, restaurant_id: str, key: str, request: NewBooking
+    ) -> Booking | None:
+        return await self._reconcile(self._restaurant(restaurant_id), key, request)
+
+    async def _reconcile(self, r: RestaurantConfig, key: str,
+                         request: NewBooking) -> Booking | None:
+        """The booking this key made on the request's day (±1 for past-midnight), if any."""
+        stored = _stored_key(key)
+        local = to_zone(request.start, r.timezone)
+        start, _ = local_day_bounds(local.date() - timedelta(days=1), r.timezone)
+        _, end = local_day_bounds(local.date() + timedelta(days=1), r.timezone)
+        raws = await self._fetch(r, start, end, priority=MUTATION,
+                                 custom_query=f"metadata.{METADATA_KEY}:{_quote(stored)}")
+        for raw in raws:
+            if (raw.get("metadata") or {}).get(METADATA_KEY) == stored:
+                return self._map(r, raw)
+        return None
+
+    async def _put(self, r: RestaurantConfig, booking_id: str, body: dict[str, Any]) -> None:
+        answer = await self._json(r, "PUT", f"/bookings/{booking_id}", json=body,
+                                  priority=MUTATION)
+        if answer is not True:
+            raise UpstreamBadResponse("resOS did not confirm the update", upstream=self.name)
+
+    async def reschedule_booking(self, booking_id: str, change: BookingChange) -> Booking:
+        r, rid = self._resolve(booking_id)
+        raw = await self._get_raw(r, rid, MUTATION)
+        current = self._map(r, raw)
+        if raw.get("status") in NOT_CANCELLABLE or raw.get("status") == "canceled":
+            raise InvalidState(f"a {raw.get('status')} booking cannot be moved",
+                               upstream=self.name, code="INVALID_TRANSITION")
+        local = to_zone(change.start, r.timezone) if change.start else current.start
+        people = change.party_size or current.party_size
+        if local == current.start and people == current.party_size:
+            return current
+        service_day, period = await self._check_slot(r, local, people)
+        body: dict[str, Any] = {
+            "date": service_day.isoformat(), "time": local.strftime("%H:%M"), "people": people,
+        }
+        if period.get("_id") and period.get("_id") != raw.get("openingHourId"):
+            body["openingHourId"] = period["_id"]
+            if period.get("name"):
+                body["openingHourName"] = period["name"]
+            policy = (await self._policies(r)).get(period["_id"])
+            if policy is not None:
+                body["duration"] = policy.duration
+        await self._put(r, rid, body)
+        return self._map(r, await self._get_raw(r, rid, MUTATION))
+
+    async def cancel_booking(self, booking_id: str, reason: str | None) -> Booking:
+        r, rid = self._resolve(booking_id)
+        raw = await self._get_raw(r, rid, MUTATION)
+        status = raw.get("status")
+        if status == "canceled":
+            return self._map(r, raw)  # cancelling twice is not an error
+        if status in NOT_CANCELLABLE:
+            raise InvalidState(f"a {status} booking cannot be cancelled", upstream=self.name,
+                               code="NOT_CANCELLABLE")
+        await self._put(r, rid, {"status": "canceled"})
+        if reason:
+            try:
+                await self._json(r, "POST", f"/bookings/{rid}/restaurantNote",
+                                 json={"text": f"Cancelled: {reason}"[:1000]},
+                                 priority=MUTATION)
+            except GatewayError:
+                log.warning("resOS %s: cancellation reason not stored", r.id)
+        return self._map(r, await self._get_raw(r, rid, MUTATION))
+
+    async def update_booking(self, booking_id: str, update: BookingUpdate) -> Booking:
+        r, rid = self._resolve(booking_id)
+        if update.tags is not None:
+            raise self._unsupported_field("tags")
+        body: dict[str, Any] = {}
+        if update.status is not None:
+            if update.status not in STATUS_OUT:
+                raise InvalidInput(f"status {update.status.value} cannot be set in resOS",
+                                   upstream=self.name, field=("status",))
+            body["status"] = STATUS_OUT[update.status]
+        if update.tables is not None:
+            body["tables"] = list(update.tables)
+        if update.locale is not None:
+            language = update.locale.split("-")[0].lower()
+            if language not in LANGUAGES:
+                raise InvalidInput("resOS speaks en, es, de, da or sv only",
+                                   upstream=self.name, field=("locale",))
+            body["languageCode"] = language
+        if body:
+            await self._put(r, rid, body)
+        if update.notes:
+            # Internal notes are added, never replaced: the newest one is the booking's notes.
+            await self._json(r, "POST", f"/bookings/{rid}/restaurantNote",
+                             json={"text": update.notes[:1000]}, priority=MUTATION)
+        return self._map(r, await self._get_raw(r, rid, MUTATION))
+
+    def _unsupported_field(self, name: str) -> GatewayError:
+        return NotSupported(f"resOS bookings have no {name}", upstream=self.name,
+                            field=(name,), details={"capability": "BOOKING_UPDATE"})
+
+    # ---- guests --------------------------------------------------------------------------
+
+    def _guest_range(self, r: RestaurantConfig) -> tuple[datetime, datetime]:
+        today = datetime.fromtimestamp(self._now(), zone(r.timezone)).date()
+        start, _ = local_day_bounds(today - timedelta(days=self._guest_back), r.timezone)
+        _, end = local_day_bounds(today + timedelta(days=self._guest_ahead), r.timezone)
+        return start, end
+
+    async def get_guests(self, ids: Sequence[str]) -> BatchResult:
+        async def one(native_id: str) -> Any:
+            parsed = split_id(native_id)
+            if parsed is None or parsed[0] not in self._restaurants:
+                return None
+            r = self._restaurants[parsed[0]]
+            identity = parsed[1]
+            if not identity.startswith(("phone:", "email:")):
+                return None
+            try:
+                start, end = self._guest_range(r)
+                raws = await self._fetch(r, start, end,
+                                         custom_query=_identity_term(identity))
+            except GatewayError as exc:
+                return exc
+            guests = self._guests_from(r, raws)
+            return guests.get(native_id)
+
+        return list(await asyncio.gather(*(one(i) for i in ids)))
+
+    def _guests_from(self, r: RestaurantConfig, raws: list[RawBooking]) -> dict[str, Guest]:
+        """One guest per identity: details from the latest booking, visits counted."""
+        latest: dict[str, RawBooking] = {}
+        visits: dict[str, int] = {}
+        for raw in sorted(raws, key=lambda b: (b.get("dateTime") or "", b.get("_id") or "")):
+            g = raw.get("guest") or {}
+            identity = guest_identity(g.get("phone"), g.get("email"))
+            if identity is None:
+                continue
+            gid = join_id(r.id, identity)
+            latest[gid] = raw
+            if raw.get("status") not in ("canceled", "declined"):
+                visits[gid] = visits.get(gid, 0) + 1
+        out: dict[str, Guest] = {}
+        for gid, raw in latest.items():
+            guest = to_guest(self.name, r.id, raw.get("guest"), raw.get("languageCode"),
+                             visits.get(gid, 0))
+            if guest is not None:
+                out[gid] = guest
+        return out
+
+    async def list_guests(self, restaurant_id: str, search: str | None,
+                          limit: int) -> list[Guest]:
+        r = self._restaurant(restaurant_id)
+        term: str | None = None
+        needle = (search or "").strip().lower()
+        if needle:
+            digits = re.sub(r"\D", "", needle)
+            if "@" in needle:
+                term = f"guest.email;{_quote(needle)}"
+            elif digits and len(digits) >= len(needle.replace(" ", "").lstrip("+")) - 1:
+                term = f"guest.phone;{_quote(digits)}"
+            else:
+                term = f"guest.name;{_quote(needle)}"
+        start, end = self._guest_range(r)
+        guests = self._guests_from(r, await self._fetch(r, start, end, custom_query=term))
+        if needle:
+            digits = re.sub(r"\D", "", needle)
+
+            def hit(g: Guest) -> bool:
+                name = f"{g.first_name or ''} {g.last_name or ''}".lower()
+                return (needle in name or needle in (g.email or "")
+                        or bool(digits and digits in (g.phone or "")))
+
+            guests = {k: g for k, g in guests.items() if hit(g)}
+        ordered = sorted(guests.values(),
+                         key=lambda g: (g.last_name or "", g.first_name or "", g.native_id))
+        return ordered[:max(0, limit)]
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _identity_term(identity: str) -> str:
+    kind, _, value = identity.partition(":")
+    if kind == "phone":
+        # resOS searches phones with the country code first and no "+".
+        return f"guest.phone:{_quote(value.lstrip('+'))}"
+    return f"guest.email:{_quote(value)}"
+
+
+def _stored_key(key: str) -> str:
+    """The key as written into metadata: verbatim when plain, else its SHA-256."""
+    if _SAFE_KEY.match(key):
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()

@@ -1,0 +1,311 @@
+"""The resOS adapter against the resOS simulator over loopback HTTP."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tablegraph.errors import (
+    InvalidState,
+    NotSupported,
+    SlotUnavailable,
+    UpstreamAuthError,
+)
+from tablegraph.model import (
+    BookingChange,
+    BookingQuery,
+    BookingStatus,
+    BookingUpdate,
+    Capability,
+    GuestData,
+    NewBooking,
+)
+from tablegraph.simulators.common import REQUEST_COUNTS
+from tablegraph.simulators.resos import (
+    COPENHAGEN_ID,
+    OSLO_ID,
+    RESOS_STATE,
+    ResosState,
+    create_app,
+)
+from tablegraph.timeutil import local_day_bounds
+
+from .resos_support import FakeTime, make_provider
+
+CPH = ZoneInfo("Europe/Copenhagen")
+DAY = date(2026, 6, 12)  # a Friday, open for lunch and dinner in Copenhagen
+
+
+def new_booking(start: datetime, key: str = "idem-1", people: int = 2,
+                phone: str | None = "+45 20 30 40 50") -> NewBooking:
+    return NewBooking(
+        restaurant_id=COPENHAGEN_ID, start=start, party_size=people, idempotency_key=key,
+        guest=GuestData("Karen", "Blixen", email="karen@example.dk", phone=phone),
+        notes="Window table",
+    )
+
+
+@pytest.fixture
+def fake() -> FakeTime:
+    return FakeTime()
+
+
+async def serve(start_server, fake: FakeTime, **options):  # type: ignore[no-untyped-def]
+    app = create_app(0, clock=fake.clock, **options)
+    url = await start_server(app)
+    return app, app[RESOS_STATE], make_provider(url, fake)
+
+
+async def test_restaurants_come_from_configuration_with_policy(start_server, fake) -> None:
+    _, _, provider = await serve(start_server, fake)
+    restaurants = {r.native_id: r for r in await provider.list_restaurants()}
+    cph = restaurants[COPENHAGEN_ID]
+    assert (cph.name, cph.timezone, cph.city) == ("Havnekøkkenet", "Europe/Copenhagen",
+                                                  "Copenhagen")
+    assert cph.policy.slot_interval_minutes == 15
+    assert restaurants[OSLO_ID].policy.slot_interval_minutes == 30
+    assert restaurants[OSLO_ID].policy.default_duration_minutes == 90
+    assert Capability.REVIEWS not in cph.capabilities
+    with pytest.raises(NotSupported):
+        await provider.list_reviews(COPENHAGEN_ID)
+    await provider.close()
+
+
+async def test_opening_hours_weekly_and_special(start_server, fake) -> None:
+    _, _, provider = await serve(start_server, fake)
+    hours = await provider.get_opening_hours(COPENHAGEN_ID)
+    assert {p.day_of_week for p in hours.weekly} == {2, 3, 4, 5, 6, 7}  # closed Mondays
+    closed = START_DAY + timedelta(days=10)
+    assert [(s.day, s.closed) for s in hours.special_days] == [(closed, True)]
+    await provider.close()
+
+
+START_DAY = date(2026, 6, 10)
+
+
+async def test_availability_in_local_zone_and_closed_day_empty(start_server, fake) -> None:
+    _, _, provider = await serve(start_server, fake)
+    slots = await provider.get_availability(COPENHAGEN_ID, DAY, 2)
+    lunch = [s for s in slots if s.service_name == "Lunch"]
+    assert lunch[0].start == datetime(2026, 6, 12, 12, 0, tzinfo=CPH)
+    assert lunch[0].end - lunch[0].start == timedelta(minutes=90)  # the period's duration
+    assert {s.service_name for s in slots} == {"Lunch", "Dinner"}
+    assert await provider.get_availability(COPENHAGEN_ID, date(2026, 6, 15), 2) == []  # Mon
+    assert await provider.get_availability(COPENHAGEN_ID, START_DAY + timedelta(days=10),
+                                           2) == []  # special closing
+    await provider.close()
+
+
+async def test_full_times_become_waitlist_slots(start_server, fake) -> None:
+    app, state, provider = await serve(start_server, fake)
+    oslo = state.restaurant(OSLO_ID)
+    for table in oslo.tables:  # fill every table at 19:00
+        state.add_booking(oslo, {"date": "2026-06-12", "time": "19:00", "people": 2,
+                                 "status": "approved", "tables": [table.id],
+                                 "guest": {"name": "X"}})
+    slots = await provider.get_availability(OSLO_ID, DAY, 2)
+    at_seven = [s for s in slots if s.start.hour == 19 and s.start.minute == 0]
+    assert len(at_seven) == 1 and at_seven[0].waitlist_only is True
+    await provider.close()
+
+
+async def test_250_bookings_in_a_day_come_back_complete(start_server, fake) -> None:
+    app, state, provider = await serve(start_server, fake, empty=False)
+    cph = state.restaurant(COPENHAGEN_ID)
+    cph.bookings.clear()
+    for i in range(250):
+        hhmm = f"{12 + (i % 10) // 4:02d}:{(i % 4) * 15:02d}"
+        state.add_booking(cph, {"date": "2026-06-12", "time": hhmm, "people": 2,
+                                "status": "approved", "guest": {"name": f"G {i}"}})
+    start, end = local_day_bounds(DAY, "Europe/Copenhagen")
+    bookings = await provider.list_bookings(BookingQuery(COPENHAGEN_ID, start, end))
+    assert len(bookings) == 250
+    assert len({b.native_id for b in bookings}) == 250
+    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 3  # 100 + 100 + 50
+    await provider.close()
+
+
+async def test_long_range_is_split_into_windows_and_filtered_locally(start_server,
+                                                                    fake) -> None:
+    app, state, provider = await serve(start_server, fake)
+    start, _ = local_day_bounds(START_DAY, "Europe/Copenhagen")
+    end = start + timedelta(days=14)
+    every = [b for b in state.restaurant(COPENHAGEN_ID).bookings.values()]
+    got = await provider.list_bookings(BookingQuery(COPENHAGEN_ID, start, end))
+    assert len(got) == len(every) > 20
+    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 2  # two 7-day windows
+    confirmed = await provider.list_bookings(
+        BookingQuery(COPENHAGEN_ID, start, end, statuses=frozenset({BookingStatus.CONFIRMED}))
+    )
+    assert confirmed and all(b.provider_status == "approved" for b in confirmed)
+    assert len(confirmed) == sum(1 for b in every if b["status"] == "approved")
+    await provider.close()
+
+
+async def test_create_rechecks_slot_posts_and_reads_back(start_server, fake) -> None:
+    app, state, provider = await serve(start_server, fake)
+    start = datetime(2026, 6, 12, 19, 0, tzinfo=CPH)
+    booking = await provider.create_booking(new_booking(start))
+    assert booking.start == start and booking.party_size == 2
+    assert booking.status is BookingStatus.PENDING and booking.provider_status == "request"
+    assert booking.notes == "Window table"
+    raw = state.restaurant(COPENHAGEN_ID).bookings[booking.reference or ""]
+    assert raw["metadata"] == {"tablegraphIdempotencyKey": "idem-1"}
+    assert raw["guest"]["phone"] == "+4520304050" and raw["source"] == "website"
+    counts = app[REQUEST_COUNTS]
+    assert counts["GET /v1/bookingFlow/times"] == 1 and counts["POST /v1/bookings"] == 1
+    assert counts["GET /v1/bookings/{id}"] == 1
+    (again,) = await provider.get_bookings([booking.native_id])
+    assert again == booking
+    await provider.close()
+
+
+async def test_create_on_unavailable_time_is_refused_before_posting(start_server, fake) -> None:
+    app, _, provider = await serve(start_server, fake)
+    with pytest.raises(SlotUnavailable) as info:
+        await provider.create_booking(new_booking(datetime(2026, 6, 12, 16, 0, tzinfo=CPH)))
+    assert info.value.code == "SLOT_UNAVAILABLE"
+    assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 0
+    await provider.close()
+
+
+async def test_lost_create_response_is_reconciled_and_never_doubles(start_server,
+                                                                   fake) -> None:
+    app, state, provider = await serve(start_server, fake)
+    state.drop_next_create_response = True
+    start = datetime(2026, 6, 12, 20, 0, tzinfo=CPH)
+    first = await provider.create_booking(new_booking(start, key="lost-1"))
+    second = await provider.create_booking(new_booking(start, key="lost-1"))  # a retry
+    assert first.native_id == second.native_id
+    stored = [b for b in state.restaurant(COPENHAGEN_ID).bookings.values()
+              if b["metadata"].get("tablegraphIdempotencyKey") == "lost-1"]
+    assert len(stored) == 1
+    assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 1
+    found = await provider.find_booking_by_idempotency_key(COPENHAGEN_ID, "lost-1",
+                                                           new_booking(start, key="lost-1"))
+    assert found is not None and found.native_id == first.native_id
+    await provider.close()
+
+
+async def test_retry_after_a_lost_answer_by_a_fresh_instance_finds_the_booking(
+    start_server, fake
+) -> None:
+    app, state, provider = await serve(start_server, fake)
+    start = datetime(2026, 6, 12, 20, 15, tzinfo=CPH)
+    made = await provider.create_booking(new_booking(start, key="k-2"))
+    other = make_provider(str(provider.config.base_url).removesuffix("/v1"), fake)
+    found = await other.find_booking_by_idempotency_key(COPENHAGEN_ID, "k-2",
+                                                        new_booking(start, key="k-2"))
+    assert found is not None and found.native_id == made.native_id
+    assert await other.find_booking_by_idempotency_key(
+        COPENHAGEN_ID, "k-3", new_booking(start, key="k-3")) is None
+    await provider.close()
+    await other.close()
+
+
+async def test_cancel_twice_returns_the_same_cancelled_booking(start_server, fake) -> None:
+    app, _, provider = await serve(start_server, fake)
+    made = await provider.create_booking(new_booking(datetime(2026, 6, 12, 18, 0, tzinfo=CPH)))
+    once = await provider.cancel_booking(made.native_id, None)
+    twice = await provider.cancel_booking(made.native_id, None)
+    assert once.status is BookingStatus.CANCELLED and once.provider_status == "canceled"
+    assert twice == once
+    assert app[REQUEST_COUNTS]["PUT /v1/bookings/{id}"] == 1
+    assert app[REQUEST_COUNTS]["PATCH /v1/bookings/{id}"] == 0
+    assert app[REQUEST_COUNTS]["DELETE /v1/bookings/{id}"] == 0
+    await provider.close()
+
+
+@pytest.mark.parametrize("status", ["left", "no_show", "declined"])
+async def test_final_statuses_are_not_cancellable(start_server, fake, status: str) -> None:
+    _, state, provider = await serve(start_server, fake)
+    cph = state.restaurant(COPENHAGEN_ID)
+    raw = state.add_booking(cph, {"date": "2026-06-12", "time": "12:00", "people": 2,
+                                  "status": status, "guest": {"name": "A B"}})
+    with pytest.raises(InvalidState) as info:
+        await provider.cancel_booking(f"{COPENHAGEN_ID}/{raw['_id']}", "changed plans")
+    assert info.value.code == "NOT_CANCELLABLE"
+    assert cph.bookings[raw["_id"]]["status"] == status
+    await provider.close()
+
+
+async def test_reschedule_rechecks_then_puts(start_server, fake) -> None:
+    app, state, provider = await serve(start_server, fake)
+    made = await provider.create_booking(new_booking(datetime(2026, 6, 12, 12, 0, tzinfo=CPH)))
+    later = datetime(2026, 6, 13, 19, 30, tzinfo=CPH)
+    moved = await provider.reschedule_booking(made.native_id, BookingChange(start=later,
+                                                                            party_size=4))
+    assert moved.start == later and moved.party_size == 4
+    assert moved.end - moved.start == timedelta(minutes=120)  # dinner duration
+    raw = state.restaurant(COPENHAGEN_ID).bookings[made.reference or ""]
+    assert raw["openingHourName"] == "Dinner"
+    with pytest.raises(SlotUnavailable):
+        await provider.reschedule_booking(made.native_id, BookingChange(
+            start=datetime(2026, 6, 15, 19, 0, tzinfo=CPH)))  # a Monday: closed
+    await provider.close()
+
+
+async def test_update_adds_internal_note_and_changes_status(start_server, fake) -> None:
+    app, state, provider = await serve(start_server, fake)
+    made = await provider.create_booking(new_booking(datetime(2026, 6, 12, 13, 0, tzinfo=CPH)))
+    updated = await provider.update_booking(
+        made.native_id, BookingUpdate(notes="Allergic to nuts", status=BookingStatus.CONFIRMED)
+    )
+    assert updated.notes == "Allergic to nuts"
+    assert updated.status is BookingStatus.CONFIRMED
+    raw = state.restaurant(COPENHAGEN_ID).bookings[made.reference or ""]
+    assert [n["restaurantNote"] for n in raw["restaurantNotes"]] == ["Allergic to nuts"]
+    assert app[REQUEST_COUNTS]["POST /v1/bookings/{id}/restaurantNote"] == 1
+    with pytest.raises(NotSupported):
+        await provider.update_booking(made.native_id, BookingUpdate(tags=("vip",)))
+    await provider.close()
+
+
+async def test_same_guest_across_bookings_is_one_guest(start_server, fake) -> None:
+    _, state, provider = await serve(start_server, fake)
+    cph = state.restaurant(COPENHAGEN_ID)
+    for day, phone in (("2026-06-11", "+4561616161"), ("2026-06-12", "+45 61 61 61 61"),
+                       ("2026-06-13", "004561616161")):
+        state.add_booking(cph, {"date": day, "time": "19:00", "people": 2,
+                                "status": "approved",
+                                "guest": {"name": "Niels Bohr", "phone": phone}})
+    start, _ = local_day_bounds(date(2026, 6, 11), "Europe/Copenhagen")
+    _, end = local_day_bounds(date(2026, 6, 13), "Europe/Copenhagen")
+    bookings = [b for b in await provider.list_bookings(BookingQuery(COPENHAGEN_ID, start, end))
+                if b.guest and b.guest.last_name == "Bohr"]
+    assert len(bookings) == 3
+    assert {b.guest_id for b in bookings} == {f"{COPENHAGEN_ID}/phone:+4561616161"}
+    (guest, missing, foreign) = await provider.get_guests(
+        [f"{COPENHAGEN_ID}/phone:+4561616161", f"{COPENHAGEN_ID}/phone:+4500000000", "x"]
+    )
+    assert guest is not None and guest.visit_count == 3
+    assert (guest.first_name, guest.last_name, guest.phone) == ("Niels", "Bohr", "+4561616161")
+    assert missing is None and foreign is None
+    by_guest = await provider.list_bookings(
+        BookingQuery(COPENHAGEN_ID, start, end, guest_id=guest.native_id))
+    assert [b.start.day for b in by_guest] == [11, 12, 13]
+    found = await provider.list_guests(COPENHAGEN_ID, "bohr", 10)
+    assert [g.native_id for g in found] == [guest.native_id]
+    await provider.close()
+
+
+async def test_wrong_key_is_an_auth_error(start_server, fake) -> None:
+    app, state, provider = await serve(start_server, fake)
+    state.restaurants.clear()  # every key is now unknown upstream
+    with pytest.raises(UpstreamAuthError):
+        await provider.get_availability(COPENHAGEN_ID, DAY, 2)
+    await provider.close()
+
+
+async def test_unknown_booking_ids_resolve_to_none(start_server, fake) -> None:
+    _, _, provider = await serve(start_server, fake)
+    result = await provider.get_bookings([f"{COPENHAGEN_ID}/nopeNopeNope12345", "garbage",
+                                          "unknownRestaurant/abc"])
+    assert result == [None, None, None]
+    await provider.close()
+
+
+def test_state_type() -> None:
+    assert ResosState.__name__ == "ResosState"

@@ -1,0 +1,123 @@
+"""resOS request budget: per key, per fixed calendar minute; Retry-After in milliseconds."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from tablegraph.model import GuestData, NewBooking
+from tablegraph.providers.resos.governor import MUTATION, READ, RateGovernor
+from tablegraph.simulators.resos import COPENHAGEN_ID, RESOS_STATE, create_app
+
+from .resos_support import START, FakeTime, make_provider
+
+CPH = ZoneInfo("Europe/Copenhagen")
+DAY = date(2026, 6, 12)
+MINUTE = int(START.timestamp() // 60)
+
+
+async def test_retry_after_1500_means_one_and_a_half_seconds(start_server) -> None:
+    # Source: seeds/resos-api.txt, "Request limiting": "Retry-After: Time in ms until reset".
+    fake = FakeTime(START.replace(second=58, microsecond=500_000))  # 1.5 s before the reset
+    app = create_app(0, clock=fake.clock, rate_limit=1)
+    state = app[RESOS_STATE]
+    provider = make_provider(await start_server(app), fake, rate_limit_per_minute=1000)
+    ids = [f"{COPENHAGEN_ID}/{i}" for i in list(state.restaurant(COPENHAGEN_ID).bookings)[:2]]
+    (first,) = await provider.get_bookings(ids[:1])
+    (second,) = await provider.get_bookings(ids[1:])  # 429, waits, retried in a new minute
+    assert first is not None and second is not None
+    assert state.status_counts[429] == 1
+    assert fake.sleeps == [1.5]
+    await provider.close()
+
+
+async def test_burst_of_300_reads_never_draws_a_429_and_mutation_jumps_queue(
+    start_server,
+) -> None:
+    fake = FakeTime()
+    app = create_app(0, clock=fake.clock)  # the real limit: 100 per key per minute
+    state = app[RESOS_STATE]
+    provider = make_provider(await start_server(app), fake)  # budget 100 per minute
+    governor = provider.governors["key_copenhagen"]
+    fake.settled = lambda: len(state.log) == sum(governor.granted.values())
+    fake.gate = asyncio.Event()
+
+    reads = [asyncio.create_task(provider.get_availability(COPENHAGEN_ID, DAY, 2))
+             for _ in range(300)]
+    for _ in range(5000):  # until the first minute's budget is spent and the rest queue
+        if fake.sleeping and len(state.log) == 100:
+            break
+        await asyncio.sleep(0.001)
+    assert governor.waiting[READ] == 201 and governor.remaining() == 0
+    assert provider.health_details()["rateBudget"][COPENHAGEN_ID]["remaining"] == 0
+
+    create = asyncio.create_task(provider.create_booking(NewBooking(
+        restaurant_id=COPENHAGEN_ID, start=datetime(2026, 6, 12, 19, 0, tzinfo=CPH),
+        party_size=2, idempotency_key="burst-1", guest=GuestData("Tycho", "Brahe"),
+    )))
+    for _ in range(5000):
+        if governor.waiting[MUTATION]:
+            break
+        await asyncio.sleep(0.001)
+    fake.gate.set()  # let the minute pass
+
+    slots = await asyncio.gather(*reads)
+    booking = await create
+    assert all(len(s) == 30 for s in slots)  # 12 lunch + 18 dinner times each
+    assert booking.reference is not None
+    assert state.status_counts.get(429, 0) == 0
+
+    by_minute: dict[int, list[tuple[str, str]]] = {}
+    for minute, method, path, _ in state.log:
+        by_minute.setdefault(minute - MINUTE, []).append((method, path))
+    # 300 reads + 1 opening-hours fetch (single flight) + the create's re-check, POST, GET.
+    assert [len(by_minute[m]) for m in sorted(by_minute)] == [100, 100, 100, 4]
+    times = ("GET", "/v1/bookingFlow/times")
+    assert ("GET", "/v1/openingHours") in by_minute[0]
+    # Minute 1: the create's slot re-check went ahead of 200 reads queued before it.
+    assert by_minute[1].count(times) == 100
+    # Minute 2: its POST went ahead of the remaining reads; minute 3: its read-back.
+    assert ("POST", "/v1/bookings") in by_minute[2] and by_minute[2].count(times) == 99
+    assert ("GET", f"/v1/bookings/{booking.reference}") in by_minute[3]
+    assert by_minute[3].count(times) == 3  # the last reads: 300 - 99 * 3
+    await provider.close()
+
+
+async def test_governor_grants_mutations_before_queued_reads() -> None:
+    fake = FakeTime()
+    fake.gate = asyncio.Event()
+    governor = RateGovernor(2, now=fake.now, sleep=fake.sleep)
+    order: list[str] = []
+
+    async def ask(name: str, priority: int) -> None:
+        await governor.acquire(priority)
+        order.append(name)
+
+    tasks = [asyncio.create_task(ask(f"read{i}", READ)) for i in range(4)]
+    await asyncio.sleep(0)
+    tasks.append(asyncio.create_task(ask("write", MUTATION)))
+    await asyncio.sleep(0)
+    assert order == ["read0", "read1"] and governor.remaining() == 0
+    assert governor.details()["queued"] == 3
+    fake.gate.set()
+    await asyncio.gather(*tasks)
+    assert order == ["read0", "read1", "write", "read2", "read3"]
+    assert fake.sleeps == [59.0, 60.0]  # to the next calendar minute, then the one after
+    governor.close()
+
+
+async def test_governor_window_is_the_calendar_minute() -> None:
+    fake = FakeTime(START.replace(second=59))
+    governor = RateGovernor(3, now=fake.now, sleep=fake.sleep)
+    for _ in range(3):
+        await governor.acquire(READ)
+    assert governor.remaining() == 0 and governor.resets_in() == 1.0
+    fake.clock.advance(1)
+    assert governor.remaining() == 3  # a fixed window, not a minute from the first request
+    await governor.acquire(READ)
+    governor.exhaust(2.5)  # a 429 said "the limit resets in 2.5 s"
+    assert governor.remaining() == 0 and governor.resets_in() == 2.5
+    fake.clock.advance(2.5)
+    assert governor.remaining() == 3  # the upstream's window has reset
+    governor.close()
