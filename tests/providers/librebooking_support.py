@@ -79,3 +79,66 @@ def shape_mismatch(expected: Any, actual: Any, path: str = "$") -> str | None:
 
 def fixed_now(moment: datetime) -> Callable[[], datetime]:
     return lambda: moment
+
+
+# ---- adapter against the simulator ------------------------------------------------------------
+
+from collections.abc import AsyncIterator, Awaitable  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tablegraph.providers.librebooking import LibreBookingProvider  # noqa: E402
+from tablegraph.simulators.common import Clock  # noqa: E402
+from tablegraph.simulators.librebooking import (  # noqa: E402
+    LIBREBOOKING_STATE,
+    LibreBookingState,
+    create_app,
+    demo_upstreams,
+)
+
+
+@dataclass
+class Rig:
+    state: LibreBookingState
+    provider: LibreBookingProvider
+    clock: Clock
+    url: str
+
+
+MakeRig = Callable[..., Awaitable[Rig]]
+
+
+@pytest.fixture
+async def make_rig(start_server: Any) -> AsyncIterator[MakeRig]:
+    """``rig = await make_rig(now=..., bookings=False, setup=fn, **options)``: a simulator
+    (its clock also the adapter's) and an adapter over it, closed after the test."""
+    providers: list[LibreBookingProvider] = []
+
+    async def _make(
+        *,
+        now: datetime = CAPTURE_TIME,
+        bookings: bool = False,
+        setup: Callable[[LibreBookingState], Any] | None = None,
+        credentials: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Rig:
+        clock = Clock(now)
+        app = create_app(0, clock=clock, demo_bookings=bookings)
+        state = app[LIBREBOOKING_STATE]
+        if setup is not None:
+            setup(state)
+        url = await start_server(app)
+        config = demo_upstreams(url)[0]
+        config = replace(
+            config,
+            credentials=credentials if credentials is not None else config.credentials,
+            options={**config.options, "_now": clock.now, **options},
+        )
+        provider = LibreBookingProvider(config)
+        providers.append(provider)
+        return Rig(state, provider, clock, url)
+
+    yield _make
+    for provider in providers:
+        await provider.close()
