@@ -28,6 +28,8 @@ TOKEN_HEADER = "X-Booked-SessionToken"
 USER_HEADER = "X-Booked-UserId"
 #: Renew this long before ``sessionExpires``.
 RENEW_MARGIN = timedelta(minutes=2)
+#: After a refused login, calls fail at once for this long instead of retrying it.
+FAILED_LOGIN_PAUSE = timedelta(seconds=30)
 
 
 class SessionAuth:
@@ -46,6 +48,7 @@ class SessionAuth:
         self._user_id: str | None = None
         self._expires: datetime | None = None
         self._lock = asyncio.Lock()
+        self._refused: tuple[datetime, UpstreamAuthError] | None = None
         #: Logins performed (tests and health details).
         self.logins = 0
 
@@ -74,8 +77,18 @@ class SessionAuth:
             return True
 
     async def _login(self, client: UpstreamClient) -> None:
-        username, password = self._credentials()
+        if self._refused is not None and self._now() < self._refused[0] + FAILED_LOGIN_PAUSE:
+            raise self._refused[1]
         self._token = None
+        try:
+            await self._authenticate(client)
+        except UpstreamAuthError as exc:
+            self._refused = (self._now(), exc)
+            raise
+        self._refused = None
+
+    async def _authenticate(self, client: UpstreamClient) -> None:
+        username, password = self._credentials()
         try:
             response = await client.request(
                 "POST",
