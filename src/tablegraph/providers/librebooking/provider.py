@@ -782,10 +782,8 @@ class LibreBookingProvider(Provider):
         uid = to_str_id(created.get("userId")) if isinstance(created, dict) else None
         if uid is None:
             return await self._find_user(guest.email)
-        return {
-            "id": uid, "firstName": guest.first_name, "lastName": guest.last_name,
-            "emailAddress": guest.email, "phoneNumber": guest.phone or "",
-        }
+        user = await self._call("GET", f"Users/{uid}")
+        return user if isinstance(user, dict) else None  # type: ignore[return-value]
 
     async def _owner_for(self, guest: GuestData) -> str | None:
         user = await self._ensure_user(guest)
