@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+from tablegraph.providers.librebooking import LibreBookingProvider
+from tablegraph.simulators.common import Clock
+from tablegraph.simulators.librebooking import (
+    LIBREBOOKING_STATE,
+    LibreBookingState,
+    create_app,
+    demo_upstreams,
+)
 
 CAPTURES = Path("/work/shared/providers/librebooking-captures")
 #: When the captures were taken on a real LibreBooking 2.9 server.
@@ -77,26 +89,7 @@ def shape_mismatch(expected: Any, actual: Any, path: str = "$") -> str | None:
     return None
 
 
-def fixed_now(moment: datetime) -> Callable[[], datetime]:
-    return lambda: moment
-
-
 # ---- adapter against the simulator ------------------------------------------------------------
-
-from collections.abc import AsyncIterator, Awaitable  # noqa: E402
-from dataclasses import dataclass, replace  # noqa: E402
-
-import pytest  # noqa: E402
-
-from tablegraph.providers.librebooking import LibreBookingProvider  # noqa: E402
-from tablegraph.simulators.common import Clock  # noqa: E402
-from tablegraph.simulators.librebooking import (  # noqa: E402
-    LIBREBOOKING_STATE,
-    LibreBookingState,
-    create_app,
-    demo_upstreams,
-)
-
 
 @dataclass
 class Rig:
