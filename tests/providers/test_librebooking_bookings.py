@@ -232,3 +232,18 @@ async def test_guests_are_librebooking_users(make_rig: MakeRig) -> None:
     start, end = local_day_bounds(DAY, "America/New_York")
     theirs = await rig.provider.list_bookings(BookingQuery("3", start, end, guest_id=created.native_id))
     assert [b.native_id for b in theirs] == [booking.native_id]
+
+
+async def test_move_to_another_table_and_out_of_scope_bookings(make_rig: MakeRig) -> None:
+    from tablegraph.errors import InvalidInput
+
+    rig = await make_rig(setup=_evening, schedule_ids=["3"])
+    booking = await rig.provider.create_booking(_request(_at(20), 2))
+    t6 = str(_table(rig, "T6"))
+    moved = await rig.provider.update_booking(booking.native_id, BookingUpdate(tables=(t6,)))
+    assert moved.tables == (t6,) and moved.start == booking.start
+    with pytest.raises(InvalidInput):
+        await rig.provider.update_booking(booking.native_id, BookingUpdate(tables=("1",)))
+    # A reservation on schedule 1, which this upstream does not expose, reads as not found.
+    other = rig.state.add_reservation(1, _at(12), _at(13), title="Elsewhere for 2")
+    assert await rig.provider.get_bookings([other.ref]) == [None]

@@ -426,10 +426,16 @@ class LibreBookingProvider(Provider):
             raise NotFound(f"unknown booking {ref!r}", upstream=self.name)
         return body  # type: ignore[return-value]
 
-    async def _booking(self, ref: str) -> Booking:
+    async def _raw_in_scope(self, ref: str) -> tuple[RawReservation, str, str]:
+        """The reservation, its schedule id and zone; NotFound outside the configured schedules."""
         raw = await self._raw_reservation(ref)
         sid = to_str_id(raw.get("scheduleId")) or ""
-        tz = self._zones.get(sid) or (await self._zone(sid) if sid in self._schedule_ids else "UTC")
+        if sid not in self._schedule_ids:
+            raise NotFound(f"unknown booking {ref!r}", upstream=self.name)
+        return raw, sid, await self._zone(sid)
+
+    async def _booking(self, ref: str) -> Booking:
+        raw, _, tz = await self._raw_in_scope(ref)
         return self._to_booking(raw, tz)
 
     def _to_booking(self, raw: RawReservation, tz: str) -> Booking:
@@ -633,9 +639,7 @@ class LibreBookingProvider(Provider):
         raise SlotUnavailable("no table is free at that time", upstream=self.name)
 
     async def reschedule_booking(self, booking_id: str, change: BookingChange) -> Booking:
-        raw = await self._raw_reservation(booking_id)
-        sid = to_str_id(raw.get("scheduleId")) or ""
-        tz = await self._zone(sid)
+        raw, sid, tz = await self._raw_in_scope(booking_id)
         current = self._to_booking(raw, tz)
         if current.status is BookingStatus.COMPLETED:
             raise InvalidState(
@@ -698,13 +702,17 @@ class LibreBookingProvider(Provider):
             raise NotSupported("LibreBooking reservations have no tags", upstream=self.name)
         if update.status is BookingStatus.CANCELLED:
             return await self.cancel_booking(booking_id, None)
-        raw = await self._raw_reservation(booking_id)
-        sid = to_str_id(raw.get("scheduleId")) or ""
-        current = self._to_booking(raw, await self._zone(sid))
+        raw, sid, tz = await self._raw_in_scope(booking_id)
+        current = self._to_booking(raw, tz)
         if update.notes is not None or update.tables is not None:
             marker = _marker(raw.get("description"))
             notes = update.notes if update.notes is not None else (current.notes or "")
             tables = list(update.tables) if update.tables else list(current.tables)
+            known = {t.id for t in await self._tables(sid)}
+            if update.tables is not None and not set(tables) <= known:
+                raise InvalidInput(
+                    "unknown table for this restaurant", upstream=self.name, field=("tables",)
+                )
             body = self._body(
                 table=tables[0], extra_tables=tables[1:], start=current.start, end=current.end,
                 title=str(raw.get("title") or ""),
