@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -24,6 +24,23 @@ BISTRO, PLATEAU = "QC016214487921", "QC016214487922"
 
 async def _no_sleep(_: float) -> None:
     return None
+
+
+class FrozenClock(Clock):
+    """A clock that moves only when told (rate windows must not roll over mid-test)."""
+
+    def __init__(self, start: datetime) -> None:
+        super().__init__(start)
+        self._at = start
+
+    def now(self) -> datetime:
+        return self._at
+
+    def advance(self, seconds: float) -> None:
+        self._at += timedelta(seconds=seconds)
+
+    def set(self, moment: datetime) -> None:
+        self._at = moment
 
 
 @dataclass
@@ -52,9 +69,9 @@ class Env:
 
 @asynccontextmanager
 async def libro_env(start_server: StartServer, *, now: datetime = NOW,
-                    sim: dict[str, Any] | None = None,
+                    sim: dict[str, Any] | None = None, clock: Clock | None = None,
                     **options: Any) -> AsyncIterator[Env]:
-    clock = Clock(now)
+    clock = clock or Clock(now)
     app = create_app(0, clock=clock, **{"rate_limit": None, **(sim or {})})
     url = await start_server(app)
     env = Env(None, app, url, clock)  # type: ignore[arg-type]
