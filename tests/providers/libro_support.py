@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -18,7 +18,7 @@ from tablegraph.simulators.common import REQUEST_COUNTS, Clock
 from tablegraph.simulators.libro import LIBRO_STATE, LibroState, create_app, demo_upstreams
 
 StartServer = Callable[[web.Application], Awaitable[str]]
-NOW = datetime(2026, 7, 1, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 7, 1, 14, 0, tzinfo=UTC)
 BISTRO, PLATEAU = "QC016214487921", "QC016214487922"
 
 

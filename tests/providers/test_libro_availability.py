@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from tablegraph.model import Area, SlotPayment
@@ -83,7 +83,7 @@ def test_keys_in_the_dst_gap_and_overlap() -> None:
 
 async def test_spring_forward_sunday_in_montreal(start_server) -> None:
     async with libro_env(start_server,
-                         now=datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)) as env:
+                         now=datetime(2026, 3, 1, 12, 0, tzinfo=UTC)) as env:
         sunday = _by_wall(await env.provider.get_availability(BISTRO, date(2026, 3, 8), 2))
         assert sunday["2026-03-08T11:00"].start.utcoffset() == EDT
         assert sunday["2026-03-08T11:00"].service_name == "Diner"
@@ -94,16 +94,16 @@ async def test_spring_forward_sunday_in_montreal(start_server) -> None:
         assert night["2026-03-08T01:45"].start.utcoffset() == EST
         assert "2026-03-08T02:00" not in night
         assert night["2026-03-08T03:00"].start.utcoffset() == EDT
-        assert night["2026-03-08T03:00"].start.astimezone(timezone.utc).hour == 7
+        assert night["2026-03-08T03:00"].start.astimezone(UTC).hour == 7
         assert night["2026-03-08T01:45"].service_name == "Souper"
 
 
 async def test_fall_back_sunday_in_montreal(start_server) -> None:
     async with libro_env(start_server,
-                         now=datetime(2026, 10, 25, 12, 0, tzinfo=timezone.utc)) as env:
+                         now=datetime(2026, 10, 25, 12, 0, tzinfo=UTC)) as env:
         sunday = _by_wall(await env.provider.get_availability(BISTRO, date(2026, 11, 1), 2))
         assert sunday["2026-11-01T11:00"].start.utcoffset() == EST
-        assert sunday["2026-11-01T11:00"].start.astimezone(timezone.utc).hour == 16
+        assert sunday["2026-11-01T11:00"].start.astimezone(UTC).hour == 16
         night = await env.provider.get_availability(PLATEAU, date(2026, 10, 31), 2)
         ones = [s.start for s in night if s.start.strftime("%Y-%m-%dT%H:%M") ==
                 "2026-11-01T01:30"]

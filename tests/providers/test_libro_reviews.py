@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tablegraph.model import Review
 from tablegraph.providers.libro.jsonapi import Included
@@ -45,7 +45,7 @@ def test_rating_summary() -> None:
 
 async def test_all_pages_of_reviews(start_server) -> None:
     async with libro_env(start_server, page_size=3) as env:
-        base = datetime(2026, 6, 1, tzinfo=timezone.utc)
+        base = datetime(2026, 6, 1, tzinfo=UTC)
         env.state.reviews.clear()
         for i in range(7):
             env.state.reviews[100 + i] = ReviewRec(

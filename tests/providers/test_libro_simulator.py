@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -11,7 +11,7 @@ from tablegraph.simulators.libro import LIBRO_STATE, create_app
 from tablegraph.simulators.libro.state import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_CODES
 
 ACCEPT = "application/vnd.libro-restricted-v2+json"
-NOW = datetime(2026, 7, 1, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 7, 1, 14, 0, tzinfo=UTC)
 
 
 async def _token(c: httpx.AsyncClient) -> str:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -121,7 +121,7 @@ class LibroProvider(Provider):
         opts = config.options
         clock = opts.get("_clock")
         self._now: Now = clock.now if clock is not None else (
-            lambda: datetime.now(timezone.utc))
+            lambda: datetime.now(UTC))
         base = config.base_url.rstrip("/")
         self._token_url = str(opts.get("token_url", f"{base}/oauth/token"))
         self._oauth_token_url = str(opts.get("oauth_token_url", self._token_url))
