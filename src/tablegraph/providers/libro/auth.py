@@ -1,0 +1,97 @@
+"""OAuth 2.0 bearer tokens for Libro as ``UpstreamClient`` ``Auth`` hooks.
+
+``TokenAuth`` caches an access token until ``margin`` seconds before ``expires_in`` and fetches
+a new one single-flight: however many requests find it stale at once, one token call is made.
+After a 401/403 ``refresh`` renews it once, unless a concurrent caller already did. The grant
+itself is a callable: client credentials for the partner account, a rotating refresh token for
+an account connected through the authorization-code flow (``Account``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from tablegraph.upstream import UpstreamClient
+
+Now = Callable[[], datetime]
+
+
+@dataclass
+class Grant:
+    access_token: str = field(repr=False)
+    expires_at: datetime
+
+
+class TokenAuth:
+    def __init__(self, fetch: Callable[[], Awaitable[Grant]], now: Now,
+                 margin: float = 60.0, initial: Grant | None = None) -> None:
+        self._fetch = fetch
+        self._now = now
+        self._margin = timedelta(seconds=margin)
+        self._grant = initial
+        self._lock = asyncio.Lock()
+
+    def _fresh(self) -> bool:
+        return self._grant is not None and self._now() < self._grant.expires_at - self._margin
+
+    async def headers(self, client: UpstreamClient) -> Mapping[str, str]:
+        if not self._fresh():
+            async with self._lock:
+                if not self._fresh():
+                    self._grant = await self._fetch()
+        assert self._grant is not None
+        return {"Authorization": f"Bearer {self._grant.access_token}"}
+
+    async def refresh(self, client: UpstreamClient, stale: Mapping[str, str]) -> bool:
+        async with self._lock:
+            current = f"Bearer {self._grant.access_token}" if self._grant else None
+            if current is not None and stale.get("Authorization") != current:
+                return True  # a concurrent caller already renewed it
+            self._grant = await self._fetch()
+            return True
+
+    def forget(self) -> None:
+        self._grant = None
+
+
+@dataclass
+class Account:
+    """A Libro account connected through the authorization-code flow."""
+
+    label: str
+    refresh_token: str = field(repr=False)
+    restaurant_codes: tuple[str, ...]
+    status: str = "connected"  # or "needs_reconnect"
+    access_token: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None
+    client: UpstreamClient | None = field(default=None, repr=False)
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "refresh_token": self.refresh_token,
+            "restaurant_codes": list(self.restaurant_codes),
+            "status": self.status,
+            "access_token": self.access_token,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+        }
+
+    @classmethod
+    def from_record(cls, label: str, record: dict[str, Any]) -> Account:
+        expires = record.get("expires_at")
+        return cls(
+            label=label,
+            refresh_token=str(record["refresh_token"]),
+            restaurant_codes=tuple(record.get("restaurant_codes") or ()),
+            status=str(record.get("status") or "connected"),
+            access_token=record.get("access_token"),
+            expires_at=datetime.fromisoformat(expires) if expires else None,
+        )
+
+    def initial_grant(self) -> Grant | None:
+        if self.access_token and self.expires_at:
+            return Grant(self.access_token, self.expires_at)
+        return None
