@@ -23,7 +23,7 @@ from tablegraph.simulators.common import REQUEST_COUNTS
 from tablegraph.timeutil import zone
 
 #: Provider kinds under contract. A new provider joins here.
-KINDS = ["vardvik"]
+KINDS = ["vardvik", "libro", "librebooking", "resos"]
 
 
 @dataclass

@@ -203,7 +203,7 @@ async def test_html_500_is_never_shown() -> None:
     request = NewBooking("1", datetime(2026, 11, 23, 9, tzinfo=NY), 2, GuestData("A", "B"), "k")
     with pytest.raises(OutcomeUnknown) as info:
         await provider.create_booking(request)
-    text = f"{info.value} {info.value.extensions()}"
+    text = f"{info.value} {info.value.extensions}"
     assert "Slim" not in text and "stdClass" not in text and "<" not in text
     await provider.close()
 

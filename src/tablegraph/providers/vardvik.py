@@ -163,7 +163,7 @@ class VardvikProvider(Provider):
         Capability.WEBHOOKS,
     }
     credential_names = ("api_key", "webhook_secret")
-    option_names = ("restaurant_ids", "config_ttl_seconds", "_transport")
+    option_names = ("restaurant_ids", "config_ttl_seconds")
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
