@@ -163,7 +163,7 @@ class VardvikProvider(Provider):
         Capability.WEBHOOKS,
     }
     credential_names = ("api_key", "webhook_secret")
-    option_names = ("restaurant_ids", "config_ttl_seconds")
+    option_names = ("restaurant_ids", "config_ttl_seconds", "availability_via_post")
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
@@ -302,11 +302,15 @@ class VardvikProvider(Provider):
     async def get_availability(self, restaurant_id: str, day: date, party_size: int) -> list[Slot]:
         rid, loc = self._split(restaurant_id)
         tz = await self._zone_of(restaurant_id)
-        data = await self._call(
-            "GET",
-            f"/restaurants/{rid}/availability",
-            params={"locationId": loc, "date": day.isoformat(), "partySize": party_size},
-        )
+        query = {"locationId": loc, "date": day.isoformat(), "partySize": party_size}
+        if self.config.options.get("availability_via_post"):
+            # The search form takes the same fields as a JSON body (for proxies that strip
+            # query strings); it is a read, so it may be retried.
+            data = await self._call(
+                "POST", f"/restaurants/{rid}/availability/search", json=query, idempotent=True
+            )
+        else:
+            data = await self._call("GET", f"/restaurants/{rid}/availability", params=query)
         z = zone(tz)
         return [
             Slot(
@@ -571,6 +575,18 @@ class VardvikProvider(Provider):
             "restaurant_ids": [f"{event.get('restaurantId')}/{loc['id']}" for loc in locations],
             "booking_ids": [data.get("reservationId")] if data.get("reservationId") else [],
         }
+
+    async def send_test_webhook(self, restaurant_id: str, event_type: str) -> list[dict[str, Any]]:
+        """Ask Vardvik to send a signed test event to every subscribed webhook."""
+        rid, _loc = self._split(restaurant_id)
+        data = await self._call(
+            "POST", f"/restaurants/{rid}/webhooks/test", json={"eventType": event_type}
+        )
+        return [
+            {"webhookId": d.get("webhookId"), "status": d.get("status"),
+             "responseCode": d.get("responseCode")}
+            for d in data.get("deliveries", [])
+        ]
 
     # ---- mappers --------------------------------------------------------------------------
 

@@ -1,0 +1,92 @@
+"""Vardvik adapter quirks, against the simulator over loopback (payload shapes: rest-v1.md)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from tablegraph.errors import UpstreamAuthError
+from tablegraph.model import GuestData, NewBooking
+from tablegraph.providers.vardvik import VardvikProvider
+from tablegraph.settings import Secret
+from tablegraph.simulators.common import REQUEST_COUNTS
+from tablegraph.simulators.vardvik import VARDVIK_STATE, create_app, demo_upstreams
+
+
+def _next_wednesday() -> date:
+    day = datetime.now(timezone.utc).date() + timedelta(days=8)
+    while day.isoweekday() != 3:
+        day += timedelta(days=1)
+    return day
+
+
+@pytest.fixture
+async def berlin(start_server):
+    app = create_app(3, rate_limit_per_minute=10_000)
+    url = await start_server(app)
+    config = demo_upstreams(url)[0]
+    providers: list[VardvikProvider] = []
+
+    def make(**changes) -> VardvikProvider:
+        provider = VardvikProvider(replace(config, **changes))
+        providers.append(provider)
+        return provider
+
+    yield app, config, make
+    for p in providers:
+        await p.close()
+
+
+async def test_a_missing_scope_is_an_auth_error_naming_the_scope(berlin) -> None:
+    app, config, make = berlin
+    readonly = make(credentials={"api_key": Secret("readonly-key")})
+    restaurant = (await readonly.list_restaurants())[0]
+    day = _next_wednesday()
+    slot = (await readonly.get_availability(restaurant.native_id, day, 2))[0]
+    before = app[VARDVIK_STATE].reservation_count()
+    with pytest.raises(UpstreamAuthError) as caught:
+        await readonly.create_booking(
+            NewBooking(restaurant.native_id, slot.start, 2, GuestData("A", "B", "a@b.c"), "k-1")
+        )
+    assert caught.value.details["requiredScope"] == "reservations:write"
+    assert "reservations:write" in caught.value.message
+    assert "readonly-key" not in caught.value.message
+    assert app[VARDVIK_STATE].reservation_count() == before
+
+
+async def test_availability_through_the_search_form_matches_the_get_form(berlin) -> None:
+    app, config, make = berlin
+    via_get = make()
+    via_post = make(options={**config.options, "availability_via_post": True})
+    restaurant = (await via_get.list_restaurants())[0]
+    day = _next_wednesday()
+    counts = app[REQUEST_COUNTS]
+    got = await via_get.get_availability(restaurant.native_id, day, 4)
+    posted = await via_post.get_availability(restaurant.native_id, day, 4)
+    assert got == posted and got
+    assert counts["POST /api/v1/restaurants/{restaurantId}/availability/search"] == 1
+    assert counts["GET /api/v1/restaurants/{restaurantId}/availability"] == 1
+
+
+async def test_webhook_test_event_reaches_subscribers(berlin, start_server) -> None:
+    from aiohttp import web
+
+    app, config, make = berlin
+    received: list[str] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        received.append(request.headers["x-webhook-event"])
+        return web.Response(status=204)
+
+    receiver = web.Application()
+    receiver.router.add_post("/hook", receive)
+    hook_url = await start_server(receiver)
+    app[VARDVIK_STATE].add_webhook("rst_1", hook_url + "/hook", "whsec")
+    provider = make()
+    restaurant = (await provider.list_restaurants())[0]
+    deliveries = await provider.send_test_webhook(restaurant.native_id, "reservation.created")
+    await app[VARDVIK_STATE].drain_webhooks()
+    assert received == ["reservation.created"]
+    assert len(deliveries) == 1
