@@ -48,7 +48,7 @@ async def test_session_expired_behind_our_back_renews_once_for_50_requests(
 
     results = await asyncio.gather(*(rig.provider.list_bookings(query) for _ in range(50)))
 
-    assert rig.state.logins == 2  # exactly one re-login for the whole burst
+    assert rig.state.logins - 1 == 1  # exactly one re-login for the whole burst of 50
     assert all(r == first for r in results)
     assert rig.provider._http.counts["GET 401"] >= 1
 

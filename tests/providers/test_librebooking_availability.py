@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from tablegraph.model import GuestData, NewBooking
 from tablegraph.simulators.librebooking import LibreBookingState
 from tablegraph.timeutil import zone
 from tests.providers.librebooking_support import MakeRig, make_rig  # noqa: F401
@@ -115,6 +116,15 @@ async def test_dst_end_in_new_york(make_rig: MakeRig) -> None:
     table = next(r for r in rig.state.resources.values() if r.name == "T4")
     booking_utc = rig.state.on_resource(table.id)[0].start
     assert booking_utc == datetime(2026, 11, 1, 23, tzinfo=zone("UTC"))
+    made = await rig.provider.create_booking(
+        NewBooking("3", sunday[0].start, 2, GuestData("Ada", "Lovelace"), "dst")
+    )
+    assert made.start == datetime(2026, 11, 1, 20, tzinfo=NY)
+    assert made.start.utcoffset() == timedelta(hours=-5)
+    assert rig.state.reservations[made.native_id].start == datetime(
+        2026, 11, 2, 1, tzinfo=zone("UTC")
+    )
+    assert await rig.provider.get_availability("3", dst_day, 2) == []
 
 
 async def test_party_larger_than_every_table_and_unknown_restaurant(make_rig: MakeRig) -> None:

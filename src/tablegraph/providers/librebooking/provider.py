@@ -17,7 +17,10 @@ API: ``<server>/Web/Services/index.php/…`` (LibreBooking's API.md, corrected b
 - the party size lives in the title (``"Ada Lovelace for 4"``; list items carry no custom
   attributes); the idempotency key is a marker line in the description, stripped on read;
 - guests are LibreBooking users (the reservation owner), found by e-mail and created when
-  missing if the integration account is an administrator.
+  missing if the integration account is an administrator;
+- only the configured schedules are in scope: a reservation elsewhere reads as not found.
+
+Mappers live in ``mapping.py``, lenient readers of the raw JSON in ``parse.py``.
 """
 
 from __future__ import annotations
