@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from tablegraph.simulators.librebooking import (
 
 CAPTURES = Path("/work/shared/providers/librebooking-captures")
 #: When the captures were taken on a real LibreBooking 2.9 server.
-CAPTURE_TIME = datetime(2026, 11, 21, 19, 23, 28, tzinfo=timezone.utc)
+CAPTURE_TIME = datetime(2026, 11, 21, 19, 23, 28, tzinfo=UTC)
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4}$")
 _DIGITS = re.compile(r"^\d+$")
@@ -91,6 +91,7 @@ def shape_mismatch(expected: Any, actual: Any, path: str = "$") -> str | None:
 
 # ---- adapter against the simulator ------------------------------------------------------------
 
+
 @dataclass
 class Rig:
     state: LibreBookingState
@@ -102,8 +103,8 @@ class Rig:
 MakeRig = Callable[..., Awaitable[Rig]]
 
 
-@pytest.fixture
-async def make_rig(start_server: Any) -> AsyncIterator[MakeRig]:
+@pytest.fixture(name="make_rig")
+async def make_rig_fixture(start_server: Any) -> AsyncIterator[MakeRig]:
     """``rig = await make_rig(now=..., bookings=False, setup=fn, **options)``: a simulator
     (its clock also the adapter's) and an adapter over it, closed after the test."""
     providers: list[LibreBookingProvider] = []

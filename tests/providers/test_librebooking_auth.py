@@ -14,7 +14,7 @@ from tablegraph.model import BookingQuery
 from tablegraph.settings import Secret
 from tablegraph.simulators.librebooking import PREFIX
 from tablegraph.timeutil import local_day_bounds
-from tests.providers.librebooking_support import CAPTURE_TIME, MakeRig, make_rig  # noqa: F401
+from tests.providers.librebooking_support import CAPTURE_TIME, MakeRig, make_rig_fixture  # noqa: F401
 
 DAY = date(2026, 11, 23)
 
@@ -89,7 +89,10 @@ async def test_every_auth_failure_is_the_same_html_401(make_rig: MakeRig) -> Non
             assert r.status_code == 401
             assert r.headers["content-type"].startswith("text/html")
             assert r.text.startswith("You must be authenticated in order to access this service.")
-        user_headers = {"X-Booked-SessionToken": session.token, "X-Booked-UserId": str(session.user_id)}
+        user_headers = {
+            "X-Booked-SessionToken": session.token,
+            "X-Booked-UserId": str(session.user_id),
+        }
         admin_only = await client.post(f"{PREFIX}/Users/", headers=user_headers, json={})
         assert admin_only.status_code == 401  # non-admin on an admin route: no 403
 

@@ -9,7 +9,7 @@ from typing import Any
 from tablegraph.model import GuestData, NewBooking
 from tablegraph.simulators.librebooking import LibreBookingState
 from tablegraph.timeutil import zone
-from tests.providers.librebooking_support import MakeRig, make_rig  # noqa: F401
+from tests.providers.librebooking_support import MakeRig, make_rig_fixture  # noqa: F401
 
 NY = zone("America/New_York")
 DAY = date(2026, 11, 23)
@@ -72,7 +72,10 @@ async def test_buffer_time_blocks_adjacent_starts(make_rig: MakeRig) -> None:
     t4 = next(r for r in rig.state.resources.values() if r.name == "T4")
     t4.buffer_minutes = 0
     assert _starts(await rig.provider.get_availability("3", DAY, 3)) == [
-        "17:00", "19:00", "19:30", "20:00"
+        "17:00",
+        "19:00",
+        "19:30",
+        "20:00",
     ]
 
 
@@ -89,10 +92,20 @@ async def test_minimum_notice_and_now(make_rig: MakeRig) -> None:
         state.add_resource(3, "T4", 4, min_notice_minutes=60)
 
     rig = await make_rig(now=_at(DAY, 17, 10), setup=setup, schedule_ids=["3"])
-    assert _starts(await rig.provider.get_availability("3", DAY, 2)) == ["18:30", "19:00", "19:30", "20:00"]
+    assert _starts(await rig.provider.get_availability("3", DAY, 2)) == [
+        "18:30",
+        "19:00",
+        "19:30",
+        "20:00",
+    ]
     next(r for r in rig.state.resources.values() if r.name == "T4").min_notice_minutes = 0
     assert _starts(await rig.provider.get_availability("3", DAY, 2)) == [
-        "17:30", "18:00", "18:30", "19:00", "19:30", "20:00"
+        "17:30",
+        "18:00",
+        "18:30",
+        "19:00",
+        "19:30",
+        "20:00",
     ]
 
 

@@ -111,13 +111,16 @@ def to_booking(upstream: str, raw: RawReservation, tz: str) -> Booking:
     guest = to_guest(
         upstream,
         {
-            "id": owner.get("userId", ""), "firstName": owner.get("firstName", ""),
-            "lastName": owner.get("lastName", ""), "emailAddress": owner.get("emailAddress", ""),
+            "id": owner.get("userId", ""),
+            "firstName": owner.get("firstName", ""),
+            "lastName": owner.get("lastName", ""),
+            "emailAddress": owner.get("emailAddress", ""),
         },
     )
     # Observed: ``resources`` is an object keyed by id (API.md: an array); accept both.
     tables = tuple(
-        rid for r in keyed_items(raw.get("resources"))
+        rid
+        for r in keyed_items(raw.get("resources"))
         if (rid := to_str_id(r.get("id", r.get("resourceId")))) is not None
     ) or tuple(filter(None, [to_str_id(raw.get("resourceId"))]))
     status, provider_status = status_of(raw)
@@ -130,7 +133,9 @@ def to_booking(upstream: str, raw: RawReservation, tz: str) -> Booking:
         provider_status=provider_status,
         start=start,
         end=end,
-        party_size=party_size(str(raw.get("title") or ""), 1 + len(people_ids(raw.get("participants")))),
+        party_size=party_size(
+            str(raw.get("title") or ""), 1 + len(people_ids(raw.get("participants")))
+        ),
         reference=ref,
         guest_id=guest.native_id if guest else None,
         guest=guest,
@@ -230,8 +235,15 @@ def to_opening_hours(raw: dict[str, Any]) -> OpeningHours:
 
 
 def reservation_body(
-    *, table: str, start: datetime, end: datetime, title: str, description: str,
-    owner_id: str | None, raw: RawReservation | None = None, extra_tables: Sequence[str] = (),
+    *,
+    table: str,
+    start: datetime,
+    end: datetime,
+    title: str,
+    description: str,
+    owner_id: str | None,
+    raw: RawReservation | None = None,
+    extra_tables: Sequence[str] = (),
 ) -> dict[str, Any]:
     """A full reservation body (an update replaces everything), shaped as capture 041."""
     body: dict[str, Any] = {

@@ -101,10 +101,16 @@ API_PREFIX = "Web/Services/index.php/"
 #: 400 ``errors[]`` messages (by prefix) → the gateway's business outcome. Messages are ours.
 _ERROR_TABLE: tuple[tuple[str, type[GatewayError], str], ...] = (
     ("There are conflicting reservations", SlotUnavailable, "the table is already booked then"),
-    ("The start date and time requested is not valid", PolicyViolation,
-     "the start time is not a bookable slot"),
-    ("The end date and time requested is not valid", PolicyViolation,
-     "the end time is not a bookable slot"),
+    (
+        "The start date and time requested is not valid",
+        PolicyViolation,
+        "the start time is not a bookable slot",
+    ),
+    (
+        "The end date and time requested is not valid",
+        PolicyViolation,
+        "the end time is not a bookable slot",
+    ),
     ("The reservation crosses", PolicyViolation, "the booking crosses closed hours"),
     ("Missing or invalid resourceId", InvalidInput, "unknown table"),
 )
@@ -178,7 +184,11 @@ class LibreBookingProvider(Provider):
     # ---- HTTP ---------------------------------------------------------------------------
 
     async def _call(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
         json: Any = None,
     ) -> Any:
         """Send; raise the mapped error for 4xx; return the JSON body, or None for the empty
@@ -208,7 +218,9 @@ class LibreBookingProvider(Provider):
             errors: list[str] = []
             try:
                 body = response.json()
-                errors = [str(e) for e in body.get("errors") or []] if isinstance(body, dict) else []
+                errors = (
+                    [str(e) for e in body.get("errors") or []] if isinstance(body, dict) else []
+                )
             except ValueError:
                 pass
             for prefix, cls, message in _ERROR_TABLE:
@@ -273,15 +285,19 @@ class LibreBookingProvider(Provider):
             self._gather(self._schedule_ids, self._schedule), self._tables_by_schedule()
         )
         out = []
-        for sid, schedule in zip(self._schedule_ids, schedules):
+        for sid, schedule in zip(self._schedule_ids, schedules, strict=True):
             if isinstance(schedule, Exception):
                 raise schedule
             if schedule is None:
                 continue  # a configured schedule the server does not know
             out.append(
                 to_restaurant(
-                    self.name, sid, schedule, tables.get(sid, []),
-                    profile=self._profiles.get(sid, {}), duration=self._duration,
+                    self.name,
+                    sid,
+                    schedule,
+                    tables.get(sid, []),
+                    profile=self._profiles.get(sid, {}),
+                    duration=self._duration,
                     capabilities=self.capabilities,
                 )
             )
@@ -298,7 +314,10 @@ class LibreBookingProvider(Provider):
         body = await self._call(
             "GET",
             f"Schedules/{schedule_id}/Slots",
-            params={"startDateTime": fmt_input(start), "endDateTime": fmt_input(end + self._duration)},
+            params={
+                "startDateTime": fmt_input(start),
+                "endDateTime": fmt_input(end + self._duration),
+            },
         )
         return read_grids(body)
 
@@ -312,8 +331,11 @@ class LibreBookingProvider(Provider):
         by_start: dict[datetime, tuple[datetime, set[str]]] = {}
         for table in tables:
             for start, end in free_starts(
-                table, grids.get(table.id, Grid()), self._duration,
-                not_before=self._now(), window=window,
+                table,
+                grids.get(table.id, Grid()),
+                self._duration,
+                not_before=self._now(),
+                window=window,
             ):
                 _, areas = by_start.setdefault(start, (end, set()))
                 if table.location:
@@ -321,14 +343,20 @@ class LibreBookingProvider(Provider):
         z = zone(tz)
         return [
             Slot(
-                start=s.astimezone(z), end=e.astimezone(z), party_size=party_size,
+                start=s.astimezone(z),
+                end=e.astimezone(z),
+                party_size=party_size,
                 areas=tuple(Area(a, a) for a in sorted(areas)),
             )
             for s, (e, areas) in sorted(by_start.items())
         ]
 
     async def _free_tables(
-        self, schedule_id: str, start: datetime, duration: timedelta, party_size: int,
+        self,
+        schedule_id: str,
+        start: datetime,
+        duration: timedelta,
+        party_size: int,
         exclude_ref: str | None = None,
     ) -> list[tuple[Table, datetime]]:
         """Tables (smallest first) that can take ``[start, start + duration)`` now."""
@@ -336,7 +364,8 @@ class LibreBookingProvider(Provider):
         tables = [t for t in await self._tables(schedule_id) if t.seats >= party_size]
         if not tables:
             raise PolicyViolation(
-                f"no table seats a party of {party_size}", upstream=self.name,
+                f"no table seats a party of {party_size}",
+                upstream=self.name,
                 field=("partySize",),
             )
         now = self._now()
@@ -347,8 +376,12 @@ class LibreBookingProvider(Provider):
         out = []
         for table in tables:
             for s, e in free_starts(
-                table, grids.get(table.id, Grid()), duration, not_before=now,
-                window=(start, start + timedelta(seconds=1)), exclude_ref=exclude_ref,
+                table,
+                grids.get(table.id, Grid()),
+                duration,
+                not_before=now,
+                window=(start, start + timedelta(seconds=1)),
+                exclude_ref=exclude_ref,
             ):
                 if s == start:
                     out.append((table, e))
@@ -408,7 +441,8 @@ class LibreBookingProvider(Provider):
             out.append(booking)
         if query.statuses is not None and BookingStatus.CANCELLED in query.statuses:
             out += [
-                b for b in self._cancelled.values()
+                b
+                for b in self._cancelled.values()
                 if b.restaurant_id == query.restaurant_id and query.start <= b.start < query.end
             ]
         return sorted(out, key=lambda b: (b.start, b.native_id))
@@ -441,7 +475,8 @@ class LibreBookingProvider(Provider):
             raise InvalidInput("the party size must be at least 1", field=("partySize",))
         start = request.start.astimezone(zone(tz))
         duration = (
-            timedelta(minutes=request.duration_minutes) if request.duration_minutes
+            timedelta(minutes=request.duration_minutes)
+            if request.duration_minutes
             else self._duration
         )
         candidates = await self._free_tables(
@@ -456,7 +491,11 @@ class LibreBookingProvider(Provider):
         description = with_marker(notes, request.idempotency_key)
         for table, end in candidates[:3]:
             body = reservation_body(
-                table=table.id, start=start, end=end, title=title, description=description,
+                table=table.id,
+                start=start,
+                end=end,
+                title=title,
+                description=description,
                 owner_id=owner_id,
             )
             try:
@@ -476,7 +515,8 @@ class LibreBookingProvider(Provider):
         current = to_booking(self.name, raw, tz)
         if current.status is BookingStatus.COMPLETED:
             raise InvalidState(
-                "a completed booking cannot be moved", upstream=self.name,
+                "a completed booking cannot be moved",
+                upstream=self.name,
                 code="MODIFICATION_RESTRICTED",
             )
         start = (change.start or current.start).astimezone(zone(tz))
@@ -490,9 +530,13 @@ class LibreBookingProvider(Provider):
         table, end = chosen[0]
         guest_name = PARTY.sub("", str(raw.get("title") or "")).strip()
         body = reservation_body(
-            table=table.id, start=start, end=end,
-            title=f"{guest_name} for {party}".strip(), description=str(raw.get("description") or ""),
-            owner_id=current.guest_id, raw=raw,
+            table=table.id,
+            start=start,
+            end=end,
+            title=f"{guest_name} for {party}".strip(),
+            description=str(raw.get("description") or ""),
+            owner_id=current.guest_id,
+            raw=raw,
         )
         await self._update(booking_id, body)
         return await self._booking(booking_id)
@@ -515,14 +559,15 @@ class LibreBookingProvider(Provider):
             raise
         if booking.status is BookingStatus.COMPLETED:
             raise InvalidState(
-                "a completed booking cannot be cancelled", upstream=self.name,
+                "a completed booking cannot be cancelled",
+                upstream=self.name,
                 code="NOT_CANCELLABLE",
             )
-        await self._call(
-            "DELETE", f"Reservations/{booking_id}", params={"updateScope": "this"}
-        )
+        await self._call("DELETE", f"Reservations/{booking_id}", params={"updateScope": "this"})
         cancelled = replace(
-            booking, status=BookingStatus.CANCELLED, provider_status="deleted",
+            booking,
+            status=BookingStatus.CANCELLED,
+            provider_status="deleted",
             updated_at=self._now().astimezone(booking.start.tzinfo),
         )
         self._cancelled[booking_id] = cancelled
@@ -547,10 +592,14 @@ class LibreBookingProvider(Provider):
                     "unknown table for this restaurant", upstream=self.name, field=("tables",)
                 )
             body = reservation_body(
-                table=tables[0], extra_tables=tables[1:], start=current.start, end=current.end,
+                table=tables[0],
+                extra_tables=tables[1:],
+                start=current.start,
+                end=current.end,
                 title=str(raw.get("title") or ""),
                 description=with_marker(notes, key_marker),
-                owner_id=current.guest_id, raw=raw,
+                owner_id=current.guest_id,
+                raw=raw,
             )
             await self._update(booking_id, body)
         if update.status is not None and update.status is not current.status:
@@ -569,7 +618,8 @@ class LibreBookingProvider(Provider):
         path = steps.get((now, to))
         if path is None:
             raise InvalidState(
-                f"a {now.value} booking cannot become {to.value}", upstream=self.name,
+                f"a {now.value} booking cannot become {to.value}",
+                upstream=self.name,
                 code="INVALID_TRANSITION",
             )
         for step in path:
@@ -581,7 +631,10 @@ class LibreBookingProvider(Provider):
     async def _find_user(self, email: str) -> RawUser | None:
         body = await self._call("GET", "Users/", params={"email": email})
         for user in (body or {}).get("users") or [] if isinstance(body, dict) else []:
-            if isinstance(user, dict) and str(user.get("emailAddress", "")).lower() == email.lower():
+            if (
+                isinstance(user, dict)
+                and str(user.get("emailAddress", "")).lower() == email.lower()
+            ):
                 return user  # type: ignore[return-value]
         return None
 
