@@ -151,3 +151,18 @@ async def test_party_larger_than_every_table_and_unknown_restaurant(make_rig: Ma
         assert exc.upstream == "librebooking-nyc"
     else:
         raise AssertionError("expected NotFound")
+
+
+async def test_dst_end_in_berlin_with_an_admin_in_new_york(make_rig: MakeRig) -> None:
+    """2026-10-25: Berlin leaves summer time while the session user (New York) does not yet:
+    slots come in the user's zone and are read back in the restaurant's."""
+    berlin = zone("Europe/Berlin")
+    rig = await make_rig(now=datetime(2026, 10, 20, 12, tzinfo=berlin))
+    saturday = await rig.provider.get_availability("2", date(2026, 10, 24), 2)
+    sunday = await rig.provider.get_availability("2", date(2026, 10, 25), 2)
+    for slots, day, offset in ((saturday, 24, 2), (sunday, 25, 1)):
+        assert slots[0].start == datetime(2026, 10, day, 12, tzinfo=berlin)
+        assert slots[-1].start == datetime(2026, 10, day, 21, tzinfo=berlin)  # closes at 23:00
+        assert len(slots) == 19
+        assert all(s.start.utcoffset() == timedelta(hours=offset) for s in slots)
+        assert all(str(s.start.tzinfo) == "Europe/Berlin" for s in slots)
