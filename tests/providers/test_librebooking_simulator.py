@@ -212,3 +212,21 @@ async def test_demo_upstreams_and_declared_capabilities(start_server: Any) -> No
     else:
         raise AssertionError("reviews should not be supported")
     await provider.close()
+
+
+async def test_resources_availability_is_for_now_only(make_rig: MakeRig) -> None:
+    rig = await make_rig(setup=_evening)
+    t2 = max(rig.state.resources) - 1
+    rig.state.add_reservation(
+        t2, datetime(2026, 11, 23, 17, tzinfo=NY), datetime(2026, 11, 23, 19, tzinfo=NY)
+    )
+    async with await _client(rig) as client:
+        # Asking about a busy future time still answers for "now" (observed).
+        r = await client.get(
+            "Resources/1/Availability",
+            params={"resourceId": str(t2), "dateTime": "2026-11-23T18:00:00-0500"},
+        )
+    [[item]] = r.json()["resources"]
+    assert item["resource"]["resourceId"] == str(t2)
+    assert item["available"] is True
+    assert item["availableUntil"] == "2026-11-23T17:00:00-0500"

@@ -269,6 +269,48 @@ async def get_resource(request: web.Request) -> web.Response:
     return _json(views.resource_json(res, _base(request), _RESOURCE_ATTRIBUTES))
 
 
+async def resources_availability(request: web.Request) -> web.Response:
+    """Observed: computed for the current time whatever ``dateTime`` says, the id in the path
+    ignored (``?resourceId=`` filters), ``resources`` an array of arrays (here: one per
+    schedule — the grouping itself was not observed)."""
+    state = request.app[LIBREBOOKING_STATE]
+    user: User = request[_USER]
+    base = _base(request)
+    wanted = _int(request.query.get("resourceId")) if request.query.get("resourceId") else None
+    now = state.now()
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for res in sorted(state.resources.values(), key=lambda r: r.id):
+        if wanted is not None and res.id != wanted:
+            continue
+        bookings = state.on_resource(res.id)
+        current = next((b for b in bookings if b.start <= now < b.end), None)
+        upcoming = next((b for b in bookings if b.start > now), None)
+        groups.setdefault(res.schedule_id, []).append(
+            {
+                "links": [],
+                "message": None,
+                "available": current is None,
+                "resource": {
+                    "links": [
+                        views.link(base, f"Resources/{res.id}", "get_resource"),
+                        views.link(base, f"Schedules/{res.schedule_id}", "get_schedule"),
+                    ],
+                    "message": None,
+                    "resourceId": str(res.id),
+                    "name": res.name,
+                    "scheduleId": str(res.schedule_id),
+                    "statusId": str(res.status_id),
+                    "statusReasonId": None,
+                },
+                "availableAt": views.fmt(current.end, user.timezone) if current else "",
+                "availableUntil": (
+                    views.fmt(upcoming.start, user.timezone) if current is None and upcoming else ""
+                ),
+            }
+        )
+    return _json({"links": [], "message": None, "resources": list(groups.values())})
+
+
 # ---- reservations ---------------------------------------------------------------------------
 
 
@@ -614,6 +656,8 @@ def create_app(
     r.add_get(f"{p}/Schedules/{{scheduleId}}", get_schedule)
     r.add_get(f"{p}/Schedules/{{scheduleId}}/Slots", get_slots)
     r.add_get(f"{p}/Resources/", list_resources)
+    r.add_get(f"{p}/Resources/Availability", resources_availability)
+    r.add_get(f"{p}/Resources/{{resourceId}}/Availability", resources_availability)
     r.add_get(f"{p}/Resources/{{resourceId}}", get_resource)
     r.add_get(f"{p}/Reservations/", list_reservations)
     r.add_post(f"{p}/Reservations/", create_reservation)
