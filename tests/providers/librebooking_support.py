@@ -21,7 +21,17 @@ from tablegraph.simulators.librebooking import (
     demo_upstreams,
 )
 
-CAPTURES = Path("/work/shared/providers/librebooking-captures")
+
+def _captures_dir() -> Path:
+    """``shared/`` sits beside the repository (in CI too); /work/shared on a workstation."""
+    relative = Path("providers") / "librebooking-captures"
+    for shared in (Path(__file__).resolve().parents[3] / "shared", Path("/work/shared")):
+        if (shared / relative).is_dir():
+            return shared / relative
+    raise FileNotFoundError(f"shared/{relative} not found beside the repository")
+
+
+CAPTURES = _captures_dir()
 #: When the captures were taken on a real LibreBooking 2.9 server.
 CAPTURE_TIME = datetime(2026, 11, 21, 19, 23, 28, tzinfo=UTC)
 
