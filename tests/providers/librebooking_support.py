@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,19 @@ from tablegraph.simulators.librebooking import (
     demo_upstreams,
 )
 
-CAPTURES = Path("/work/shared/providers/librebooking-captures")
+
+def _captures_dir() -> Path:
+    """``shared/`` sits beside the repository (in CI too); /work/shared on a workstation."""
+    relative = Path("providers") / "librebooking-captures"
+    for shared in (Path(__file__).resolve().parents[3] / "shared", Path("/work/shared")):
+        if (shared / relative).is_dir():
+            return shared / relative
+    raise FileNotFoundError(f"shared/{relative} not found beside the repository")
+
+
+CAPTURES = _captures_dir()
 #: When the captures were taken on a real LibreBooking 2.9 server.
-CAPTURE_TIME = datetime(2026, 11, 21, 19, 23, 28, tzinfo=timezone.utc)
+CAPTURE_TIME = datetime(2026, 11, 21, 19, 23, 28, tzinfo=UTC)
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4}$")
 _DIGITS = re.compile(r"^\d+$")
@@ -91,6 +101,7 @@ def shape_mismatch(expected: Any, actual: Any, path: str = "$") -> str | None:
 
 # ---- adapter against the simulator ------------------------------------------------------------
 
+
 @dataclass
 class Rig:
     state: LibreBookingState
@@ -102,8 +113,8 @@ class Rig:
 MakeRig = Callable[..., Awaitable[Rig]]
 
 
-@pytest.fixture
-async def make_rig(start_server: Any) -> AsyncIterator[MakeRig]:
+@pytest.fixture(name="make_rig")
+async def make_rig_fixture(start_server: Any) -> AsyncIterator[MakeRig]:
     """``rig = await make_rig(now=..., bookings=False, setup=fn, **options)``: a simulator
     (its clock also the adapter's) and an adapter over it, closed after the test."""
     providers: list[LibreBookingProvider] = []

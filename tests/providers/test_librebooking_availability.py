@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from tablegraph.model import GuestData, NewBooking
 from tablegraph.simulators.librebooking import LibreBookingState
 from tablegraph.timeutil import zone
-from tests.providers.librebooking_support import MakeRig, make_rig  # noqa: F401
+from tests.providers.librebooking_support import MakeRig, make_rig_fixture  # noqa: F401
 
 NY = zone("America/New_York")
 DAY = date(2026, 11, 23)
@@ -71,7 +72,10 @@ async def test_buffer_time_blocks_adjacent_starts(make_rig: MakeRig) -> None:
     t4 = next(r for r in rig.state.resources.values() if r.name == "T4")
     t4.buffer_minutes = 0
     assert _starts(await rig.provider.get_availability("3", DAY, 3)) == [
-        "17:00", "19:00", "19:30", "20:00"
+        "17:00",
+        "19:00",
+        "19:30",
+        "20:00",
     ]
 
 
@@ -88,10 +92,20 @@ async def test_minimum_notice_and_now(make_rig: MakeRig) -> None:
         state.add_resource(3, "T4", 4, min_notice_minutes=60)
 
     rig = await make_rig(now=_at(DAY, 17, 10), setup=setup, schedule_ids=["3"])
-    assert _starts(await rig.provider.get_availability("3", DAY, 2)) == ["18:30", "19:00", "19:30", "20:00"]
+    assert _starts(await rig.provider.get_availability("3", DAY, 2)) == [
+        "18:30",
+        "19:00",
+        "19:30",
+        "20:00",
+    ]
     next(r for r in rig.state.resources.values() if r.name == "T4").min_notice_minutes = 0
     assert _starts(await rig.provider.get_availability("3", DAY, 2)) == [
-        "17:30", "18:00", "18:30", "19:00", "19:30", "20:00"
+        "17:30",
+        "18:00",
+        "18:30",
+        "19:00",
+        "19:30",
+        "20:00",
     ]
 
 
@@ -115,6 +129,15 @@ async def test_dst_end_in_new_york(make_rig: MakeRig) -> None:
     table = next(r for r in rig.state.resources.values() if r.name == "T4")
     booking_utc = rig.state.on_resource(table.id)[0].start
     assert booking_utc == datetime(2026, 11, 1, 23, tzinfo=zone("UTC"))
+    made = await rig.provider.create_booking(
+        NewBooking("3", sunday[0].start, 2, GuestData("Ada", "Lovelace"), "dst")
+    )
+    assert made.start == datetime(2026, 11, 1, 20, tzinfo=NY)
+    assert made.start.utcoffset() == timedelta(hours=-5)
+    assert rig.state.reservations[made.native_id].start == datetime(
+        2026, 11, 2, 1, tzinfo=zone("UTC")
+    )
+    assert await rig.provider.get_availability("3", dst_day, 2) == []
 
 
 async def test_party_larger_than_every_table_and_unknown_restaurant(make_rig: MakeRig) -> None:
@@ -128,3 +151,18 @@ async def test_party_larger_than_every_table_and_unknown_restaurant(make_rig: Ma
         assert exc.upstream == "librebooking-nyc"
     else:
         raise AssertionError("expected NotFound")
+
+
+async def test_dst_end_in_berlin_with_an_admin_in_new_york(make_rig: MakeRig) -> None:
+    """2026-10-25: Berlin leaves summer time while the session user (New York) does not yet:
+    slots come in the user's zone and are read back in the restaurant's."""
+    berlin = zone("Europe/Berlin")
+    rig = await make_rig(now=datetime(2026, 10, 20, 12, tzinfo=berlin))
+    saturday = await rig.provider.get_availability("2", date(2026, 10, 24), 2)
+    sunday = await rig.provider.get_availability("2", date(2026, 10, 25), 2)
+    for slots, day, offset in ((saturday, 24, 2), (sunday, 25, 1)):
+        assert slots[0].start == datetime(2026, 10, day, 12, tzinfo=berlin)
+        assert slots[-1].start == datetime(2026, 10, day, 21, tzinfo=berlin)  # closes at 23:00
+        assert len(slots) == 19
+        assert all(s.start.utcoffset() == timedelta(hours=offset) for s in slots)
+        assert all(str(s.start.tzinfo) == "Europe/Berlin" for s in slots)

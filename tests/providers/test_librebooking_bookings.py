@@ -21,7 +21,7 @@ from tablegraph.model import (
 )
 from tablegraph.simulators.librebooking import PREFIX, LibreBookingState
 from tablegraph.timeutil import UTC, local_day_bounds, zone
-from tests.providers.librebooking_support import MakeRig, Rig, make_rig  # noqa: F401
+from tests.providers.librebooking_support import MakeRig, Rig, make_rig_fixture  # noqa: F401
 
 NY = zone("America/New_York")
 BERLIN = zone("Europe/Berlin")
@@ -132,7 +132,9 @@ async def test_reschedule_moves_table_when_the_party_grows(make_rig: MakeRig) ->
     rig = await make_rig(setup=_evening, schedule_ids=["3"])
     booking = await rig.provider.create_booking(_request(_at(18), 2))
     assert booking.tables == (str(_table(rig, "T2")),)
-    later = await rig.provider.reschedule_booking(booking.native_id, BookingChange(start=_at(18, 30)))
+    later = await rig.provider.reschedule_booking(
+        booking.native_id, BookingChange(start=_at(18, 30))
+    )
     assert later.start == _at(18, 30) and later.tables == booking.tables  # overlaps its own slot
     bigger = await rig.provider.reschedule_booking(booking.native_id, BookingChange(party_size=4))
     assert bigger.tables == (str(_table(rig, "T4")),)
@@ -171,14 +173,22 @@ async def test_status_moves_approve_check_in_check_out(make_rig: MakeRig) -> Non
     rig = await make_rig(setup=_evening, schedule_ids=["3"])
     t6 = _table(rig, "T6")
     # A plain user's booking on a table that requires approval is pending.
-    pending = rig.state.add_reservation(t6, _at(17), _at(19), owner_id=1, title="User for 5", pending=True)
+    pending = rig.state.add_reservation(
+        t6, _at(17), _at(19), owner_id=1, title="User for 5", pending=True
+    )
     [booking] = await rig.provider.get_bookings([pending.ref])
     assert booking.status is BookingStatus.PENDING
-    approved = await rig.provider.update_booking(pending.ref, BookingUpdate(status=BookingStatus.CONFIRMED))
+    approved = await rig.provider.update_booking(
+        pending.ref, BookingUpdate(status=BookingStatus.CONFIRMED)
+    )
     assert approved.status is BookingStatus.CONFIRMED
-    arrived = await rig.provider.update_booking(pending.ref, BookingUpdate(status=BookingStatus.ARRIVED))
+    arrived = await rig.provider.update_booking(
+        pending.ref, BookingUpdate(status=BookingStatus.ARRIVED)
+    )
     assert arrived.status is BookingStatus.ARRIVED and arrived.provider_status == "checked-in"
-    done = await rig.provider.update_booking(pending.ref, BookingUpdate(status=BookingStatus.COMPLETED))
+    done = await rig.provider.update_booking(
+        pending.ref, BookingUpdate(status=BookingStatus.COMPLETED)
+    )
     assert done.status is BookingStatus.COMPLETED
     with pytest.raises(InvalidState) as info:
         await rig.provider.cancel_booking(pending.ref, None)
@@ -193,9 +203,13 @@ async def test_notes_update_keeps_everything_else(make_rig: MakeRig) -> None:
     updated = await rig.provider.update_booking(booking.native_id, BookingUpdate(notes="allergies"))
     assert updated.notes == "allergies"
     assert (updated.start, updated.tables, updated.party_size) == (
-        booking.start, booking.tables, booking.party_size
+        booking.start,
+        booking.tables,
+        booking.party_size,
     )
-    again = await rig.provider.find_booking_by_idempotency_key("3", "notes-key", _request(_at(17), 4))
+    again = await rig.provider.find_booking_by_idempotency_key(
+        "3", "notes-key", _request(_at(17), 4)
+    )
     assert again is not None and again.native_id == booking.native_id
 
 
@@ -222,15 +236,17 @@ async def test_guests_are_librebooking_users(make_rig: MakeRig) -> None:
     created = await rig.provider.upsert_guest(GuestUpsert("3", ADA))
     again = await rig.provider.upsert_guest(GuestUpsert("3", ADA))
     assert created == again and created.email == "ada@example.org"
-    assert [g.native_id for g in await rig.provider.get_guests([created.native_id, "999"]) if g] == [
-        created.native_id
-    ]
+    assert [
+        g.native_id for g in await rig.provider.get_guests([created.native_id, "999"]) if g
+    ] == [created.native_id]
     found = await rig.provider.list_guests("3", "lovelace", 10)
     assert [g.email for g in found] == ["ada@example.org"]
     booking = await rig.provider.create_booking(_request(_at(17), 2))
     assert booking.guest_id == created.native_id
     start, end = local_day_bounds(DAY, "America/New_York")
-    theirs = await rig.provider.list_bookings(BookingQuery("3", start, end, guest_id=created.native_id))
+    theirs = await rig.provider.list_bookings(
+        BookingQuery("3", start, end, guest_id=created.native_id)
+    )
     assert [b.native_id for b in theirs] == [booking.native_id]
 
 

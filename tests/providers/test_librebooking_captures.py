@@ -13,13 +13,13 @@ import pytest
 
 from tablegraph.simulators.common import Clock
 from tablegraph.simulators.librebooking import LIBREBOOKING_STATE, LibreBookingState, create_app
+from tablegraph.timeutil import zone
 from tests.providers.librebooking_support import (
     CAPTURE_TIME,
     CAPTURES,
     load_capture,
     shape_mismatch,
 )
-from tablegraph.timeutil import zone
 
 NY = zone("America/New_York")
 CAPTURE_FILES = sorted(p.name for p in CAPTURES.glob("*.json"))
@@ -88,7 +88,10 @@ async def test_capture_replayed_against_simulator(start_server: Any, capture_fil
         body = {**body, "sessionToken": session.token, "userId": str(session.user_id)}
     async with httpx.AsyncClient(base_url=url) as client:
         response = await client.request(
-            request["method"], path, params=request["query"], headers=headers,
+            request["method"],
+            path,
+            params=request["query"],
+            headers=headers,
             json=body if body is not None else None,
         )
     expected = capture["response"]

@@ -176,7 +176,9 @@ async def test_cancel_unknown_never_sends_the_delete() -> None:
 
 async def test_delete_answering_an_empty_200_still_cancels() -> None:
     routes = dict(BASE_ROUTES)
-    routes[("DELETE", "Reservations/6b01efb11e544761693977")] = "124_reservation_delete_unknown.json"
+    routes[("DELETE", "Reservations/6b01efb11e544761693977")] = (
+        "124_reservation_delete_unknown.json"
+    )
     provider = _provider(Replay(routes))
     cancelled = await provider.cancel_booking("6b01efb11e544761693977", None)
     assert cancelled.status is BookingStatus.CANCELLED

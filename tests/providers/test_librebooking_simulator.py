@@ -19,7 +19,7 @@ from tablegraph.simulators.librebooking import (
     demo_upstreams,
 )
 from tablegraph.timeutil import UTC, zone
-from tests.providers.librebooking_support import CAPTURE_TIME, MakeRig, Rig, make_rig  # noqa: F401
+from tests.providers.librebooking_support import CAPTURE_TIME, MakeRig, Rig, make_rig_fixture  # noqa: F401
 
 NY = zone("America/New_York")
 
@@ -27,11 +27,26 @@ NY = zone("America/New_York")
 def _body(resource: int, start: str, end: str, **extra: Any) -> dict[str, Any]:
     # The body of capture 041 (reservation_create_ok), with its times and table swapped.
     return {
-        "accessories": [], "customAttributes": [], "description": "", "endDateTime": end,
-        "invitees": [], "participants": [], "participatingGuests": [], "invitedGuests": [],
-        "recurrenceRule": None, "resourceId": resource, "resources": [], "startDateTime": start,
-        "title": "Test for 2", "userId": None, "startReminder": None, "endReminder": None,
-        "allowParticipation": False, "retryParameters": [], "termsAccepted": True, **extra,
+        "accessories": [],
+        "customAttributes": [],
+        "description": "",
+        "endDateTime": end,
+        "invitees": [],
+        "participants": [],
+        "participatingGuests": [],
+        "invitedGuests": [],
+        "recurrenceRule": None,
+        "resourceId": resource,
+        "resources": [],
+        "startDateTime": start,
+        "title": "Test for 2",
+        "userId": None,
+        "startReminder": None,
+        "endReminder": None,
+        "allowParticipation": False,
+        "retryParameters": [],
+        "termsAccepted": True,
+        **extra,
     }
 
 
@@ -97,7 +112,8 @@ async def test_plain_users_wait_for_approval_admins_never(make_rig: MakeRig) -> 
 async def test_soft_delete_and_empty_200s_for_unknown_references(make_rig: MakeRig) -> None:
     rig = await make_rig(setup=_evening)
     r = rig.state.add_reservation(
-        max(rig.state.resources), datetime(2026, 11, 23, 17, tzinfo=NY),
+        max(rig.state.resources),
+        datetime(2026, 11, 23, 17, tzinfo=NY),
         datetime(2026, 11, 23, 19, tzinfo=NY),
     )
     async with await _client(rig) as client:
@@ -132,12 +148,16 @@ async def test_input_dates_are_read_like_librebooking(make_rig: MakeRig) -> None
         listed = (
             await client.get(
                 "Reservations/",
-                params={"startDateTime": "2026-11-24T00:00:00Z", "endDateTime": "2026-11-26T00:00:00Z"},
+                params={
+                    "startDateTime": "2026-11-24T00:00:00Z",
+                    "endDateTime": "2026-11-26T00:00:00Z",
+                },
             )
         ).json()
     assert utc.status_code == 201 and local.status_code == 201
     assert [i["startDate"] for i in listed["reservations"]] == [
-        "2026-11-24T22:00:00+0000", "2026-11-25T22:00:00+0000"
+        "2026-11-24T22:00:00+0000",
+        "2026-11-25T22:00:00+0000",
     ]
     assert listed["startDateTime"] == "2026-11-24T00:00:00+0000"
 
@@ -160,7 +180,8 @@ def test_demo_seed_is_deterministic_and_restaurant_shaped() -> None:
     assert snapshot(7) == snapshot(7) and snapshot(7) != snapshot(8)
     state = create_app(0, clock=Clock(CAPTURE_TIME))[LIBREBOOKING_STATE]
     assert sorted(s.timezone for s in state.schedules.values()) == [
-        "America/New_York", "Europe/Berlin"
+        "America/New_York",
+        "Europe/Berlin",
     ]
     for schedule in state.schedules.values():
         tables = state.schedule_resources(schedule.id)
@@ -177,7 +198,8 @@ async def test_demo_upstreams_and_declared_capabilities(start_server: Any) -> No
     provider = LibreBookingProvider(config)
     restaurants = await provider.list_restaurants()
     assert [(r.native_id, r.timezone) for r in restaurants] == [
-        ("1", "America/New_York"), ("2", "Europe/Berlin")
+        ("1", "America/New_York"),
+        ("2", "Europe/Berlin"),
     ]
     assert Capability.REVIEWS not in provider.capabilities
     assert Capability.WAITLIST not in provider.capabilities
@@ -190,3 +212,21 @@ async def test_demo_upstreams_and_declared_capabilities(start_server: Any) -> No
     else:
         raise AssertionError("reviews should not be supported")
     await provider.close()
+
+
+async def test_resources_availability_is_for_now_only(make_rig: MakeRig) -> None:
+    rig = await make_rig(setup=_evening)
+    t2 = max(rig.state.resources) - 1
+    rig.state.add_reservation(
+        t2, datetime(2026, 11, 23, 17, tzinfo=NY), datetime(2026, 11, 23, 19, tzinfo=NY)
+    )
+    async with await _client(rig) as client:
+        # Asking about a busy future time still answers for "now" (observed).
+        r = await client.get(
+            "Resources/1/Availability",
+            params={"resourceId": str(t2), "dateTime": "2026-11-23T18:00:00-0500"},
+        )
+    [[item]] = r.json()["resources"]
+    assert item["resource"]["resourceId"] == str(t2)
+    assert item["available"] is True
+    assert item["availableUntil"] == "2026-11-23T17:00:00-0500"

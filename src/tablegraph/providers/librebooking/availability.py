@@ -54,13 +54,26 @@ def read_grids(body: Any) -> dict[str, Grid]:
                     continue
                 reservation = slot.get("reservation")
                 if to_bool(slot.get("isReserved")) or isinstance(reservation, dict):
-                    ref = reservation.get("referenceNumber") if isinstance(reservation, dict) else None
+                    ref = (
+                        reservation.get("referenceNumber")
+                        if isinstance(reservation, dict)
+                        else None
+                    )
                     buffer = timedelta(
                         minutes=to_minutes(reservation.get("bufferTime"))
-                        if isinstance(reservation, dict) else 0
+                        if isinstance(reservation, dict)
+                        else 0
                     )
-                    r_start = to_datetime(reservation.get("startDate")) if isinstance(reservation, dict) else None
-                    r_end = to_datetime(reservation.get("endDate")) if isinstance(reservation, dict) else None
+                    r_start = (
+                        to_datetime(reservation.get("startDate"))
+                        if isinstance(reservation, dict)
+                        else None
+                    )
+                    r_end = (
+                        to_datetime(reservation.get("endDate"))
+                        if isinstance(reservation, dict)
+                        else None
+                    )
                     grid.busy.append((r_start or start, r_end or end, ref, buffer))
                 elif to_bool(slot.get("isReservable")):
                     grid.free.append((start, end))
@@ -118,7 +131,8 @@ def free_starts(
             continue
         end = cursor
         if any(
-            start < b_end + max(table.buffer, b_buffer) and b_start < end + max(table.buffer, b_buffer)
+            start < b_end + max(table.buffer, b_buffer)
+            and b_start < end + max(table.buffer, b_buffer)
             for b_start, b_end, _, b_buffer in busy
         ):
             continue

@@ -17,13 +17,15 @@ API: ``<server>/Web/Services/index.php/…`` (LibreBooking's API.md, corrected b
 - the party size lives in the title (``"Ada Lovelace for 4"``; list items carry no custom
   attributes); the idempotency key is a marker line in the description, stripped on read;
 - guests are LibreBooking users (the reservation owner), found by e-mail and created when
-  missing if the integration account is an administrator.
+  missing if the integration account is an administrator;
+- only the configured schedules are in scope: a reservation elsewhere reads as not found.
+
+Mappers live in ``mapping.py``, lenient readers of the raw JSON in ``parse.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -48,7 +50,6 @@ from tablegraph.model import (
     Area,
     Booking,
     BookingChange,
-    BookingPolicy,
     BookingQuery,
     BookingStatus,
     BookingUpdate,
@@ -58,7 +59,6 @@ from tablegraph.model import (
     GuestUpsert,
     NewBooking,
     OpeningHours,
-    OpeningPeriod,
     Restaurant,
     Slot,
 )
@@ -72,14 +72,22 @@ from tablegraph.providers.librebooking.availability import (
     read_grids,
     to_table,
 )
+from tablegraph.providers.librebooking.mapping import (
+    PARTY,
+    fmt_input,
+    marker,
+    reservation_body,
+    to_booking,
+    to_guest,
+    to_list_booking,
+    to_opening_hours,
+    to_restaurant,
+    with_marker,
+)
 from tablegraph.providers.librebooking.parse import (
     RawListItem,
     RawReservation,
     RawUser,
-    keyed_items,
-    people_ids,
-    to_bool,
-    to_datetime,
     to_str_id,
 )
 from tablegraph.settings import UpstreamConfig
@@ -89,51 +97,23 @@ from tablegraph.upstream import UpstreamClient, json_body
 T = TypeVar("T")
 
 API_PREFIX = "Web/Services/index.php/"
-_PARTY = re.compile(r"\bfor\s+(\d{1,3})\s*$", re.IGNORECASE)
-_MARKER = re.compile(r"\s*\[tablegraph:([^\]\s]{1,200})\]\s*$")
 
 #: 400 ``errors[]`` messages (by prefix) → the gateway's business outcome. Messages are ours.
 _ERROR_TABLE: tuple[tuple[str, type[GatewayError], str], ...] = (
     ("There are conflicting reservations", SlotUnavailable, "the table is already booked then"),
-    ("The start date and time requested is not valid", PolicyViolation,
-     "the start time is not a bookable slot"),
-    ("The end date and time requested is not valid", PolicyViolation,
-     "the end time is not a bookable slot"),
+    (
+        "The start date and time requested is not valid",
+        PolicyViolation,
+        "the start time is not a bookable slot",
+    ),
+    (
+        "The end date and time requested is not valid",
+        PolicyViolation,
+        "the end time is not a bookable slot",
+    ),
     ("The reservation crosses", PolicyViolation, "the booking crosses closed hours"),
     ("Missing or invalid resourceId", InvalidInput, "unknown table"),
 )
-
-
-def _status(requires_approval: Any, check_in: Any, check_out: Any) -> tuple[BookingStatus, str]:
-    """Derived as the provider reference says: approval pending → PENDING, checked out →
-    COMPLETED, checked in → ARRIVED, else CONFIRMED (a deleted one reads 404)."""
-    if to_bool(requires_approval):
-        return BookingStatus.PENDING, "pending-approval"
-    if to_datetime(check_out) is not None:
-        return BookingStatus.COMPLETED, "checked-out"
-    if to_datetime(check_in) is not None:
-        return BookingStatus.ARRIVED, "checked-in"
-    return BookingStatus.CONFIRMED, "confirmed"
-
-
-def _party_size(title: str, fallback: int) -> int:
-    m = _PARTY.search(title or "")
-    return int(m.group(1)) if m and int(m.group(1)) > 0 else fallback
-
-
-def _notes(description: Any) -> str | None:
-    text = _MARKER.sub("", str(description or "")).strip()
-    return text or None
-
-
-def _marker(description: Any) -> str | None:
-    m = _MARKER.search(str(description or ""))
-    return m.group(1) if m else None
-
-
-def _fmt(moment: datetime) -> str:
-    """LibreBooking input with an explicit offset (``2026-11-23T12:00:00-0500``)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 @register
@@ -204,7 +184,11 @@ class LibreBookingProvider(Provider):
     # ---- HTTP ---------------------------------------------------------------------------
 
     async def _call(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
         json: Any = None,
     ) -> Any:
         """Send; raise the mapped error for 4xx; return the JSON body, or None for the empty
@@ -234,7 +218,9 @@ class LibreBookingProvider(Provider):
             errors: list[str] = []
             try:
                 body = response.json()
-                errors = [str(e) for e in body.get("errors") or []] if isinstance(body, dict) else []
+                errors = (
+                    [str(e) for e in body.get("errors") or []] if isinstance(body, dict) else []
+                )
             except ValueError:
                 pass
             for prefix, cls, message in _ERROR_TABLE:
@@ -278,80 +264,48 @@ class LibreBookingProvider(Provider):
             await self._schedule(schedule_id)
         return self._zones[schedule_id]
 
-    async def _tables(self, schedule_id: str) -> list[Table]:
+    async def _tables_by_schedule(self) -> dict[str, list[Table]]:
+        """Every resource that seats guests, by schedule id, smallest first."""
         body = await self._call("GET", "Resources/")
-        raw = body.get("resources") if isinstance(body, dict) else None
-        tables = [
-            t for r in raw or [] if isinstance(r, dict)
-            and to_str_id(r.get("scheduleId")) == schedule_id and (t := to_table(r)) is not None
-        ]
-        return sorted(tables, key=lambda t: (t.seats, int(t.id) if t.id.isdigit() else 0, t.id))
+        out: dict[str, list[Table]] = {}
+        for raw in body.get("resources") or [] if isinstance(body, dict) else []:
+            table = to_table(raw) if isinstance(raw, dict) else None
+            sid = to_str_id(raw.get("scheduleId")) if isinstance(raw, dict) else None
+            if table is not None and sid is not None:
+                out.setdefault(sid, []).append(table)
+        for tables in out.values():
+            tables.sort(key=lambda t: (t.seats, int(t.id) if t.id.isdigit() else 0, t.id))
+        return out
+
+    async def _tables(self, schedule_id: str) -> list[Table]:
+        return (await self._tables_by_schedule()).get(schedule_id, [])
 
     async def list_restaurants(self) -> list[Restaurant]:
-        results = await self._gather(self._schedule_ids, self._schedule)
-        resources = await self._call("GET", "Resources/")
-        raw = resources.get("resources") if isinstance(resources, dict) else None
+        schedules, tables = await asyncio.gather(
+            self._gather(self._schedule_ids, self._schedule), self._tables_by_schedule()
+        )
         out = []
-        for sid, schedule in zip(self._schedule_ids, results):
+        for sid, schedule in zip(self._schedule_ids, schedules, strict=True):
             if isinstance(schedule, Exception):
                 raise schedule
             if schedule is None:
                 continue  # a configured schedule the server does not know
-            tables = [
-                t for r in raw or [] if isinstance(r, dict)
-                and to_str_id(r.get("scheduleId")) == sid and (t := to_table(r)) is not None
-            ]
-            out.append(self._to_restaurant(sid, schedule, tables))
+            out.append(
+                to_restaurant(
+                    self.name,
+                    sid,
+                    schedule,
+                    tables.get(sid, []),
+                    profile=self._profiles.get(sid, {}),
+                    duration=self._duration,
+                    capabilities=self.capabilities,
+                )
+            )
         return out
-
-    def _to_restaurant(self, sid: str, raw: dict[str, Any], tables: list[Table]) -> Restaurant:
-        profile = self._profiles.get(sid, {})
-        interval = 30
-        for day in raw.get("periods") or []:
-            for p in day or []:
-                s, e = to_datetime(p.get("start")), to_datetime(p.get("end"))
-                if s and e and to_bool(p.get("isReservable")):
-                    interval = int((e - s).total_seconds() // 60)
-                    break
-        notice = min((int(t.min_notice.total_seconds() // 60) for t in tables), default=0)
-        return Restaurant(
-            upstream=self.name,
-            native_id=sid,
-            name=str(profile.get("name") or raw.get("name") or f"Schedule {sid}"),
-            timezone=str(raw["timezone"]),
-            reference=sid,
-            city=profile.get("city"),
-            address=profile.get("address"),
-            phone=profile.get("phone"),
-            policy=BookingPolicy(
-                min_party_size=1,
-                max_party_size=max((t.seats for t in tables), default=1),
-                min_lead_minutes=notice,
-                slot_interval_minutes=interval,
-                default_duration_minutes=int(self._duration.total_seconds() // 60),
-            ),
-            capabilities=self.capabilities,
-        )
 
     async def get_opening_hours(self, restaurant_id: str) -> OpeningHours:
         self._check_restaurant(restaurant_id)
-        raw = await self._schedule(restaurant_id)
-        tz = zone(str(raw["timezone"]))
-        periods: list[OpeningPeriod] = []
-        for day in raw.get("periods") or []:
-            runs: list[list[datetime]] = []
-            for p in day or []:
-                s, e = to_datetime(p.get("start")), to_datetime(p.get("end"))
-                if s is None or e is None or not to_bool(p.get("isReservable")):
-                    continue
-                if runs and runs[-1][1] == s:
-                    runs[-1][1] = e
-                else:
-                    runs.append([s, e])
-            for s, e in runs:
-                ls, le = s.astimezone(tz), e.astimezone(tz)
-                periods.append(OpeningPeriod(ls.isoweekday(), ls.time(), le.time()))
-        return OpeningHours(weekly=tuple(sorted(periods, key=lambda p: (p.day_of_week, p.opens))))
+        return to_opening_hours(await self._schedule(restaurant_id))
 
     # ---- availability ---------------------------------------------------------------------
 
@@ -360,7 +314,10 @@ class LibreBookingProvider(Provider):
         body = await self._call(
             "GET",
             f"Schedules/{schedule_id}/Slots",
-            params={"startDateTime": _fmt(start), "endDateTime": _fmt(end + self._duration)},
+            params={
+                "startDateTime": fmt_input(start),
+                "endDateTime": fmt_input(end + self._duration),
+            },
         )
         return read_grids(body)
 
@@ -374,8 +331,11 @@ class LibreBookingProvider(Provider):
         by_start: dict[datetime, tuple[datetime, set[str]]] = {}
         for table in tables:
             for start, end in free_starts(
-                table, grids.get(table.id, Grid()), self._duration,
-                not_before=self._now(), window=window,
+                table,
+                grids.get(table.id, Grid()),
+                self._duration,
+                not_before=self._now(),
+                window=window,
             ):
                 _, areas = by_start.setdefault(start, (end, set()))
                 if table.location:
@@ -383,14 +343,20 @@ class LibreBookingProvider(Provider):
         z = zone(tz)
         return [
             Slot(
-                start=s.astimezone(z), end=e.astimezone(z), party_size=party_size,
+                start=s.astimezone(z),
+                end=e.astimezone(z),
+                party_size=party_size,
                 areas=tuple(Area(a, a) for a in sorted(areas)),
             )
             for s, (e, areas) in sorted(by_start.items())
         ]
 
     async def _free_tables(
-        self, schedule_id: str, start: datetime, duration: timedelta, party_size: int,
+        self,
+        schedule_id: str,
+        start: datetime,
+        duration: timedelta,
+        party_size: int,
         exclude_ref: str | None = None,
     ) -> list[tuple[Table, datetime]]:
         """Tables (smallest first) that can take ``[start, start + duration)`` now."""
@@ -398,7 +364,8 @@ class LibreBookingProvider(Provider):
         tables = [t for t in await self._tables(schedule_id) if t.seats >= party_size]
         if not tables:
             raise PolicyViolation(
-                f"no table seats a party of {party_size}", upstream=self.name,
+                f"no table seats a party of {party_size}",
+                upstream=self.name,
                 field=("partySize",),
             )
         now = self._now()
@@ -409,8 +376,12 @@ class LibreBookingProvider(Provider):
         out = []
         for table in tables:
             for s, e in free_starts(
-                table, grids.get(table.id, Grid()), duration, not_before=now,
-                window=(start, start + timedelta(seconds=1)), exclude_ref=exclude_ref,
+                table,
+                grids.get(table.id, Grid()),
+                duration,
+                not_before=now,
+                window=(start, start + timedelta(seconds=1)),
+                exclude_ref=exclude_ref,
             ):
                 if s == start:
                     out.append((table, e))
@@ -436,71 +407,7 @@ class LibreBookingProvider(Provider):
 
     async def _booking(self, ref: str) -> Booking:
         raw, _, tz = await self._raw_in_scope(ref)
-        return self._to_booking(raw, tz)
-
-    def _to_booking(self, raw: RawReservation, tz: str) -> Booking:
-        z = zone(tz)
-        start, end = to_datetime(raw.get("startDate")), to_datetime(raw.get("endDate"))
-        if start is None or end is None:
-            raise UpstreamBadResponse(f"{self.name} sent a booking without times", upstream=self.name)
-        owner = raw.get("owner") or {}
-        guest = self._to_guest(
-            {
-                "id": owner.get("userId", ""), "firstName": owner.get("firstName", ""),
-                "lastName": owner.get("lastName", ""), "emailAddress": owner.get("emailAddress", ""),
-            }
-        )
-        tables = tuple(
-            rid for r in keyed_items(raw.get("resources"))
-            if (rid := to_str_id(r.get("id", r.get("resourceId")))) is not None
-        ) or tuple(filter(None, [to_str_id(raw.get("resourceId"))]))
-        status, provider_status = _status(
-            raw.get("requiresApproval"), raw.get("checkInDate"), raw.get("checkOutDate")
-        )
-        people = 1 + len(people_ids(raw.get("participants")))
-        return Booking(
-            upstream=self.name,
-            native_id=str(raw["referenceNumber"]),
-            restaurant_id=to_str_id(raw.get("scheduleId")) or "",
-            status=status,
-            provider_status=provider_status,
-            start=start.astimezone(z),
-            end=end.astimezone(z),
-            party_size=_party_size(str(raw.get("title") or ""), people),
-            reference=str(raw["referenceNumber"]),
-            guest_id=guest.native_id if guest else None,
-            guest=guest,
-            tables=tables,
-            notes=_notes(raw.get("description")),
-            source="librebooking",
-        )
-
-    def _to_list_booking(self, items: list[RawListItem], tz: str) -> Booking:
-        """Rows of one reservation (one per table) from the list: UTC, no e-mail."""
-        first = items[0]
-        z = zone(tz)
-        start, end = to_datetime(first.get("startDate")), to_datetime(first.get("endDate"))
-        if start is None or end is None:
-            raise UpstreamBadResponse(f"{self.name} sent a booking without times", upstream=self.name)
-        status, provider_status = _status(
-            first.get("requiresApproval"), first.get("checkInDate"), first.get("checkOutDate")
-        )
-        people = 1 + len(people_ids(first.get("participants")))
-        return Booking(
-            upstream=self.name,
-            native_id=str(first["referenceNumber"]),
-            restaurant_id=to_str_id(first.get("scheduleId")) or "",
-            status=status,
-            provider_status=provider_status,
-            start=start.astimezone(z),
-            end=end.astimezone(z),
-            party_size=_party_size(str(first.get("title") or ""), people),
-            reference=str(first["referenceNumber"]),
-            guest_id=to_str_id(first.get("userId")),
-            tables=tuple(t for i in items if (t := to_str_id(i.get("resourceId")))),
-            notes=_notes(first.get("description")),
-            source="librebooking",
-        )
+        return to_booking(self.name, raw, tz)
 
     async def _list_rows(
         self, schedule_id: str, start: datetime, end: datetime, user_id: str | None = None
@@ -510,8 +417,8 @@ class LibreBookingProvider(Provider):
             "Reservations/",
             params={
                 "scheduleId": schedule_id,
-                "startDateTime": _fmt(start.astimezone(UTC)),
-                "endDateTime": _fmt(end.astimezone(UTC)),
+                "startDateTime": fmt_input(start.astimezone(UTC)),
+                "endDateTime": fmt_input(end.astimezone(UTC)),
                 "userId": user_id,
             },
         )
@@ -526,7 +433,7 @@ class LibreBookingProvider(Provider):
         rows = await self._list_rows(query.restaurant_id, query.start, query.end, query.guest_id)
         out = []
         for items in rows.values():
-            booking = self._to_list_booking(items, tz)
+            booking = to_list_booking(self.name, items, tz)
             if not (query.start <= booking.start < query.end):
                 continue  # the list's window edges are inclusive and overlap-based
             if query.statuses is not None and booking.status not in query.statuses:
@@ -534,7 +441,8 @@ class LibreBookingProvider(Provider):
             out.append(booking)
         if query.statuses is not None and BookingStatus.CANCELLED in query.statuses:
             out += [
-                b for b in self._cancelled.values()
+                b
+                for b in self._cancelled.values()
                 if b.restaurant_id == query.restaurant_id and query.start <= b.start < query.end
             ]
         return sorted(out, key=lambda b: (b.start, b.native_id))
@@ -555,52 +463,11 @@ class LibreBookingProvider(Provider):
         day = request.start.astimezone(zone(tz)).date()
         start, end = local_day_bounds(day, tz)
         for ref, items in (await self._list_rows(restaurant_id, start, end)).items():
-            if _marker(items[0].get("description")) == key:
+            if marker(items[0].get("description")) == key:
                 return await self._booking(ref)
         return None
 
     # ---- bookings: writes ------------------------------------------------------------------
-
-    def _body(
-        self, *, table: str, start: datetime, end: datetime, title: str, description: str,
-        owner_id: str | None, raw: RawReservation | None = None, extra_tables: Sequence[str] = (),
-    ) -> dict[str, Any]:
-        """A full reservation body (update replaces everything), as in capture 041."""
-        body: dict[str, Any] = {
-            "accessories": [],
-            "customAttributes": [],
-            "description": description,
-            "endDateTime": _fmt(end),
-            "invitees": [],
-            "participants": [],
-            "participatingGuests": [],
-            "invitedGuests": [],
-            "recurrenceRule": None,
-            "resourceId": int(table) if table.isdigit() else table,
-            "resources": [int(t) if t.isdigit() else t for t in extra_tables],
-            "startDateTime": _fmt(start),
-            "title": title,
-            "userId": int(owner_id) if owner_id and owner_id.isdigit() else None,
-            "startReminder": None,
-            "endReminder": None,
-            # Both always sent: a real server answers 500 (HTML) without them.
-            "allowParticipation": False,
-            "retryParameters": [],
-            "termsAccepted": True,
-        }
-        if raw is not None:
-            body["participants"] = [int(i) for i in people_ids(raw.get("participants"))]
-            body["invitees"] = [int(i) for i in people_ids(raw.get("invitees"))]
-            body["allowParticipation"] = to_bool(raw.get("allowParticipation"))
-            body["customAttributes"] = [
-                {"attributeId": to_str_id(a.get("id")), "attributeValue": a.get("value")}
-                for a in raw.get("customAttributes") or []
-                if isinstance(a, dict) and a.get("value") is not None
-            ]
-            reminder = raw.get("startReminder")
-            if isinstance(reminder, dict):
-                body["startReminder"] = reminder
-        return body
 
     async def create_booking(self, request: NewBooking) -> Booking:
         tz = await self._zone(request.restaurant_id)
@@ -608,7 +475,8 @@ class LibreBookingProvider(Provider):
             raise InvalidInput("the party size must be at least 1", field=("partySize",))
         start = request.start.astimezone(zone(tz))
         duration = (
-            timedelta(minutes=request.duration_minutes) if request.duration_minutes
+            timedelta(minutes=request.duration_minutes)
+            if request.duration_minutes
             else self._duration
         )
         candidates = await self._free_tables(
@@ -620,10 +488,14 @@ class LibreBookingProvider(Provider):
         g = request.guest
         title = f"{g.first_name} {g.last_name} for {request.party_size}".strip()
         notes = (request.notes or "").strip()
-        description = f"{notes}\n[tablegraph:{request.idempotency_key}]".strip()
+        description = with_marker(notes, request.idempotency_key)
         for table, end in candidates[:3]:
-            body = self._body(
-                table=table.id, start=start, end=end, title=title, description=description,
+            body = reservation_body(
+                table=table.id,
+                start=start,
+                end=end,
+                title=title,
+                description=description,
                 owner_id=owner_id,
             )
             try:
@@ -640,10 +512,11 @@ class LibreBookingProvider(Provider):
 
     async def reschedule_booking(self, booking_id: str, change: BookingChange) -> Booking:
         raw, sid, tz = await self._raw_in_scope(booking_id)
-        current = self._to_booking(raw, tz)
+        current = to_booking(self.name, raw, tz)
         if current.status is BookingStatus.COMPLETED:
             raise InvalidState(
-                "a completed booking cannot be moved", upstream=self.name,
+                "a completed booking cannot be moved",
+                upstream=self.name,
                 code="MODIFICATION_RESTRICTED",
             )
         start = (change.start or current.start).astimezone(zone(tz))
@@ -655,11 +528,15 @@ class LibreBookingProvider(Provider):
         if not chosen:
             raise SlotUnavailable("no table is free at that time", upstream=self.name)
         table, end = chosen[0]
-        guest_name = _PARTY.sub("", str(raw.get("title") or "")).strip()
-        body = self._body(
-            table=table.id, start=start, end=end,
-            title=f"{guest_name} for {party}".strip(), description=str(raw.get("description") or ""),
-            owner_id=current.guest_id, raw=raw,
+        guest_name = PARTY.sub("", str(raw.get("title") or "")).strip()
+        body = reservation_body(
+            table=table.id,
+            start=start,
+            end=end,
+            title=f"{guest_name} for {party}".strip(),
+            description=str(raw.get("description") or ""),
+            owner_id=current.guest_id,
+            raw=raw,
         )
         await self._update(booking_id, body)
         return await self._booking(booking_id)
@@ -682,14 +559,15 @@ class LibreBookingProvider(Provider):
             raise
         if booking.status is BookingStatus.COMPLETED:
             raise InvalidState(
-                "a completed booking cannot be cancelled", upstream=self.name,
+                "a completed booking cannot be cancelled",
+                upstream=self.name,
                 code="NOT_CANCELLABLE",
             )
-        await self._call(
-            "DELETE", f"Reservations/{booking_id}", params={"updateScope": "this"}
-        )
+        await self._call("DELETE", f"Reservations/{booking_id}", params={"updateScope": "this"})
         cancelled = replace(
-            booking, status=BookingStatus.CANCELLED, provider_status="deleted",
+            booking,
+            status=BookingStatus.CANCELLED,
+            provider_status="deleted",
             updated_at=self._now().astimezone(booking.start.tzinfo),
         )
         self._cancelled[booking_id] = cancelled
@@ -703,9 +581,9 @@ class LibreBookingProvider(Provider):
         if update.status is BookingStatus.CANCELLED:
             return await self.cancel_booking(booking_id, None)
         raw, sid, tz = await self._raw_in_scope(booking_id)
-        current = self._to_booking(raw, tz)
+        current = to_booking(self.name, raw, tz)
         if update.notes is not None or update.tables is not None:
-            marker = _marker(raw.get("description"))
+            key_marker = marker(raw.get("description"))
             notes = update.notes if update.notes is not None else (current.notes or "")
             tables = list(update.tables) if update.tables else list(current.tables)
             known = {t.id for t in await self._tables(sid)}
@@ -713,11 +591,15 @@ class LibreBookingProvider(Provider):
                 raise InvalidInput(
                     "unknown table for this restaurant", upstream=self.name, field=("tables",)
                 )
-            body = self._body(
-                table=tables[0], extra_tables=tables[1:], start=current.start, end=current.end,
+            body = reservation_body(
+                table=tables[0],
+                extra_tables=tables[1:],
+                start=current.start,
+                end=current.end,
                 title=str(raw.get("title") or ""),
-                description=f"{notes}\n[tablegraph:{marker}]".strip() if marker else notes,
-                owner_id=current.guest_id, raw=raw,
+                description=with_marker(notes, key_marker),
+                owner_id=current.guest_id,
+                raw=raw,
             )
             await self._update(booking_id, body)
         if update.status is not None and update.status is not current.status:
@@ -736,7 +618,8 @@ class LibreBookingProvider(Provider):
         path = steps.get((now, to))
         if path is None:
             raise InvalidState(
-                f"a {now.value} booking cannot become {to.value}", upstream=self.name,
+                f"a {now.value} booking cannot become {to.value}",
+                upstream=self.name,
                 code="INVALID_TRANSITION",
             )
         for step in path:
@@ -745,24 +628,13 @@ class LibreBookingProvider(Provider):
 
     # ---- guests ------------------------------------------------------------------------------
 
-    def _to_guest(self, raw: RawUser | dict[str, Any]) -> Guest | None:
-        uid = to_str_id(raw.get("id"))
-        if uid is None:
-            return None
-        return Guest(
-            upstream=self.name,
-            native_id=uid,
-            first_name=raw.get("firstName") or None,
-            last_name=raw.get("lastName") or None,
-            email=raw.get("emailAddress") or None,
-            phone=raw.get("phoneNumber") or None,
-            locale=raw.get("language") or None,
-        )
-
     async def _find_user(self, email: str) -> RawUser | None:
         body = await self._call("GET", "Users/", params={"email": email})
         for user in (body or {}).get("users") or [] if isinstance(body, dict) else []:
-            if isinstance(user, dict) and str(user.get("emailAddress", "")).lower() == email.lower():
+            if (
+                isinstance(user, dict)
+                and str(user.get("emailAddress", "")).lower() == email.lower()
+            ):
                 return user  # type: ignore[return-value]
         return None
 
@@ -802,7 +674,7 @@ class LibreBookingProvider(Provider):
             if not uid.isdigit():
                 return None
             body = await self._call("GET", f"Users/{uid}")
-            return self._to_guest(body) if isinstance(body, dict) else None
+            return to_guest(self.name, body) if isinstance(body, dict) else None
 
         return await self._gather(ids, one)
 
@@ -813,7 +685,7 @@ class LibreBookingProvider(Provider):
         needle = (search or "").lower()
         out = []
         for raw in (body or {}).get("users") or [] if isinstance(body, dict) else []:
-            guest = self._to_guest(raw) if isinstance(raw, dict) else None
+            guest = to_guest(self.name, raw) if isinstance(raw, dict) else None
             if guest is None:
                 continue
             text = " ".join(filter(None, [guest.first_name, guest.last_name, guest.email])).lower()
@@ -829,7 +701,7 @@ class LibreBookingProvider(Provider):
                 "LibreBooking guests need an e-mail address", field=("guest", "email")
             )
         user = await self._ensure_user(request.guest)
-        guest = self._to_guest(user) if user else None
+        guest = to_guest(self.name, user) if user else None
         if guest is None:
             raise NotSupported(
                 "the integration account may not create LibreBooking users", upstream=self.name

@@ -51,9 +51,7 @@ _ADMIN_ROUTES = {("POST", f"{PREFIX}/Users/"), ("POST", f"{PREFIX}/Users/{{userI
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        status=status, text=json.dumps(body), content_type="application/json"
-    )
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json")
 
 
 def _empty() -> web.Response:
@@ -160,23 +158,27 @@ async def authenticate(request: web.Request) -> web.Response:
     try:
         body = await _body(request)
     except ValueError:
-        return _slim_500("Trying to get property 'username' of non-object", "AuthenticationWebService.php")
+        return _slim_500(
+            "Trying to get property 'username' of non-object", "AuthenticationWebService.php"
+        )
     if not isinstance(body, dict) or "username" not in body or "password" not in body:
         return _slim_500("Undefined property: stdClass::$username", "AuthenticationWebService.php")
     session = state.authenticate(str(body.get("username") or ""), str(body.get("password") or ""))
     if session is None:
         return _json(
             {
-                "links": [], "message": "Login failed. Invalid username or password.",
-                "sessionToken": None, "sessionExpires": None, "userId": None,
-                "isAuthenticated": False, "version": None,
+                "links": [],
+                "message": "Login failed. Invalid username or password.",
+                "sessionToken": None,
+                "sessionExpires": None,
+                "userId": None,
+                "isAuthenticated": False,
+                "version": None,
             }
         )
     return _json(
         {
-            "links": [
-                {"href": f"{_base(request)}/Authentication/SignOut", "title": "logout"}
-            ],
+            "links": [{"href": f"{_base(request)}/Authentication/SignOut", "title": "logout"}],
             "message": None,
             "sessionToken": session.token,
             "sessionExpires": views.fmt(session.expires, "UTC"),
@@ -206,7 +208,8 @@ async def list_schedules(request: web.Request) -> web.Response:
     base = _base(request)
     return _json(
         {
-            "links": [], "message": None,
+            "links": [],
+            "message": None,
             "schedules": [views.schedule_item(s, base) for s in state.schedules.values()],
         }
     )
@@ -248,7 +251,8 @@ async def list_resources(request: web.Request) -> web.Response:
     base = _base(request)
     return _json(
         {
-            "links": [], "message": None,
+            "links": [],
+            "message": None,
             "resources": [
                 views.resource_json(r, base, _RESOURCE_ATTRIBUTES)
                 for r in sorted(state.resources.values(), key=lambda r: r.id)
@@ -265,6 +269,48 @@ async def get_resource(request: web.Request) -> web.Response:
     return _json(views.resource_json(res, _base(request), _RESOURCE_ATTRIBUTES))
 
 
+async def resources_availability(request: web.Request) -> web.Response:
+    """Observed: computed for the current time whatever ``dateTime`` says, the id in the path
+    ignored (``?resourceId=`` filters), ``resources`` an array of arrays (here: one per
+    schedule — the grouping itself was not observed)."""
+    state = request.app[LIBREBOOKING_STATE]
+    user: User = request[_USER]
+    base = _base(request)
+    wanted = _int(request.query.get("resourceId")) if request.query.get("resourceId") else None
+    now = state.now()
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for res in sorted(state.resources.values(), key=lambda r: r.id):
+        if wanted is not None and res.id != wanted:
+            continue
+        bookings = state.on_resource(res.id)
+        current = next((b for b in bookings if b.start <= now < b.end), None)
+        upcoming = next((b for b in bookings if b.start > now), None)
+        groups.setdefault(res.schedule_id, []).append(
+            {
+                "links": [],
+                "message": None,
+                "available": current is None,
+                "resource": {
+                    "links": [
+                        views.link(base, f"Resources/{res.id}", "get_resource"),
+                        views.link(base, f"Schedules/{res.schedule_id}", "get_schedule"),
+                    ],
+                    "message": None,
+                    "resourceId": str(res.id),
+                    "name": res.name,
+                    "scheduleId": str(res.schedule_id),
+                    "statusId": str(res.status_id),
+                    "statusReasonId": None,
+                },
+                "availableAt": views.fmt(current.end, user.timezone) if current else "",
+                "availableUntil": (
+                    views.fmt(upcoming.start, user.timezone) if current is None and upcoming else ""
+                ),
+            }
+        )
+    return _json({"links": [], "message": None, "resources": list(groups.values())})
+
+
 # ---- reservations ---------------------------------------------------------------------------
 
 
@@ -276,7 +322,8 @@ async def list_reservations(request: web.Request) -> web.Response:
     start = parse_input_date(q["startDateTime"], user, now) if q.get("startDateTime") else now
     end = (
         parse_input_date(q["endDateTime"], user, now)
-        if q.get("endDateTime") else start + timedelta(days=14)
+        if q.get("endDateTime")
+        else start + timedelta(days=14)
     )
     owner = _int(q.get("userId")) if q.get("userId") else None
     resource = _int(q.get("resourceId")) if q.get("resourceId") else None
@@ -297,7 +344,8 @@ async def list_reservations(request: web.Request) -> web.Response:
             items.append(views.list_item(state, r, rid, base))
     return _json(
         {
-            "links": [], "message": None,
+            "links": [],
+            "message": None,
             "reservations": items,
             "startDateTime": views.fmt(start, "UTC") if items else None,
             "endDateTime": views.fmt(end, "UTC") if items else None,
@@ -345,7 +393,9 @@ def _reservation_fields(
 def _apply(r: Reservation, body: dict[str, Any], state: LibreBookingState) -> None:
     r.title = str(body.get("title") or "")
     r.description = str(body.get("description") or "")
-    r.participants = [i for i in (_int(x) for x in body.get("participants") or []) if i in state.users]
+    r.participants = [
+        i for i in (_int(x) for x in body.get("participants") or []) if i in state.users
+    ]
     r.invitees = [i for i in (_int(x) for x in body.get("invitees") or []) if i in state.users]
     r.participating_guests = [str(x) for x in body.get("participatingGuests") or []]
     r.invited_guests = [str(x) for x in body.get("invitedGuests") or []]
@@ -378,8 +428,13 @@ async def create_reservation(request: web.Request) -> web.Response:
     except ReservationError as exc:
         return _errors(exc.errors)
     r = Reservation(
-        ref=state.new_reference(), owner_id=owner, resource_ids=ids, start=start, end=end,
-        pending=state.pending_for(user, ids), created=state.now(),
+        ref=state.new_reference(),
+        owner_id=owner,
+        resource_ids=ids,
+        start=start,
+        end=end,
+        pending=state.pending_for(user, ids),
+        created=state.now(),
     )
     _apply(r, body, state)
     state.reservations[r.ref] = r
@@ -496,8 +551,11 @@ async def check_out(request: web.Request) -> web.Response:
 # ---- users ----------------------------------------------------------------------------------
 
 _USER_FILTERS = {
-    "username": "username", "email": "email", "firstName": "first_name",
-    "lastName": "last_name", "phone": "phone",
+    "username": "username",
+    "email": "email",
+    "firstName": "first_name",
+    "lastName": "last_name",
+    "phone": "phone",
 }
 
 
@@ -534,8 +592,10 @@ async def create_user(request: web.Request) -> web.Response:
     errors = [
         f"{label} is required"
         for key, label in (
-            ("emailAddress", "Email address"), ("firstName", "First name"),
-            ("lastName", "Last name"), ("password", "Password"),
+            ("emailAddress", "Email address"),
+            ("firstName", "First name"),
+            ("lastName", "Last name"),
+            ("password", "Password"),
         )
         if not body.get(key)
     ]
@@ -548,10 +608,14 @@ async def create_user(request: web.Request) -> web.Response:
     if errors:
         return _errors(errors)
     user = state.add_user(
-        username=username, email=email, first_name=str(body["firstName"]),
-        last_name=str(body["lastName"]), password=str(body["password"]),
+        username=username,
+        email=email,
+        first_name=str(body["firstName"]),
+        last_name=str(body["lastName"]),
+        password=str(body["password"]),
         timezone=str(body.get("timezone") or "America/New_York"),
-        phone=str(body.get("phone") or ""), language=str(body.get("language") or "en_us"),
+        phone=str(body.get("phone") or ""),
+        language=str(body.get("language") or "en_us"),
         created=state.now(),
     )
     base = _base(request)
@@ -592,6 +656,8 @@ def create_app(
     r.add_get(f"{p}/Schedules/{{scheduleId}}", get_schedule)
     r.add_get(f"{p}/Schedules/{{scheduleId}}/Slots", get_slots)
     r.add_get(f"{p}/Resources/", list_resources)
+    r.add_get(f"{p}/Resources/Availability", resources_availability)
+    r.add_get(f"{p}/Resources/{{resourceId}}/Availability", resources_availability)
     r.add_get(f"{p}/Resources/{{resourceId}}", get_resource)
     r.add_get(f"{p}/Reservations/", list_reservations)
     r.add_post(f"{p}/Reservations/", create_reservation)

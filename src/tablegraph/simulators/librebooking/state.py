@@ -63,11 +63,7 @@ class Schedule:
         start = opens
         while start < closes:
             wall += timedelta(minutes=self.slot_minutes)
-            end = (
-                next_midnight
-                if wall.date() > day
-                else localize(day, wall.time(), tz)
-            )
+            end = next_midnight if wall.date() > day else localize(day, wall.time(), tz)
             end = min(end, closes)
             out.append((start, end, True))
             start = end
@@ -164,7 +160,9 @@ class LibreBookingState:
         self.schedules[sid] = schedule
         return schedule
 
-    def add_resource(self, schedule_id: int, name: str, seats: int | None, **kw: object) -> Resource:
+    def add_resource(
+        self, schedule_id: int, name: str, seats: int | None, **kw: object
+    ) -> Resource:
         rid = max(self.resources, default=0) + 1
         resource = Resource(rid, schedule_id, name, seats, sort_order=rid, **kw)  # type: ignore[arg-type]
         self.resources[rid] = resource
@@ -212,7 +210,9 @@ class LibreBookingState:
             if username.lower() in (user.username.lower(), user.email.lower()):
                 if secrets.compare_digest(user.password, password):
                     token = secrets.token_hex(25)
-                    session = Session(token, user.id, self.now() + timedelta(minutes=SESSION_MINUTES))
+                    session = Session(
+                        token, user.id, self.now() + timedelta(minutes=SESSION_MINUTES)
+                    )
                     self.sessions[token] = session
                     return session
         return None
@@ -307,7 +307,10 @@ class LibreBookingState:
                     conflicts.append(f"{day:%m/%d/%Y} - {resource.name}\n")
         if conflicts:
             raise ReservationError(
-                ["There are conflicting reservations on the following dates:\n" + "".join(conflicts)]
+                [
+                    "There are conflicting reservations on the following dates:\n"
+                    + "".join(conflicts)
+                ]
             )
 
     def _reservable_bounds(
@@ -338,12 +341,19 @@ class LibreBookingState:
     def seed_demo(self, with_bookings: bool = True) -> None:
         rng = self.rng
         self.add_user(
-            username="user", email="user@example.com", first_name="User", last_name="User",
+            username="user",
+            email="user@example.com",
+            first_name="User",
+            last_name="User",
             password="password",
         )
         self.add_user(
-            username="admin", email="admin@example.com", first_name="Admin", last_name="Admin",
-            password="password", is_admin=True,
+            username="admin",
+            email="admin@example.com",
+            first_name="Admin",
+            last_name="Admin",
+            password="password",
+            is_admin=True,
         )
         firsts = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia"]
         lasts = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"]
@@ -354,7 +364,9 @@ class LibreBookingState:
                 self.add_user(
                     username=f"{first}.{last}.{i}".lower(),
                     email=f"{first}.{last}.{i}@example.com".lower(),
-                    first_name=first, last_name=last, password=secrets.token_hex(8),
+                    first_name=first,
+                    last_name=last,
+                    password=secrets.token_hex(8),
                     phone=f"+1 212 555 {1000 + i}",
                 )
             )
@@ -363,9 +375,13 @@ class LibreBookingState:
         for schedule in (nyc, berlin):
             count = rng.randint(8, 15)
             for k in range(count):
-                seats = 2 if k == 0 else 8 if k == count - 1 else rng.choice([2, 2, 4, 4, 4, 6, 6, 8])
+                seats = (
+                    2 if k == 0 else 8 if k == count - 1 else rng.choice([2, 2, 4, 4, 4, 6, 6, 8])
+                )
                 self.add_resource(
-                    schedule.id, f"Table {k + 1}", seats,
+                    schedule.id,
+                    f"Table {k + 1}",
+                    seats,
                     location=rng.choice(["Main room", "Main room", "Terrace", "Bar"]),
                     description=f"{seats} seats",
                     requires_approval=k == count - 1,
@@ -390,6 +406,9 @@ class LibreBookingState:
                     guest = rng.choice(guests)
                     party = rng.randint(1, table.seats or 2)
                     self.add_reservation(
-                        table.id, start, end, owner_id=guest.id,
+                        table.id,
+                        start,
+                        end,
+                        owner_id=guest.id,
                         title=f"{guest.full_name} for {party}",
                     )

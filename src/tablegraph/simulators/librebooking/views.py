@@ -269,8 +269,7 @@ def reservation_json(state: LibreBookingState, r: Reservation, user: User, base:
         },
         "accessories": [],
         "startReminder": (
-            None if r.start_reminder is None
-            else {"value": r.start_reminder, "interval": "minutes"}
+            None if r.start_reminder is None else {"value": r.start_reminder, "interval": "minutes"}
         ),
         "endReminder": None,
         "allowParticipation": r.allow_participation,
@@ -339,9 +338,7 @@ def slots_json(
             i = 0
             while i < len(periods):
                 p_start, p_end, reservable = periods[i]
-                booking = next(
-                    (b for b in bookings if b.start < p_end and p_start < b.end), None
-                )
+                booking = next((b for b in bookings if b.start < p_end and p_start < b.end), None)
                 if booking is None or not reservable:
                     slots.append(_slot(p_start, p_end, 1, False, reservable, tz, None, ""))
                     i += 1
@@ -356,7 +353,12 @@ def slots_json(
                 owner = state.users.get(booking.owner_id)
                 slots.append(
                     _slot(
-                        p_start, periods[i + span - 1][1], span, True, False, tz,
+                        p_start,
+                        periods[i + span - 1][1],
+                        span,
+                        True,
+                        False,
+                        tz,
                         list_item(state, booking, res.id, base),
                         owner.full_name if owner else "",
                     )
@@ -382,8 +384,14 @@ def slots_json(
 
 
 def _slot(
-    start: datetime, end: datetime, span: int, reserved: bool, reservable: bool, tz: str,
-    reservation: Json | None, label: str,
+    start: datetime,
+    end: datetime,
+    span: int,
+    reserved: bool,
+    reservable: bool,
+    tz: str,
+    reservation: Json | None,
+    label: str,
 ) -> Json:
     return {
         "links": [],
