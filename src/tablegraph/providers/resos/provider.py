@@ -37,6 +37,7 @@ import httpx
 
 from tablegraph.errors import (
     GatewayError,
+    IdempotencyConflict,
     InvalidInput,
     InvalidState,
     NotFound,
@@ -481,16 +482,16 @@ class ResosProvider(Provider):
                 upstream=self.name, field=("partySize",),
             )
         key = request.idempotency_key
+        local = to_zone(request.start, r.timezone)
         known = self._known_keys.get(key)
         if known is not None:
             (existing,) = await self.get_bookings([known])
             if isinstance(existing, Booking):
-                return existing
+                return self._same_request(existing, local, request)
         if key in self._ambiguous:  # an earlier answer was lost: look before booking again
             found = await self.find_booking_by_idempotency_key(r.id, key, request)
             if found is not None:
-                return self._remember(key, found)
-        local = to_zone(request.start, r.timezone)
+                return self._remember(key, self._same_request(found, local, request))
         service_day, period = await self._check_slot(r, local, request.party_size)
         body = self._create_body(r, request, local, service_day, period)
         for attempt in (1, 2):
@@ -510,6 +511,15 @@ class ResosProvider(Provider):
             raise UpstreamBadResponse("resOS did not answer a booking id", upstream=self.name)
         booking = self._map(r, await self._get_raw(r, created, MUTATION))
         return self._remember(key, booking)
+
+    def _same_request(self, booking: Booking, local: datetime, request: NewBooking) -> Booking:
+        """A key already used must come back with the same booking request."""
+        if booking.start != local or booking.party_size != request.party_size:
+            raise IdempotencyConflict(
+                "this idempotency key was already used for another booking request",
+                upstream=self.name, field=("idempotencyKey",),
+            )
+        return booking
 
     def _remember(self, key: str, booking: Booking) -> Booking:
         self._ambiguous.discard(key)
