@@ -114,7 +114,7 @@ async def test_availability_in_local_zone_and_closed_day_empty(serve, fake) -> N
 
 
 async def test_full_times_become_waitlist_slots(serve, fake) -> None:
-    app, state, provider = await serve()
+    _app, state, provider = await serve()
     oslo = state.restaurant(OSLO_ID)
     for table in oslo.tables:  # fill every table at 19:00
         state.add_booking(oslo, {"date": "2026-06-12", "time": "19:00", "people": 2,
@@ -202,7 +202,7 @@ async def test_lost_create_response_is_reconciled_and_never_doubles(serve, fake)
 async def test_retry_after_a_lost_answer_by_a_fresh_instance_finds_the_booking(
     serve, fake
 ) -> None:
-    app, state, provider = await serve()
+    _app, _state, provider = await serve()
     start = datetime(2026, 6, 12, 20, 15, tzinfo=CPH)
     made = await provider.create_booking(new_booking(start, key="k-2"))
     other = make_provider(str(provider.config.base_url).removesuffix("/v1"), fake)
@@ -239,7 +239,7 @@ async def test_final_statuses_are_not_cancellable(serve, fake, status: str) -> N
 
 
 async def test_reschedule_rechecks_then_puts(serve, fake) -> None:
-    app, state, provider = await serve()
+    _app, state, provider = await serve()
     made = await provider.create_booking(new_booking(datetime(2026, 6, 12, 12, 0, tzinfo=CPH)))
     later = datetime(2026, 6, 13, 19, 30, tzinfo=CPH)
     moved = await provider.reschedule_booking(made.native_id, BookingChange(start=later,
@@ -296,7 +296,7 @@ async def test_same_guest_across_bookings_is_one_guest(serve, fake) -> None:
 
 
 async def test_wrong_key_is_an_auth_error(serve, fake) -> None:
-    app, state, provider = await serve()
+    _app, state, provider = await serve()
     state.restaurants.clear()  # every key is now unknown upstream
     with pytest.raises(UpstreamAuthError):
         await provider.get_availability(COPENHAGEN_ID, DAY, 2)

@@ -31,7 +31,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 
