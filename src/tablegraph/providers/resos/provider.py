@@ -169,9 +169,10 @@ class ResosProvider(Provider):
         self._guest_back = int(opts.get("guest_lookback_days", 365))
         self._guest_ahead = int(opts.get("guest_lookahead_days", 180))
         self._hours_ttl = float(opts.get("opening_hours_ttl_seconds", 300))
+        self._max_wait = float(opts.get("max_retry_after_seconds", 10.0))
         retry = RetryPolicy(
             retry_after_unit=0.001,  # resOS sends Retry-After in milliseconds
-            max_retry_after=float(opts.get("max_retry_after_seconds", 10.0)),
+            max_retry_after=self._max_wait,
         )
         self.governors: dict[str, RateGovernor] = {}
         self._clients: dict[str, UpstreamClient] = {}
@@ -235,7 +236,8 @@ class ResosProvider(Provider):
                     self.governors[r.credential].exhaust(exc.retry_after)
                     # A 429 was refused, not applied: a write may wait for the reset and go
                     # again; reads were already retried by the client.
-                    if method == "GET" or attempt == 2 or exc.retry_after is None:
+                    if (method == "GET" or attempt == 2 or exc.retry_after is None
+                            or exc.retry_after > self._max_wait):
                         raise
             raise AssertionError("unreachable")
         finally:
