@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from aiohttp import web
 
@@ -13,6 +14,7 @@ from tablegraph.errors import (
     IdempotencyConflict,
     InvalidState,
     NotSupported,
+    OutcomeUnknown,
     SlotUnavailable,
     UpstreamAuthError,
 )
@@ -307,3 +309,55 @@ async def test_unknown_booking_ids_resolve_to_none(serve, fake) -> None:
     result = await provider.get_bookings([f"{COPENHAGEN_ID}/nopeNopeNope12345", "garbage",
                                           "unknownRestaurant/abc"])
     assert result == [None, None, None]
+
+
+class LosePosts(httpx.AsyncBaseTransport):
+    """Cuts the next ``count`` POSTs before they reach resOS (so nothing is stored)."""
+
+    def __init__(self, count: int) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.count = count
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and self.count > 0:
+            self.count -= 1
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_lost_post_that_stored_nothing_is_looked_up_then_sent_once_more(
+    start_server, fake
+) -> None:
+    app = create_app(0, clock=fake.clock)
+    state = app[RESOS_STATE]
+    lose = LosePosts(1)
+    provider = make_provider(await start_server(app), fake, _transport=lose)
+    start = datetime(2026, 6, 12, 21, 0, tzinfo=CPH)
+    booking = await provider.create_booking(new_booking(start, key="cut-1"))
+    made = [b for b in state.restaurant(COPENHAGEN_ID).bookings.values()
+            if b["metadata"].get("tablegraphIdempotencyKey") == "cut-1"]
+    assert [b["_id"] for b in made] == [booking.reference]
+    assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 1
+    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 1  # the look-up before the retry
+    await provider.close()
+
+
+async def test_unknown_outcome_is_reported_and_the_next_try_looks_first(
+    start_server, fake
+) -> None:
+    app = create_app(0, clock=fake.clock)
+    state = app[RESOS_STATE]
+    provider = make_provider(await start_server(app), fake, _transport=LosePosts(2))
+    start = datetime(2026, 6, 12, 21, 15, tzinfo=CPH)
+    with pytest.raises(OutcomeUnknown):
+        await provider.create_booking(new_booking(start, key="cut-2"))
+    assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 0
+    booking = await provider.create_booking(new_booking(start, key="cut-2"))
+    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 3  # two look-ups, then one more first
+    made = [b for b in state.restaurant(COPENHAGEN_ID).bookings.values()
+            if b["metadata"].get("tablegraphIdempotencyKey") == "cut-2"]
+    assert [b["_id"] for b in made] == [booking.reference]
+    await provider.close()

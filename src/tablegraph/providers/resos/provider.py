@@ -487,9 +487,9 @@ class ResosProvider(Provider):
         local = to_zone(request.start, r.timezone)
         known = self._known_keys.get(key)
         if known is not None:
-            (existing,) = await self.get_bookings([known])
-            if isinstance(existing, Booking):
-                return self._same_request(existing, local, request)
+            kr, booking_id = self._resolve(known)
+            existing = self._map(kr, await self._get_raw(kr, booking_id, MUTATION))
+            return self._same_request(existing, local, request)
         if key in self._ambiguous:  # an earlier answer was lost: look before booking again
             found = await self.find_booking_by_idempotency_key(r.id, key, request)
             if found is not None:
@@ -501,9 +501,12 @@ class ResosProvider(Provider):
                 created = await self._json(r, "POST", "/bookings", json=body,
                                            priority=MUTATION)
                 break
-            except OutcomeUnknown:
+            except OutcomeUnknown as lost:
                 self._ambiguous.add(key)
-                found = await self._reconcile(r, key, request)
+                try:
+                    found = await self._reconcile(r, key, request)
+                except GatewayError:
+                    raise lost from None  # still unknown; the key stays marked ambiguous
                 if found is not None:
                     return self._remember(key, found)
                 if attempt == 2:
