@@ -129,6 +129,28 @@ class _GovernedBasicAuth:
         return False  # a static key: a 401 is final
 
 
+class _RateLimitObserver(httpx.AsyncBaseTransport):
+    """Tells the key's governor when resOS answers 429, so queued requests wait for the
+    reset instead of each drawing its own 429 (another process may share the key)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, governor: RateGovernor) -> None:
+        self._inner = inner
+        self._governor = governor
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if response.status_code == 429:
+            try:
+                wait: float | None = float(response.headers.get("Retry-After", "")) / 1000
+            except ValueError:
+                wait = None
+            self._governor.exhaust(wait)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 @register
 class ResosProvider(Provider):
     kind = "resos"
@@ -176,13 +198,19 @@ class ResosProvider(Provider):
         )
         self.governors: dict[str, RateGovernor] = {}
         self._clients: dict[str, UpstreamClient] = {}
+        shared = opts.get("_transport")
         for credential in sorted({r.credential for r in self._restaurants.values()}):
             governor = RateGovernor(budget, now=self._now, sleep=sleep)
             self.governors[credential] = governor
+            inner = shared or httpx.AsyncHTTPTransport(limits=httpx.Limits(
+                max_connections=config.max_connections,
+                max_keepalive_connections=config.max_connections,
+            ))
             self._clients[credential] = self._client(
                 auth=_GovernedBasicAuth(self._credential(credential), governor),
                 retry=retry,
                 sleep=sleep,
+                transport=_RateLimitObserver(inner, governor),
                 default_headers={"Accept": "application/json"},
             )
         self._hours: dict[str, tuple[float, list[RawOpeningHour]]] = {}
