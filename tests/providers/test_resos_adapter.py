@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -26,6 +26,7 @@ from tablegraph.model import (
     Capability,
     GuestData,
     NewBooking,
+    WaitlistRequest,
 )
 from tablegraph.providers.resos import ResosProvider
 from tablegraph.simulators.common import REQUEST_COUNTS
@@ -361,3 +362,24 @@ async def test_unknown_outcome_is_reported_and_the_next_try_looks_first(
             if b["metadata"].get("tablegraphIdempotencyKey") == "cut-2"]
     assert [b["_id"] for b in made] == [booking.reference]
     await provider.close()
+
+
+async def test_join_waitlist_books_a_waitlist_time(serve, fake) -> None:
+    _, state, provider = await serve()
+    oslo = state.restaurant(OSLO_ID)
+    for table in oslo.tables:  # 19:00 is full, so the waitlist opens there
+        state.add_booking(oslo, {"date": "2026-06-12", "time": "19:00", "people": 2,
+                                 "status": "approved", "tables": [table.id],
+                                 "guest": {"name": "X"}})
+    entry = await provider.join_waitlist(WaitlistRequest(
+        restaurant_id=OSLO_ID, day=DAY, party_size=2, preferred_time=time(19, 10),
+        guest=GuestData("Sigrid", "Undset", phone="+4791234567"),
+    ))
+    assert (entry.status, entry.preferred_time, entry.day) == ("waitlist", time(19, 0), DAY)
+    raw = oslo.bookings[entry.native_id.split("/")[1]]
+    assert raw["status"] == "waitlist" and raw["tables"] == []
+    with pytest.raises(SlotUnavailable):  # Copenhagen keeps no waitlist
+        await provider.join_waitlist(WaitlistRequest(
+            restaurant_id=COPENHAGEN_ID, day=DAY, party_size=2,
+            guest=GuestData("Sigrid", "Undset"),
+        ))

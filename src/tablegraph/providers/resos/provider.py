@@ -31,6 +31,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
+from datetime import time as wall_time
 from typing import Any
 
 import httpx
@@ -58,10 +59,13 @@ from tablegraph.model import (
     BookingUpdate,
     Capability,
     Guest,
+    GuestData,
     NewBooking,
     OpeningHours,
     Restaurant,
     Slot,
+    WaitlistEntry,
+    WaitlistRequest,
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
@@ -163,6 +167,7 @@ class ResosProvider(Provider):
         Capability.BOOKING_CANCEL,
         Capability.BOOKING_UPDATE,
         Capability.STATUS_CHANGE,
+        Capability.WAITLIST,
         Capability.GUESTS_READ,
         Capability.OPENING_HOURS,
     })
@@ -562,39 +567,51 @@ class ResosProvider(Provider):
             self._known_keys.popitem(last=False)
         return booking
 
-    def _create_body(self, r: RestaurantConfig, request: NewBooking, local: datetime,
-                     service_day: date, period: RawTimesPeriod) -> dict[str, Any]:
+    def _guest_body(self, data: GuestData) -> dict[str, Any]:
         guest: dict[str, Any] = {
-            "name": f"{request.guest.first_name} {request.guest.last_name}".strip(),
+            "name": f"{data.first_name} {data.last_name}".strip(),
             "notificationSms": False,
             "notificationEmail": False,
         }
-        phone = normalize_phone(request.guest.phone)
-        if request.guest.phone and phone is None:
+        phone = normalize_phone(data.phone)
+        if data.phone and phone is None:
             raise InvalidInput("phone number is not valid", upstream=self.name,
                                field=("guest", "phone"))
         if phone:
             guest["phone"] = phone
-        if request.guest.email:
-            guest["email"] = request.guest.email.strip()
+        if data.email:
+            guest["email"] = data.email.strip()
+        return guest
+
+    def _booking_body(self, r: RestaurantConfig, service_day: date, hhmm: str, people: int,
+                      data: GuestData, period: RawTimesPeriod, status: str,
+                      comment: str | None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "date": service_day.isoformat(),
-            "time": local.strftime("%H:%M"),
-            "people": request.party_size,
-            "guest": guest,
-            "status": "approved" if r.instant_confirmation else "request",
+            "time": hhmm,
+            "people": people,
+            "guest": self._guest_body(data),
+            "status": status,
             "source": r.source,
-            "metadata": {METADATA_KEY: _stored_key(request.idempotency_key)},
         }
         if period.get("_id"):
             body["openingHourId"] = period["_id"]
+        if comment:
+            body["comment"] = comment[:1000]
+        language = (data.locale or "").split("-")[0].lower()
+        if language in LANGUAGES:
+            body["languageCode"] = language
+        return body
+
+    def _create_body(self, r: RestaurantConfig, request: NewBooking, local: datetime,
+                     service_day: date, period: RawTimesPeriod) -> dict[str, Any]:
+        body = self._booking_body(
+            r, service_day, local.strftime("%H:%M"), request.party_size, request.guest, period,
+            "approved" if r.instant_confirmation else "request", request.notes,
+        )
+        body["metadata"] = {METADATA_KEY: _stored_key(request.idempotency_key)}
         if request.duration_minutes:
             body["duration"] = request.duration_minutes
-        if request.notes:
-            body["comment"] = request.notes[:1000]
-        locale = (request.guest.locale or "").split("-")[0].lower()
-        if locale in LANGUAGES:
-            body["languageCode"] = locale
         return body
 
     async def find_booking_by_idempotency_key(
@@ -695,6 +712,41 @@ class ResosProvider(Provider):
     def _unsupported_field(self, name: str) -> GatewayError:
         return NotSupported(f"resOS bookings have no {name}", upstream=self.name,
                             field=(name,), details={"capability": "BOOKING_UPDATE"})
+
+    # ---- waitlist ------------------------------------------------------------------------
+
+    async def join_waitlist(self, request: WaitlistRequest) -> WaitlistEntry:
+        """A ``waitlist`` booking at one of the day's ``waitlistTimes`` (nearest preferred)."""
+        r = self._restaurant(request.restaurant_id)
+        offered: list[tuple[str, RawTimesPeriod]] = [
+            (hhmm, period)
+            for period in await self._times(r, request.day, request.party_size, MUTATION)
+            for hhmm in period.get("waitlistTimes") or []
+        ]
+        if not offered:
+            raise SlotUnavailable("no waitlist is open that day", upstream=self.name)
+        wanted = request.preferred_time or wall_time(0)
+        minutes = wanted.hour * 60 + wanted.minute
+        hhmm, period = min(
+            offered, key=lambda o: abs(int(o[0][:2]) * 60 + int(o[0][3:5]) - minutes)
+        )
+        body = self._booking_body(r, request.day, hhmm, request.party_size, request.guest,
+                                  period, "waitlist", request.notes)
+        created = await self._json(r, "POST", "/bookings", json=body, priority=MUTATION)
+        if not isinstance(created, str) or not _RESOS_ID.match(created):
+            raise UpstreamBadResponse("resOS did not answer a booking id", upstream=self.name)
+        booking = self._map(r, await self._get_raw(r, created, MUTATION))
+        return WaitlistEntry(
+            upstream=self.name,
+            native_id=booking.native_id,
+            restaurant_id=r.id,
+            day=request.day,
+            party_size=booking.party_size,
+            status=booking.provider_status,
+            preferred_time=booking.start.time().replace(tzinfo=None),
+            guest=booking.guest,
+            created_at=booking.created_at,
+        )
 
     # ---- guests --------------------------------------------------------------------------
 
