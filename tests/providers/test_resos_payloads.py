@@ -20,14 +20,14 @@ from tablegraph.providers.resos.payloads import (
     to_policy,
     to_slots,
 )
-from tablegraph.providers.resos.provider import _GovernedBasicAuth
+from tablegraph.providers.resos.transport import GovernedBasicAuth
 
 CPH = "Europe/Copenhagen"
 
 
 async def test_basic_header_is_base64_of_key_and_colon() -> None:
     # Source: seeds/resos-api.txt, "Authentication" (the worked example, verbatim).
-    auth = _GovernedBasicAuth("aIcCpRKQqKPg9zVL0a7-RJt2_zx8jPq8jR20XWp_pZN", RateGovernor(5))
+    auth = GovernedBasicAuth("aIcCpRKQqKPg9zVL0a7-RJt2_zx8jPq8jR20XWp_pZN", RateGovernor(5))
     headers = await auth.headers(None)  # type: ignore[arg-type]
     assert headers == {
         "Authorization": "Basic YUljQ3BSS1FxS1BnOXpWTDBhNy1SSnQyX3p4OGpQcThqUjIwWFdwX3BaTjo="

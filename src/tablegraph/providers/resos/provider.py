@@ -22,8 +22,6 @@ Quirks handled here:
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextvars
 import hashlib
 import logging
 import re
@@ -46,9 +44,7 @@ from tablegraph.errors import (
     OutcomeUnknown,
     PolicyViolation,
     SlotUnavailable,
-    UpstreamAuthError,
     UpstreamBadResponse,
-    UpstreamError,
     UpstreamRateLimited,
 )
 from tablegraph.model import (
@@ -71,6 +67,13 @@ from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
 from tablegraph.providers.resos.config import RestaurantConfig, parse_restaurants
 from tablegraph.providers.resos.governor import MUTATION, READ, RateGovernor
+from tablegraph.providers.resos.guests import (
+    guests_from,
+    identity_term,
+    quote,
+    search_hit,
+    search_term,
+)
 from tablegraph.providers.resos.payloads import (
     LANGUAGES,
     NOT_CANCELLABLE,
@@ -79,17 +82,21 @@ from tablegraph.providers.resos.payloads import (
     RawBooking,
     RawOpeningHour,
     RawTimesPeriod,
-    guest_identity,
     join_id,
     normalize_phone,
     split_id,
     to_booking,
-    to_guest,
     to_opening_hours,
     to_period_policies,
     to_policy,
     to_slots,
 )
+from tablegraph.providers.resos.transport import (
+    GovernedBasicAuth,
+    RateLimitObserver,
+    error_from,
+)
+from tablegraph.providers.resos.transport import priority as use_priority
 from tablegraph.settings import UpstreamConfig
 from tablegraph.timeutil import format_utc_millis, local_day_bounds, to_zone, zone
 from tablegraph.upstream import RetryPolicy, UpstreamClient, json_body
@@ -101,59 +108,6 @@ MAX_PAGES = 200
 METADATA_KEY = "tablegraphIdempotencyKey"
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,200}$")
 _RESOS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_priority: contextvars.ContextVar[int] = contextvars.ContextVar("resos_priority", default=READ)
-
-#: HTTP status → (error class, message); bodies are never echoed.
-ERRORS: dict[int, tuple[type[GatewayError], str]] = {
-    400: (UpstreamBadResponse, "resOS refused the request as malformed"),
-    401: (UpstreamAuthError, "resOS refused the API key"),
-    403: (UpstreamAuthError, "resOS refused the API key"),
-    404: (NotFound, "not found at resOS"),
-    405: (UpstreamBadResponse, "resOS does not allow this method"),
-    415: (UpstreamBadResponse, "resOS refused the content type"),
-    422: (InvalidInput, "resOS refused the booking data"),
-}
-#: 422 descriptions that mean "no room" rather than "bad data".
-_FULL_MARKERS = ("no available table", "fully booked", "not available")
-
-
-class _GovernedBasicAuth:
-    """Basic auth for one key; every attempt (retries included) first waits for budget."""
-
-    def __init__(self, api_key: str, governor: RateGovernor) -> None:
-        token = base64.b64encode(f"{api_key}:".encode()).decode("ascii")
-        self._headers = {"Authorization": f"Basic {token}"}
-        self.governor = governor
-
-    async def headers(self, client: UpstreamClient) -> Mapping[str, str]:
-        await self.governor.acquire(_priority.get())
-        return self._headers
-
-    async def refresh(self, client: UpstreamClient, stale: Mapping[str, str]) -> bool:
-        return False  # a static key: a 401 is final
-
-
-class _RateLimitObserver(httpx.AsyncBaseTransport):
-    """Tells the key's governor when resOS answers 429, so queued requests wait for the
-    reset instead of each drawing its own 429 (another process may share the key)."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, governor: RateGovernor) -> None:
-        self._inner = inner
-        self._governor = governor
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
-        if response.status_code == 429:
-            try:
-                wait: float | None = float(response.headers.get("Retry-After", "")) / 1000
-            except ValueError:
-                wait = None
-            self._governor.exhaust(wait)
-        return response
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
 
 @register
 class ResosProvider(Provider):
@@ -212,10 +166,10 @@ class ResosProvider(Provider):
                 max_keepalive_connections=config.max_connections,
             ))
             self._clients[credential] = self._client(
-                auth=_GovernedBasicAuth(self._credential(credential), governor),
+                auth=GovernedBasicAuth(self._credential(credential), governor),
                 retry=retry,
                 sleep=sleep,
-                transport=_RateLimitObserver(inner, governor),
+                transport=RateLimitObserver(inner, governor),
                 default_headers={"Accept": "application/json"},
             )
         self._hours: dict[str, tuple[float, list[RawOpeningHour]]] = {}
@@ -258,8 +212,7 @@ class ResosProvider(Provider):
     async def _call(self, r: RestaurantConfig, method: str, path: str, *,
                     params: Mapping[str, Any] | None = None, json: Any = None,
                     priority: int = READ) -> httpx.Response:
-        token = _priority.set(priority)
-        try:
+        with use_priority(priority):
             for attempt in range(3):
                 try:
                     return await self._clients[r.credential].request(
@@ -272,9 +225,7 @@ class ResosProvider(Provider):
                     if (method == "GET" or attempt == 2 or exc.retry_after is None
                             or exc.retry_after > self._max_wait):
                         raise
-            raise AssertionError("unreachable")
-        finally:
-            _priority.reset(token)
+        raise AssertionError("unreachable")
 
     async def _json(self, r: RestaurantConfig, method: str, path: str, *,
                     params: Mapping[str, Any] | None = None, json: Any = None,
@@ -282,22 +233,8 @@ class ResosProvider(Provider):
         response = await self._call(r, method, path, params=params, json=json,
                                     priority=priority)
         if response.status_code >= 400:
-            raise self._error(response)
+            raise error_from(response, self.name)
         return json_body(response, self.name)
-
-    def _error(self, response: httpx.Response) -> GatewayError:
-        status = response.status_code
-        cls, message = ERRORS.get(status, (UpstreamError, f"resOS answered {status}"))
-        description = ""
-        try:
-            body = response.json()
-            description = body[:200].lower() if isinstance(body, str) else ""
-        except ValueError:
-            pass
-        if status == 422 and any(m in description for m in _FULL_MARKERS):
-            return SlotUnavailable("the requested time is no longer available",
-                                   upstream=self.name)
-        return cls(message, upstream=self.name, details={"httpStatus": status})
 
     # ---- restaurants and opening hours ---------------------------------------------------
 
@@ -451,14 +388,14 @@ class ResosProvider(Provider):
         if query.statuses is not None and len(query.statuses) == 1:
             (only,) = query.statuses
             if only in STATUS_OUT:
-                terms.append(f'status:{_quote(STATUS_OUT[only])}')
+                terms.append(f'status:{quote(STATUS_OUT[only])}')
         identity: str | None = None
         if query.guest_id is not None:
             parsed = split_id(query.guest_id)
             if parsed is None or parsed[0] != r.id:
                 return []
             identity = parsed[1]
-            terms.append(_identity_term(identity))
+            terms.append(identity_term(identity))
         raws = await self._fetch_range(r, query.start, query.end,
                                        custom_query=",".join(terms) or None)
         out: list[Booking] = []
@@ -627,7 +564,7 @@ class ResosProvider(Provider):
         start, _ = local_day_bounds(local.date() - timedelta(days=1), r.timezone)
         _, end = local_day_bounds(local.date() + timedelta(days=1), r.timezone)
         raws = await self._fetch(r, start, end, priority=MUTATION,
-                                 custom_query=f"metadata.{METADATA_KEY}:{_quote(stored)}")
+                                 custom_query=f"metadata.{METADATA_KEY}:{quote(stored)}")
         for raw in raws:
             if (raw.get("metadata") or {}).get(METADATA_KEY) == stored:
                 return self._map(r, raw)
@@ -768,74 +705,23 @@ class ResosProvider(Provider):
             try:
                 start, end = self._guest_range(r)
                 raws = await self._fetch(r, start, end,
-                                         custom_query=_identity_term(identity))
+                                         custom_query=identity_term(identity))
             except GatewayError as exc:
                 return exc
-            guests = self._guests_from(r, raws)
-            return guests.get(native_id)
+            return guests_from(self.name, r.id, raws).get(native_id)
 
         return list(await asyncio.gather(*(one(i) for i in ids)))
-
-    def _guests_from(self, r: RestaurantConfig, raws: list[RawBooking]) -> dict[str, Guest]:
-        """One guest per identity: details from the latest booking, visits counted."""
-        latest: dict[str, RawBooking] = {}
-        visits: dict[str, int] = {}
-        for raw in sorted(raws, key=lambda b: (b.get("dateTime") or "", b.get("_id") or "")):
-            g = raw.get("guest") or {}
-            identity = guest_identity(g.get("phone"), g.get("email"))
-            if identity is None:
-                continue
-            gid = join_id(r.id, identity)
-            latest[gid] = raw
-            if raw.get("status") not in ("canceled", "declined"):
-                visits[gid] = visits.get(gid, 0) + 1
-        out: dict[str, Guest] = {}
-        for gid, raw in latest.items():
-            guest = to_guest(self.name, r.id, raw.get("guest"), raw.get("languageCode"),
-                             visits.get(gid, 0))
-            if guest is not None:
-                out[gid] = guest
-        return out
 
     async def list_guests(self, restaurant_id: str, search: str | None,
                           limit: int) -> list[Guest]:
         r = self._restaurant(restaurant_id)
-        term: str | None = None
         needle = (search or "").strip().lower()
-        if needle:
-            digits = re.sub(r"\D", "", needle)
-            if "@" in needle:
-                term = f"guest.email;{_quote(needle)}"
-            elif digits and len(digits) >= len(needle.replace(" ", "").lstrip("+")) - 1:
-                term = f"guest.phone;{_quote(digits)}"
-            else:
-                term = f"guest.name;{_quote(needle)}"
         start, end = self._guest_range(r)
-        guests = self._guests_from(r, await self._fetch(r, start, end, custom_query=term))
-        if needle:
-            digits = re.sub(r"\D", "", needle)
-
-            def hit(g: Guest) -> bool:
-                name = f"{g.first_name or ''} {g.last_name or ''}".lower()
-                return (needle in name or needle in (g.email or "")
-                        or bool(digits and digits in (g.phone or "")))
-
-            guests = {k: g for k, g in guests.items() if hit(g)}
-        ordered = sorted(guests.values(),
-                         key=lambda g: (g.last_name or "", g.first_name or "", g.native_id))
-        return ordered[:max(0, limit)]
-
-
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _identity_term(identity: str) -> str:
-    kind, _, value = identity.partition(":")
-    if kind == "phone":
-        # resOS searches phones with the country code first and no "+".
-        return f"guest.phone:{_quote(value.lstrip('+'))}"
-    return f"guest.email:{_quote(value)}"
+        raws = await self._fetch(r, start, end, custom_query=search_term(needle))
+        guests = [g for g in guests_from(self.name, r.id, raws).values()
+                  if not needle or search_hit(g, needle)]
+        guests.sort(key=lambda g: (g.last_name or "", g.first_name or "", g.native_id))
+        return guests[:max(0, limit)]
 
 
 def _stored_key(key: str) -> str:
