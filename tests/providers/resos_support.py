@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tablegraph.providers.resos import ResosProvider
@@ -13,7 +13,7 @@ from tablegraph.simulators.common import Clock
 from tablegraph.simulators.resos import demo_upstreams
 
 #: 10 June 2026, a Wednesday, one second into a minute (CEST in Copenhagen and Oslo).
-START = datetime(2026, 6, 10, 8, 0, 1, tzinfo=timezone.utc)
+START = datetime(2026, 6, 10, 8, 0, 1, tzinfo=UTC)
 
 
 class FrozenClock(Clock):

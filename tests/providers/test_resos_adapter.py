@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
+from aiohttp import web
 
 from tablegraph.errors import (
+    IdempotencyConflict,
     InvalidState,
     NotSupported,
+    OutcomeUnknown,
     SlotUnavailable,
     UpstreamAuthError,
 )
@@ -21,7 +26,9 @@ from tablegraph.model import (
     Capability,
     GuestData,
     NewBooking,
+    WaitlistRequest,
 )
+from tablegraph.providers.resos import ResosProvider
 from tablegraph.simulators.common import REQUEST_COUNTS
 from tablegraph.simulators.resos import (
     COPENHAGEN_ID,
@@ -52,14 +59,28 @@ def fake() -> FakeTime:
     return FakeTime()
 
 
-async def serve(start_server, fake: FakeTime, **options):  # type: ignore[no-untyped-def]
-    app = create_app(0, clock=fake.clock, **options)
-    url = await start_server(app)
-    return app, app[RESOS_STATE], make_provider(url, fake)
+Served = tuple[web.Application, ResosState, ResosProvider]
 
 
-async def test_restaurants_come_from_configuration_with_policy(start_server, fake) -> None:
-    _, _, provider = await serve(start_server, fake)
+@pytest.fixture
+async def serve(start_server, fake: FakeTime) -> AsyncIterator[Callable[..., Awaitable[Served]]]:
+    """``app, state, provider = await serve()``; providers are closed after the test."""
+    providers: list[ResosProvider] = []
+
+    async def _serve(**options: object) -> Served:
+        app = create_app(0, clock=fake.clock, **options)
+        url = await start_server(app)
+        provider = make_provider(url, fake)
+        providers.append(provider)
+        return app, app[RESOS_STATE], provider
+
+    yield _serve
+    for provider in providers:
+        await provider.close()
+    
+
+async def test_restaurants_come_from_configuration_with_policy(serve, fake) -> None:
+    _, _, provider = await serve()
     restaurants = {r.native_id: r for r in await provider.list_restaurants()}
     cph = restaurants[COPENHAGEN_ID]
     assert (cph.name, cph.timezone, cph.city) == ("Havnekøkkenet", "Europe/Copenhagen",
@@ -70,23 +91,21 @@ async def test_restaurants_come_from_configuration_with_policy(start_server, fak
     assert Capability.REVIEWS not in cph.capabilities
     with pytest.raises(NotSupported):
         await provider.list_reviews(COPENHAGEN_ID)
-    await provider.close()
 
 
-async def test_opening_hours_weekly_and_special(start_server, fake) -> None:
-    _, _, provider = await serve(start_server, fake)
+async def test_opening_hours_weekly_and_special(serve, fake) -> None:
+    _, _, provider = await serve()
     hours = await provider.get_opening_hours(COPENHAGEN_ID)
     assert {p.day_of_week for p in hours.weekly} == {2, 3, 4, 5, 6, 7}  # closed Mondays
     closed = START_DAY + timedelta(days=10)
     assert [(s.day, s.closed) for s in hours.special_days] == [(closed, True)]
-    await provider.close()
 
 
 START_DAY = date(2026, 6, 10)
 
 
-async def test_availability_in_local_zone_and_closed_day_empty(start_server, fake) -> None:
-    _, _, provider = await serve(start_server, fake)
+async def test_availability_in_local_zone_and_closed_day_empty(serve, fake) -> None:
+    _, _, provider = await serve()
     slots = await provider.get_availability(COPENHAGEN_ID, DAY, 2)
     lunch = [s for s in slots if s.service_name == "Lunch"]
     assert lunch[0].start == datetime(2026, 6, 12, 12, 0, tzinfo=CPH)
@@ -95,11 +114,10 @@ async def test_availability_in_local_zone_and_closed_day_empty(start_server, fak
     assert await provider.get_availability(COPENHAGEN_ID, date(2026, 6, 15), 2) == []  # Mon
     assert await provider.get_availability(COPENHAGEN_ID, START_DAY + timedelta(days=10),
                                            2) == []  # special closing
-    await provider.close()
 
 
-async def test_full_times_become_waitlist_slots(start_server, fake) -> None:
-    app, state, provider = await serve(start_server, fake)
+async def test_full_times_become_waitlist_slots(serve, fake) -> None:
+    _app, state, provider = await serve()
     oslo = state.restaurant(OSLO_ID)
     for table in oslo.tables:  # fill every table at 19:00
         state.add_booking(oslo, {"date": "2026-06-12", "time": "19:00", "people": 2,
@@ -108,11 +126,10 @@ async def test_full_times_become_waitlist_slots(start_server, fake) -> None:
     slots = await provider.get_availability(OSLO_ID, DAY, 2)
     at_seven = [s for s in slots if s.start.hour == 19 and s.start.minute == 0]
     assert len(at_seven) == 1 and at_seven[0].waitlist_only is True
-    await provider.close()
 
 
-async def test_250_bookings_in_a_day_come_back_complete(start_server, fake) -> None:
-    app, state, provider = await serve(start_server, fake, empty=False)
+async def test_250_bookings_in_a_day_come_back_complete(serve, fake) -> None:
+    app, state, provider = await serve()
     cph = state.restaurant(COPENHAGEN_ID)
     cph.bookings.clear()
     for i in range(250):
@@ -124,12 +141,10 @@ async def test_250_bookings_in_a_day_come_back_complete(start_server, fake) -> N
     assert len(bookings) == 250
     assert len({b.native_id for b in bookings}) == 250
     assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 3  # 100 + 100 + 50
-    await provider.close()
 
 
-async def test_long_range_is_split_into_windows_and_filtered_locally(start_server,
-                                                                    fake) -> None:
-    app, state, provider = await serve(start_server, fake)
+async def test_long_range_is_split_into_windows_and_filtered_locally(serve, fake) -> None:
+    app, state, provider = await serve()
     start, _ = local_day_bounds(START_DAY, "Europe/Copenhagen")
     end = start + timedelta(days=14)
     every = [b for b in state.restaurant(COPENHAGEN_ID).bookings.values()]
@@ -141,11 +156,10 @@ async def test_long_range_is_split_into_windows_and_filtered_locally(start_serve
     )
     assert confirmed and all(b.provider_status == "approved" for b in confirmed)
     assert len(confirmed) == sum(1 for b in every if b["status"] == "approved")
-    await provider.close()
 
 
-async def test_create_rechecks_slot_posts_and_reads_back(start_server, fake) -> None:
-    app, state, provider = await serve(start_server, fake)
+async def test_create_rechecks_slot_posts_and_reads_back(serve, fake) -> None:
+    app, state, provider = await serve()
     start = datetime(2026, 6, 12, 19, 0, tzinfo=CPH)
     booking = await provider.create_booking(new_booking(start))
     assert booking.start == start and booking.party_size == 2
@@ -159,21 +173,18 @@ async def test_create_rechecks_slot_posts_and_reads_back(start_server, fake) -> 
     assert counts["GET /v1/bookings/{id}"] == 1
     (again,) = await provider.get_bookings([booking.native_id])
     assert again == booking
-    await provider.close()
 
 
-async def test_create_on_unavailable_time_is_refused_before_posting(start_server, fake) -> None:
-    app, _, provider = await serve(start_server, fake)
+async def test_create_on_unavailable_time_is_refused_before_posting(serve, fake) -> None:
+    app, _, provider = await serve()
     with pytest.raises(SlotUnavailable) as info:
         await provider.create_booking(new_booking(datetime(2026, 6, 12, 16, 0, tzinfo=CPH)))
     assert info.value.code == "SLOT_UNAVAILABLE"
     assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 0
-    await provider.close()
 
 
-async def test_lost_create_response_is_reconciled_and_never_doubles(start_server,
-                                                                   fake) -> None:
-    app, state, provider = await serve(start_server, fake)
+async def test_lost_create_response_is_reconciled_and_never_doubles(serve, fake) -> None:
+    app, state, provider = await serve()
     state.drop_next_create_response = True
     start = datetime(2026, 6, 12, 20, 0, tzinfo=CPH)
     first = await provider.create_booking(new_booking(start, key="lost-1"))
@@ -186,13 +197,15 @@ async def test_lost_create_response_is_reconciled_and_never_doubles(start_server
     found = await provider.find_booking_by_idempotency_key(COPENHAGEN_ID, "lost-1",
                                                            new_booking(start, key="lost-1"))
     assert found is not None and found.native_id == first.native_id
-    await provider.close()
+    with pytest.raises(IdempotencyConflict) as info:  # the same key for another request
+        await provider.create_booking(new_booking(start, key="lost-1", people=3))
+    assert info.value.code == "IDEMPOTENCY_KEY_REUSED"
 
 
 async def test_retry_after_a_lost_answer_by_a_fresh_instance_finds_the_booking(
-    start_server, fake
+    serve, fake
 ) -> None:
-    app, state, provider = await serve(start_server, fake)
+    _app, _state, provider = await serve()
     start = datetime(2026, 6, 12, 20, 15, tzinfo=CPH)
     made = await provider.create_booking(new_booking(start, key="k-2"))
     other = make_provider(str(provider.config.base_url).removesuffix("/v1"), fake)
@@ -201,12 +214,11 @@ async def test_retry_after_a_lost_answer_by_a_fresh_instance_finds_the_booking(
     assert found is not None and found.native_id == made.native_id
     assert await other.find_booking_by_idempotency_key(
         COPENHAGEN_ID, "k-3", new_booking(start, key="k-3")) is None
-    await provider.close()
     await other.close()
 
 
-async def test_cancel_twice_returns_the_same_cancelled_booking(start_server, fake) -> None:
-    app, _, provider = await serve(start_server, fake)
+async def test_cancel_twice_returns_the_same_cancelled_booking(serve, fake) -> None:
+    app, _, provider = await serve()
     made = await provider.create_booking(new_booking(datetime(2026, 6, 12, 18, 0, tzinfo=CPH)))
     once = await provider.cancel_booking(made.native_id, None)
     twice = await provider.cancel_booking(made.native_id, None)
@@ -215,12 +227,11 @@ async def test_cancel_twice_returns_the_same_cancelled_booking(start_server, fak
     assert app[REQUEST_COUNTS]["PUT /v1/bookings/{id}"] == 1
     assert app[REQUEST_COUNTS]["PATCH /v1/bookings/{id}"] == 0
     assert app[REQUEST_COUNTS]["DELETE /v1/bookings/{id}"] == 0
-    await provider.close()
 
 
 @pytest.mark.parametrize("status", ["left", "no_show", "declined"])
-async def test_final_statuses_are_not_cancellable(start_server, fake, status: str) -> None:
-    _, state, provider = await serve(start_server, fake)
+async def test_final_statuses_are_not_cancellable(serve, fake, status: str) -> None:
+    _, state, provider = await serve()
     cph = state.restaurant(COPENHAGEN_ID)
     raw = state.add_booking(cph, {"date": "2026-06-12", "time": "12:00", "people": 2,
                                   "status": status, "guest": {"name": "A B"}})
@@ -228,11 +239,10 @@ async def test_final_statuses_are_not_cancellable(start_server, fake, status: st
         await provider.cancel_booking(f"{COPENHAGEN_ID}/{raw['_id']}", "changed plans")
     assert info.value.code == "NOT_CANCELLABLE"
     assert cph.bookings[raw["_id"]]["status"] == status
-    await provider.close()
 
 
-async def test_reschedule_rechecks_then_puts(start_server, fake) -> None:
-    app, state, provider = await serve(start_server, fake)
+async def test_reschedule_rechecks_then_puts(serve, fake) -> None:
+    _app, state, provider = await serve()
     made = await provider.create_booking(new_booking(datetime(2026, 6, 12, 12, 0, tzinfo=CPH)))
     later = datetime(2026, 6, 13, 19, 30, tzinfo=CPH)
     moved = await provider.reschedule_booking(made.native_id, BookingChange(start=later,
@@ -244,11 +254,10 @@ async def test_reschedule_rechecks_then_puts(start_server, fake) -> None:
     with pytest.raises(SlotUnavailable):
         await provider.reschedule_booking(made.native_id, BookingChange(
             start=datetime(2026, 6, 15, 19, 0, tzinfo=CPH)))  # a Monday: closed
-    await provider.close()
 
 
-async def test_update_adds_internal_note_and_changes_status(start_server, fake) -> None:
-    app, state, provider = await serve(start_server, fake)
+async def test_update_adds_internal_note_and_changes_status(serve, fake) -> None:
+    app, state, provider = await serve()
     made = await provider.create_booking(new_booking(datetime(2026, 6, 12, 13, 0, tzinfo=CPH)))
     updated = await provider.update_booking(
         made.native_id, BookingUpdate(notes="Allergic to nuts", status=BookingStatus.CONFIRMED)
@@ -260,11 +269,10 @@ async def test_update_adds_internal_note_and_changes_status(start_server, fake) 
     assert app[REQUEST_COUNTS]["POST /v1/bookings/{id}/restaurantNote"] == 1
     with pytest.raises(NotSupported):
         await provider.update_booking(made.native_id, BookingUpdate(tags=("vip",)))
-    await provider.close()
 
 
-async def test_same_guest_across_bookings_is_one_guest(start_server, fake) -> None:
-    _, state, provider = await serve(start_server, fake)
+async def test_same_guest_across_bookings_is_one_guest(serve, fake) -> None:
+    _, state, provider = await serve()
     cph = state.restaurant(COPENHAGEN_ID)
     for day, phone in (("2026-06-11", "+4561616161"), ("2026-06-12", "+45 61 61 61 61"),
                        ("2026-06-13", "004561616161")):
@@ -288,24 +296,90 @@ async def test_same_guest_across_bookings_is_one_guest(start_server, fake) -> No
     assert [b.start.day for b in by_guest] == [11, 12, 13]
     found = await provider.list_guests(COPENHAGEN_ID, "bohr", 10)
     assert [g.native_id for g in found] == [guest.native_id]
-    await provider.close()
 
 
-async def test_wrong_key_is_an_auth_error(start_server, fake) -> None:
-    app, state, provider = await serve(start_server, fake)
+async def test_wrong_key_is_an_auth_error(serve, fake) -> None:
+    _app, state, provider = await serve()
     state.restaurants.clear()  # every key is now unknown upstream
     with pytest.raises(UpstreamAuthError):
         await provider.get_availability(COPENHAGEN_ID, DAY, 2)
-    await provider.close()
 
 
-async def test_unknown_booking_ids_resolve_to_none(start_server, fake) -> None:
-    _, _, provider = await serve(start_server, fake)
+async def test_unknown_booking_ids_resolve_to_none(serve, fake) -> None:
+    _, _, provider = await serve()
     result = await provider.get_bookings([f"{COPENHAGEN_ID}/nopeNopeNope12345", "garbage",
                                           "unknownRestaurant/abc"])
     assert result == [None, None, None]
+
+
+class LosePosts(httpx.AsyncBaseTransport):
+    """Cuts the next ``count`` POSTs before they reach resOS (so nothing is stored)."""
+
+    def __init__(self, count: int) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.count = count
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and self.count > 0:
+            self.count -= 1
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_lost_post_that_stored_nothing_is_looked_up_then_sent_once_more(
+    start_server, fake
+) -> None:
+    app = create_app(0, clock=fake.clock)
+    state = app[RESOS_STATE]
+    lose = LosePosts(1)
+    provider = make_provider(await start_server(app), fake, _transport=lose)
+    start = datetime(2026, 6, 12, 21, 0, tzinfo=CPH)
+    booking = await provider.create_booking(new_booking(start, key="cut-1"))
+    made = [b for b in state.restaurant(COPENHAGEN_ID).bookings.values()
+            if b["metadata"].get("tablegraphIdempotencyKey") == "cut-1"]
+    assert [b["_id"] for b in made] == [booking.reference]
+    assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 1
+    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 1  # the look-up before the retry
     await provider.close()
 
 
-def test_state_type() -> None:
-    assert ResosState.__name__ == "ResosState"
+async def test_unknown_outcome_is_reported_and_the_next_try_looks_first(
+    start_server, fake
+) -> None:
+    app = create_app(0, clock=fake.clock)
+    state = app[RESOS_STATE]
+    provider = make_provider(await start_server(app), fake, _transport=LosePosts(2))
+    start = datetime(2026, 6, 12, 21, 15, tzinfo=CPH)
+    with pytest.raises(OutcomeUnknown):
+        await provider.create_booking(new_booking(start, key="cut-2"))
+    assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 0
+    booking = await provider.create_booking(new_booking(start, key="cut-2"))
+    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 3  # two look-ups, then one more first
+    made = [b for b in state.restaurant(COPENHAGEN_ID).bookings.values()
+            if b["metadata"].get("tablegraphIdempotencyKey") == "cut-2"]
+    assert [b["_id"] for b in made] == [booking.reference]
+    await provider.close()
+
+
+async def test_join_waitlist_books_a_waitlist_time(serve, fake) -> None:
+    _, state, provider = await serve()
+    oslo = state.restaurant(OSLO_ID)
+    for table in oslo.tables:  # 19:00 is full, so the waitlist opens there
+        state.add_booking(oslo, {"date": "2026-06-12", "time": "19:00", "people": 2,
+                                 "status": "approved", "tables": [table.id],
+                                 "guest": {"name": "X"}})
+    entry = await provider.join_waitlist(WaitlistRequest(
+        restaurant_id=OSLO_ID, day=DAY, party_size=2, preferred_time=time(19, 10),
+        guest=GuestData("Sigrid", "Undset", phone="+4791234567"),
+    ))
+    assert (entry.status, entry.preferred_time, entry.day) == ("waitlist", time(19, 0), DAY)
+    raw = oslo.bookings[entry.native_id.split("/")[1]]
+    assert raw["status"] == "waitlist" and raw["tables"] == []
+    with pytest.raises(SlotUnavailable):  # Copenhagen keeps no waitlist
+        await provider.join_waitlist(WaitlistRequest(
+            restaurant_id=COPENHAGEN_ID, day=DAY, party_size=2,
+            guest=GuestData("Sigrid", "Undset"),
+        ))

@@ -20,14 +20,14 @@ from tablegraph.providers.resos.payloads import (
     to_policy,
     to_slots,
 )
-from tablegraph.providers.resos.provider import _GovernedBasicAuth
+from tablegraph.providers.resos.transport import GovernedBasicAuth
 
 CPH = "Europe/Copenhagen"
 
 
 async def test_basic_header_is_base64_of_key_and_colon() -> None:
     # Source: seeds/resos-api.txt, "Authentication" (the worked example, verbatim).
-    auth = _GovernedBasicAuth("aIcCpRKQqKPg9zVL0a7-RJt2_zx8jPq8jR20XWp_pZN", RateGovernor(5))
+    auth = GovernedBasicAuth("aIcCpRKQqKPg9zVL0a7-RJt2_zx8jPq8jR20XWp_pZN", RateGovernor(5))
     headers = await auth.headers(None)  # type: ignore[arg-type]
     assert headers == {
         "Authorization": "Basic YUljQ3BSS1FxS1BnOXpWTDBhNy1SSnQyX3p4OGpQcThqUjIwWFdwX3BaTjo="
@@ -165,3 +165,18 @@ def test_identity_prefers_phone_then_lowercased_email() -> None:
     assert guest_identity("+45 12 34 56 78", "a@b.dk") == "phone:+4512345678"
     assert guest_identity("", " A@B.dk ") == "email:a@b.dk"
     assert guest_identity(None, None) is None
+
+
+def test_dst_changes_in_copenhagen() -> None:
+    # resOS gives local date/time plus the UTC dateTime (providers/resos.md, Booking object).
+    spring = {"_id": "a", "date": "2026-03-29", "time": "19:00",
+              "dateTime": "2026-03-29T17:00:00.000Z", "people": 2, "duration": 120}
+    autumn = {"_id": "b", "date": "2026-10-25", "time": "19:00",
+              "dateTime": "2026-10-25T18:00:00.000Z", "people": 2, "duration": 120}
+    for raw, hours in ((spring, 2), (autumn, 1)):
+        booking = to_booking("u", "cph", raw, CPH)  # type: ignore[arg-type]
+        assert booking.start.hour == 19
+        assert booking.start.utcoffset().total_seconds() == hours * 3600  # type: ignore[union-attr]
+    periods = [{"_id": "x", "name": "Late", "availableTimes": ["02:30"], "waitlistTimes": []}]
+    (slot,) = to_slots(periods, date(2026, 3, 29), 2, CPH, {})  # type: ignore[arg-type]
+    assert (slot.start.hour, slot.start.minute) == (3, 30)  # 02:30 does not exist that night

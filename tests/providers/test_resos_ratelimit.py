@@ -6,6 +6,9 @@ import asyncio
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from tablegraph.errors import UpstreamRateLimited
 from tablegraph.model import GuestData, NewBooking
 from tablegraph.providers.resos.governor import MUTATION, READ, RateGovernor
 from tablegraph.simulators.resos import COPENHAGEN_ID, RESOS_STATE, create_app
@@ -121,3 +124,42 @@ async def test_governor_window_is_the_calendar_minute() -> None:
     fake.clock.advance(2.5)
     assert governor.remaining() == 3  # the upstream's window has reset
     governor.close()
+
+
+async def test_a_refused_post_waits_for_the_reset_and_is_sent_once_more(start_server) -> None:
+    fake = FakeTime(START.replace(second=58))  # 2 s before the reset
+    app = create_app(0, clock=fake.clock, rate_limit=2)
+    state = app[RESOS_STATE]
+    provider = make_provider(await start_server(app), fake, rate_limit_per_minute=1000)
+    some = next(iter(state.restaurant(COPENHAGEN_ID).bookings))
+    await provider.get_bookings([f"{COPENHAGEN_ID}/{some}"])  # 1 of 2
+    booking = await provider.create_booking(NewBooking(  # re-check 2 of 2, POST → 429
+        restaurant_id=COPENHAGEN_ID, start=datetime(2026, 6, 12, 19, 0, tzinfo=CPH),
+        party_size=2, idempotency_key="late-1", guest=GuestData("Hans", "Andersen"),
+    ))
+    assert state.status_counts[429] == 1 and fake.sleeps == [2.0]
+    made = [b for b in state.restaurant(COPENHAGEN_ID).bookings.values()
+            if b["metadata"].get("tablegraphIdempotencyKey") == "late-1"]
+    assert [b["_id"] for b in made] == [booking.reference]
+    await provider.close()
+
+
+async def test_a_429_from_a_key_shared_elsewhere_holds_the_queue_until_reset(
+    start_server,
+) -> None:
+    fake = FakeTime()  # 08:00:01, the reset is 59 s away: longer than the client will wait
+    app = create_app(0, clock=fake.clock)
+    state = app[RESOS_STATE]
+    provider = make_provider(await start_server(app), fake)
+    cph = state.restaurant(COPENHAGEN_ID)
+    cph.window, cph.used = MINUTE, 100  # another process spent this minute's requests
+    with pytest.raises(UpstreamRateLimited) as info:
+        await provider.get_availability(COPENHAGEN_ID, DAY, 2)
+    assert info.value.retry_after == 59.0
+    budget = provider.health_details()["rateBudget"][COPENHAGEN_ID]
+    assert budget["remaining"] == 0 and budget["resetsInSeconds"] == 59.0
+    slots = await provider.get_availability(COPENHAGEN_ID, DAY, 2)  # waits in the queue
+    assert len(slots) == 30
+    assert state.status_counts[429] == 2  # the two requests of the first call, no more
+    assert fake.sleeps == [59.0]
+    await provider.close()

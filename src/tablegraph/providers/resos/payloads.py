@@ -146,7 +146,7 @@ def normalize_phone(phone: str | None) -> str | None:
     s = _PHONE_JUNK.sub("", phone.strip())
     if s.startswith("00"):
         s = "+" + s[2:]
-    digits = s[1:] if s.startswith("+") else s
+    digits = s.removeprefix("+")
     if not digits.isdigit() or not 6 <= len(digits) <= 15:
         return None
     return "+" + digits  # without "+", resOS expects the country code first

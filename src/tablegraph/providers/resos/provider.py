@@ -22,8 +22,6 @@ Quirks handled here:
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextvars
 import hashlib
 import logging
 import re
@@ -31,12 +29,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar
+from datetime import time as wall_time
+from typing import Any
 
 import httpx
 
 from tablegraph.errors import (
     GatewayError,
+    IdempotencyConflict,
     InvalidInput,
     InvalidState,
     NotFound,
@@ -44,9 +44,7 @@ from tablegraph.errors import (
     OutcomeUnknown,
     PolicyViolation,
     SlotUnavailable,
-    UpstreamAuthError,
     UpstreamBadResponse,
-    UpstreamError,
     UpstreamRateLimited,
 )
 from tablegraph.model import (
@@ -57,15 +55,25 @@ from tablegraph.model import (
     BookingUpdate,
     Capability,
     Guest,
+    GuestData,
     NewBooking,
     OpeningHours,
     Restaurant,
     Slot,
+    WaitlistEntry,
+    WaitlistRequest,
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
 from tablegraph.providers.resos.config import RestaurantConfig, parse_restaurants
 from tablegraph.providers.resos.governor import MUTATION, READ, RateGovernor
+from tablegraph.providers.resos.guests import (
+    guests_from,
+    identity_term,
+    quote,
+    search_hit,
+    search_term,
+)
 from tablegraph.providers.resos.payloads import (
     LANGUAGES,
     NOT_CANCELLABLE,
@@ -74,17 +82,21 @@ from tablegraph.providers.resos.payloads import (
     RawBooking,
     RawOpeningHour,
     RawTimesPeriod,
-    guest_identity,
     join_id,
     normalize_phone,
     split_id,
     to_booking,
-    to_guest,
     to_opening_hours,
     to_period_policies,
     to_policy,
     to_slots,
 )
+from tablegraph.providers.resos.transport import (
+    GovernedBasicAuth,
+    RateLimitObserver,
+    error_from,
+)
+from tablegraph.providers.resos.transport import priority as use_priority
 from tablegraph.settings import UpstreamConfig
 from tablegraph.timeutil import format_utc_millis, local_day_bounds, to_zone, zone
 from tablegraph.upstream import RetryPolicy, UpstreamClient, json_body
@@ -96,37 +108,6 @@ MAX_PAGES = 200
 METADATA_KEY = "tablegraphIdempotencyKey"
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,200}$")
 _RESOS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_priority: contextvars.ContextVar[int] = contextvars.ContextVar("resos_priority", default=READ)
-
-#: HTTP status → (error class, message); bodies are never echoed.
-ERRORS: dict[int, tuple[type[GatewayError], str]] = {
-    400: (UpstreamBadResponse, "resOS refused the request as malformed"),
-    401: (UpstreamAuthError, "resOS refused the API key"),
-    403: (UpstreamAuthError, "resOS refused the API key"),
-    404: (NotFound, "not found at resOS"),
-    405: (UpstreamBadResponse, "resOS does not allow this method"),
-    415: (UpstreamBadResponse, "resOS refused the content type"),
-    422: (InvalidInput, "resOS refused the booking data"),
-}
-#: 422 descriptions that mean "no room" rather than "bad data".
-_FULL_MARKERS = ("no available table", "fully booked", "not available")
-
-
-class _GovernedBasicAuth:
-    """Basic auth for one key; every attempt (retries included) first waits for budget."""
-
-    def __init__(self, api_key: str, governor: RateGovernor) -> None:
-        token = base64.b64encode(f"{api_key}:".encode()).decode("ascii")
-        self._headers = {"Authorization": f"Basic {token}"}
-        self.governor = governor
-
-    async def headers(self, client: UpstreamClient) -> Mapping[str, str]:
-        await self.governor.acquire(_priority.get())
-        return self._headers
-
-    async def refresh(self, client: UpstreamClient, stale: Mapping[str, str]) -> bool:
-        return False  # a static key: a 401 is final
-
 
 @register
 class ResosProvider(Provider):
@@ -140,6 +121,7 @@ class ResosProvider(Provider):
         Capability.BOOKING_CANCEL,
         Capability.BOOKING_UPDATE,
         Capability.STATUS_CHANGE,
+        Capability.WAITLIST,
         Capability.GUESTS_READ,
         Capability.OPENING_HOURS,
     })
@@ -168,19 +150,26 @@ class ResosProvider(Provider):
         self._guest_back = int(opts.get("guest_lookback_days", 365))
         self._guest_ahead = int(opts.get("guest_lookahead_days", 180))
         self._hours_ttl = float(opts.get("opening_hours_ttl_seconds", 300))
+        self._max_wait = float(opts.get("max_retry_after_seconds", 10.0))
         retry = RetryPolicy(
             retry_after_unit=0.001,  # resOS sends Retry-After in milliseconds
-            max_retry_after=float(opts.get("max_retry_after_seconds", 10.0)),
+            max_retry_after=self._max_wait,
         )
         self.governors: dict[str, RateGovernor] = {}
         self._clients: dict[str, UpstreamClient] = {}
+        shared = opts.get("_transport")
         for credential in sorted({r.credential for r in self._restaurants.values()}):
             governor = RateGovernor(budget, now=self._now, sleep=sleep)
             self.governors[credential] = governor
+            inner = shared or httpx.AsyncHTTPTransport(limits=httpx.Limits(
+                max_connections=config.max_connections,
+                max_keepalive_connections=config.max_connections,
+            ))
             self._clients[credential] = self._client(
-                auth=_GovernedBasicAuth(self._credential(credential), governor),
+                auth=GovernedBasicAuth(self._credential(credential), governor),
                 retry=retry,
                 sleep=sleep,
+                transport=RateLimitObserver(inner, governor),
                 default_headers={"Accept": "application/json"},
             )
         self._hours: dict[str, tuple[float, list[RawOpeningHour]]] = {}
@@ -223,8 +212,7 @@ class ResosProvider(Provider):
     async def _call(self, r: RestaurantConfig, method: str, path: str, *,
                     params: Mapping[str, Any] | None = None, json: Any = None,
                     priority: int = READ) -> httpx.Response:
-        token = _priority.set(priority)
-        try:
+        with use_priority(priority):
             for attempt in range(3):
                 try:
                     return await self._clients[r.credential].request(
@@ -234,11 +222,10 @@ class ResosProvider(Provider):
                     self.governors[r.credential].exhaust(exc.retry_after)
                     # A 429 was refused, not applied: a write may wait for the reset and go
                     # again; reads were already retried by the client.
-                    if method == "GET" or attempt == 2 or exc.retry_after is None:
+                    if (method == "GET" or attempt == 2 or exc.retry_after is None
+                            or exc.retry_after > self._max_wait):
                         raise
-            raise AssertionError("unreachable")
-        finally:
-            _priority.reset(token)
+        raise AssertionError("unreachable")
 
     async def _json(self, r: RestaurantConfig, method: str, path: str, *,
                     params: Mapping[str, Any] | None = None, json: Any = None,
@@ -246,22 +233,8 @@ class ResosProvider(Provider):
         response = await self._call(r, method, path, params=params, json=json,
                                     priority=priority)
         if response.status_code >= 400:
-            raise self._error(response)
+            raise error_from(response, self.name)
         return json_body(response, self.name)
-
-    def _error(self, response: httpx.Response) -> GatewayError:
-        status = response.status_code
-        cls, message = ERRORS.get(status, (UpstreamError, f"resOS answered {status}"))
-        description = ""
-        try:
-            body = response.json()
-            description = body[:200].lower() if isinstance(body, str) else ""
-        except ValueError:
-            pass
-        if status == 422 and any(m in description for m in _FULL_MARKERS):
-            return SlotUnavailable("the requested time is no longer available",
-                                   upstream=self.name)
-        return cls(message, upstream=self.name, details={"httpStatus": status})
 
     # ---- restaurants and opening hours ---------------------------------------------------
 
@@ -415,14 +388,14 @@ class ResosProvider(Provider):
         if query.statuses is not None and len(query.statuses) == 1:
             (only,) = query.statuses
             if only in STATUS_OUT:
-                terms.append(f'status:{_quote(STATUS_OUT[only])}')
+                terms.append(f'status:{quote(STATUS_OUT[only])}')
         identity: str | None = None
         if query.guest_id is not None:
             parsed = split_id(query.guest_id)
             if parsed is None or parsed[0] != r.id:
                 return []
             identity = parsed[1]
-            terms.append(_identity_term(identity))
+            terms.append(identity_term(identity))
         raws = await self._fetch_range(r, query.start, query.end,
                                        custom_query=",".join(terms) or None)
         out: list[Booking] = []
@@ -481,16 +454,16 @@ class ResosProvider(Provider):
                 upstream=self.name, field=("partySize",),
             )
         key = request.idempotency_key
+        local = to_zone(request.start, r.timezone)
         known = self._known_keys.get(key)
         if known is not None:
-            (existing,) = await self.get_bookings([known])
-            if isinstance(existing, Booking):
-                return existing
+            kr, booking_id = self._resolve(known)
+            existing = self._map(kr, await self._get_raw(kr, booking_id, MUTATION))
+            return self._same_request(existing, local, request)
         if key in self._ambiguous:  # an earlier answer was lost: look before booking again
             found = await self.find_booking_by_idempotency_key(r.id, key, request)
             if found is not None:
-                return self._remember(key, found)
-        local = to_zone(request.start, r.timezone)
+                return self._remember(key, self._same_request(found, local, request))
         service_day, period = await self._check_slot(r, local, request.party_size)
         body = self._create_body(r, request, local, service_day, period)
         for attempt in (1, 2):
@@ -498,9 +471,12 @@ class ResosProvider(Provider):
                 created = await self._json(r, "POST", "/bookings", json=body,
                                            priority=MUTATION)
                 break
-            except OutcomeUnknown:
+            except OutcomeUnknown as lost:
                 self._ambiguous.add(key)
-                found = await self._reconcile(r, key, request)
+                try:
+                    found = await self._reconcile(r, key, request)
+                except GatewayError:
+                    raise lost from None  # still unknown; the key stays marked ambiguous
                 if found is not None:
                     return self._remember(key, found)
                 if attempt == 2:
@@ -511,6 +487,15 @@ class ResosProvider(Provider):
         booking = self._map(r, await self._get_raw(r, created, MUTATION))
         return self._remember(key, booking)
 
+    def _same_request(self, booking: Booking, local: datetime, request: NewBooking) -> Booking:
+        """A key already used must come back with the same booking request."""
+        if booking.start != local or booking.party_size != request.party_size:
+            raise IdempotencyConflict(
+                "this idempotency key was already used for another booking request",
+                upstream=self.name, field=("idempotencyKey",),
+            )
+        return booking
+
     def _remember(self, key: str, booking: Booking) -> Booking:
         self._ambiguous.discard(key)
         self._known_keys[key] = booking.native_id
@@ -519,39 +504,51 @@ class ResosProvider(Provider):
             self._known_keys.popitem(last=False)
         return booking
 
-    def _create_body(self, r: RestaurantConfig, request: NewBooking, local: datetime,
-                     service_day: date, period: RawTimesPeriod) -> dict[str, Any]:
+    def _guest_body(self, data: GuestData) -> dict[str, Any]:
         guest: dict[str, Any] = {
-            "name": f"{request.guest.first_name} {request.guest.last_name}".strip(),
+            "name": f"{data.first_name} {data.last_name}".strip(),
             "notificationSms": False,
             "notificationEmail": False,
         }
-        phone = normalize_phone(request.guest.phone)
-        if request.guest.phone and phone is None:
+        phone = normalize_phone(data.phone)
+        if data.phone and phone is None:
             raise InvalidInput("phone number is not valid", upstream=self.name,
                                field=("guest", "phone"))
         if phone:
             guest["phone"] = phone
-        if request.guest.email:
-            guest["email"] = request.guest.email.strip()
+        if data.email:
+            guest["email"] = data.email.strip()
+        return guest
+
+    def _booking_body(self, r: RestaurantConfig, service_day: date, hhmm: str, people: int,
+                      data: GuestData, period: RawTimesPeriod, status: str,
+                      comment: str | None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "date": service_day.isoformat(),
-            "time": local.strftime("%H:%M"),
-            "people": request.party_size,
-            "guest": guest,
-            "status": "approved" if r.instant_confirmation else "request",
+            "time": hhmm,
+            "people": people,
+            "guest": self._guest_body(data),
+            "status": status,
             "source": r.source,
-            "metadata": {METADATA_KEY: _stored_key(request.idempotency_key)},
         }
         if period.get("_id"):
             body["openingHourId"] = period["_id"]
+        if comment:
+            body["comment"] = comment[:1000]
+        language = (data.locale or "").split("-")[0].lower()
+        if language in LANGUAGES:
+            body["languageCode"] = language
+        return body
+
+    def _create_body(self, r: RestaurantConfig, request: NewBooking, local: datetime,
+                     service_day: date, period: RawTimesPeriod) -> dict[str, Any]:
+        body = self._booking_body(
+            r, service_day, local.strftime("%H:%M"), request.party_size, request.guest, period,
+            "approved" if r.instant_confirmation else "request", request.notes,
+        )
+        body["metadata"] = {METADATA_KEY: _stored_key(request.idempotency_key)}
         if request.duration_minutes:
             body["duration"] = request.duration_minutes
-        if request.notes:
-            body["comment"] = request.notes[:1000]
-        locale = (request.guest.locale or "").split("-")[0].lower()
-        if locale in LANGUAGES:
-            body["languageCode"] = locale
         return body
 
     async def find_booking_by_idempotency_key(
@@ -567,7 +564,7 @@ class ResosProvider(Provider):
         start, _ = local_day_bounds(local.date() - timedelta(days=1), r.timezone)
         _, end = local_day_bounds(local.date() + timedelta(days=1), r.timezone)
         raws = await self._fetch(r, start, end, priority=MUTATION,
-                                 custom_query=f"metadata.{METADATA_KEY}:{_quote(stored)}")
+                                 custom_query=f"metadata.{METADATA_KEY}:{quote(stored)}")
         for raw in raws:
             if (raw.get("metadata") or {}).get(METADATA_KEY) == stored:
                 return self._map(r, raw)
@@ -653,6 +650,41 @@ class ResosProvider(Provider):
         return NotSupported(f"resOS bookings have no {name}", upstream=self.name,
                             field=(name,), details={"capability": "BOOKING_UPDATE"})
 
+    # ---- waitlist ------------------------------------------------------------------------
+
+    async def join_waitlist(self, request: WaitlistRequest) -> WaitlistEntry:
+        """A ``waitlist`` booking at one of the day's ``waitlistTimes`` (nearest preferred)."""
+        r = self._restaurant(request.restaurant_id)
+        offered: list[tuple[str, RawTimesPeriod]] = [
+            (hhmm, period)
+            for period in await self._times(r, request.day, request.party_size, MUTATION)
+            for hhmm in period.get("waitlistTimes") or []
+        ]
+        if not offered:
+            raise SlotUnavailable("no waitlist is open that day", upstream=self.name)
+        wanted = request.preferred_time or wall_time(0)
+        minutes = wanted.hour * 60 + wanted.minute
+        hhmm, period = min(
+            offered, key=lambda o: abs(int(o[0][:2]) * 60 + int(o[0][3:5]) - minutes)
+        )
+        body = self._booking_body(r, request.day, hhmm, request.party_size, request.guest,
+                                  period, "waitlist", request.notes)
+        created = await self._json(r, "POST", "/bookings", json=body, priority=MUTATION)
+        if not isinstance(created, str) or not _RESOS_ID.match(created):
+            raise UpstreamBadResponse("resOS did not answer a booking id", upstream=self.name)
+        booking = self._map(r, await self._get_raw(r, created, MUTATION))
+        return WaitlistEntry(
+            upstream=self.name,
+            native_id=booking.native_id,
+            restaurant_id=r.id,
+            day=request.day,
+            party_size=booking.party_size,
+            status=booking.provider_status,
+            preferred_time=booking.start.time().replace(tzinfo=None),
+            guest=booking.guest,
+            created_at=booking.created_at,
+        )
+
     # ---- guests --------------------------------------------------------------------------
 
     def _guest_range(self, r: RestaurantConfig) -> tuple[datetime, datetime]:
@@ -673,74 +705,23 @@ class ResosProvider(Provider):
             try:
                 start, end = self._guest_range(r)
                 raws = await self._fetch(r, start, end,
-                                         custom_query=_identity_term(identity))
+                                         custom_query=identity_term(identity))
             except GatewayError as exc:
                 return exc
-            guests = self._guests_from(r, raws)
-            return guests.get(native_id)
+            return guests_from(self.name, r.id, raws).get(native_id)
 
         return list(await asyncio.gather(*(one(i) for i in ids)))
-
-    def _guests_from(self, r: RestaurantConfig, raws: list[RawBooking]) -> dict[str, Guest]:
-        """One guest per identity: details from the latest booking, visits counted."""
-        latest: dict[str, RawBooking] = {}
-        visits: dict[str, int] = {}
-        for raw in sorted(raws, key=lambda b: (b.get("dateTime") or "", b.get("_id") or "")):
-            g = raw.get("guest") or {}
-            identity = guest_identity(g.get("phone"), g.get("email"))
-            if identity is None:
-                continue
-            gid = join_id(r.id, identity)
-            latest[gid] = raw
-            if raw.get("status") not in ("canceled", "declined"):
-                visits[gid] = visits.get(gid, 0) + 1
-        out: dict[str, Guest] = {}
-        for gid, raw in latest.items():
-            guest = to_guest(self.name, r.id, raw.get("guest"), raw.get("languageCode"),
-                             visits.get(gid, 0))
-            if guest is not None:
-                out[gid] = guest
-        return out
 
     async def list_guests(self, restaurant_id: str, search: str | None,
                           limit: int) -> list[Guest]:
         r = self._restaurant(restaurant_id)
-        term: str | None = None
         needle = (search or "").strip().lower()
-        if needle:
-            digits = re.sub(r"\D", "", needle)
-            if "@" in needle:
-                term = f"guest.email;{_quote(needle)}"
-            elif digits and len(digits) >= len(needle.replace(" ", "").lstrip("+")) - 1:
-                term = f"guest.phone;{_quote(digits)}"
-            else:
-                term = f"guest.name;{_quote(needle)}"
         start, end = self._guest_range(r)
-        guests = self._guests_from(r, await self._fetch(r, start, end, custom_query=term))
-        if needle:
-            digits = re.sub(r"\D", "", needle)
-
-            def hit(g: Guest) -> bool:
-                name = f"{g.first_name or ''} {g.last_name or ''}".lower()
-                return (needle in name or needle in (g.email or "")
-                        or bool(digits and digits in (g.phone or "")))
-
-            guests = {k: g for k, g in guests.items() if hit(g)}
-        ordered = sorted(guests.values(),
-                         key=lambda g: (g.last_name or "", g.first_name or "", g.native_id))
-        return ordered[:max(0, limit)]
-
-
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _identity_term(identity: str) -> str:
-    kind, _, value = identity.partition(":")
-    if kind == "phone":
-        # resOS searches phones with the country code first and no "+".
-        return f"guest.phone:{_quote(value.lstrip('+'))}"
-    return f"guest.email:{_quote(value)}"
+        raws = await self._fetch(r, start, end, custom_query=search_term(needle))
+        guests = [g for g in guests_from(self.name, r.id, raws).values()
+                  if not needle or search_hit(g, needle)]
+        guests.sort(key=lambda g: (g.last_name or "", g.first_name or "", g.native_id))
+        return guests[:max(0, limit)]
 
 
 def _stored_key(key: str) -> str:

@@ -28,11 +28,20 @@ from tablegraph.simulators.resos.seed import (
     demo_upstreams,
     seed_state,
 )
-from tablegraph.simulators.resos.state import OpeningPeriod, Restaurant, ResosState, Table
+from tablegraph.simulators.resos.state import OpeningPeriod, ResosState, Restaurant, Table
 
 __all__ = [
-    "COPENHAGEN_ID", "COPENHAGEN_KEY", "OSLO_ID", "OSLO_KEY", "RESOS_STATE", "OpeningPeriod",
-    "Restaurant", "ResosState", "Table", "create_app", "demo_upstreams",
+    "COPENHAGEN_ID",
+    "COPENHAGEN_KEY",
+    "OSLO_ID",
+    "OSLO_KEY",
+    "RESOS_STATE",
+    "OpeningPeriod",
+    "ResosState",
+    "Restaurant",
+    "Table",
+    "create_app",
+    "demo_upstreams",
 ]
 
 

@@ -24,8 +24,8 @@ from tablegraph.simulators.resos.state import (
     LANGUAGES,
     SOURCES,
     STATUSES,
-    Restaurant,
     ResosState,
+    Restaurant,
     iso_utc,
     parse_iso,
 )
@@ -311,7 +311,7 @@ async def add_restaurant_note(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or not isinstance(body.get("text"), str) or not body["text"]:
         return error(422, "Missing required parameter: text")
     if set(body) - {"text"}:
-        return error(422, f"Unknown key: {sorted(set(body) - {'text'})[0]}")
+        return error(422, f"Unknown key: {min(set(body) - {'text'})}")
     return web.json_response(state.add_note(booking, body["text"]))
 
 

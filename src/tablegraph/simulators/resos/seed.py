@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from tablegraph.settings import Secret, UpstreamConfig
 from tablegraph.simulators.resos.state import (
     OpeningPeriod,
-    Restaurant,
     ResosState,
+    Restaurant,
     Table,
     new_id,
 )

@@ -6,13 +6,12 @@ from __future__ import annotations
 import random
 import string
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tablegraph.simulators.common import Clock
 
-UTC = timezone.utc
 #: Statuses that hold a table.
 ACTIVE_STATUSES = frozenset({"request", "approved", "arrived", "seated"})
 STATUSES = frozenset(
@@ -192,7 +191,7 @@ class ResosState:
 
     def ms_until_reset(self) -> int:
         ts = self.clock.now().timestamp()
-        return max(0, int(round(((ts // 60) + 1) * 60 * 1000 - ts * 1000)))
+        return max(0, round(((ts // 60) + 1) * 60 * 1000 - ts * 1000))
 
     def take_request(self, restaurant: Restaurant) -> bool:
         """Count one request in the key's fixed calendar-minute window; False when over."""
