@@ -183,6 +183,10 @@ class LibroProvider(Provider):
 
     async def start(self) -> None:
         await self._ensure_accounts()
+        try:  # learn restaurant ids -> codes early (webhooks name restaurants by id)
+            await self._restaurant_map()
+        except GatewayError:
+            pass  # the upstream may be down at start-up; the first call retries
 
     def health_details(self) -> dict[str, Any]:
         return {"accounts": {label: a.status for label, a in sorted(self._accounts.items())}}
@@ -272,11 +276,6 @@ class LibroProvider(Provider):
             raise UpstreamAuthError("no connected Libro account covers this restaurant",
                                     upstream=self.name)
         return self._default
-
-    def _all_clients(self) -> list[UpstreamClient]:
-        out = [self._default] if self._use_client_credentials else []
-        return out + [a.client for a in self._accounts.values()
-                      if a.client is not None and a.status == "connected"]
 
     # ---- the HTTP boundary -----------------------------------------------------------------
 
@@ -419,20 +418,28 @@ class LibroProvider(Provider):
             self._person_codes.setdefault(booking.guest_id, code)
         return booking
 
-    async def _raw_booking(self, booking_id: str) -> tuple[Resource, Included, str | None]:
-        code = self._booking_codes.get(booking_id)
-        path = f"/restricted/restaurant/bookings/{booking_id}"
-        if code is not None:
-            doc = await self._call(await self._route(code), "GET", path,
-                                   params={"restaurant-code": code})
-            return resources(doc)[0], Included([doc]), code
-        for client in self._all_clients():  # the restaurant is unknown: ask each token
+    async def _get_by_id(self, path: str, known: str | None) -> tuple[Document, str]:
+        """GET a booking or person by id with its ``restaurant-code``; when the restaurant is
+        not known yet, try each exposed restaurant in turn (a 404 means "not this one")."""
+        codes = [known] if known else list(await self._restaurant_map())
+        auth_error: UpstreamAuthError | None = None
+        for code in codes:
             try:
-                doc = await self._call(client, "GET", path)
+                client = await self._route(code)
+                return await self._call(client, "GET", path,
+                                        params={"restaurant-code": code}), code
             except NotFound:
                 continue
-            return resources(doc)[0], Included([doc]), None
-        raise NotFound("no such Libro booking", upstream=self.name)
+            except UpstreamAuthError as exc:  # one disconnected account hides only its own
+                auth_error = exc
+        if auth_error is not None:
+            raise auth_error
+        raise NotFound("not found at Libro", upstream=self.name)
+
+    async def _raw_booking(self, booking_id: str) -> tuple[Resource, Included, str]:
+        doc, code = await self._get_by_id(f"/restricted/restaurant/bookings/{booking_id}",
+                                          self._booking_codes.get(booking_id))
+        return resources(doc)[0], Included([doc]), code
 
     async def list_bookings(self, query: BookingQuery) -> list[Booking]:
         code = query.restaurant_id
@@ -608,19 +615,10 @@ class LibroProvider(Provider):
     # ---- guests and reviews ---------------------------------------------------------------
 
     async def _person(self, person_id: str) -> Guest:
-        code = self._person_codes.get(person_id)
-        path = f"/restricted/people/{person_id}"
-        if code is not None:
-            doc = await self._call(await self._route(code), "GET", path,
-                                   params={"restaurant-code": code})
-            return _to_guest(self.name, resources(doc)[0])
-        for client in self._all_clients():
-            try:
-                doc = await self._call(client, "GET", path)
-            except NotFound:
-                continue
-            return _to_guest(self.name, resources(doc)[0])
-        raise NotFound("no such Libro person", upstream=self.name)
+        doc, code = await self._get_by_id(f"/restricted/people/{person_id}",
+                                          self._person_codes.get(person_id))
+        self._person_codes.setdefault(person_id, code)
+        return _to_guest(self.name, resources(doc)[0])
 
     async def get_guests(self, ids: Sequence[str]) -> BatchResult:
         return await self._bounded(ids, self._person)
