@@ -681,9 +681,10 @@ class LibroProvider(Provider):
         if secret is None:
             raise InvalidInput("no webhook secret is configured for this upstream",
                                upstream=self.name)
-        verify_signature(secret.reveal(), headers, body, self._now(), self.name)
+        event_id = verify_signature(secret.reveal(), headers, body, self._now(), self.name)
         restaurants, bookings, people = touched(body, self.name)
         return {
+            "event_id": event_id,
             # Libro names restaurants by numeric id; the gateway addresses them by code.
             "restaurant_ids": [self._ref_to_code.get(r, r) for r in restaurants],
             "booking_ids": bookings,
