@@ -261,3 +261,15 @@ async def test_guests_search_and_update(start_server) -> None:
         with pytest.raises(NotSupported):
             await env.provider.upsert_guest(GuestUpsert(
                 PLATEAU, GuestData("No", "Body", "nobody@example.ca")))
+
+
+async def test_a_new_guest_needs_email_and_phone(start_server) -> None:
+    from tablegraph.errors import InvalidInput
+
+    async with libro_env(start_server) as env:
+        with pytest.raises(InvalidInput) as err:
+            await env.provider.create_booking(NewBooking(
+                BISTRO, localize(DAY, time(12, 0), TZ), 2,
+                GuestData("No", "Phone", "no@phone.ca"), "k"))
+        assert err.value.field == ("guest",)
+        assert env.count("POST /restricted/restaurant/bookings") == 0

@@ -31,7 +31,6 @@ Quirks and choices (where Libro is silent, per providers/libro.md):
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -64,7 +63,14 @@ from tablegraph.model import (
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
-from tablegraph.providers.libro.auth import Account, Grant, Now, TokenAuth
+from tablegraph.providers.libro.auth import (
+    Account,
+    Grant,
+    Now,
+    TokenAuth,
+    read_state,
+    sign_state,
+)
 from tablegraph.providers.libro.errors import raise_for
 from tablegraph.providers.libro.jsonapi import (
     Document,
@@ -87,7 +93,7 @@ from tablegraph.providers.libro.mapping import (
 )
 from tablegraph.providers.libro.webhooks import touched, verify_signature
 from tablegraph.settings import ConfigError
-from tablegraph.timeutil import to_zone
+from tablegraph.timeutil import parse_instant, to_zone
 from tablegraph.tokenstore import DEFAULT_KEY_ENV, MemoryTokenStore, SqliteTokenStore, TokenStore
 from tablegraph.upstream import RetryPolicy, UpstreamClient, json_body
 
@@ -153,7 +159,6 @@ class LibroProvider(Provider):
         self._booking_codes: dict[str, str] = {}
         self._person_codes: dict[str, str] = {}
         self._idempotency: dict[str, str] = {}
-        self._pending_connects: dict[str, tuple[str, str | None, datetime]] = {}
 
     # ---- lifecycle and auth ---------------------------------------------------------------
 
@@ -491,6 +496,10 @@ class LibroProvider(Provider):
         person: dict[str, Any]
         if person_id is not None:
             person = {"type": "people", "id": int(person_id)}
+        elif not (guest.email and guest.phone):
+            # Libro's person table marks first-name, last-name, email and phone required.
+            raise InvalidInput("Libro needs the guest's e-mail and phone for a new guest",
+                               upstream=self.name, field=("guest",))
         else:
             attrs = {"first-name": guest.first_name, "last-name": guest.last_name,
                      "email": guest.email, "phone": guest.phone,
@@ -581,7 +590,7 @@ class LibroProvider(Provider):
                                code="NOT_CANCELLABLE")
         self._check_modifiable(res)
         until = (res.get("attributes") or {}).get("cancelation-allowed-until")
-        if until and self._now() >= datetime.fromisoformat(str(until)):
+        if until and self._now() >= parse_instant(str(until)):
             raise InvalidState("the cancellation deadline has passed", upstream=self.name,
                                code="NOT_CANCELLABLE", details={"deadline": str(until)})
         doc = await self._call(await self._route(current.restaurant_id), "DELETE",
@@ -694,23 +703,18 @@ class LibroProvider(Provider):
     # ---- authorization-code flow (used by libro_oauth_routes) -----------------------------
 
     def authorization_url(self, redirect_uri: str, label: str | None = None) -> str:
-        """Libro's authorize URL for a new connection; remembers its ``state`` for 10 min."""
-        now = self._now()
-        for key, (_, _, at) in list(self._pending_connects.items()):
-            if at < now - timedelta(minutes=10):
-                del self._pending_connects[key]
-        state = secrets.token_urlsafe(24)
-        self._pending_connects[state] = (redirect_uri, label, now)
+        """Libro's authorize URL for a new connection, with a signed ``state`` (10 min)."""
+        state = sign_state(self._credential("client_secret"), redirect_uri, label, self._now())
         return self._authorize_url + "?" + urlencode({
             "client_id": self._credential("client_id"), "redirect_uri": redirect_uri,
             "response_type": "code", "scope": self._scopes, "state": state})
 
     async def complete_connection(self, state: str, code: str) -> Account:
         """Exchange a callback's code for tokens and remember the account durably."""
-        pending = self._pending_connects.pop(state, None)
+        pending = read_state(self._credential("client_secret"), state, self._now())
         if pending is None:
             raise InvalidInput("unknown or expired connection attempt", upstream=self.name)
-        redirect_uri, label, _ = pending
+        redirect_uri, label = pending
         token = await self._token_request(self._oauth_token_url, {
             "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
         if token is None or "refresh_token" not in token:
