@@ -70,9 +70,11 @@ class Env:
 @asynccontextmanager
 async def libro_env(start_server: StartServer, *, now: datetime = NOW,
                     sim: dict[str, Any] | None = None, clock: Clock | None = None,
+                    middlewares: tuple[Any, ...] = (),
                     **options: Any) -> AsyncIterator[Env]:
     clock = clock or Clock(now)
     app = create_app(0, clock=clock, **{"rate_limit": None, **(sim or {})})
+    app.middlewares.extend(middlewares)
     url = await start_server(app)
     env = Env(None, app, url, clock)  # type: ignore[arg-type]
     env.provider = env.new_provider(**options)

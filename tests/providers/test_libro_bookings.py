@@ -17,8 +17,6 @@ from tablegraph.model import (
     GuestUpsert,
     NewBooking,
 )
-from tablegraph.simulators.common import Clock
-from tablegraph.simulators.libro import create_app
 from tablegraph.timeutil import local_day_bounds, localize
 from tests.providers.libro_support import BISTRO, PLATEAU, libro_env
 
@@ -84,7 +82,8 @@ async def test_get_guests_makes_one_people_call_per_distinct_guest(start_server)
         bookings = await env.provider.list_bookings(BookingQuery(BISTRO, start, end))
         guest_ids = [b.guest_id for b in bookings]
         guests = await env.provider.get_guests(guest_ids + ["99999999"])
-        assert env.count("GET /restricted/people/{id}") == 5  # 4 guests + the unknown one
+        # 4 known guests; the unknown one is asked of each of the 2 exposed restaurants
+        assert env.count("GET /restricted/people/{id}") == 4 + 2
         assert [g.native_id for g in guests[:-1]] == guest_ids
         assert guests[-1] is None
         assert guests[0].email and guests[0].email.endswith("@example.ca")
@@ -108,36 +107,66 @@ async def test_create_embeds_a_new_person_and_reuses_a_known_one(start_server) -
             spy.append(await request.json())
         return await handler(request)
 
-    async with libro_env(start_server) as env:
+    async with libro_env(start_server, middlewares=(capture,)) as env:
         env.state.bookings.clear()
-        # Built here (not in libro_env) so the spy can be installed before serving.
-        clock = Clock(env.clock.now())
-        app = create_app(0, clock=clock, rate_limit=None)
-        app.middlewares.append(capture)
-        env.app, env.clock = app, clock
-        env.url = await start_server(app)
-        provider = env.new_provider()
+        provider = env.provider
+        start = localize(DAY, time(12, 0), TZ)
+        new = NewBooking(BISTRO, start, 2, GuestData("John", "Doe", "john@doe.com",
+                                                     "5141111111", "en"), "k1", "Birthday")
+        made = await provider.create_booking(new)
+        assert made.start == start and made.party_size == 2
+        assert made.status is BookingStatus.CONFIRMED and made.notes == "Birthday"
+        person = spy[0]["data"]["relationships"]["person"]["data"]
+        assert person["attributes"]["first-name"] == "John"  # kebab-case, per the table
+        assert spy[0]["data"]["attributes"]["time"] == "12:00:00"
+        assert spy[0]["restaurant-code"] == BISTRO
+        again = await provider.create_booking(
+            NewBooking(BISTRO, start + timedelta(hours=1), 2,
+                       GuestData("John", "Doe", "john@doe.com"), "k2"))
+        assert spy[1]["data"]["relationships"]["person"]["data"] == {
+            "type": "people", "id": int(made.guest_id or 0)}
+        assert again.guest_id == made.guest_id
+        found = await provider.find_booking_by_idempotency_key(BISTRO, "k1", new)
+        assert found is not None and found.native_id == made.native_id
+
+
+async def test_every_call_sends_accept_and_restaurant_code(start_server) -> None:
+    seen: list[tuple[str, str, str | None, bool]] = []
+
+    @web.middleware
+    async def capture(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        code = request.query.get("restaurant-code") is not None
+        if request.body_exists and request.path.startswith("/restricted/"):
+            code = code or "restaurant-code" in await request.json()
+        seen.append((request.method, request.path, request.headers.get("Accept"), code))
+        return await handler(request)
+
+    async with libro_env(start_server, middlewares=(capture,)) as env:
+        p = env.provider
+        booking_id = str(_seed_day(env, 2)[0])
+        start, end = local_day_bounds(DAY, TZ)
+        fresh = env.new_provider()
         try:
-            start = localize(DAY, time(12, 0), TZ)
-            new = NewBooking(BISTRO, start, 2, GuestData("John", "Doe", "john@doe.com",
-                                                         "5141111111", "en"), "k1", "Birthday")
-            made = await provider.create_booking(new)
-            assert made.start == start and made.party_size == 2
-            assert made.status is BookingStatus.CONFIRMED and made.notes == "Birthday"
-            person = spy[0]["data"]["relationships"]["person"]["data"]
-            assert person["attributes"]["first-name"] == "John"  # kebab-case, per the table
-            assert spy[0]["data"]["attributes"]["time"] == "12:00:00"
-            assert spy[0]["restaurant-code"] == BISTRO
-            again = await provider.create_booking(
-                NewBooking(BISTRO, start + timedelta(hours=1), 2,
-                           GuestData("John", "Doe", "john@doe.com"), "k2"))
-            assert spy[1]["data"]["relationships"]["person"]["data"] == {
-                "type": "people", "id": int(made.guest_id or 0)}
-            assert again.guest_id == made.guest_id
-            found = await provider.find_booking_by_idempotency_key(BISTRO, "k1", new)
-            assert found is not None and found.native_id == made.native_id
+            await fresh.get_bookings([booking_id])  # restaurant not known yet
         finally:
-            await provider.close()
+            await fresh.close()
+        listed = await p.list_bookings(BookingQuery(BISTRO, start, end))
+        await p.get_guests([b.guest_id for b in listed])
+        await p.get_availability(BISTRO, DAY, 2)
+        made = await p.create_booking(NewBooking(
+            BISTRO, localize(DAY, time(13, 0), TZ), 2,
+            GuestData("Zoé", "Roy", "zoe@roy.ca", "5145550199"), "k"))
+        await p.update_booking(made.native_id, BookingUpdate(notes="n"))
+        await p.reschedule_booking(made.native_id, BookingChange(party_size=3))
+        await p.cancel_booking(made.native_id, None)
+        await p.list_guests(BISTRO, "zoe@roy.ca", 5)
+        await p.list_reviews(BISTRO)
+        restricted = [s for s in seen if s[1].startswith("/restricted/")]
+        assert {s[2] for s in restricted} == {"application/vnd.libro-restricted-v2+json"}
+        scoped = [s for s in restricted if s[1].startswith(("/restricted/restaurant/",
+                                                            "/restricted/people"))]
+        assert len(scoped) >= 12
+        assert [s for s in scoped if not s[3]] == []
 
 
 async def test_reconcile_an_ambiguous_create_by_guest_time_and_size(start_server) -> None:
@@ -232,3 +261,15 @@ async def test_guests_search_and_update(start_server) -> None:
         with pytest.raises(NotSupported):
             await env.provider.upsert_guest(GuestUpsert(
                 PLATEAU, GuestData("No", "Body", "nobody@example.ca")))
+
+
+async def test_a_new_guest_needs_email_and_phone(start_server) -> None:
+    from tablegraph.errors import InvalidInput
+
+    async with libro_env(start_server) as env:
+        with pytest.raises(InvalidInput) as err:
+            await env.provider.create_booking(NewBooking(
+                BISTRO, localize(DAY, time(12, 0), TZ), 2,
+                GuestData("No", "Phone", "no@phone.ca"), "k"))
+        assert err.value.field == ("guest",)
+        assert env.count("POST /restricted/restaurant/bookings") == 0

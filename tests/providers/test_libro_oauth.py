@@ -126,3 +126,36 @@ async def test_sqlite_store_round_trip(tmp_path) -> None:
     await store.delete("up", "a")
     assert await store.load("up") == {}
     assert b"r3" not in (tmp_path / "s.db").read_bytes()
+
+
+async def test_a_connection_started_on_one_gateway_completes_on_another(start_server) -> None:
+    """The ``state`` is signed, not remembered: any gateway process can take the callback."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    async with libro_env(start_server, client_credentials=False) as env:
+        other = env.new_provider(client_credentials=False)
+        try:
+            gateways = []
+            for provider in (env.provider, other):
+                app = web.Application()
+                app.add_routes(libro_oauth_routes(provider))
+                gateways.append(await start_server(app))
+            async with httpx.AsyncClient() as browser:
+                start = await browser.get(f"{gateways[0]}/connect/libro-montreal")
+                authorize = start.headers["Location"]
+                form = dict(parse_qsl(urlsplit(authorize).query))
+                assert form["redirect_uri"] == f"{gateways[0]}/connect/libro-montreal/callback"
+                approved = await browser.post(f"{env.url}/oauth/authorize", data={
+                    **form, "login": "owner-plateau", "decision": "approve"})
+                callback = approved.headers["Location"].replace(gateways[0], gateways[1])
+                # 11 minutes later the state has expired
+                env.clock.advance(660)
+                late = await browser.get(callback)
+                assert late.status_code == 400
+                env.clock.advance(-660)
+                done = await browser.get(callback)
+                assert done.status_code == 200
+            assert other.health_details() == {"accounts": {PLATEAU: "connected"}}
+            assert env.provider.health_details() == {"accounts": {}}
+        finally:
+            await other.close()

@@ -55,8 +55,9 @@ async def test_simulator_delivery_verifies_and_names_what_it_touches(start_serve
         headers, body = received[0]
         assert headers["X-Libro-Event"] == "booking.created"
         touched = env.provider.verify_webhook(headers, body)
-        assert touched == {"restaurant_ids": [BISTRO], "booking_ids": [made.native_id],
-                           "guest_ids": [made.guest_id]}
+        t, _, v1 = headers["X-Libro-Signature"].partition(",v1=")
+        assert touched == {"event_id": f"{t[2:]}.{v1}", "restaurant_ids": [BISTRO],
+                           "booking_ids": [made.native_id], "guest_ids": [made.guest_id]}
         # tampered body
         with pytest.raises(InvalidInput):
             env.provider.verify_webhook(headers, body.replace(b'"size": 2', b'"size": 9'))

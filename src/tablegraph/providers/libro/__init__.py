@@ -31,7 +31,6 @@ Quirks and choices (where Libro is silent, per providers/libro.md):
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -64,7 +63,14 @@ from tablegraph.model import (
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
-from tablegraph.providers.libro.auth import Account, Grant, Now, TokenAuth
+from tablegraph.providers.libro.auth import (
+    Account,
+    Grant,
+    Now,
+    TokenAuth,
+    read_state,
+    sign_state,
+)
 from tablegraph.providers.libro.errors import raise_for
 from tablegraph.providers.libro.jsonapi import (
     Document,
@@ -87,7 +93,7 @@ from tablegraph.providers.libro.mapping import (
 )
 from tablegraph.providers.libro.webhooks import touched, verify_signature
 from tablegraph.settings import ConfigError
-from tablegraph.timeutil import to_zone
+from tablegraph.timeutil import parse_instant, to_zone
 from tablegraph.tokenstore import DEFAULT_KEY_ENV, MemoryTokenStore, SqliteTokenStore, TokenStore
 from tablegraph.upstream import RetryPolicy, UpstreamClient, json_body
 
@@ -153,7 +159,6 @@ class LibroProvider(Provider):
         self._booking_codes: dict[str, str] = {}
         self._person_codes: dict[str, str] = {}
         self._idempotency: dict[str, str] = {}
-        self._pending_connects: dict[str, tuple[str, str | None, datetime]] = {}
 
     # ---- lifecycle and auth ---------------------------------------------------------------
 
@@ -183,6 +188,10 @@ class LibroProvider(Provider):
 
     async def start(self) -> None:
         await self._ensure_accounts()
+        try:  # learn restaurant ids -> codes early (webhooks name restaurants by id)
+            await self._restaurant_map()
+        except GatewayError:
+            pass  # the upstream may be down at start-up; the first call retries
 
     def health_details(self) -> dict[str, Any]:
         return {"accounts": {label: a.status for label, a in sorted(self._accounts.items())}}
@@ -272,11 +281,6 @@ class LibroProvider(Provider):
             raise UpstreamAuthError("no connected Libro account covers this restaurant",
                                     upstream=self.name)
         return self._default
-
-    def _all_clients(self) -> list[UpstreamClient]:
-        out = [self._default] if self._use_client_credentials else []
-        return out + [a.client for a in self._accounts.values()
-                      if a.client is not None and a.status == "connected"]
 
     # ---- the HTTP boundary -----------------------------------------------------------------
 
@@ -419,20 +423,28 @@ class LibroProvider(Provider):
             self._person_codes.setdefault(booking.guest_id, code)
         return booking
 
-    async def _raw_booking(self, booking_id: str) -> tuple[Resource, Included, str | None]:
-        code = self._booking_codes.get(booking_id)
-        path = f"/restricted/restaurant/bookings/{booking_id}"
-        if code is not None:
-            doc = await self._call(await self._route(code), "GET", path,
-                                   params={"restaurant-code": code})
-            return resources(doc)[0], Included([doc]), code
-        for client in self._all_clients():  # the restaurant is unknown: ask each token
+    async def _get_by_id(self, path: str, known: str | None) -> tuple[Document, str]:
+        """GET a booking or person by id with its ``restaurant-code``; when the restaurant is
+        not known yet, try each exposed restaurant in turn (a 404 means "not this one")."""
+        codes = [known] if known else list(await self._restaurant_map())
+        auth_error: UpstreamAuthError | None = None
+        for code in codes:
             try:
-                doc = await self._call(client, "GET", path)
+                client = await self._route(code)
+                return await self._call(client, "GET", path,
+                                        params={"restaurant-code": code}), code
             except NotFound:
                 continue
-            return resources(doc)[0], Included([doc]), None
-        raise NotFound("no such Libro booking", upstream=self.name)
+            except UpstreamAuthError as exc:  # one disconnected account hides only its own
+                auth_error = exc
+        if auth_error is not None:
+            raise auth_error
+        raise NotFound("not found at Libro", upstream=self.name)
+
+    async def _raw_booking(self, booking_id: str) -> tuple[Resource, Included, str]:
+        doc, code = await self._get_by_id(f"/restricted/restaurant/bookings/{booking_id}",
+                                          self._booking_codes.get(booking_id))
+        return resources(doc)[0], Included([doc]), code
 
     async def list_bookings(self, query: BookingQuery) -> list[Booking]:
         code = query.restaurant_id
@@ -484,6 +496,10 @@ class LibroProvider(Provider):
         person: dict[str, Any]
         if person_id is not None:
             person = {"type": "people", "id": int(person_id)}
+        elif not (guest.email and guest.phone):
+            # Libro's person table marks first-name, last-name, email and phone required.
+            raise InvalidInput("Libro needs the guest's e-mail and phone for a new guest",
+                               upstream=self.name, field=("guest",))
         else:
             attrs = {"first-name": guest.first_name, "last-name": guest.last_name,
                      "email": guest.email, "phone": guest.phone,
@@ -574,7 +590,7 @@ class LibroProvider(Provider):
                                code="NOT_CANCELLABLE")
         self._check_modifiable(res)
         until = (res.get("attributes") or {}).get("cancelation-allowed-until")
-        if until and self._now() >= datetime.fromisoformat(str(until)):
+        if until and self._now() >= parse_instant(str(until)):
             raise InvalidState("the cancellation deadline has passed", upstream=self.name,
                                code="NOT_CANCELLABLE", details={"deadline": str(until)})
         doc = await self._call(await self._route(current.restaurant_id), "DELETE",
@@ -608,19 +624,10 @@ class LibroProvider(Provider):
     # ---- guests and reviews ---------------------------------------------------------------
 
     async def _person(self, person_id: str) -> Guest:
-        code = self._person_codes.get(person_id)
-        path = f"/restricted/people/{person_id}"
-        if code is not None:
-            doc = await self._call(await self._route(code), "GET", path,
-                                   params={"restaurant-code": code})
-            return _to_guest(self.name, resources(doc)[0])
-        for client in self._all_clients():
-            try:
-                doc = await self._call(client, "GET", path)
-            except NotFound:
-                continue
-            return _to_guest(self.name, resources(doc)[0])
-        raise NotFound("no such Libro person", upstream=self.name)
+        doc, code = await self._get_by_id(f"/restricted/people/{person_id}",
+                                          self._person_codes.get(person_id))
+        self._person_codes.setdefault(person_id, code)
+        return _to_guest(self.name, resources(doc)[0])
 
     async def get_guests(self, ids: Sequence[str]) -> BatchResult:
         return await self._bounded(ids, self._person)
@@ -683,9 +690,10 @@ class LibroProvider(Provider):
         if secret is None:
             raise InvalidInput("no webhook secret is configured for this upstream",
                                upstream=self.name)
-        verify_signature(secret.reveal(), headers, body, self._now(), self.name)
+        event_id = verify_signature(secret.reveal(), headers, body, self._now(), self.name)
         restaurants, bookings, people = touched(body, self.name)
         return {
+            "event_id": event_id,
             # Libro names restaurants by numeric id; the gateway addresses them by code.
             "restaurant_ids": [self._ref_to_code.get(r, r) for r in restaurants],
             "booking_ids": bookings,
@@ -695,23 +703,18 @@ class LibroProvider(Provider):
     # ---- authorization-code flow (used by libro_oauth_routes) -----------------------------
 
     def authorization_url(self, redirect_uri: str, label: str | None = None) -> str:
-        """Libro's authorize URL for a new connection; remembers its ``state`` for 10 min."""
-        now = self._now()
-        for key, (_, _, at) in list(self._pending_connects.items()):
-            if at < now - timedelta(minutes=10):
-                del self._pending_connects[key]
-        state = secrets.token_urlsafe(24)
-        self._pending_connects[state] = (redirect_uri, label, now)
+        """Libro's authorize URL for a new connection, with a signed ``state`` (10 min)."""
+        state = sign_state(self._credential("client_secret"), redirect_uri, label, self._now())
         return self._authorize_url + "?" + urlencode({
             "client_id": self._credential("client_id"), "redirect_uri": redirect_uri,
             "response_type": "code", "scope": self._scopes, "state": state})
 
     async def complete_connection(self, state: str, code: str) -> Account:
         """Exchange a callback's code for tokens and remember the account durably."""
-        pending = self._pending_connects.pop(state, None)
+        pending = read_state(self._credential("client_secret"), state, self._now())
         if pending is None:
             raise InvalidInput("unknown or expired connection attempt", upstream=self.name)
-        redirect_uri, label, _ = pending
+        redirect_uri, label = pending
         token = await self._token_request(self._oauth_token_url, {
             "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
         if token is None or "refresh_token" not in token:

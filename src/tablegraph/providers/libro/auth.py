@@ -10,6 +10,12 @@ an account connected through the authorization-code flow (``Account``).
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -95,3 +101,44 @@ class Account:
         if self.access_token and self.expires_at:
             return Grant(self.access_token, self.expires_at)
         return None
+
+
+# ---- the authorization request's ``state`` ------------------------------------------------------
+# Signed rather than remembered, so any gateway process can complete a connection another one
+# started (the gateway keeps no per-process state); it expires after ``STATE_TTL`` seconds.
+
+STATE_TTL = 600
+
+
+def sign_state(key: str, redirect_uri: str, label: str | None, now: datetime) -> str:
+    payload = json.dumps({"r": redirect_uri, "l": label, "t": int(now.timestamp()),
+                          "n": secrets.token_urlsafe(8)}, separators=(",", ":")).encode()
+    mac = hmac.new(key.encode(), payload, hashlib.sha256).digest()
+    return f"{_b64(payload)}.{_b64(mac)}"
+
+
+def read_state(key: str, state: str, now: datetime) -> tuple[str, str | None] | None:
+    """(redirect_uri, label) of a genuine, fresh ``state``; None otherwise."""
+    try:
+        raw_payload, raw_mac = state.split(".")
+        payload, mac = _unb64(raw_payload), _unb64(raw_mac)
+    except ValueError:
+        return None
+    expected = hmac.new(key.encode(), payload, hashlib.sha256).digest()
+    if not hmac.compare_digest(expected, mac):
+        return None
+    data = json.loads(payload)
+    if not 0 <= now.timestamp() - int(data["t"]) <= STATE_TTL:
+        return None
+    return str(data["r"]), data.get("l")
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, UnicodeError):
+        raise ValueError("bad base64") from None

@@ -25,7 +25,12 @@ def _header(headers: dict[str, str], name: str) -> str | None:
 
 
 def verify_signature(secret: str, headers: dict[str, str], body: bytes, now: datetime,
-                     upstream: str, tolerance: float = TOLERANCE_SECONDS) -> None:
+                     upstream: str, tolerance: float = TOLERANCE_SECONDS) -> str:
+    """Raise ``InvalidInput`` unless the delivery is authentic and fresh; return an event id.
+
+    Libro sends no event id: ``"<t>.<v1>"`` identifies a delivery (a retry of the same body at
+    the same second is the same event), so a replay inside the tolerance can be dropped.
+    """
     header = _header(headers, SIGNATURE_HEADER)
     if not header:
         raise InvalidInput("webhook without a signature", upstream=upstream)
@@ -48,6 +53,7 @@ def verify_signature(secret: str, headers: dict[str, str], body: bytes, now: dat
                         hashlib.sha256).hexdigest()
     if not any(hmac.compare_digest(expected, s.lower()) for s in signatures):
         raise InvalidInput("webhook signature does not match", upstream=upstream)
+    return f"{timestamp}.{expected}"
 
 
 def touched(body: bytes, upstream: str) -> tuple[list[str], list[str], list[str]]:

@@ -28,6 +28,7 @@ from tablegraph.simulators.libro.state import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     DEMO_CODES,
+    DEMO_WEBHOOK_SECRET,
     ERRORS,
     LibroError,
     LibroState,
@@ -75,7 +76,10 @@ def _guard(request: web.Request) -> None:
     limit = request.app[_RATE_LIMIT]
     if isinstance(limit, int):
         window = int(state.clock.now().timestamp())
-        counts: Counter[tuple[str, int]] = request.app[_RATE].setdefault("counts", Counter())
+        rate = request.app[_RATE]
+        if rate.get("window") != window:  # a new second: forget the old counts
+            rate["window"], rate["counts"] = window, Counter()
+        counts: Counter[tuple[str, int]] = rate["counts"]
         counts[(token.value, window)] += 1
         if counts[(token.value, window)] > limit:
             raise LibroError(429, "429", "rate-limited", "Too many requests")
@@ -117,7 +121,7 @@ async def _sim_webhooks(request: web.Request) -> web.Response:
 def create_app(seed: int = 0, *, clock: Clock | None = None,
                rate_limit: int | None = 10, token_ttl: int = 7200,
                expired_status: int = 401, webhook_urls: tuple[str, ...] = (),
-               webhook_secret: str | None = None, bookings_per_day: int = 6,
+               webhook_secret: str | None = DEMO_WEBHOOK_SECRET, bookings_per_day: int = 6,
                **options: Any) -> web.Application:
     """The simulator app. ``rate_limit``: requests per second per token (None: unlimited)."""
     app = new_app(clock, libro_middleware)
@@ -151,7 +155,8 @@ def demo_upstreams(base_url: str) -> list[UpstreamConfig]:
             kind="libro",
             base_url=base_url,
             credentials={"client_id": Secret(DEMO_CLIENT_ID),
-                         "client_secret": Secret(DEMO_CLIENT_SECRET)},
+                         "client_secret": Secret(DEMO_CLIENT_SECRET),
+                         "webhook_secret": Secret(DEMO_WEBHOOK_SECRET)},
             options={"restaurant_codes": list(DEMO_CODES)},
         )
     ]

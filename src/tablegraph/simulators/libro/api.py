@@ -292,9 +292,10 @@ def _person_for(state: LibroState, rest: RestaurantRec, ref: dict[str, Any]) -> 
 async def update_booking(request: web.Request) -> web.Response:
     _need_scope(request, "bookings")
     state, body = _state(request), await _body(request)
-    b = _booking(request, body.get("restaurant-code") or request.query.get("restaurant-code"))
-    if not (body.get("restaurant-code") or request.query.get("restaurant-code")):
+    code = body.get("restaurant-code") or request.query.get("restaurant-code")
+    if not code:
         raise fail("1005")
+    b = _booking(request, code)
     attrs = (body.get("data") or {}).get("attributes") or {}
     if "note" in attrs:
         b.note = attrs["note"]
@@ -312,7 +313,7 @@ async def update_booking(request: web.Request) -> web.Response:
 async def reschedule_booking(request: web.Request) -> web.Response:
     _need_scope(request, "bookings")
     state = _state(request)
-    body = await _body(request) if request.can_read_body else {}
+    body = await _body(request) if request.body_exists else {}
     # The body is the documented form; DOC examples also pass everything in the query string.
     attrs: dict[str, Any] = dict(request.query)
     attrs.update((body.get("data") or {}).get("attributes") or {})

@@ -420,6 +420,7 @@ def _add_months(d: date, months: int) -> date:
 
 DEMO_CLIENT_ID = "tablegraph-demo"
 DEMO_CLIENT_SECRET = "libro-demo-secret"
+DEMO_WEBHOOK_SECRET = "libro-demo-webhook-secret"
 DEMO_CODES = ("QC016214487921", "QC016214487922")
 MONTREAL = "America/Montreal"
 
