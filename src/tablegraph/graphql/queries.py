@@ -42,24 +42,12 @@ class RestaurantAvailability:
 
 
 async def _booking(info: Info, global_id: str, field: tuple[str, ...]) -> model.Booking:
-    gid = validate.global_id(global_id, "Booking", field)
-    if gid.upstream not in info.context.gateway.providers:
-        raise NotFound("no such booking", field=field)
-    found = await info.context.bookings.load((gid.upstream, gid.native_id))
-    if found is None:
-        raise NotFound("no such booking", field=field)
-    assert isinstance(found, model.Booking)
+    found: model.Booking = await resolvers.load_node(info, global_id, "Booking", field)
     return found
 
 
 async def _guest(info: Info, global_id: str, field: tuple[str, ...]) -> model.Guest:
-    gid = validate.global_id(global_id, "Guest", field)
-    if gid.upstream not in info.context.gateway.providers:
-        raise NotFound("no such guest", field=field)
-    found = await info.context.guests.load((gid.upstream, gid.native_id))
-    if found is None:
-        raise NotFound("no such guest", field=field)
-    assert isinstance(found, model.Guest)
+    found: model.Guest = await resolvers.load_node(info, global_id, "Guest", field)
     return found
 
 
@@ -231,6 +219,4 @@ class Query:
         after: str | None = None,
     ) -> Connection[Review]:
         restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurantId",))
-        limit = validate.cap(first, info.context.gateway.settings.limits.max_list)
-        found = await info.context.gateway.reviews(restaurant)
-        return paginate([Review.of(r) for r in found], limit, after)
+        return await resolvers.reviews_page(info, restaurant, first, after)

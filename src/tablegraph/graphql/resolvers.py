@@ -3,24 +3,43 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Any
 
 from tablegraph import model
 from tablegraph.errors import GatewayError, NotFound, NotSupported, PolicyViolation
 from tablegraph.graphql import validate
 from tablegraph.graphql.context import Info
-from tablegraph.graphql.types import Booking, Connection, Notice, Slot, paginate
+from tablegraph.graphql.types import Booking, Connection, Notice, Review, Slot, paginate
 from tablegraph.timeutil import zone
 
 
-async def load_restaurant(info: Info, global_id: str, field: tuple[str, ...]) -> model.Restaurant:
-    gid = validate.global_id(global_id, "Restaurant", field)
-    if gid.upstream not in info.context.gateway.providers:
-        raise NotFound("no such restaurant", field=field)
-    found = await info.context.restaurants.load((gid.upstream, gid.native_id))
+async def load_node(info: Info, global_id: str, type_: str, field: tuple[str, ...]) -> Any:
+    """The model behind a global id of ``type_``, through this request's loader."""
+    gid = validate.global_id(global_id, type_, field)
+    loaders = {
+        "Restaurant": info.context.restaurants,
+        "Booking": info.context.bookings,
+        "Guest": info.context.guests,
+    }
+    if gid.upstream not in info.context.gateway.providers or type_ not in loaders:
+        raise NotFound(f"no such {type_.lower()}", field=field)
+    found = await loaders[type_].load((gid.upstream, gid.native_id))
     if found is None:
-        raise NotFound("no such restaurant", field=field)
-    assert isinstance(found, model.Restaurant)
+        raise NotFound(f"no such {type_.lower()}", field=field)
     return found
+
+
+async def load_restaurant(info: Info, global_id: str, field: tuple[str, ...]) -> model.Restaurant:
+    found: model.Restaurant = await load_node(info, global_id, "Restaurant", field)
+    return found
+
+
+async def reviews_page(
+    info: Info, restaurant: model.Restaurant, first: int | None, after: str | None
+) -> Connection[Review]:
+    limit = validate.cap(first, info.context.gateway.settings.limits.max_list)
+    found = await info.context.gateway.reviews(restaurant)
+    return paginate([Review.of(r) for r in found], limit, after)
 
 
 async def slots_for(

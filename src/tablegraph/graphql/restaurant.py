@@ -21,9 +21,7 @@ from tablegraph.graphql.types import (
     OpeningHours,
     Review,
     Slot,
-    paginate,
 )
-from tablegraph.graphql import validate
 
 
 @strawberry.type
@@ -107,9 +105,7 @@ class Restaurant(Node):
     async def reviews(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Review]:
-        limit = validate.cap(first, info.context.gateway.settings.limits.max_list)
-        found = await info.context.gateway.reviews(self.m)
-        return paginate([Review.of(r) for r in found], limit, after)
+        return await resolvers.reviews_page(info, self.m, first, after)
 
     @strawberry.field
     async def rating_summary(self, info: Info) -> RatingSummary | None:

@@ -7,7 +7,7 @@ import enum
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Generic, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -15,6 +15,9 @@ from strawberry.scalars import JSON
 from tablegraph import ids, model
 from tablegraph.errors import GatewayError, InvalidInput
 from tablegraph.graphql.context import Info
+
+if TYPE_CHECKING:
+    from tablegraph.graphql.restaurant import Restaurant
 
 BookingStatus = strawberry.enum(model.BookingStatus, description="Normalized booking status.")
 Capability = strawberry.enum(model.Capability, description="What a restaurant supports.")

@@ -25,7 +25,7 @@ import hmac
 import time as _time
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any, ClassVar, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import httpx
 
