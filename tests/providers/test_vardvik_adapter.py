@@ -90,3 +90,14 @@ async def test_webhook_test_event_reaches_subscribers(berlin, start_server) -> N
     await app[VARDVIK_STATE].drain_webhooks()
     assert received == ["reservation.created"]
     assert len(deliveries) == 1
+
+
+async def test_a_webhook_with_a_malformed_url_is_logged_as_failed(berlin) -> None:
+    app, config, make = berlin
+    state = app[VARDVIK_STATE]
+    state.add_webhook("rst_1", "http://127.0.0.1:notaport/hook", "whsec")
+    provider = make()
+    restaurant = (await provider.list_restaurants())[0]
+    await provider.send_test_webhook(restaurant.native_id, "reservation.created")
+    await state.drain_webhooks()
+    assert [d["status"] for d in state.deliveries] == ["failed"]

@@ -67,7 +67,7 @@ class WebhookDispatcher:
         try:
             response = await self._client.post(hook.url, content=body, headers=headers)
             code, excerpt = response.status_code, response.text[:200]
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a bad URL is a failed delivery too
             excerpt = type(exc).__name__
         delivery = {
             "webhookId": hook.id,
