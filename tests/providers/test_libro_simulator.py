@@ -89,3 +89,93 @@ async def test_booking_consumes_availability_and_errors_have_codes(start_server)
         assert again.status_code == 422
         assert again.json() == {"error": "validation.service.slots-unavailable-not-specific",
                                 "code": "2004", "message": "Not enough room at this time"}
+
+
+async def test_seed_is_deterministic() -> None:
+    clock = Clock(NOW)
+    a, b = (create_app(3, clock=clock)[LIBRO_STATE] for _ in range(2))
+    assert [(x.id, x.start, x.size, x.read_token) for x in a.bookings.values()] == [
+        (x.id, x.start, x.size, x.read_token) for x in b.bookings.values()]
+    assert len(a.bookings) > 20
+    assert {r.tz for r in a.restaurants.values()} == {"America/Montreal"}
+
+
+async def test_refresh_tokens_rotate_and_are_single_use(start_server) -> None:
+    app = create_app(0, clock=Clock(NOW))
+    url = await start_server(app)
+    async with httpx.AsyncClient(base_url=url, follow_redirects=False) as c:
+        redirect = "https://app.example.io/oauth/callback"
+        page = await c.get("/oauth/authorize", params={
+            "client_id": DEMO_CLIENT_ID, "redirect_uri": redirect, "response_type": "code",
+            "scope": "bookings people reviews", "state": "xyz"})
+        assert page.status_code == 200 and "owner-bistro" in page.text
+        denied = await c.post("/oauth/authorize", data={
+            "client_id": DEMO_CLIENT_ID, "redirect_uri": redirect, "login": "owner-bistro",
+            "state": "xyz", "decision": "deny"})
+        assert denied.headers["Location"] == f"{redirect}?state=xyz&error=access_denied"
+        approved = await c.post("/oauth/authorize", data={
+            "client_id": DEMO_CLIENT_ID, "redirect_uri": redirect, "login": "owner-bistro",
+            "scope": "bookings", "state": "xyz", "decision": "approve"})
+        code = httpx.URL(approved.headers["Location"]).params["code"]
+        creds = {"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}
+        # DOC _authentication.md step 3
+        first = await c.post("/oauth/token", data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect,
+            **creds})
+        assert set(first.json()) == {"access_token", "refresh_token", "token_type",
+                                     "expires_in"}
+        reused_code = await c.post("/oauth/token", data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect,
+            **creds})
+        assert reused_code.status_code == 400
+        # DOC _authentication.md step 5: a new access and refresh token each time
+        old = first.json()["refresh_token"]
+        second = await c.post("/oauth/token", data={
+            "grant_type": "refresh_token", "refresh_token": old, **creds})
+        assert second.status_code == 200 and second.json()["refresh_token"] != old
+        again = await c.post("/oauth/token", data={
+            "grant_type": "refresh_token", "refresh_token": old, **creds})
+        assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+        # the token covers the owner's restaurant and only the granted scope
+        headers = {"Authorization": f"Bearer {second.json()['access_token']}",
+                   "Accept": ACCEPT}
+        mine = await c.get("/restricted/restaurants", headers=headers)
+        assert [d["attributes"]["code"] for d in mine.json()["data"]] == [DEMO_CODES[0]]
+        reviews = await c.get("/restricted/restaurant/reviews", headers=headers,
+                              params={"restaurant-code": DEMO_CODES[0]})
+        assert reviews.status_code == 405
+        bad = await c.post("/oauth/token", data={"grant_type": "client_credentials",
+                                                 "client_id": DEMO_CLIENT_ID,
+                                                 "client_secret": "nope"})
+        assert bad.status_code == 401
+
+
+async def test_write_rules_pages_and_cancellation(start_server) -> None:
+    clock = Clock(NOW)
+    app = create_app(0, clock=clock, rate_limit=None)
+    url = await start_server(app)
+    state = app[LIBRO_STATE]
+    async with httpx.AsyncClient(base_url=url) as c:
+        headers = {"Authorization": f"Bearer {await _token(c)}", "Accept": ACCEPT}
+        too_many = await c.get("/restricted/restaurant/bookings", headers=headers,
+                               params={"limit": 251})
+        assert too_many.status_code == 400
+        people = await c.get("/restricted/people", headers=headers,
+                             params={"restaurant-code": DEMO_CODES[0], "limit": 5})
+        assert people.json()["meta"]["page"] == {"limit": 5, "offset": 0, "total": 12}
+        ids = [int(p["id"]) for p in people.json()["data"]]
+        assert ids == sorted(ids, reverse=True)  # newest first
+        booking = next(b for b in state.bookings.values() if b.restaurant_id == "4521")
+        path = f"/restricted/restaurant/bookings/{booking.id}"
+        no_code = await c.delete(path, headers=headers)
+        assert no_code.status_code == 422 and no_code.json()["code"] == "1005"
+        # DOC bookings/_reschedule.md example: parameters in the query string
+        day = booking.start.date().isoformat()
+        moved = await c.put(f"{path}/reschedule", headers=headers, params={
+            "restaurant-code": DEMO_CODES[0], "date": day, "time": "23:45", "size": 2})
+        assert moved.status_code == 422 and moved.json()["code"] == "2008"  # no service
+        clock.set(booking.start - timedelta(hours=1))  # past the cancellation deadline
+        headers["Authorization"] = f"Bearer {await _token(c)}"
+        late = await c.delete(path, headers=headers, params={"restaurant-code": DEMO_CODES[0]})
+        assert late.status_code == 409 and late.json()["code"] == "4001"
+        assert state.bookings[booking.id].status != "canceled"

@@ -34,7 +34,6 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 from tablegraph.errors import (
     GatewayError,
@@ -42,9 +41,7 @@ from tablegraph.errors import (
     InvalidState,
     NotFound,
     NotSupported,
-    OutcomeUnknown,
     UpstreamAuthError,
-    UpstreamUnavailable,
 )
 from tablegraph.model import (
     Booking,
@@ -63,20 +60,13 @@ from tablegraph.model import (
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
-from tablegraph.providers.libro.auth import (
-    Account,
-    Grant,
-    Now,
-    TokenAuth,
-    read_state,
-    sign_state,
-)
+from tablegraph.providers.libro.auth import Account, Now, TokenAuth
+from tablegraph.providers.libro.connections import Connections
 from tablegraph.providers.libro.errors import raise_for
 from tablegraph.providers.libro.jsonapi import (
     Document,
     Included,
     Resource,
-    TokenResponse,
     related_id,
     resources,
 )
@@ -129,28 +119,31 @@ class LibroProvider(Provider):
         self._now: Now = clock.now if clock is not None else (
             lambda: datetime.now(UTC))
         base = config.base_url.rstrip("/")
-        self._token_url = str(opts.get("token_url", f"{base}/oauth/token"))
-        self._oauth_token_url = str(opts.get("oauth_token_url", self._token_url))
-        self._authorize_url = str(opts.get("authorize_url", f"{base}/oauth/authorize"))
-        self._redirect_uri: str | None = opts.get("redirect_uri")
-        self._scopes = str(opts.get("scopes", "bookings people reviews"))
         self._codes = tuple(str(c) for c in opts.get("restaurant_codes") or ())
-        self._use_client_credentials = bool(opts.get("client_credentials", True))
         self._page_size = max(1, min(int(opts.get("page_size", MAX_PAGE)), MAX_PAGE))
         self._max_concurrency = int(opts.get("max_concurrency", 5))
-        self._margin = float(opts.get("refresh_margin_seconds", 60))
         self._currency = str(opts.get("currency", "CAD"))
         self._ref_ttl = timedelta(seconds=float(opts.get("reference_ttl_seconds", 300)))
         # Libro documents no rate numbers: back off 1 s, 2 s, 4 s on 429 (providers/libro.md).
         self._retry = RetryPolicy(attempts=4, base_delay=1.0, max_delay=4.0)
         self._sleep = opts.get("_sleep", asyncio.sleep)
         self._token_client = self._client(retry=self._retry, sleep=self._sleep)
-        self._default_auth = TokenAuth(self._client_credentials_grant, self._now, self._margin)
-        self._default = self._api_client(self._default_auth)
-        self._store: TokenStore = opts.get("_token_store") or self._make_store()
-        self._accounts: dict[str, Account] = {}
-        self._accounts_loaded = False
-        self._accounts_lock = asyncio.Lock()
+        token_url = str(opts.get("token_url", f"{base}/oauth/token"))
+        self._conn = Connections(
+            upstream=self.name,
+            client_id=lambda: self._credential("client_id"),
+            client_secret=lambda: self._credential("client_secret"),
+            token_client=self._token_client,
+            make_client=self._api_client,
+            store=opts.get("_token_store") or self._make_store(),
+            now=self._now,
+            margin=float(opts.get("refresh_margin_seconds", 60)),
+            token_url=token_url,
+            oauth_token_url=str(opts.get("oauth_token_url", token_url)),
+            authorize_url=str(opts.get("authorize_url", f"{base}/oauth/authorize")),
+            scopes=str(opts.get("scopes", "bookings people reviews")),
+            use_client_credentials=bool(opts.get("client_credentials", True)),
+        )
         self._semaphores: dict[int, asyncio.Semaphore] = {}
         self._restaurants: dict[str, tuple[Restaurant, Resource]] = {}
         self._restaurants_at: datetime | None = None
@@ -183,104 +176,20 @@ class LibroProvider(Provider):
 
     @property
     def clients(self) -> Sequence[UpstreamClient]:
-        extra = [a.client for a in self._accounts.values() if a.client is not None]
-        return [self._token_client, self._default, *extra]
+        return [self._token_client, *self._conn.clients()]
 
     async def start(self) -> None:
-        await self._ensure_accounts()
+        await self._conn.ensure_loaded()
         try:  # learn restaurant ids -> codes early (webhooks name restaurants by id)
             await self._restaurant_map()
         except GatewayError:
             pass  # the upstream may be down at start-up; the first call retries
 
     def health_details(self) -> dict[str, Any]:
-        return {"accounts": {label: a.status for label, a in sorted(self._accounts.items())}}
-
-    async def _token_request(self, url: str, form: dict[str, str]) -> TokenResponse | None:
-        """POST a grant; the token body, or None when the grant itself was refused (4xx)."""
-        form = {**form, "client_id": self._credential("client_id"),
-                "client_secret": self._credential("client_secret")}
-        try:
-            resp = await self._token_client.request(
-                "POST", url, content=urlencode(form).encode(), authenticated=False,
-                headers={"Content-Type": "application/x-www-form-urlencoded"})
-        except OutcomeUnknown:
-            raise UpstreamUnavailable("Libro's token endpoint failed", upstream=self.name) from None
-        if resp.status_code == 401:
-            raise UpstreamAuthError("Libro refused the client credentials", upstream=self.name)
-        if 400 <= resp.status_code < 500:
-            return None
-        body = json_body(resp, self.name)
-        if resp.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-            raise UpstreamAuthError("Libro's token endpoint answered unexpectedly",
-                                    upstream=self.name)
-        token: TokenResponse = body  # type: ignore[assignment]
-        return token
-
-    def _grant(self, token: TokenResponse) -> Grant:
-        ttl = int(token.get("expires_in") or 7200)
-        return Grant(token["access_token"], self._now() + timedelta(seconds=ttl))
-
-    async def _client_credentials_grant(self) -> Grant:
-        token = await self._token_request(self._token_url, {"grant_type": "client_credentials"})
-        if token is None:
-            raise UpstreamAuthError("Libro refused the client-credentials grant",
-                                    upstream=self.name)
-        return self._grant(token)
-
-    async def _ensure_accounts(self) -> None:
-        if self._accounts_loaded:
-            return
-        async with self._accounts_lock:
-            if self._accounts_loaded:
-                return
-            for label, record in (await self._store.load(self.name)).items():
-                self._install(Account.from_record(label, record))
-            self._accounts_loaded = True
-
-    def _install(self, account: Account) -> None:
-        async def fetch() -> Grant:
-            return await self._refresh_account(account)
-
-        account.client = self._api_client(
-            TokenAuth(fetch, self._now, self._margin, initial=account.initial_grant()))
-        self._accounts[account.label] = account
-
-    async def _refresh_account(self, account: Account) -> Grant:
-        if account.status != "connected":
-            raise self._reconnect_error(account)
-        token = await self._token_request(self._oauth_token_url, {
-            "grant_type": "refresh_token", "refresh_token": account.refresh_token})
-        if token is None or "refresh_token" not in token:
-            account.status = "needs_reconnect"
-            account.access_token = account.expires_at = None
-            await self._store.save(self.name, account.label, account.to_record())
-            raise self._reconnect_error(account)
-        grant = self._grant(token)
-        # Refresh tokens rotate: persist the new one before anything else can fail.
-        account.refresh_token = token["refresh_token"]
-        account.access_token, account.expires_at = grant.access_token, grant.expires_at
-        await self._store.save(self.name, account.label, account.to_record())
-        return grant
-
-    def _reconnect_error(self, account: Account) -> UpstreamAuthError:
-        return UpstreamAuthError(
-            "the Libro account must be reconnected", upstream=self.name,
-            details={"account": account.label, "needsReconnect": True})
+        return self._conn.health()
 
     async def _route(self, code: str | None) -> UpstreamClient:
-        """The client whose token covers restaurant ``code`` (None: the partner account)."""
-        await self._ensure_accounts()
-        if code is not None:
-            for account in self._accounts.values():
-                if code in account.restaurant_codes:
-                    if account.status != "connected" or account.client is None:
-                        raise self._reconnect_error(account)
-                    return account.client
-        if not self._use_client_credentials:
-            raise UpstreamAuthError("no connected Libro account covers this restaurant",
-                                    upstream=self.name)
-        return self._default
+        return await self._conn.route(code)
 
     # ---- the HTTP boundary -----------------------------------------------------------------
 
@@ -344,17 +253,16 @@ class LibroProvider(Provider):
         async with self._restaurants_lock:
             if self._restaurants_at is not None and now < self._restaurants_at + self._ref_ttl:
                 return self._restaurants
-            await self._ensure_accounts()
+            await self._conn.ensure_loaded()
             found: dict[str, tuple[Restaurant, Resource]] = {}
-            if self._use_client_credentials:
-                items, _ = await self._pages(self._default, "/restricted/restaurants", {})
+            if self._conn.use_client_credentials:
+                items, _ = await self._pages(self._conn.default, "/restricted/restaurants", {})
                 for res in items:
                     code = str((res.get("attributes") or {}).get("code"))
                     if not self._codes or code in self._codes:
                         found[code] = (self._to_restaurant(res), res)
-            for account in list(self._accounts.values()):
-                if account.status != "connected" or account.client is None:
-                    continue
+            for account in self._conn.connected():
+                assert account.client is not None
                 try:
                     items, _ = await self._pages(account.client, "/restricted/restaurants", {})
                 except UpstreamAuthError:
@@ -703,45 +611,17 @@ class LibroProvider(Provider):
     # ---- authorization-code flow (used by libro_oauth_routes) -----------------------------
 
     def authorization_url(self, redirect_uri: str, label: str | None = None) -> str:
-        """Libro's authorize URL for a new connection, with a signed ``state`` (10 min)."""
-        state = sign_state(self._credential("client_secret"), redirect_uri, label, self._now())
-        return self._authorize_url + "?" + urlencode({
-            "client_id": self._credential("client_id"), "redirect_uri": redirect_uri,
-            "response_type": "code", "scope": self._scopes, "state": state})
+        return self._conn.authorization_url(redirect_uri, label)
 
     async def complete_connection(self, state: str, code: str) -> Account:
         """Exchange a callback's code for tokens and remember the account durably."""
-        pending = read_state(self._credential("client_secret"), state, self._now())
-        if pending is None:
-            raise InvalidInput("unknown or expired connection attempt", upstream=self.name)
-        redirect_uri, label = pending
-        token = await self._token_request(self._oauth_token_url, {
-            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
-        if token is None or "refresh_token" not in token:
-            raise UpstreamAuthError("Libro refused the authorization code", upstream=self.name)
-        await self._ensure_accounts()
-        grant = self._grant(token)
-        account = Account(label or "", token["refresh_token"], (),
-                          access_token=grant.access_token, expires_at=grant.expires_at)
-        probe = self._api_client(TokenAuth(self._never_refresh, self._now, 0, initial=grant))
-        try:
-            items, _ = await self._pages(probe, "/restricted/restaurants", {})
-        finally:
-            await probe.aclose()
-        account.restaurant_codes = tuple(
-            str((r.get("attributes") or {}).get("code")) for r in items)
-        account.label = label or (account.restaurant_codes[0] if account.restaurant_codes
-                                  else f"account-{len(self._accounts) + 1}")
-        old = self._accounts.get(account.label)
-        if old is not None and old.client is not None:
-            await old.client.aclose()
-        self._install(account)
-        await self._store.save(self.name, account.label, account.to_record())
+        async def list_codes(client: UpstreamClient) -> list[str]:
+            items, _ = await self._pages(client, "/restricted/restaurants", {})
+            return [str((r.get("attributes") or {}).get("code")) for r in items]
+
+        account = await self._conn.complete(state, code, list_codes)
         self._restaurants_at = None
         return account
-
-    async def _never_refresh(self) -> Grant:
-        raise UpstreamAuthError("Libro refused a fresh access token", upstream=self.name)
 
 
 def libro_oauth_routes(provider: LibroProvider) -> list[Any]:

@@ -29,7 +29,7 @@ def libro_oauth_routes(provider: LibroProvider) -> list[web.RouteDef]:
         return str(request.url.with_path(f"{base}/callback").with_query(None))
 
     async def connect(request: web.Request) -> web.Response:
-        label = request.query.get("account") or None
+        label = (request.query.get("account") or "")[:64] or None
         raise web.HTTPFound(provider.authorization_url(redirect_uri(request), label))
 
     async def callback(request: web.Request) -> web.Response:

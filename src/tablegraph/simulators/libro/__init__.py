@@ -126,7 +126,7 @@ def create_app(seed: int = 0, *, clock: Clock | None = None,
     """The simulator app. ``rate_limit``: requests per second per token (None: unlimited)."""
     app = new_app(clock, libro_middleware)
     clk = app[CLOCK]
-    state = LibroState(clk, token_ttl=token_ttl)
+    state = LibroState(clk, token_ttl=token_ttl, seed=seed)
     seed_state(state, seed, bookings_per_day=bookings_per_day)
     app[LIBRO_STATE] = state
     sender = WebhookSender(clk, webhook_secret, list(webhook_urls))

@@ -223,8 +223,9 @@ class Grant:
 class LibroState:
     """All mutable simulator state. Tests reach it as ``app[LIBRO_STATE]``."""
 
-    def __init__(self, clock: Clock, *, token_ttl: int = 7200) -> None:
+    def __init__(self, clock: Clock, *, token_ttl: int = 7200, seed: int = 0) -> None:
         self.clock = clock
+        self._rng = random.Random(seed)  # booking read/edit tokens: deterministic per seed
         self.token_ttl = token_ttl
         self.restaurants: dict[str, RestaurantRec] = {}
         self.people: dict[int, Person] = {}
@@ -373,7 +374,8 @@ class LibroState:
             id=self.next_id(), restaurant_id=rest.id, person_id=person.id, size=size,
             status=kw.pop("status", "approved"), start=start.astimezone(zone(rest.tz)),
             duration=rest.duration, table=table, created_at=now, updated_at=now,
-            read_token=secrets.token_hex(5)[:9], edit_token=secrets.token_hex(5)[:9], **kw,
+            read_token=f"{self._rng.getrandbits(36):09x}",
+            edit_token=f"{self._rng.getrandbits(36):09x}", **kw,
         )
         self.bookings[b.id] = b
         person.restaurant_ids.add(rest.id)
