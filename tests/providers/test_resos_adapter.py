@@ -383,3 +383,18 @@ async def test_join_waitlist_books_a_waitlist_time(serve, fake) -> None:
             restaurant_id=COPENHAGEN_ID, day=DAY, party_size=2,
             guest=GuestData("Sigrid", "Undset"),
         ))
+
+
+async def test_a_whole_booking_life_never_sends_patch_or_delete(serve, fake) -> None:
+    app, _, provider = await serve()
+    made = await provider.create_booking(new_booking(datetime(2026, 6, 13, 12, 30, tzinfo=CPH),
+                                                     key="life-1"))
+    await provider.reschedule_booking(made.native_id, BookingChange(party_size=3))
+    await provider.update_booking(made.native_id, BookingUpdate(notes="Birthday",
+                                                                locale="da"))
+    done = await provider.cancel_booking(made.native_id, "ill")
+    assert (done.status, done.party_size, done.guest and done.guest.locale) == (
+        BookingStatus.CANCELLED, 3, "da")
+    methods = {key.split(" ")[0] for key in app[REQUEST_COUNTS] if key != "*"}
+    assert methods == {"GET", "POST", "PUT"}
+    assert app[REQUEST_COUNTS]["PUT /v1/bookings/{id}"] == 3

@@ -163,3 +163,25 @@ async def test_a_429_from_a_key_shared_elsewhere_holds_the_queue_until_reset(
     assert state.status_counts[429] == 2  # the two requests of the first call, no more
     assert fake.sleeps == [59.0]
     await provider.close()
+
+
+async def test_budget_window_follows_the_upstream_minute_despite_clock_skew(
+    start_server,
+) -> None:
+    fake = FakeTime()  # resOS' clock: 08:00:01, its minute ends in 59 s
+    app = create_app(0, clock=fake.clock)
+    state = app[RESOS_STATE]
+    # The gateway's clock runs 20 s late: its own minute would end in 19 s.
+    provider = make_provider(await start_server(app), fake, _now=lambda: fake.now() - 20)
+    governor = provider.governors["key_copenhagen"]
+    fake.settled = lambda: len(state.log) == sum(governor.granted.values())
+    reads = await asyncio.gather(*(provider.get_availability(COPENHAGEN_ID, DAY, 2)
+                                   for _ in range(150)))
+    assert all(len(r) == 30 for r in reads)
+    assert state.status_counts.get(429, 0) == 0
+    # It first slept to its own minute's end; by then resOS' Retry-After had re-aligned the
+    # window, so it went on waiting for resOS' reset instead of sending into a full minute.
+    assert fake.sleeps == [19.0, 40.0]
+    minutes = [m - MINUTE for m, *_ in state.log]
+    assert (minutes.count(0), minutes.count(1)) == (100, 51)
+    await provider.close()

@@ -41,6 +41,8 @@ class RateGovernor:
         self._sleep = sleep
         self._window = -1
         self._used = 0
+        #: Seconds past the local minute at which the upstream's window resets (clock skew).
+        self._phase = 0.0
         self._blocked_until = 0.0
         self._queue: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
@@ -52,7 +54,7 @@ class RateGovernor:
 
     def _roll(self) -> float:
         now = self._now()
-        window = math.floor(now / self.window_seconds)
+        window = math.floor((now - self._phase) / self.window_seconds)
         if window != self._window:
             self._window = window
             self._used = 0
@@ -74,7 +76,18 @@ class RateGovernor:
         now = self._roll()
         if self._blocked_until:
             return self._blocked_until - now
-        return (self._window + 1) * self.window_seconds - now
+        return (self._window + 1) * self.window_seconds + self._phase - now
+
+    def sync(self, upstream_resets_in: float) -> None:
+        """Align the window with the upstream's, which every resOS answer announces in its
+        ``Retry-After``. Requests already counted stay counted."""
+        now = self._now()
+        phase = (now + upstream_resets_in) % self.window_seconds
+        drift = (phase - self._phase) % self.window_seconds
+        if min(drift, self.window_seconds - drift) < 0.5:
+            return  # within network latency: keep the window steady
+        self._phase = phase
+        self._window = math.floor((now - self._phase) / self.window_seconds)
 
     @property
     def waiting(self) -> dict[int, int]:

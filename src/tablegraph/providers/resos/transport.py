@@ -59,8 +59,9 @@ class GovernedBasicAuth:
 
 
 class RateLimitObserver(httpx.AsyncBaseTransport):
-    """Tells the key's governor when resOS answers 429, so queued requests wait for the
-    reset instead of each drawing its own 429 (another process may share the key)."""
+    """Feeds the key's governor what resOS says: ``Retry-After`` on every answer aligns the
+    budget window with resOS' minute; a 429 holds the queue until the reset, instead of each
+    queued request drawing its own 429 (another process may share the key)."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, governor: RateGovernor) -> None:
         self._inner = inner
@@ -68,12 +69,14 @@ class RateLimitObserver(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self._inner.handle_async_request(request)
+        try:
+            wait: float | None = float(response.headers.get("Retry-After", "")) / 1000
+        except ValueError:
+            wait = None
         if response.status_code == 429:
-            try:
-                wait: float | None = float(response.headers.get("Retry-After", "")) / 1000
-            except ValueError:
-                wait = None
             self._governor.exhaust(wait)
+        elif wait is not None:
+            self._governor.sync(wait)  # every answer says when the upstream's minute ends
         return response
 
     async def aclose(self) -> None:

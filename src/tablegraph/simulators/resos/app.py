@@ -191,8 +191,10 @@ async def list_bookings(request: web.Request) -> web.Response:
     if end is not None:
         docs = [b for b in docs if parse_iso(b["dateTime"]) <= end]  # inclusive, as observed
     try:
-        if request.query.get("customQuery"):
-            terms = parse_query(request.query["customQuery"])
+        # The reference says "passed as a header"; its examples and clients use the query.
+        expression = request.query.get("customQuery") or request.headers.get("customQuery")
+        if expression:
+            terms = parse_query(expression)
             docs = [b for b in docs if matches(b, terms)]
         docs = sort_docs(docs, request.query.get("sort") or "dateTime:1,_id:1")
     except QueryError:
