@@ -42,6 +42,7 @@ from tablegraph.errors import (
     NotFound,
     NotSupported,
     UpstreamAuthError,
+    UpstreamBadResponse,
 )
 from tablegraph.model import (
     Booking,
@@ -284,6 +285,9 @@ class LibroProvider(Provider):
         known = (await self._restaurant_map()).get(code)
         if known is not None:
             return known
+        covered = any(code in a.restaurant_codes for a in self._conn.connected())
+        if self._codes and code not in self._codes and not covered:
+            raise NotFound("no such Libro restaurant", upstream=self.name)
         client = await self._route(code)
         doc: Document = await self._call(client, "GET", "/restricted/restaurants",
                                          params={"restaurant-code": code})
@@ -312,7 +316,11 @@ class LibroProvider(Provider):
         client = await self._route(restaurant_id)
         body = await self._call(client, "GET", "/restricted/restaurant/seatings", params={
             "restaurant-code": restaurant_id, "date": day.isoformat(), "size": party_size})
-        return _to_slots(body, restaurant.timezone, party_size, self._currency, raw)
+        try:
+            return _to_slots(body, restaurant.timezone, party_size, self._currency, raw)
+        except (KeyError, TypeError, ValueError):
+            raise UpstreamBadResponse("Libro sent seatings the gateway cannot read",
+                                      upstream=self.name) from None
 
     # ---- bookings -------------------------------------------------------------------------
 
@@ -325,7 +333,11 @@ class LibroProvider(Provider):
         if code is None:
             raise NotFound("the booking's Libro restaurant is not exposed", upstream=self.name)
         restaurant, _ = await self._restaurant(code)
-        booking = _to_booking(self.name, res, restaurant, included)
+        try:
+            booking = _to_booking(self.name, res, restaurant, included)
+        except (KeyError, TypeError, ValueError):
+            raise UpstreamBadResponse("Libro sent a booking the gateway cannot read",
+                                      upstream=self.name) from None
         self._booking_codes[booking.native_id] = code
         if booking.guest_id:
             self._person_codes.setdefault(booking.guest_id, code)
