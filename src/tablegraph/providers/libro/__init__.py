@@ -210,6 +210,13 @@ class LibroProvider(Provider):
             raise_for(resp, self.name)
         return json_body(resp, self.name)
 
+    def _one(self, doc: Document) -> Resource:
+        found = resources(doc)
+        if not found or "id" not in found[0]:
+            raise UpstreamBadResponse("Libro answered without the resource",
+                                      upstream=self.name)
+        return found[0]
+
     async def _pages(self, client: UpstreamClient, path: str,
                      params: dict[str, Any]) -> tuple[list[Resource], Included]:
         """Every page of a list endpoint (``limit`` ≤ 250 / ``offset``)."""
@@ -364,7 +371,7 @@ class LibroProvider(Provider):
     async def _raw_booking(self, booking_id: str) -> tuple[Resource, Included, str]:
         doc, code = await self._get_by_id(f"/restricted/restaurant/bookings/{booking_id}",
                                           self._booking_codes.get(booking_id))
-        return resources(doc)[0], Included([doc]), code
+        return self._one(doc), Included([doc]), code
 
     async def list_bookings(self, query: BookingQuery) -> list[Booking]:
         code = query.restaurant_id
@@ -415,7 +422,8 @@ class LibroProvider(Provider):
         person_id = await self._find_person(client, code, guest.email, guest.phone)
         person: dict[str, Any]
         if person_id is not None:
-            person = {"type": "people", "id": int(person_id)}
+            person = {"type": "people",
+                      "id": int(person_id) if person_id.isdigit() else person_id}
         elif not (guest.email and guest.phone):
             # Libro's person table marks first-name, last-name, email and phone required.
             raise InvalidInput("Libro needs the guest's e-mail and phone for a new guest",
@@ -444,7 +452,7 @@ class LibroProvider(Provider):
         body = {"restaurant-code": code, "data": {
             "attributes": attributes, "relationships": {"person": {"data": person}}}}
         doc = await self._call(client, "POST", "/restricted/restaurant/bookings", json=body)
-        booking = await self._booking_from(resources(doc)[0], Included([doc]), code)
+        booking = await self._booking_from(self._one(doc), Included([doc]), code)
         self._idempotency[request.idempotency_key] = booking.native_id
         return booking
 
@@ -497,7 +505,7 @@ class LibroProvider(Provider):
         doc = await self._call(await self._route(current.restaurant_id), "PUT",
                                f"/restricted/restaurant/bookings/{booking_id}/reschedule",
                                json=body)
-        return await self._booking_from(resources(doc)[0], Included([doc]),
+        return await self._booking_from(self._one(doc), Included([doc]),
                                         current.restaurant_id)
 
     async def cancel_booking(self, booking_id: str, reason: str | None) -> Booking:
@@ -516,7 +524,7 @@ class LibroProvider(Provider):
         doc = await self._call(await self._route(current.restaurant_id), "DELETE",
                                f"/restricted/restaurant/bookings/{booking_id}",
                                params={"restaurant-code": current.restaurant_id})
-        return await self._booking_from(resources(doc)[0], Included([doc]),
+        return await self._booking_from(self._one(doc), Included([doc]),
                                         current.restaurant_id)
 
     async def update_booking(self, booking_id: str, update: BookingUpdate) -> Booking:
@@ -538,7 +546,7 @@ class LibroProvider(Provider):
                                f"/restricted/restaurant/bookings/{booking_id}",
                                json={"restaurant-code": current.restaurant_id,
                                      "data": {"attributes": attributes}})
-        return await self._booking_from(resources(doc)[0], Included([doc]),
+        return await self._booking_from(self._one(doc), Included([doc]),
                                         current.restaurant_id)
 
     # ---- guests and reviews ---------------------------------------------------------------
@@ -547,7 +555,7 @@ class LibroProvider(Provider):
         doc, code = await self._get_by_id(f"/restricted/people/{person_id}",
                                           self._person_codes.get(person_id))
         self._person_codes.setdefault(person_id, code)
-        return _to_guest(self.name, resources(doc)[0])
+        return _to_guest(self.name, self._one(doc))
 
     async def get_guests(self, ids: Sequence[str]) -> BatchResult:
         return await self._bounded(ids, self._person)
@@ -594,7 +602,7 @@ class LibroProvider(Provider):
                                params={"restaurant-code": code},
                                json={"data": {"attributes": {
                                    k: v for k, v in attrs.items() if v is not None}}})
-        return _to_guest(self.name, resources(doc)[0])
+        return _to_guest(self.name, self._one(doc))
 
     async def list_reviews(self, restaurant_id: str) -> list[Review]:
         restaurant, _ = await self._restaurant(restaurant_id)
