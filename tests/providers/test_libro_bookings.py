@@ -273,3 +273,26 @@ async def test_a_new_guest_needs_email_and_phone(start_server) -> None:
                 GuestData("No", "Phone", "no@phone.ca"), "k"))
         assert err.value.field == ("guest",)
         assert env.count("POST /restricted/restaurant/bookings") == 0
+
+
+async def test_a_range_over_two_days_uses_started_after_and_before(start_server) -> None:
+    seen: list[dict[str, str]] = []
+
+    @web.middleware
+    async def capture(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        if request.path == "/restricted/restaurant/bookings":
+            seen.append(dict(request.query))
+        return await handler(request)
+
+    async with libro_env(start_server, middlewares=(capture,)) as env:
+        first = _seed_day(env, 2)
+        rest, person = env.state.restaurants["4521"], next(iter(env.state.people.values()))
+        next_day = env.state.new_booking(rest, person, 2,
+                                         localize(DAY + timedelta(days=1), time(12), TZ), "1")
+        start, _ = local_day_bounds(DAY, TZ)
+        _, end = local_day_bounds(DAY + timedelta(days=1), TZ)
+        got = await env.provider.list_bookings(BookingQuery(BISTRO, start, end))
+        assert sorted(int(b.native_id) for b in got) == sorted([*first, next_day.id])
+        assert "date" not in seen[0]
+        assert seen[0]["started-after"] == "2026-07-04T00:00:00-04:00"
+        assert seen[0]["started-before"] == "2026-07-06T00:00:00-04:00"

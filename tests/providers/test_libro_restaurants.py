@@ -40,3 +40,9 @@ def test_demo_upstreams() -> None:
     assert set(config.credentials) == {"client_id", "client_secret", "webhook_secret"}
     assert "libro-demo-secret" not in repr(config)
     assert config.options["restaurant_codes"] == [BISTRO, PLATEAU]
+
+
+async def test_codes_outside_the_configured_ones_are_not_found(start_server) -> None:
+    async with libro_env(start_server, restaurant_codes=[PLATEAU]) as env:
+        got = await env.provider.get_restaurants([BISTRO, PLATEAU])
+        assert got[0] is None and got[1] is not None and got[1].native_id == PLATEAU

@@ -58,6 +58,12 @@ async def test_simulator_delivery_verifies_and_names_what_it_touches(start_serve
         t, _, v1 = headers["X-Libro-Signature"].partition(",v1=")
         assert touched == {"event_id": f"{t[2:]}.{v1}", "restaurant_ids": [BISTRO],
                            "booking_ids": [made.native_id], "guest_ids": [made.guest_id]}
+        await env.provider.cancel_booking(made.native_id, None)
+        await env.app[LIBRO_WEBHOOKS].flush()
+        assert [h["X-Libro-Event"] for h, _ in received] == ["booking.created",
+                                                             "booking.canceled"]
+        cancelled = env.provider.verify_webhook(*received[1])
+        assert cancelled["booking_ids"] == [made.native_id]
         # tampered body
         with pytest.raises(InvalidInput):
             env.provider.verify_webhook(headers, body.replace(b'"size": 2', b'"size": 9'))

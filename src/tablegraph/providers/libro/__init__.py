@@ -42,6 +42,7 @@ from tablegraph.errors import (
     NotFound,
     NotSupported,
     UpstreamAuthError,
+    UpstreamBadResponse,
 )
 from tablegraph.model import (
     Booking,
@@ -209,6 +210,13 @@ class LibroProvider(Provider):
             raise_for(resp, self.name)
         return json_body(resp, self.name)
 
+    def _one(self, doc: Document) -> Resource:
+        found = resources(doc)
+        if not found or "id" not in found[0]:
+            raise UpstreamBadResponse("Libro answered without the resource",
+                                      upstream=self.name)
+        return found[0]
+
     async def _pages(self, client: UpstreamClient, path: str,
                      params: dict[str, Any]) -> tuple[list[Resource], Included]:
         """Every page of a list endpoint (``limit`` ≤ 250 / ``offset``)."""
@@ -284,6 +292,9 @@ class LibroProvider(Provider):
         known = (await self._restaurant_map()).get(code)
         if known is not None:
             return known
+        covered = any(code in a.restaurant_codes for a in self._conn.connected())
+        if self._codes and code not in self._codes and not covered:
+            raise NotFound("no such Libro restaurant", upstream=self.name)
         client = await self._route(code)
         doc: Document = await self._call(client, "GET", "/restricted/restaurants",
                                          params={"restaurant-code": code})
@@ -312,7 +323,11 @@ class LibroProvider(Provider):
         client = await self._route(restaurant_id)
         body = await self._call(client, "GET", "/restricted/restaurant/seatings", params={
             "restaurant-code": restaurant_id, "date": day.isoformat(), "size": party_size})
-        return _to_slots(body, restaurant.timezone, party_size, self._currency, raw)
+        try:
+            return _to_slots(body, restaurant.timezone, party_size, self._currency, raw)
+        except (KeyError, TypeError, ValueError):
+            raise UpstreamBadResponse("Libro sent seatings the gateway cannot read",
+                                      upstream=self.name) from None
 
     # ---- bookings -------------------------------------------------------------------------
 
@@ -325,7 +340,11 @@ class LibroProvider(Provider):
         if code is None:
             raise NotFound("the booking's Libro restaurant is not exposed", upstream=self.name)
         restaurant, _ = await self._restaurant(code)
-        booking = _to_booking(self.name, res, restaurant, included)
+        try:
+            booking = _to_booking(self.name, res, restaurant, included)
+        except (KeyError, TypeError, ValueError):
+            raise UpstreamBadResponse("Libro sent a booking the gateway cannot read",
+                                      upstream=self.name) from None
         self._booking_codes[booking.native_id] = code
         if booking.guest_id:
             self._person_codes.setdefault(booking.guest_id, code)
@@ -352,7 +371,7 @@ class LibroProvider(Provider):
     async def _raw_booking(self, booking_id: str) -> tuple[Resource, Included, str]:
         doc, code = await self._get_by_id(f"/restricted/restaurant/bookings/{booking_id}",
                                           self._booking_codes.get(booking_id))
-        return resources(doc)[0], Included([doc]), code
+        return self._one(doc), Included([doc]), code
 
     async def list_bookings(self, query: BookingQuery) -> list[Booking]:
         code = query.restaurant_id
@@ -403,7 +422,8 @@ class LibroProvider(Provider):
         person_id = await self._find_person(client, code, guest.email, guest.phone)
         person: dict[str, Any]
         if person_id is not None:
-            person = {"type": "people", "id": int(person_id)}
+            person = {"type": "people",
+                      "id": int(person_id) if person_id.isdigit() else person_id}
         elif not (guest.email and guest.phone):
             # Libro's person table marks first-name, last-name, email and phone required.
             raise InvalidInput("Libro needs the guest's e-mail and phone for a new guest",
@@ -432,7 +452,7 @@ class LibroProvider(Provider):
         body = {"restaurant-code": code, "data": {
             "attributes": attributes, "relationships": {"person": {"data": person}}}}
         doc = await self._call(client, "POST", "/restricted/restaurant/bookings", json=body)
-        booking = await self._booking_from(resources(doc)[0], Included([doc]), code)
+        booking = await self._booking_from(self._one(doc), Included([doc]), code)
         self._idempotency[request.idempotency_key] = booking.native_id
         return booking
 
@@ -485,7 +505,7 @@ class LibroProvider(Provider):
         doc = await self._call(await self._route(current.restaurant_id), "PUT",
                                f"/restricted/restaurant/bookings/{booking_id}/reschedule",
                                json=body)
-        return await self._booking_from(resources(doc)[0], Included([doc]),
+        return await self._booking_from(self._one(doc), Included([doc]),
                                         current.restaurant_id)
 
     async def cancel_booking(self, booking_id: str, reason: str | None) -> Booking:
@@ -504,7 +524,7 @@ class LibroProvider(Provider):
         doc = await self._call(await self._route(current.restaurant_id), "DELETE",
                                f"/restricted/restaurant/bookings/{booking_id}",
                                params={"restaurant-code": current.restaurant_id})
-        return await self._booking_from(resources(doc)[0], Included([doc]),
+        return await self._booking_from(self._one(doc), Included([doc]),
                                         current.restaurant_id)
 
     async def update_booking(self, booking_id: str, update: BookingUpdate) -> Booking:
@@ -526,7 +546,7 @@ class LibroProvider(Provider):
                                f"/restricted/restaurant/bookings/{booking_id}",
                                json={"restaurant-code": current.restaurant_id,
                                      "data": {"attributes": attributes}})
-        return await self._booking_from(resources(doc)[0], Included([doc]),
+        return await self._booking_from(self._one(doc), Included([doc]),
                                         current.restaurant_id)
 
     # ---- guests and reviews ---------------------------------------------------------------
@@ -535,7 +555,7 @@ class LibroProvider(Provider):
         doc, code = await self._get_by_id(f"/restricted/people/{person_id}",
                                           self._person_codes.get(person_id))
         self._person_codes.setdefault(person_id, code)
-        return _to_guest(self.name, resources(doc)[0])
+        return _to_guest(self.name, self._one(doc))
 
     async def get_guests(self, ids: Sequence[str]) -> BatchResult:
         return await self._bounded(ids, self._person)
@@ -582,7 +602,7 @@ class LibroProvider(Provider):
                                params={"restaurant-code": code},
                                json={"data": {"attributes": {
                                    k: v for k, v in attrs.items() if v is not None}}})
-        return _to_guest(self.name, resources(doc)[0])
+        return _to_guest(self.name, self._one(doc))
 
     async def list_reviews(self, restaurant_id: str) -> list[Review]:
         restaurant, _ = await self._restaurant(restaurant_id)

@@ -124,6 +124,8 @@ def create_app(seed: int = 0, *, clock: Clock | None = None,
                webhook_secret: str | None = DEMO_WEBHOOK_SECRET, bookings_per_day: int = 6,
                **options: Any) -> web.Application:
     """The simulator app. ``rate_limit``: requests per second per token (None: unlimited)."""
+    if options:
+        raise TypeError(f"unknown Libro simulator option(s): {', '.join(sorted(options))}")
     app = new_app(clock, libro_middleware)
     clk = app[CLOCK]
     state = LibroState(clk, token_ttl=token_ttl, seed=seed)
