@@ -240,6 +240,8 @@ def create_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_post("/webhooks/{upstream}", webhook)
     app.router.add_routes(static_routes())
+    for provider in gateway.providers.values():
+        app.router.add_routes(provider.http_routes())  # e.g. Libro's /connect/{upstream}
 
     async def lifecycle(app: web.Application) -> Any:
         await gateway.start()

@@ -21,13 +21,18 @@ from tablegraph.graphql.types import (
     OpeningHours,
     Review,
     Slot,
+    SubRating,
 )
+from tablegraph.reviews import rating_summary
 
 
 @strawberry.type
 class RatingSummary:
     count: int
     average: float | None
+    sub_ratings: list[SubRating] = strawberry.field(
+        description="Mean of each sub-rating over the reviews that give it."
+    )
 
 
 @strawberry.type
@@ -101,19 +106,19 @@ class Restaurant(Node):
     ) -> Connection[Booking]:
         return await resolvers.bookings_for(info, self.m, date, from_, to, status, first, after)
 
-    @strawberry.field
+    @strawberry.field(description="Null, with a NOT_SUPPORTED error, where the provider has none.")
     async def reviews(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Review]:
+    ) -> Connection[Review] | None:
         return await resolvers.reviews_page(info, self.m, first, after)
 
     @strawberry.field
     async def rating_summary(self, info: Info) -> RatingSummary | None:
         if model.Capability.REVIEWS not in self.m.capabilities:
             return None
-        found = await info.context.gateway.reviews(self.m)
-        if not found:
-            return RatingSummary(count=0, average=None)
+        summary = rating_summary(await info.context.gateway.reviews(self.m))
         return RatingSummary(
-            count=len(found), average=round(sum(r.rating for r in found) / len(found), 2)
+            count=summary.count,
+            average=round(summary.average, 2) if summary.average is not None else None,
+            sub_ratings=[SubRating(name=n, rating=round(v, 2)) for n, v in summary.sub_ratings],
         )

@@ -94,6 +94,10 @@ class Provider:
     def requests_sent(self) -> int:
         return sum(c.requests_sent for c in self.clients)
 
+    def http_routes(self) -> list[Any]:
+        """aiohttp route definitions the gateway mounts for this upstream (OAuth connect…)."""
+        return []
+
     def health_details(self) -> dict[str, Any]:
         """Extra per-upstream state shown in ``upstreams`` and ``/readyz``."""
         return {}

@@ -186,6 +186,9 @@ class LibroProvider(Provider):
         except GatewayError:
             pass  # the upstream may be down at start-up; the first call retries
 
+    def http_routes(self) -> list[Any]:
+        return libro_oauth_routes(self)
+
     def health_details(self) -> dict[str, Any]:
         return self._conn.health()
 
