@@ -22,11 +22,23 @@ from tablegraph.errors import InvalidInput
 from tablegraph.settings import ConfigError
 from tablegraph.timeutil import zone
 
-_KEYS = frozenset({
-    "id", "name", "timezone", "address", "city", "phone", "latitude", "longitude",
-    "api_key_credential", "instant_confirmation", "source", "min_party_size",
-    "max_party_size",
-})
+_KEYS = frozenset(
+    {
+        "id",
+        "name",
+        "timezone",
+        "address",
+        "city",
+        "phone",
+        "latitude",
+        "longitude",
+        "api_key_credential",
+        "instant_confirmation",
+        "source",
+        "min_party_size",
+        "max_party_size",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +60,9 @@ class RestaurantConfig:
     max_party_size: int = 20
 
 
-def parse_restaurants(upstream: str, options: Mapping[str, Any],
-                      credentials: Mapping[str, Any]) -> list[RestaurantConfig]:
+def parse_restaurants(
+    upstream: str, options: Mapping[str, Any], credentials: Mapping[str, Any]
+) -> list[RestaurantConfig]:
     raw = options.get("restaurants")
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"upstream {upstream!r}: options.restaurants must list restaurants")
@@ -77,19 +90,21 @@ def parse_restaurants(upstream: str, options: Mapping[str, Any],
             raise ConfigError(
                 f"{where}: credential {entry['api_key_credential']!r} is not configured"
             )
-        out.append(RestaurantConfig(
-            id=rid,
-            name=entry["name"],
-            timezone=entry["timezone"],
-            credential=entry["api_key_credential"],
-            address=entry.get("address"),
-            city=entry.get("city"),
-            phone=entry.get("phone"),
-            latitude=entry.get("latitude"),
-            longitude=entry.get("longitude"),
-            instant_confirmation=bool(entry.get("instant_confirmation", False)),
-            source=str(entry.get("source", "website")),
-            min_party_size=int(entry.get("min_party_size", 1)),
-            max_party_size=int(entry.get("max_party_size", 20)),
-        ))
+        out.append(
+            RestaurantConfig(
+                id=rid,
+                name=entry["name"],
+                timezone=entry["timezone"],
+                credential=entry["api_key_credential"],
+                address=entry.get("address"),
+                city=entry.get("city"),
+                phone=entry.get("phone"),
+                latitude=entry.get("latitude"),
+                longitude=entry.get("longitude"),
+                instant_confirmation=bool(entry.get("instant_confirmation", False)),
+                source=str(entry.get("source", "website")),
+                min_party_size=int(entry.get("min_party_size", 1)),
+                max_party_size=int(entry.get("max_party_size", 20)),
+            )
+        )
     return out
