@@ -351,6 +351,12 @@ async def test_same_guest_across_bookings_is_one_guest(serve, fake) -> None:
     assert [b.start.day for b in by_guest] == [11, 12, 13]
     found = await provider.list_guests(COPENHAGEN_ID, "bohr", 10)
     assert [g.native_id for g in found] == [guest.native_id]
+    assert found[0].visit_count == 3
+    by_phone = await provider.list_guests(COPENHAGEN_ID, "61 61 61 61", 10)
+    assert [g.native_id for g in by_phone] == [guest.native_id]
+    three = await provider.list_guests(COPENHAGEN_ID, None, 3)
+    assert len(three) == 3
+    assert [g.last_name for g in three] == sorted(g.last_name or "" for g in three)
 
 
 async def test_wrong_key_is_an_auth_error(serve, fake) -> None:

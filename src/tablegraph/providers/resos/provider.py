@@ -27,7 +27,8 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from datetime import time as wall_time
 from typing import Any
@@ -105,6 +106,7 @@ log = logging.getLogger(__name__)
 
 PAGE = 100
 MAX_PAGES = 200
+GUEST_PAGES = 5
 METADATA_KEY = "tablegraphIdempotencyKey"
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,200}$")
 _RESOS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -376,6 +378,40 @@ class ResosProvider(Provider):
 
     # ---- bookings: reads -----------------------------------------------------------------
 
+    async def _pages(
+        self,
+        r: RestaurantConfig,
+        start: datetime,
+        end: datetime,
+        *,
+        custom_query: str | None = None,
+        priority: int = READ,
+        newest_first: bool = False,
+        max_pages: int = MAX_PAGES,
+    ) -> AsyncIterator[list[RawBooking]]:
+        """Pages of the bookings in [start, end] (resOS' bounds) until a short page."""
+        for page_no in range(max_pages):
+            page = await self._json(
+                r,
+                "GET",
+                "/bookings",
+                priority=priority,
+                params={
+                    "fromDateTime": format_utc_millis(start),
+                    "toDateTime": format_utc_millis(end),
+                    "sort": "dateTime:-1,_id:1" if newest_first else "dateTime:1,_id:1",
+                    "customQuery": custom_query,
+                    "skip": page_no * PAGE,
+                    "limit": PAGE,
+                },
+            )
+            if not isinstance(page, list):
+                raise UpstreamBadResponse("resOS bookings are not a list", upstream=self.name)
+            yield page
+            if len(page) < PAGE:
+                return
+        log.warning("resOS %s: stopped paging bookings after %d pages", r.id, max_pages)
+
     async def _fetch(
         self,
         r: RestaurantConfig,
@@ -385,29 +421,9 @@ class ResosProvider(Provider):
         custom_query: str | None = None,
         priority: int = READ,
     ) -> list[RawBooking]:
-        """Every booking in [start, end] (resOS' bounds), page by page until a short page."""
         out: list[RawBooking] = []
-        for page_no in range(MAX_PAGES):
-            page = await self._json(
-                r,
-                "GET",
-                "/bookings",
-                priority=priority,
-                params={
-                    "fromDateTime": format_utc_millis(start),
-                    "toDateTime": format_utc_millis(end),
-                    "sort": "dateTime:1,_id:1",
-                    "customQuery": custom_query,
-                    "skip": page_no * PAGE,
-                    "limit": PAGE,
-                },
-            )
-            if not isinstance(page, list):
-                raise UpstreamBadResponse("resOS bookings are not a list", upstream=self.name)
+        async for page in self._pages(r, start, end, custom_query=custom_query, priority=priority):
             out.extend(page)
-            if len(page) < PAGE:
-                return out
-        log.warning("resOS %s: stopped paging bookings after %d pages", r.id, MAX_PAGES)
         return out
 
     async def _fetch_range(
@@ -815,6 +831,8 @@ class ResosProvider(Provider):
         return start, end
 
     async def get_guests(self, ids: Sequence[str]) -> BatchResult:
+        semaphore = asyncio.Semaphore(5)
+
         async def one(native_id: str) -> Any:
             parsed = split_id(native_id)
             if parsed is None or parsed[0] not in self._restaurants:
@@ -823,27 +841,46 @@ class ResosProvider(Provider):
             identity = parsed[1]
             if not identity.startswith(("phone:", "email:")):
                 return None
-            try:
-                start, end = self._guest_range(r)
-                raws = await self._fetch(r, start, end, custom_query=identity_term(identity))
-            except GatewayError as exc:
-                return exc
+            start, end = self._guest_range(r)
+            async with semaphore:
+                try:
+                    raws = await self._fetch(r, start, end, custom_query=identity_term(identity))
+                except GatewayError as exc:
+                    return exc
             return guests_from(self.name, r.id, raws).get(native_id)
 
         return list(await asyncio.gather(*(one(i) for i in ids)))
 
     async def list_guests(self, restaurant_id: str, search: str | None, limit: int) -> list[Guest]:
+        """The guests of the most recent bookings (newest first, at most ``GUEST_PAGES``
+        pages); ``visit_count`` is left unknown when the scan stopped early."""
         r = self._restaurant(restaurant_id)
         needle = (search or "").strip().lower()
         start, end = self._guest_range(r)
-        raws = await self._fetch(r, start, end, custom_query=search_term(needle))
-        guests = [
-            g
-            for g in guests_from(self.name, r.id, raws).values()
-            if not needle or search_hit(g, needle)
-        ]
-        guests.sort(key=lambda g: (g.last_name or "", g.first_name or "", g.native_id))
-        return guests[: max(0, limit)]
+        raws: list[RawBooking] = []
+        complete = False
+        found: list[Guest] = []
+        async for page in self._pages(
+            r,
+            start,
+            end,
+            custom_query=search_term(needle),
+            newest_first=True,
+            max_pages=GUEST_PAGES,
+        ):
+            raws.extend(page)
+            complete = len(page) < PAGE
+            found = [
+                g
+                for g in guests_from(self.name, r.id, raws).values()
+                if not needle or search_hit(g, needle)
+            ]
+            if len(found) >= limit:
+                break
+        if not complete:
+            found = [replace(g, visit_count=None) for g in found]
+        found.sort(key=lambda g: (g.last_name or "", g.first_name or "", g.native_id))
+        return found[: max(0, limit)]
 
 
 def _stored_key(key: str) -> str:
