@@ -1,15 +1,30 @@
 """The restaurants of a resOS upstream, from the gateway configuration.
 
 resOS exposes no restaurant profile: one API key belongs to one restaurant, and its name,
-time zone and address come from here::
+time zone and address come from here, one table per restaurant, each naming the
+credential that holds its key (credential names are free: ``credential_names = ("*",)``)::
 
-    [upstreams.options]
-    restaurants = [
-      { id = "cphHavnekoekken01", name = "Havnekøkkenet", timezone = "Europe/Copenhagen",
-        address = "Nyhavn 17", city = "Copenhagen", api_key_credential = "key_copenhagen" },
-    ]
+    [[upstreams]]
+    name = "resos-nordics"
+    kind = "resos"
+    base_url = "https://api.resos.com/v1"
+
+    [[upstreams.options.restaurants]]
+    id = "cphHavnekoekken01"              # the gateway's id; no "/"
+    name = "Havnekøkkenet"
+    timezone = "Europe/Copenhagen"
+    address = "Nyhavn 17, 1051 København K"
+    city = "Copenhagen"
+    api_key_credential = "key_copenhagen"
+    # optional: phone, latitude, longitude, instant_confirmation (create as "approved"),
+    # source (default "website"), min_party_size, max_party_size
+
     [upstreams.credentials]
-    key_copenhagen = "RESOS_KEY_COPENHAGEN"    # environment variable holding the key
+    key_copenhagen = "RESOS_KEY_COPENHAGEN"  # environment variable holding the key
+
+Upstream options besides ``restaurants``: ``rate_limit_per_minute`` (100),
+``list_window_days`` (7), ``guest_lookback_days`` (365), ``guest_lookahead_days`` (180),
+``max_retry_after_seconds`` (10), ``opening_hours_ttl_seconds`` (300).
 """
 
 from __future__ import annotations
