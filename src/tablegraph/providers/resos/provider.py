@@ -22,7 +22,6 @@ Quirks handled here:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 import time
@@ -56,7 +55,6 @@ from tablegraph.model import (
     BookingUpdate,
     Capability,
     Guest,
-    GuestData,
     NewBooking,
     OpeningHours,
     Restaurant,
@@ -66,6 +64,12 @@ from tablegraph.model import (
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
+from tablegraph.providers.resos.bodies import (
+    METADATA_KEY,
+    booking_body,
+    create_body,
+    stored_key,
+)
 from tablegraph.providers.resos.config import RestaurantConfig, parse_restaurants
 from tablegraph.providers.resos.governor import MUTATION, READ, RateGovernor
 from tablegraph.providers.resos.guests import (
@@ -84,7 +88,6 @@ from tablegraph.providers.resos.payloads import (
     RawOpeningHour,
     RawTimesPeriod,
     join_id,
-    normalize_phone,
     split_id,
     to_booking,
     to_opening_hours,
@@ -107,8 +110,6 @@ log = logging.getLogger(__name__)
 PAGE = 100
 MAX_PAGES = 200
 GUEST_PAGES = 5
-METADATA_KEY = "tablegraphIdempotencyKey"
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,200}$")
 _RESOS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -543,7 +544,7 @@ class ResosProvider(Provider):
             if found is not None:
                 return self._remember(key, self._same_request(found, local, request))
         service_day, period = await self._check_slot(r, local, request.party_size)
-        body = self._create_body(r, request, local, service_day, period)
+        body = create_body(r, request, local, service_day, period, self.name)
         for attempt in (1, 2):
             try:
                 created = await self._json(r, "POST", "/bookings", json=body, priority=MUTATION)
@@ -582,74 +583,6 @@ class ResosProvider(Provider):
             self._known_keys.popitem(last=False)
         return booking
 
-    def _guest_body(self, data: GuestData) -> dict[str, Any]:
-        guest: dict[str, Any] = {
-            "name": f"{data.first_name} {data.last_name}".strip(),
-            "notificationSms": False,
-            "notificationEmail": False,
-        }
-        phone = normalize_phone(data.phone)
-        if data.phone and phone is None:
-            raise InvalidInput(
-                "phone number is not valid", upstream=self.name, field=("guest", "phone")
-            )
-        if phone:
-            guest["phone"] = phone
-        if data.email:
-            guest["email"] = data.email.strip()
-        return guest
-
-    def _booking_body(
-        self,
-        r: RestaurantConfig,
-        service_day: date,
-        hhmm: str,
-        people: int,
-        data: GuestData,
-        period: RawTimesPeriod,
-        status: str,
-        comment: str | None,
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "date": service_day.isoformat(),
-            "time": hhmm,
-            "people": people,
-            "guest": self._guest_body(data),
-            "status": status,
-            "source": r.source,
-        }
-        if period.get("_id"):
-            body["openingHourId"] = period["_id"]
-        if comment:
-            body["comment"] = comment[:1000]
-        language = (data.locale or "").split("-")[0].lower()
-        if language in LANGUAGES:
-            body["languageCode"] = language
-        return body
-
-    def _create_body(
-        self,
-        r: RestaurantConfig,
-        request: NewBooking,
-        local: datetime,
-        service_day: date,
-        period: RawTimesPeriod,
-    ) -> dict[str, Any]:
-        body = self._booking_body(
-            r,
-            service_day,
-            local.strftime("%H:%M"),
-            request.party_size,
-            request.guest,
-            period,
-            "approved" if r.instant_confirmation else "request",
-            request.notes,
-        )
-        body["metadata"] = {METADATA_KEY: _stored_key(request.idempotency_key)}
-        if request.duration_minutes:
-            body["duration"] = request.duration_minutes
-        return body
-
     async def find_booking_by_idempotency_key(
         self, restaurant_id: str, key: str, request: NewBooking
     ) -> Booking | None:
@@ -659,7 +592,7 @@ class ResosProvider(Provider):
         self, r: RestaurantConfig, key: str, request: NewBooking
     ) -> Booking | None:
         """The booking this key made on the request's day (±1 for past-midnight), if any."""
-        stored = _stored_key(key)
+        stored = stored_key(key)
         local = to_zone(request.start, r.timezone)
         start, _ = local_day_bounds(local.date() - timedelta(days=1), r.timezone)
         _, end = local_day_bounds(local.date() + timedelta(days=1), r.timezone)
@@ -796,7 +729,7 @@ class ResosProvider(Provider):
         hhmm, period = min(
             offered, key=lambda o: abs(int(o[0][:2]) * 60 + int(o[0][3:5]) - minutes)
         )
-        body = self._booking_body(
+        body = booking_body(
             r,
             request.day,
             hhmm,
@@ -805,6 +738,7 @@ class ResosProvider(Provider):
             period,
             "waitlist",
             request.notes,
+            self.name,
         )
         created = await self._json(r, "POST", "/bookings", json=body, priority=MUTATION)
         if not isinstance(created, str) or not _RESOS_ID.match(created):
@@ -881,10 +815,3 @@ class ResosProvider(Provider):
             found = [replace(g, visit_count=None) for g in found]
         found.sort(key=lambda g: (g.last_name or "", g.first_name or "", g.native_id))
         return found[: max(0, limit)]
-
-
-def _stored_key(key: str) -> str:
-    """The key as written into metadata: verbatim when plain, else its SHA-256."""
-    if _SAFE_KEY.match(key):
-        return key
-    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
