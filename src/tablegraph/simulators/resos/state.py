@@ -296,6 +296,8 @@ class ResosState:
     ) -> None:
         for key, value in body.items():
             booking[key] = value
+        if isinstance(body.get("guest"), dict):
+            booking["guest"] = {**body["guest"], "phone": e164(body["guest"].get("phone"))}
         if "openingHourId" in body and "openingHourName" not in body:
             named = [p for p in restaurant.periods if p.id == body["openingHourId"]]
             booking["openingHourName"] = named[0].name if named else None
