@@ -45,10 +45,14 @@ CPH = ZoneInfo("Europe/Copenhagen")
 DAY = date(2026, 6, 12)  # a Friday, open for lunch and dinner in Copenhagen
 
 
-def new_booking(start: datetime, key: str = "idem-1", people: int = 2,
-                phone: str | None = "+45 20 30 40 50") -> NewBooking:
+def new_booking(
+    start: datetime, key: str = "idem-1", people: int = 2, phone: str | None = "+45 20 30 40 50"
+) -> NewBooking:
     return NewBooking(
-        restaurant_id=COPENHAGEN_ID, start=start, party_size=people, idempotency_key=key,
+        restaurant_id=COPENHAGEN_ID,
+        start=start,
+        party_size=people,
+        idempotency_key=key,
         guest=GuestData("Karen", "Blixen", email="karen@example.dk", phone=phone),
         notes="Window table",
     )
@@ -77,14 +81,17 @@ async def serve(start_server, fake: FakeTime) -> AsyncIterator[Callable[..., Awa
     yield _serve
     for provider in providers:
         await provider.close()
-    
+
 
 async def test_restaurants_come_from_configuration_with_policy(serve, fake) -> None:
     _, _, provider = await serve()
     restaurants = {r.native_id: r for r in await provider.list_restaurants()}
     cph = restaurants[COPENHAGEN_ID]
-    assert (cph.name, cph.timezone, cph.city) == ("Havnekøkkenet", "Europe/Copenhagen",
-                                                  "Copenhagen")
+    assert (cph.name, cph.timezone, cph.city) == (
+        "Havnekøkkenet",
+        "Europe/Copenhagen",
+        "Copenhagen",
+    )
     assert cph.policy.slot_interval_minutes == 15
     assert restaurants[OSLO_ID].policy.slot_interval_minutes == 30
     assert restaurants[OSLO_ID].policy.default_duration_minutes == 90
@@ -112,17 +119,26 @@ async def test_availability_in_local_zone_and_closed_day_empty(serve, fake) -> N
     assert lunch[0].end - lunch[0].start == timedelta(minutes=90)  # the period's duration
     assert {s.service_name for s in slots} == {"Lunch", "Dinner"}
     assert await provider.get_availability(COPENHAGEN_ID, date(2026, 6, 15), 2) == []  # Mon
-    assert await provider.get_availability(COPENHAGEN_ID, START_DAY + timedelta(days=10),
-                                           2) == []  # special closing
+    assert (
+        await provider.get_availability(COPENHAGEN_ID, START_DAY + timedelta(days=10), 2) == []
+    )  # special closing
 
 
 async def test_full_times_become_waitlist_slots(serve, fake) -> None:
     _app, state, provider = await serve()
     oslo = state.restaurant(OSLO_ID)
     for table in oslo.tables:  # fill every table at 19:00
-        state.add_booking(oslo, {"date": "2026-06-12", "time": "19:00", "people": 2,
-                                 "status": "approved", "tables": [table.id],
-                                 "guest": {"name": "X"}})
+        state.add_booking(
+            oslo,
+            {
+                "date": "2026-06-12",
+                "time": "19:00",
+                "people": 2,
+                "status": "approved",
+                "tables": [table.id],
+                "guest": {"name": "X"},
+            },
+        )
     slots = await provider.get_availability(OSLO_ID, DAY, 2)
     at_seven = [s for s in slots if s.start.hour == 19 and s.start.minute == 0]
     assert len(at_seven) == 1 and at_seven[0].waitlist_only is True
@@ -134,8 +150,16 @@ async def test_250_bookings_in_a_day_come_back_complete(serve, fake) -> None:
     cph.bookings.clear()
     for i in range(250):
         hhmm = f"{12 + (i % 10) // 4:02d}:{(i % 4) * 15:02d}"
-        state.add_booking(cph, {"date": "2026-06-12", "time": hhmm, "people": 2,
-                                "status": "approved", "guest": {"name": f"G {i}"}})
+        state.add_booking(
+            cph,
+            {
+                "date": "2026-06-12",
+                "time": hhmm,
+                "people": 2,
+                "status": "approved",
+                "guest": {"name": f"G {i}"},
+            },
+        )
     start, end = local_day_bounds(DAY, "Europe/Copenhagen")
     bookings = await provider.list_bookings(BookingQuery(COPENHAGEN_ID, start, end))
     assert len(bookings) == 250
@@ -190,30 +214,37 @@ async def test_lost_create_response_is_reconciled_and_never_doubles(serve, fake)
     first = await provider.create_booking(new_booking(start, key="lost-1"))
     second = await provider.create_booking(new_booking(start, key="lost-1"))  # a retry
     assert first.native_id == second.native_id
-    stored = [b for b in state.restaurant(COPENHAGEN_ID).bookings.values()
-              if b["metadata"].get("tablegraphIdempotencyKey") == "lost-1"]
+    stored = [
+        b
+        for b in state.restaurant(COPENHAGEN_ID).bookings.values()
+        if b["metadata"].get("tablegraphIdempotencyKey") == "lost-1"
+    ]
     assert len(stored) == 1
     assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 1
-    found = await provider.find_booking_by_idempotency_key(COPENHAGEN_ID, "lost-1",
-                                                           new_booking(start, key="lost-1"))
+    found = await provider.find_booking_by_idempotency_key(
+        COPENHAGEN_ID, "lost-1", new_booking(start, key="lost-1")
+    )
     assert found is not None and found.native_id == first.native_id
     with pytest.raises(IdempotencyConflict) as info:  # the same key for another request
         await provider.create_booking(new_booking(start, key="lost-1", people=3))
     assert info.value.code == "IDEMPOTENCY_KEY_REUSED"
 
 
-async def test_retry_after_a_lost_answer_by_a_fresh_instance_finds_the_booking(
-    serve, fake
-) -> None:
+async def test_retry_after_a_lost_answer_by_a_fresh_instance_finds_the_booking(serve, fake) -> None:
     _app, _state, provider = await serve()
     start = datetime(2026, 6, 12, 20, 15, tzinfo=CPH)
     made = await provider.create_booking(new_booking(start, key="k-2"))
     other = make_provider(str(provider.config.base_url).removesuffix("/v1"), fake)
-    found = await other.find_booking_by_idempotency_key(COPENHAGEN_ID, "k-2",
-                                                        new_booking(start, key="k-2"))
+    found = await other.find_booking_by_idempotency_key(
+        COPENHAGEN_ID, "k-2", new_booking(start, key="k-2")
+    )
     assert found is not None and found.native_id == made.native_id
-    assert await other.find_booking_by_idempotency_key(
-        COPENHAGEN_ID, "k-3", new_booking(start, key="k-3")) is None
+    assert (
+        await other.find_booking_by_idempotency_key(
+            COPENHAGEN_ID, "k-3", new_booking(start, key="k-3")
+        )
+        is None
+    )
     await other.close()
 
 
@@ -233,8 +264,16 @@ async def test_cancel_twice_returns_the_same_cancelled_booking(serve, fake) -> N
 async def test_final_statuses_are_not_cancellable(serve, fake, status: str) -> None:
     _, state, provider = await serve()
     cph = state.restaurant(COPENHAGEN_ID)
-    raw = state.add_booking(cph, {"date": "2026-06-12", "time": "12:00", "people": 2,
-                                  "status": status, "guest": {"name": "A B"}})
+    raw = state.add_booking(
+        cph,
+        {
+            "date": "2026-06-12",
+            "time": "12:00",
+            "people": 2,
+            "status": status,
+            "guest": {"name": "A B"},
+        },
+    )
     with pytest.raises(InvalidState) as info:
         await provider.cancel_booking(f"{COPENHAGEN_ID}/{raw['_id']}", "changed plans")
     assert info.value.code == "NOT_CANCELLABLE"
@@ -245,15 +284,17 @@ async def test_reschedule_rechecks_then_puts(serve, fake) -> None:
     _app, state, provider = await serve()
     made = await provider.create_booking(new_booking(datetime(2026, 6, 12, 12, 0, tzinfo=CPH)))
     later = datetime(2026, 6, 13, 19, 30, tzinfo=CPH)
-    moved = await provider.reschedule_booking(made.native_id, BookingChange(start=later,
-                                                                            party_size=4))
+    moved = await provider.reschedule_booking(
+        made.native_id, BookingChange(start=later, party_size=4)
+    )
     assert moved.start == later and moved.party_size == 4
     assert moved.end - moved.start == timedelta(minutes=120)  # dinner duration
     raw = state.restaurant(COPENHAGEN_ID).bookings[made.reference or ""]
     assert raw["openingHourName"] == "Dinner"
     with pytest.raises(SlotUnavailable):
-        await provider.reschedule_booking(made.native_id, BookingChange(
-            start=datetime(2026, 6, 15, 19, 0, tzinfo=CPH)))  # a Monday: closed
+        await provider.reschedule_booking(
+            made.native_id, BookingChange(start=datetime(2026, 6, 15, 19, 0, tzinfo=CPH))
+        )  # a Monday: closed
 
 
 async def test_update_adds_internal_note_and_changes_status(serve, fake) -> None:
@@ -274,15 +315,28 @@ async def test_update_adds_internal_note_and_changes_status(serve, fake) -> None
 async def test_same_guest_across_bookings_is_one_guest(serve, fake) -> None:
     _, state, provider = await serve()
     cph = state.restaurant(COPENHAGEN_ID)
-    for day, phone in (("2026-06-11", "+4561616161"), ("2026-06-12", "+45 61 61 61 61"),
-                       ("2026-06-13", "004561616161")):
-        state.add_booking(cph, {"date": day, "time": "19:00", "people": 2,
-                                "status": "approved",
-                                "guest": {"name": "Niels Bohr", "phone": phone}})
+    for day, phone in (
+        ("2026-06-11", "+4561616161"),
+        ("2026-06-12", "+45 61 61 61 61"),
+        ("2026-06-13", "004561616161"),
+    ):
+        state.add_booking(
+            cph,
+            {
+                "date": day,
+                "time": "19:00",
+                "people": 2,
+                "status": "approved",
+                "guest": {"name": "Niels Bohr", "phone": phone},
+            },
+        )
     start, _ = local_day_bounds(date(2026, 6, 11), "Europe/Copenhagen")
     _, end = local_day_bounds(date(2026, 6, 13), "Europe/Copenhagen")
-    bookings = [b for b in await provider.list_bookings(BookingQuery(COPENHAGEN_ID, start, end))
-                if b.guest and b.guest.last_name == "Bohr"]
+    bookings = [
+        b
+        for b in await provider.list_bookings(BookingQuery(COPENHAGEN_ID, start, end))
+        if b.guest and b.guest.last_name == "Bohr"
+    ]
     assert len(bookings) == 3
     assert {b.guest_id for b in bookings} == {f"{COPENHAGEN_ID}/phone:+4561616161"}
     (guest, missing, foreign) = await provider.get_guests(
@@ -292,10 +346,17 @@ async def test_same_guest_across_bookings_is_one_guest(serve, fake) -> None:
     assert (guest.first_name, guest.last_name, guest.phone) == ("Niels", "Bohr", "+4561616161")
     assert missing is None and foreign is None
     by_guest = await provider.list_bookings(
-        BookingQuery(COPENHAGEN_ID, start, end, guest_id=guest.native_id))
+        BookingQuery(COPENHAGEN_ID, start, end, guest_id=guest.native_id)
+    )
     assert [b.start.day for b in by_guest] == [11, 12, 13]
     found = await provider.list_guests(COPENHAGEN_ID, "bohr", 10)
     assert [g.native_id for g in found] == [guest.native_id]
+    assert found[0].visit_count == 3
+    by_phone = await provider.list_guests(COPENHAGEN_ID, "61 61 61 61", 10)
+    assert [g.native_id for g in by_phone] == [guest.native_id]
+    three = await provider.list_guests(COPENHAGEN_ID, None, 3)
+    assert len(three) == 3
+    assert [g.last_name for g in three] == sorted(g.last_name or "" for g in three)
 
 
 async def test_wrong_key_is_an_auth_error(serve, fake) -> None:
@@ -307,8 +368,9 @@ async def test_wrong_key_is_an_auth_error(serve, fake) -> None:
 
 async def test_unknown_booking_ids_resolve_to_none(serve, fake) -> None:
     _, _, provider = await serve()
-    result = await provider.get_bookings([f"{COPENHAGEN_ID}/nopeNopeNope12345", "garbage",
-                                          "unknownRestaurant/abc"])
+    result = await provider.get_bookings(
+        [f"{COPENHAGEN_ID}/nopeNopeNope12345", "garbage", "unknownRestaurant/abc"]
+    )
     assert result == [None, None, None]
 
 
@@ -338,17 +400,18 @@ async def test_lost_post_that_stored_nothing_is_looked_up_then_sent_once_more(
     provider = make_provider(await start_server(app), fake, _transport=lose)
     start = datetime(2026, 6, 12, 21, 0, tzinfo=CPH)
     booking = await provider.create_booking(new_booking(start, key="cut-1"))
-    made = [b for b in state.restaurant(COPENHAGEN_ID).bookings.values()
-            if b["metadata"].get("tablegraphIdempotencyKey") == "cut-1"]
+    made = [
+        b
+        for b in state.restaurant(COPENHAGEN_ID).bookings.values()
+        if b["metadata"].get("tablegraphIdempotencyKey") == "cut-1"
+    ]
     assert [b["_id"] for b in made] == [booking.reference]
     assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 1
     assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 1  # the look-up before the retry
     await provider.close()
 
 
-async def test_unknown_outcome_is_reported_and_the_next_try_looks_first(
-    start_server, fake
-) -> None:
+async def test_unknown_outcome_is_reported_and_the_next_try_looks_first(start_server, fake) -> None:
     app = create_app(0, clock=fake.clock)
     state = app[RESOS_STATE]
     provider = make_provider(await start_server(app), fake, _transport=LosePosts(2))
@@ -358,8 +421,11 @@ async def test_unknown_outcome_is_reported_and_the_next_try_looks_first(
     assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 0
     booking = await provider.create_booking(new_booking(start, key="cut-2"))
     assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 3  # two look-ups, then one more first
-    made = [b for b in state.restaurant(COPENHAGEN_ID).bookings.values()
-            if b["metadata"].get("tablegraphIdempotencyKey") == "cut-2"]
+    made = [
+        b
+        for b in state.restaurant(COPENHAGEN_ID).bookings.values()
+        if b["metadata"].get("tablegraphIdempotencyKey") == "cut-2"
+    ]
     assert [b["_id"] for b in made] == [booking.reference]
     await provider.close()
 
@@ -368,33 +434,53 @@ async def test_join_waitlist_books_a_waitlist_time(serve, fake) -> None:
     _, state, provider = await serve()
     oslo = state.restaurant(OSLO_ID)
     for table in oslo.tables:  # 19:00 is full, so the waitlist opens there
-        state.add_booking(oslo, {"date": "2026-06-12", "time": "19:00", "people": 2,
-                                 "status": "approved", "tables": [table.id],
-                                 "guest": {"name": "X"}})
-    entry = await provider.join_waitlist(WaitlistRequest(
-        restaurant_id=OSLO_ID, day=DAY, party_size=2, preferred_time=time(19, 10),
-        guest=GuestData("Sigrid", "Undset", phone="+4791234567"),
-    ))
+        state.add_booking(
+            oslo,
+            {
+                "date": "2026-06-12",
+                "time": "19:00",
+                "people": 2,
+                "status": "approved",
+                "tables": [table.id],
+                "guest": {"name": "X"},
+            },
+        )
+    entry = await provider.join_waitlist(
+        WaitlistRequest(
+            restaurant_id=OSLO_ID,
+            day=DAY,
+            party_size=2,
+            preferred_time=time(19, 10),
+            guest=GuestData("Sigrid", "Undset", phone="+4791234567"),
+        )
+    )
     assert (entry.status, entry.preferred_time, entry.day) == ("waitlist", time(19, 0), DAY)
     raw = oslo.bookings[entry.native_id.split("/")[1]]
     assert raw["status"] == "waitlist" and raw["tables"] == []
     with pytest.raises(SlotUnavailable):  # Copenhagen keeps no waitlist
-        await provider.join_waitlist(WaitlistRequest(
-            restaurant_id=COPENHAGEN_ID, day=DAY, party_size=2,
-            guest=GuestData("Sigrid", "Undset"),
-        ))
+        await provider.join_waitlist(
+            WaitlistRequest(
+                restaurant_id=COPENHAGEN_ID,
+                day=DAY,
+                party_size=2,
+                guest=GuestData("Sigrid", "Undset"),
+            )
+        )
 
 
 async def test_a_whole_booking_life_never_sends_patch_or_delete(serve, fake) -> None:
     app, _, provider = await serve()
-    made = await provider.create_booking(new_booking(datetime(2026, 6, 13, 12, 30, tzinfo=CPH),
-                                                     key="life-1"))
+    made = await provider.create_booking(
+        new_booking(datetime(2026, 6, 13, 12, 30, tzinfo=CPH), key="life-1")
+    )
     await provider.reschedule_booking(made.native_id, BookingChange(party_size=3))
-    await provider.update_booking(made.native_id, BookingUpdate(notes="Birthday",
-                                                                locale="da"))
+    await provider.update_booking(made.native_id, BookingUpdate(notes="Birthday", locale="da"))
     done = await provider.cancel_booking(made.native_id, "ill")
     assert (done.status, done.party_size, done.guest and done.guest.locale) == (
-        BookingStatus.CANCELLED, 3, "da")
+        BookingStatus.CANCELLED,
+        3,
+        "da",
+    )
     methods = {key.split(" ")[0] for key in app[REQUEST_COUNTS] if key != "*"}
     assert methods == {"GET", "POST", "PUT"}
     assert app[REQUEST_COUNTS]["PUT /v1/bookings/{id}"] == 3

@@ -54,19 +54,62 @@ def test_nine_statuses_map_and_keep_their_raw_value() -> None:
 # open_sec/close_sec, ISO day numbers, seating{active, interval, duration}, special entries
 # with date/isOpen/range.
 OPENING_HOURS = [
-    {"_id": "ohLunch3", "name": "Lunch", "day": 3, "open": 1200, "close": 1645,
-     "open_sec": 43200, "close_sec": 60300, "special": False, "mode": "restaurant",
-     "seating": {"active": True, "interval": 15, "duration": 90},
-     "restaurantId": "JLAs2CviunNCSEfbt", "createdBy": "x", "createdAt": "2024-01-01T00:00:00Z"},
-    {"_id": "ohDinner3", "name": "Dinner", "day": 3, "open": 1800, "close": 30,
-     "open_sec": 64800, "close_sec": 1800, "special": False, "mode": "restaurant",
-     "seating": {"active": True, "interval": 30, "duration": 120}},
-    {"_id": "ohDinner7", "name": "Dinner", "day": 7, "open": 1800, "close": 2200,
-     "special": False, "seating": {"active": True, "interval": 30, "duration": 120}},
-    {"_id": "ohXmas", "name": "Christmas", "day": 4, "open": 0, "close": 0, "special": True,
-     "date": "2026-12-24", "isOpen": False, "range": {"from": "2026-12-24"}},
-    {"_id": "ohOld", "name": "Old", "day": 1, "open": 900, "close": 1100, "special": False,
-     "deleted": True},
+    {
+        "_id": "ohLunch3",
+        "name": "Lunch",
+        "day": 3,
+        "open": 1200,
+        "close": 1645,
+        "open_sec": 43200,
+        "close_sec": 60300,
+        "special": False,
+        "mode": "restaurant",
+        "seating": {"active": True, "interval": 15, "duration": 90},
+        "restaurantId": "JLAs2CviunNCSEfbt",
+        "createdBy": "x",
+        "createdAt": "2024-01-01T00:00:00Z",
+    },
+    {
+        "_id": "ohDinner3",
+        "name": "Dinner",
+        "day": 3,
+        "open": 1800,
+        "close": 30,
+        "open_sec": 64800,
+        "close_sec": 1800,
+        "special": False,
+        "mode": "restaurant",
+        "seating": {"active": True, "interval": 30, "duration": 120},
+    },
+    {
+        "_id": "ohDinner7",
+        "name": "Dinner",
+        "day": 7,
+        "open": 1800,
+        "close": 2200,
+        "special": False,
+        "seating": {"active": True, "interval": 30, "duration": 120},
+    },
+    {
+        "_id": "ohXmas",
+        "name": "Christmas",
+        "day": 4,
+        "open": 0,
+        "close": 0,
+        "special": True,
+        "date": "2026-12-24",
+        "isOpen": False,
+        "range": {"from": "2026-12-24"},
+    },
+    {
+        "_id": "ohOld",
+        "name": "Old",
+        "day": 1,
+        "open": 900,
+        "close": 1100,
+        "special": False,
+        "deleted": True,
+    },
 ]
 
 
@@ -92,11 +135,26 @@ def test_times_become_local_slots_with_waitlist_flag() -> None:
     # Source: providers/resos.md, GET /bookingFlow/times row (FR, CL): one object per period
     # with _id, name, note, payment{active}, availableTimes, unavailableTimes, waitlistTimes.
     periods = [
-        {"_id": "ohLunch3", "name": "Lunch", "note": "", "payment": {"active": False},
-         "availableTimes": ["12:00", "12:15"], "unavailableTimes": ["12:30"],
-         "waitlistTimes": ["12:30"], "useWaitlist": True, "activeCustomFields": []},
-        {"_id": "ohDinner3", "name": "Dinner", "note": "", "payment": {"active": True},
-         "availableTimes": ["23:30", "00:00"], "unavailableTimes": [], "waitlistTimes": []},
+        {
+            "_id": "ohLunch3",
+            "name": "Lunch",
+            "note": "",
+            "payment": {"active": False},
+            "availableTimes": ["12:00", "12:15"],
+            "unavailableTimes": ["12:30"],
+            "waitlistTimes": ["12:30"],
+            "useWaitlist": True,
+            "activeCustomFields": [],
+        },
+        {
+            "_id": "ohDinner3",
+            "name": "Dinner",
+            "note": "",
+            "payment": {"active": True},
+            "availableTimes": ["23:30", "00:00"],
+            "unavailableTimes": [],
+            "waitlistTimes": [],
+        },
     ]
     policies = to_period_policies(OPENING_HOURS)  # type: ignore[arg-type]
     slots = to_slots(periods, date(2026, 6, 10), 2, CPH, policies)  # type: ignore[arg-type]
@@ -118,17 +176,30 @@ def test_booking_maps_local_date_time_and_utc_instant() -> None:
     # date "2021-09-18", time "21:00", dateTime UTC, guest{name, email, phone E.164},
     # restaurantNotes [{restaurantNote}], tables [{_id, name, area}].
     raw = {
-        "_id": "CRJE9Bbrqz2L8NbjT", "restaurantId": "JLAs2CviunNCSEfbt",
-        "date": "2021-09-18", "time": "21:00", "dateTime": "2021-09-18T19:00:00.000Z",
-        "people": 4, "duration": 120, "status": "approved", "source": "phone",
+        "_id": "CRJE9Bbrqz2L8NbjT",
+        "restaurantId": "JLAs2CviunNCSEfbt",
+        "date": "2021-09-18",
+        "time": "21:00",
+        "dateTime": "2021-09-18T19:00:00.000Z",
+        "people": 4,
+        "duration": 120,
+        "status": "approved",
+        "source": "phone",
         "languageCode": "da",
-        "guest": {"name": "Mette Frederiksen Jensen", "email": "Mette@Example.DK",
-                  "phone": "+4512345678", "notificationSms": False,
-                  "notificationEmail": True},
+        "guest": {
+            "name": "Mette Frederiksen Jensen",
+            "email": "Mette@Example.DK",
+            "phone": "+4512345678",
+            "notificationSms": False,
+            "notificationEmail": True,
+        },
         "tables": [{"_id": "t1", "name": "12", "area": {"_id": "a1", "name": "Terrasse"}}],
-        "comment": "Window table please", "note": "", "noteAuthor": "API",
+        "comment": "Window table please",
+        "note": "",
+        "noteAuthor": "API",
         "restaurantNotes": [{"_id": "n1", "restaurantNote": "VIP"}],
-        "metadata": {}, "createdAt": "2021-09-01T10:00:00.000Z",
+        "metadata": {},
+        "createdAt": "2021-09-01T10:00:00.000Z",
     }
     booking = to_booking("resos-test", "cph", raw, CPH)  # type: ignore[arg-type]
     tz = ZoneInfo(CPH)
@@ -169,10 +240,22 @@ def test_identity_prefers_phone_then_lowercased_email() -> None:
 
 def test_dst_changes_in_copenhagen() -> None:
     # resOS gives local date/time plus the UTC dateTime (providers/resos.md, Booking object).
-    spring = {"_id": "a", "date": "2026-03-29", "time": "19:00",
-              "dateTime": "2026-03-29T17:00:00.000Z", "people": 2, "duration": 120}
-    autumn = {"_id": "b", "date": "2026-10-25", "time": "19:00",
-              "dateTime": "2026-10-25T18:00:00.000Z", "people": 2, "duration": 120}
+    spring = {
+        "_id": "a",
+        "date": "2026-03-29",
+        "time": "19:00",
+        "dateTime": "2026-03-29T17:00:00.000Z",
+        "people": 2,
+        "duration": 120,
+    }
+    autumn = {
+        "_id": "b",
+        "date": "2026-10-25",
+        "time": "19:00",
+        "dateTime": "2026-10-25T18:00:00.000Z",
+        "people": 2,
+        "duration": 120,
+    }
     for raw, hours in ((spring, 2), (autumn, 1)):
         booking = to_booking("u", "cph", raw, CPH)  # type: ignore[arg-type]
         assert booking.start.hour == 19

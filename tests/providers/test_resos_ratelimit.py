@@ -46,8 +46,9 @@ async def test_burst_of_300_reads_never_draws_a_429_and_mutation_jumps_queue(
     fake.settled = lambda: len(state.log) == sum(governor.granted.values())
     fake.gate = asyncio.Event()
 
-    reads = [asyncio.create_task(provider.get_availability(COPENHAGEN_ID, DAY, 2))
-             for _ in range(300)]
+    reads = [
+        asyncio.create_task(provider.get_availability(COPENHAGEN_ID, DAY, 2)) for _ in range(300)
+    ]
     for _ in range(5000):  # until the first minute's budget is spent and the rest queue
         if fake.sleeping and len(state.log) == 100:
             break
@@ -55,10 +56,17 @@ async def test_burst_of_300_reads_never_draws_a_429_and_mutation_jumps_queue(
     assert governor.waiting[READ] == 201 and governor.remaining() == 0
     assert provider.health_details()["rateBudget"][COPENHAGEN_ID]["remaining"] == 0
 
-    create = asyncio.create_task(provider.create_booking(NewBooking(
-        restaurant_id=COPENHAGEN_ID, start=datetime(2026, 6, 12, 19, 0, tzinfo=CPH),
-        party_size=2, idempotency_key="burst-1", guest=GuestData("Tycho", "Brahe"),
-    )))
+    create = asyncio.create_task(
+        provider.create_booking(
+            NewBooking(
+                restaurant_id=COPENHAGEN_ID,
+                start=datetime(2026, 6, 12, 19, 0, tzinfo=CPH),
+                party_size=2,
+                idempotency_key="burst-1",
+                guest=GuestData("Tycho", "Brahe"),
+            )
+        )
+    )
     for _ in range(5000):
         if governor.waiting[MUTATION]:
             break
@@ -133,13 +141,21 @@ async def test_a_refused_post_waits_for_the_reset_and_is_sent_once_more(start_se
     provider = make_provider(await start_server(app), fake, rate_limit_per_minute=1000)
     some = next(iter(state.restaurant(COPENHAGEN_ID).bookings))
     await provider.get_bookings([f"{COPENHAGEN_ID}/{some}"])  # 1 of 2
-    booking = await provider.create_booking(NewBooking(  # re-check 2 of 2, POST → 429
-        restaurant_id=COPENHAGEN_ID, start=datetime(2026, 6, 12, 19, 0, tzinfo=CPH),
-        party_size=2, idempotency_key="late-1", guest=GuestData("Hans", "Andersen"),
-    ))
+    booking = await provider.create_booking(
+        NewBooking(  # re-check 2 of 2, POST → 429
+            restaurant_id=COPENHAGEN_ID,
+            start=datetime(2026, 6, 12, 19, 0, tzinfo=CPH),
+            party_size=2,
+            idempotency_key="late-1",
+            guest=GuestData("Hans", "Andersen"),
+        )
+    )
     assert state.status_counts[429] == 1 and fake.sleeps == [2.0]
-    made = [b for b in state.restaurant(COPENHAGEN_ID).bookings.values()
-            if b["metadata"].get("tablegraphIdempotencyKey") == "late-1"]
+    made = [
+        b
+        for b in state.restaurant(COPENHAGEN_ID).bookings.values()
+        if b["metadata"].get("tablegraphIdempotencyKey") == "late-1"
+    ]
     assert [b["_id"] for b in made] == [booking.reference]
     await provider.close()
 
@@ -174,9 +190,12 @@ async def test_budget_window_follows_the_upstream_minute_despite_clock_skew(
     # The gateway's clock runs 20 s late: its own minute would end in 19 s.
     provider = make_provider(await start_server(app), fake, _now=lambda: fake.now() - 20)
     governor = provider.governors["key_copenhagen"]
-    fake.settled = lambda: len(state.log) == sum(governor.granted.values())
-    reads = await asyncio.gather(*(provider.get_availability(COPENHAGEN_ID, DAY, 2)
-                                   for _ in range(150)))
+    # Time moves on only once every granted request has been answered (and its Retry-After
+    # seen): the answers take milliseconds of a minute.
+    fake.settled = lambda: provider.requests_sent == sum(governor.granted.values())
+    reads = await asyncio.gather(
+        *(provider.get_availability(COPENHAGEN_ID, DAY, 2) for _ in range(150))
+    )
     assert all(len(r) == 30 for r in reads)
     assert state.status_counts.get(429, 0) == 0
     # It first slept to its own minute's end; by then resOS' Retry-After had re-aligned the
@@ -184,4 +203,25 @@ async def test_budget_window_follows_the_upstream_minute_despite_clock_skew(
     assert fake.sleeps == [19.0, 40.0]
     minutes = [m - MINUTE for m, *_ in state.log]
     assert (minutes.count(0), minutes.count(1)) == (100, 51)
+    await provider.close()
+
+
+async def test_start_aligns_the_window_before_the_first_burst(start_server) -> None:
+    fake = FakeTime()
+    app = create_app(0, clock=fake.clock)
+    provider = make_provider(await start_server(app), fake, _now=lambda: fake.now() - 20)
+    governor = provider.governors["key_copenhagen"]
+    assert governor.resets_in() == 19.0  # its own (late) clock
+    await provider.start()
+    assert governor.resets_in() == 59.0  # resOS' minute, from the healthcheck's Retry-After
+    await provider.close()
+
+
+async def test_start_does_not_fail_when_resos_is_down() -> None:
+    fake = FakeTime()
+    provider = make_provider("http://127.0.0.1:9", fake)  # nothing listens on port 9
+    await provider.start()
+    # Three connection attempts (two backoffs), each counted against the budget.
+    assert provider.governors["key_copenhagen"].remaining() == 97
+    assert len(fake.sleeps) == 4  # two backoffs for each of the two keys
     await provider.close()

@@ -101,11 +101,24 @@ async def test_lists_are_bare_arrays_paged_sorted_and_queryable(sim) -> None:
     cph = state.restaurant(COPENHAGEN_ID)
     cph.bookings.clear()
     for i, (people, status, source) in enumerate(
-        [(2, "approved", "google"), (4, "approved", "website"), (3, "request", "google"),
-         (6, "approved", "google-ads")]
+        [
+            (2, "approved", "google"),
+            (4, "approved", "website"),
+            (3, "request", "google"),
+            (6, "approved", "google-ads"),
+        ]
     ):
-        state.add_booking(cph, {"date": DAY, "time": f"19:{i * 15:02d}", "people": people,
-                                "status": status, "source": "other", "guest": {"name": "G"}})
+        state.add_booking(
+            cph,
+            {
+                "date": DAY,
+                "time": f"19:{i * 15:02d}",
+                "people": people,
+                "status": status,
+                "source": "other",
+                "guest": {"name": "G"},
+            },
+        )
         list(cph.bookings.values())[-1]["source"] = source
     # Source: seeds/resos-api.txt, "Search expressions" examples.
     r = await client.get("/bookings", params={"customQuery": 'people>2,status:"approved"'})
@@ -113,8 +126,7 @@ async def test_lists_are_bare_arrays_paged_sorted_and_queryable(sim) -> None:
     r = await client.get("/bookings", params={"customQuery": 'date<"2026-06-13",source;"google"'})
     assert sorted(b["people"] for b in r.json()) == [2, 3, 6]
     # Source: seeds/resos-api.txt, "Sorting results" (createdAt:1,updatedAt:-1 style).
-    r = await client.get("/bookings", params={"sort": "status:-1,people:1", "limit": 2,
-                                              "skip": 1})
+    r = await client.get("/bookings", params={"sort": "status:-1,people:1", "limit": 2, "skip": 1})
     assert [(b["status"], b["people"]) for b in r.json()] == [("approved", 2), ("approved", 4)]
     r = await client.get("/bookings", params={"limit": 1000})
     assert isinstance(r.json(), list) and len(r.json()) == 4  # capped at 100 anyway
@@ -126,8 +138,10 @@ async def test_dropped_create_response_still_stores_the_booking(sim) -> None:
     before = len(state.restaurant(COPENHAGEN_ID).bookings)
     state.drop_next_create_response = True
     with pytest.raises(httpx.RemoteProtocolError):
-        await client.post("/bookings", json={"date": DAY, "time": "19:00", "people": 2,
-                                             "guest": {"name": "Lost Answer"}})
+        await client.post(
+            "/bookings",
+            json={"date": DAY, "time": "19:00", "people": 2, "guest": {"name": "Lost Answer"}},
+        )
     assert len(state.restaurant(COPENHAGEN_ID).bookings) == before + 1
     assert state.drop_next_create_response is False
 
@@ -146,11 +160,17 @@ async def test_seed_is_deterministic_and_nordic() -> None:
 def test_demo_upstreams_pass_settings_validation() -> None:
     (config,) = demo_upstreams("http://127.0.0.1:9999")
     assert config.kind == "resos" and config.base_url == "http://127.0.0.1:9999/v1"
-    data = {"upstreams": [{
-        "name": config.name, "kind": "resos", "base_url": config.base_url,
-        "credentials": {"key_copenhagen": "RESOS_CPH", "key_oslo": "RESOS_OSLO"},
-        "options": dict(config.options),
-    }]}
+    data = {
+        "upstreams": [
+            {
+                "name": config.name,
+                "kind": "resos",
+                "base_url": config.base_url,
+                "credentials": {"key_copenhagen": "RESOS_CPH", "key_oslo": "RESOS_OSLO"},
+                "options": dict(config.options),
+            }
+        ]
+    }
     settings = parse_settings(data, {"RESOS_CPH": COPENHAGEN_KEY, "RESOS_OSLO": OSLO_KEY})
     (parsed,) = settings.upstreams
     assert parsed.credentials["key_oslo"].reveal() == OSLO_KEY

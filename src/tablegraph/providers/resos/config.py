@@ -1,15 +1,30 @@
 """The restaurants of a resOS upstream, from the gateway configuration.
 
 resOS exposes no restaurant profile: one API key belongs to one restaurant, and its name,
-time zone and address come from here::
+time zone and address come from here, one table per restaurant, each naming the
+credential that holds its key (credential names are free: ``credential_names = ("*",)``)::
 
-    [upstreams.options]
-    restaurants = [
-      { id = "cphHavnekoekken01", name = "Havnekøkkenet", timezone = "Europe/Copenhagen",
-        address = "Nyhavn 17", city = "Copenhagen", api_key_credential = "key_copenhagen" },
-    ]
+    [[upstreams]]
+    name = "resos-nordics"
+    kind = "resos"
+    base_url = "https://api.resos.com/v1"
+
+    [[upstreams.options.restaurants]]
+    id = "cphHavnekoekken01"              # the gateway's id; no "/"
+    name = "Havnekøkkenet"
+    timezone = "Europe/Copenhagen"
+    address = "Nyhavn 17, 1051 København K"
+    city = "Copenhagen"
+    api_key_credential = "key_copenhagen"
+    # optional: phone, latitude, longitude, instant_confirmation (create as "approved"),
+    # source (default "website"), min_party_size, max_party_size
+
     [upstreams.credentials]
-    key_copenhagen = "RESOS_KEY_COPENHAGEN"    # environment variable holding the key
+    key_copenhagen = "RESOS_KEY_COPENHAGEN"  # environment variable holding the key
+
+Upstream options besides ``restaurants``: ``rate_limit_per_minute`` (100),
+``list_window_days`` (7), ``guest_lookback_days`` (365), ``guest_lookahead_days`` (180),
+``max_retry_after_seconds`` (10), ``opening_hours_ttl_seconds`` (300).
 """
 
 from __future__ import annotations
@@ -22,11 +37,23 @@ from tablegraph.errors import InvalidInput
 from tablegraph.settings import ConfigError
 from tablegraph.timeutil import zone
 
-_KEYS = frozenset({
-    "id", "name", "timezone", "address", "city", "phone", "latitude", "longitude",
-    "api_key_credential", "instant_confirmation", "source", "min_party_size",
-    "max_party_size",
-})
+_KEYS = frozenset(
+    {
+        "id",
+        "name",
+        "timezone",
+        "address",
+        "city",
+        "phone",
+        "latitude",
+        "longitude",
+        "api_key_credential",
+        "instant_confirmation",
+        "source",
+        "min_party_size",
+        "max_party_size",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +75,9 @@ class RestaurantConfig:
     max_party_size: int = 20
 
 
-def parse_restaurants(upstream: str, options: Mapping[str, Any],
-                      credentials: Mapping[str, Any]) -> list[RestaurantConfig]:
+def parse_restaurants(
+    upstream: str, options: Mapping[str, Any], credentials: Mapping[str, Any]
+) -> list[RestaurantConfig]:
     raw = options.get("restaurants")
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"upstream {upstream!r}: options.restaurants must list restaurants")
@@ -77,19 +105,21 @@ def parse_restaurants(upstream: str, options: Mapping[str, Any],
             raise ConfigError(
                 f"{where}: credential {entry['api_key_credential']!r} is not configured"
             )
-        out.append(RestaurantConfig(
-            id=rid,
-            name=entry["name"],
-            timezone=entry["timezone"],
-            credential=entry["api_key_credential"],
-            address=entry.get("address"),
-            city=entry.get("city"),
-            phone=entry.get("phone"),
-            latitude=entry.get("latitude"),
-            longitude=entry.get("longitude"),
-            instant_confirmation=bool(entry.get("instant_confirmation", False)),
-            source=str(entry.get("source", "website")),
-            min_party_size=int(entry.get("min_party_size", 1)),
-            max_party_size=int(entry.get("max_party_size", 20)),
-        ))
+        out.append(
+            RestaurantConfig(
+                id=rid,
+                name=entry["name"],
+                timezone=entry["timezone"],
+                credential=entry["api_key_credential"],
+                address=entry.get("address"),
+                city=entry.get("city"),
+                phone=entry.get("phone"),
+                latitude=entry.get("latitude"),
+                longitude=entry.get("longitude"),
+                instant_confirmation=bool(entry.get("instant_confirmation", False)),
+                source=str(entry.get("source", "website")),
+                min_party_size=int(entry.get("min_party_size", 1)),
+                max_party_size=int(entry.get("max_party_size", 20)),
+            )
+        )
     return out

@@ -41,8 +41,11 @@ def search_term(needle: str) -> str | None:
 def search_hit(guest: Guest, needle: str) -> bool:
     digits = re.sub(r"\D", "", needle)
     name = f"{guest.first_name or ''} {guest.last_name or ''}".lower()
-    return (needle in name or needle in (guest.email or "")
-            or bool(digits and digits in (guest.phone or "")))
+    return (
+        needle in name
+        or needle in (guest.email or "")
+        or bool(digits and digits in (guest.phone or ""))
+    )
 
 
 def guests_from(upstream: str, restaurant_id: str, raws: list[RawBooking]) -> dict[str, Guest]:
@@ -61,8 +64,9 @@ def guests_from(upstream: str, restaurant_id: str, raws: list[RawBooking]) -> di
             visits[gid] = visits.get(gid, 0) + 1
     out: dict[str, Guest] = {}
     for gid, raw in latest.items():
-        guest = to_guest(upstream, restaurant_id, raw.get("guest"), raw.get("languageCode"),
-                         visits.get(gid, 0))
+        guest = to_guest(
+            upstream, restaurant_id, raw.get("guest"), raw.get("languageCode"), visits.get(gid, 0)
+        )
         if guest is not None:
             out[gid] = guest
     return out

@@ -193,8 +193,10 @@ def _hhmm(value: int) -> time:
 
 def _seating(raw: RawOpeningHour) -> tuple[int, int]:
     seating = raw.get("seating") or {}
-    return (int(seating.get("interval") or DEFAULT_INTERVAL),
-            int(seating.get("duration") or DEFAULT_DURATION))
+    return (
+        int(seating.get("interval") or DEFAULT_INTERVAL),
+        int(seating.get("duration") or DEFAULT_DURATION),
+    )
 
 
 def _live(rows: Iterable[RawOpeningHour]) -> list[RawOpeningHour]:
@@ -210,20 +212,24 @@ def to_opening_hours(rows: list[RawOpeningHour]) -> OpeningHours:
                 continue
             day = date.fromisoformat(str(raw["date"])[:10])
             is_open = raw.get("isOpen", True)
-            special.append(SpecialDay(
-                day=day,
-                closed=not is_open,
-                opens=_hhmm(raw["open"]) if is_open and "open" in raw else None,
-                closes=_hhmm(raw["close"]) if is_open and "close" in raw else None,
-                note=raw.get("name") or None,
-            ))
+            special.append(
+                SpecialDay(
+                    day=day,
+                    closed=not is_open,
+                    opens=_hhmm(raw["open"]) if is_open and "open" in raw else None,
+                    closes=_hhmm(raw["close"]) if is_open and "close" in raw else None,
+                    note=raw.get("name") or None,
+                )
+            )
         else:
-            weekly.append(OpeningPeriod(
-                day_of_week=int(raw["day"]),
-                opens=_hhmm(raw["open"]),
-                closes=_hhmm(raw["close"]),
-                service_name=raw.get("name") or None,
-            ))
+            weekly.append(
+                OpeningPeriod(
+                    day_of_week=int(raw["day"]),
+                    opens=_hhmm(raw["open"]),
+                    closes=_hhmm(raw["close"]),
+                    service_name=raw.get("name") or None,
+                )
+            )
     weekly.sort(key=lambda p: (p.day_of_week, p.opens))
     special.sort(key=lambda s: (s.day, s.opens or time(0)))
     return OpeningHours(weekly=tuple(weekly), special_days=tuple(special))
@@ -270,19 +276,29 @@ def to_slots(
     for period in periods:
         policy = policies.get(period.get("_id", ""))
         duration = timedelta(minutes=policy.duration if policy else DEFAULT_DURATION)
-        payment = SlotPayment(kind="PREPAYMENT") if (period.get("payment") or {}).get(
-            "active") else None
+        payment = (
+            SlotPayment(kind="PREPAYMENT") if (period.get("payment") or {}).get("active") else None
+        )
         name = period.get("name") or None
-        for times, waitlist_only in ((period.get("availableTimes") or [], False),
-                                     (period.get("waitlistTimes") or [], True)):
+        for times, waitlist_only in (
+            (period.get("availableTimes") or [], False),
+            (period.get("waitlistTimes") or [], True),
+        ):
             for hhmm in times:
                 wall = _wall(hhmm)
                 # A time before the period opens belongs to the night after midnight.
                 on = day + timedelta(days=1) if policy and wall < policy.opens else day
                 start = localize(on, wall, tz)
-                slots.append(Slot(start=start, end=start + duration, party_size=party_size,
-                                  waitlist_only=waitlist_only, service_name=name,
-                                  payment=payment))
+                slots.append(
+                    Slot(
+                        start=start,
+                        end=start + duration,
+                        party_size=party_size,
+                        waitlist_only=waitlist_only,
+                        service_name=name,
+                        payment=payment,
+                    )
+                )
     slots.sort(key=lambda s: (s.start, s.waitlist_only))
     return slots
 
@@ -294,8 +310,13 @@ def split_name(name: str | None) -> tuple[str | None, str | None]:
     return parts[0], " ".join(parts[1:]) or None
 
 
-def to_guest(upstream: str, restaurant_id: str, raw: RawGuest | None,
-             language: str | None = None, visits: int | None = None) -> Guest | None:
+def to_guest(
+    upstream: str,
+    restaurant_id: str,
+    raw: RawGuest | None,
+    language: str | None = None,
+    visits: int | None = None,
+) -> Guest | None:
     if not raw:
         return None
     identity = guest_identity(raw.get("phone"), raw.get("email"))
@@ -331,8 +352,12 @@ def booking_start(raw: RawBooking, tz: str) -> datetime:
     if utc is None:
         return local
     if utc != local and utc != local + timedelta(days=1):  # past-midnight times: next day
-        log.warning("resOS booking %s: dateTime disagrees with date/time in %s; "
-                    "check the configured time zone", raw.get("_id"), tz)
+        log.warning(
+            "resOS booking %s: dateTime disagrees with date/time in %s; "
+            "check the configured time zone",
+            raw.get("_id"),
+            tz,
+        )
     return utc
 
 
@@ -345,16 +370,24 @@ def notes_of(raw: RawBooking) -> str | None:
     return raw.get("comment") or raw.get("note") or None
 
 
-def to_booking(upstream: str, restaurant_id: str, raw: RawBooking, tz: str,
-               default_duration: int = DEFAULT_DURATION) -> Booking:
+def to_booking(
+    upstream: str,
+    restaurant_id: str,
+    raw: RawBooking,
+    tz: str,
+    default_duration: int = DEFAULT_DURATION,
+) -> Booking:
     start = booking_start(raw, tz)
     duration = int(raw.get("duration") or default_duration)
     status = raw.get("status") or "request"
     guest = to_guest(upstream, restaurant_id, raw.get("guest"), raw.get("languageCode"))
-    tables = tuple(t.get("name") or t.get("_id", "") for t in raw.get("tables") or []
-                   if isinstance(t, dict))
-    area_raw = next((t.get("area") for t in raw.get("tables") or []
-                     if isinstance(t, dict) and t.get("area")), None)
+    tables = tuple(
+        t.get("name") or t.get("_id", "") for t in raw.get("tables") or [] if isinstance(t, dict)
+    )
+    area_raw = next(
+        (t.get("area") for t in raw.get("tables") or [] if isinstance(t, dict) and t.get("area")),
+        None,
+    )
     return Booking(
         upstream=upstream,
         native_id=join_id(restaurant_id, raw["_id"]),

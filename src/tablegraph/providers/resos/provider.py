@@ -22,12 +22,12 @@ Quirks handled here:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from datetime import time as wall_time
 from typing import Any
@@ -55,7 +55,6 @@ from tablegraph.model import (
     BookingUpdate,
     Capability,
     Guest,
-    GuestData,
     NewBooking,
     OpeningHours,
     Restaurant,
@@ -65,6 +64,12 @@ from tablegraph.model import (
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
+from tablegraph.providers.resos.bodies import (
+    METADATA_KEY,
+    booking_body,
+    create_body,
+    stored_key,
+)
 from tablegraph.providers.resos.config import RestaurantConfig, parse_restaurants
 from tablegraph.providers.resos.governor import MUTATION, READ, RateGovernor
 from tablegraph.providers.resos.guests import (
@@ -83,7 +88,6 @@ from tablegraph.providers.resos.payloads import (
     RawOpeningHour,
     RawTimesPeriod,
     join_id,
-    normalize_phone,
     split_id,
     to_booking,
     to_opening_hours,
@@ -105,26 +109,28 @@ log = logging.getLogger(__name__)
 
 PAGE = 100
 MAX_PAGES = 200
-METADATA_KEY = "tablegraphIdempotencyKey"
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,200}$")
+GUEST_PAGES = 5
 _RESOS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
 
 @register
 class ResosProvider(Provider):
     kind = "resos"
     display_name = "resOS"
-    capabilities = frozenset({
-        Capability.AVAILABILITY,
-        Capability.BOOKINGS_READ,
-        Capability.BOOKING_CREATE,
-        Capability.BOOKING_RESCHEDULE,
-        Capability.BOOKING_CANCEL,
-        Capability.BOOKING_UPDATE,
-        Capability.STATUS_CHANGE,
-        Capability.WAITLIST,
-        Capability.GUESTS_READ,
-        Capability.OPENING_HOURS,
-    })
+    capabilities = frozenset(
+        {
+            Capability.AVAILABILITY,
+            Capability.BOOKINGS_READ,
+            Capability.BOOKING_CREATE,
+            Capability.BOOKING_RESCHEDULE,
+            Capability.BOOKING_CANCEL,
+            Capability.BOOKING_UPDATE,
+            Capability.STATUS_CHANGE,
+            Capability.WAITLIST,
+            Capability.GUESTS_READ,
+            Capability.OPENING_HOURS,
+        }
+    )
     #: One credential per restaurant, named by ``restaurants[].api_key_credential``.
     credential_names = ("*",)
     option_names = (
@@ -161,10 +167,12 @@ class ResosProvider(Provider):
         for credential in sorted({r.credential for r in self._restaurants.values()}):
             governor = RateGovernor(budget, now=self._now, sleep=sleep)
             self.governors[credential] = governor
-            inner = shared or httpx.AsyncHTTPTransport(limits=httpx.Limits(
-                max_connections=config.max_connections,
-                max_keepalive_connections=config.max_connections,
-            ))
+            inner = shared or httpx.AsyncHTTPTransport(
+                limits=httpx.Limits(
+                    max_connections=config.max_connections,
+                    max_keepalive_connections=config.max_connections,
+                )
+            )
             self._clients[credential] = self._client(
                 auth=GovernedBasicAuth(self._credential(credential), governor),
                 retry=retry,
@@ -190,6 +198,15 @@ class ResosProvider(Provider):
             governor.close()
         await super().close()
 
+    async def start(self) -> None:
+        """One cheap call per key, so each budget window is aligned with resOS' minute
+        (from ``Retry-After``) before the first burst; an unreachable resOS is fine here."""
+        for r in {r.credential: r for r in self._restaurants.values()}.values():
+            try:
+                await self._json(r, "GET", "/healthcheck")
+            except GatewayError:
+                log.info("resOS %s: not reachable at start-up", r.id)
+
     async def check_health(self) -> None:
         for r in self._restaurants.values():
             await self._json(r, "GET", "/healthcheck")
@@ -209,9 +226,16 @@ class ResosProvider(Provider):
             raise NotFound(f"unknown restaurant {restaurant_id!r}", upstream=self.name)
         return r
 
-    async def _call(self, r: RestaurantConfig, method: str, path: str, *,
-                    params: Mapping[str, Any] | None = None, json: Any = None,
-                    priority: int = READ) -> httpx.Response:
+    async def _call(
+        self,
+        r: RestaurantConfig,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        priority: int = READ,
+    ) -> httpx.Response:
         with use_priority(priority):
             for attempt in range(3):
                 try:
@@ -222,16 +246,26 @@ class ResosProvider(Provider):
                     self.governors[r.credential].exhaust(exc.retry_after)
                     # A 429 was refused, not applied: a write may wait for the reset and go
                     # again; reads were already retried by the client.
-                    if (method == "GET" or attempt == 2 or exc.retry_after is None
-                            or exc.retry_after > self._max_wait):
+                    if (
+                        method == "GET"
+                        or attempt == 2
+                        or exc.retry_after is None
+                        or exc.retry_after > self._max_wait
+                    ):
                         raise
         raise AssertionError("unreachable")
 
-    async def _json(self, r: RestaurantConfig, method: str, path: str, *,
-                    params: Mapping[str, Any] | None = None, json: Any = None,
-                    priority: int = READ) -> Any:
-        response = await self._call(r, method, path, params=params, json=json,
-                                    priority=priority)
+    async def _json(
+        self,
+        r: RestaurantConfig,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        priority: int = READ,
+    ) -> Any:
+        response = await self._call(r, method, path, params=params, json=json, priority=priority)
         if response.status_code >= 400:
             raise error_from(response, self.name)
         return json_body(response, self.name)
@@ -249,8 +283,7 @@ class ResosProvider(Provider):
                 return cached[1]
             rows = await self._json(r, "GET", "/openingHours")
             if not isinstance(rows, list):
-                raise UpstreamBadResponse("resOS opening hours are not a list",
-                                          upstream=self.name)
+                raise UpstreamBadResponse("resOS opening hours are not a list", upstream=self.name)
             self._hours[r.id] = (self._now() + self._hours_ttl, rows)
             return rows
 
@@ -258,8 +291,11 @@ class ResosProvider(Provider):
         return to_period_policies(await self._opening_rows(r))
 
     def _to_restaurant(self, r: RestaurantConfig, rows: list[RawOpeningHour]) -> Restaurant:
-        base = BookingPolicy(min_party_size=r.min_party_size, max_party_size=r.max_party_size,
-                             default_duration_minutes=120)
+        base = BookingPolicy(
+            min_party_size=r.min_party_size,
+            max_party_size=r.max_party_size,
+            default_duration_minutes=120,
+        )
         return Restaurant(
             upstream=self.name,
             native_id=r.id,
@@ -298,28 +334,34 @@ class ResosProvider(Provider):
 
     # ---- availability --------------------------------------------------------------------
 
-    async def _times(self, r: RestaurantConfig, day: date, people: int,
-                     priority: int) -> list[RawTimesPeriod]:
-        periods = await self._json(r, "GET", "/bookingFlow/times",
-                                   params={"date": day.isoformat(), "people": people},
-                                   priority=priority)
+    async def _times(
+        self, r: RestaurantConfig, day: date, people: int, priority: int
+    ) -> list[RawTimesPeriod]:
+        periods = await self._json(
+            r,
+            "GET",
+            "/bookingFlow/times",
+            params={"date": day.isoformat(), "people": people},
+            priority=priority,
+        )
         if not isinstance(periods, list):
             raise UpstreamBadResponse("resOS times are not a list", upstream=self.name)
         return periods
 
-    async def get_availability(self, restaurant_id: str, day: date,
-                               party_size: int) -> list[Slot]:
+    async def get_availability(self, restaurant_id: str, day: date, party_size: int) -> list[Slot]:
         r = self._restaurant(restaurant_id)
         if party_size < 1:
             raise InvalidInput("party size must be at least 1", upstream=self.name)
-        periods, policies = await asyncio.gather(self._times(r, day, party_size, READ),
-                                                 self._policies(r))
+        periods, policies = await asyncio.gather(
+            self._times(r, day, party_size, READ), self._policies(r)
+        )
         if not periods:
             return []  # closed that day
         return to_slots(periods, day, party_size, r.timezone, policies)
 
-    async def _check_slot(self, r: RestaurantConfig, local: datetime,
-                          people: int) -> tuple[date, RawTimesPeriod]:
+    async def _check_slot(
+        self, r: RestaurantConfig, local: datetime, people: int
+    ) -> tuple[date, RawTimesPeriod]:
         """The service day and period offering exactly this time, or ``SlotUnavailable``."""
         hhmm = local.strftime("%H:%M")
         days = [local.date()]
@@ -337,39 +379,72 @@ class ResosProvider(Provider):
 
     # ---- bookings: reads -----------------------------------------------------------------
 
-    async def _fetch(self, r: RestaurantConfig, start: datetime, end: datetime, *,
-                     custom_query: str | None = None,
-                     priority: int = READ) -> list[RawBooking]:
-        """Every booking in [start, end] (resOS' bounds), page by page until a short page."""
-        out: list[RawBooking] = []
-        for page_no in range(MAX_PAGES):
-            page = await self._json(r, "GET", "/bookings", priority=priority, params={
-                "fromDateTime": format_utc_millis(start),
-                "toDateTime": format_utc_millis(end),
-                "sort": "dateTime:1,_id:1",
-                "customQuery": custom_query,
-                "skip": page_no * PAGE,
-                "limit": PAGE,
-            })
+    async def _pages(
+        self,
+        r: RestaurantConfig,
+        start: datetime,
+        end: datetime,
+        *,
+        custom_query: str | None = None,
+        priority: int = READ,
+        newest_first: bool = False,
+        max_pages: int = MAX_PAGES,
+    ) -> AsyncIterator[list[RawBooking]]:
+        """Pages of the bookings in [start, end] (resOS' bounds) until a short page."""
+        for page_no in range(max_pages):
+            page = await self._json(
+                r,
+                "GET",
+                "/bookings",
+                priority=priority,
+                params={
+                    "fromDateTime": format_utc_millis(start),
+                    "toDateTime": format_utc_millis(end),
+                    "sort": "dateTime:-1,_id:1" if newest_first else "dateTime:1,_id:1",
+                    "customQuery": custom_query,
+                    "skip": page_no * PAGE,
+                    "limit": PAGE,
+                },
+            )
             if not isinstance(page, list):
                 raise UpstreamBadResponse("resOS bookings are not a list", upstream=self.name)
-            out.extend(page)
+            yield page
             if len(page) < PAGE:
-                return out
-        log.warning("resOS %s: stopped paging bookings after %d pages", r.id, MAX_PAGES)
+                return
+        log.warning("resOS %s: stopped paging bookings after %d pages", r.id, max_pages)
+
+    async def _fetch(
+        self,
+        r: RestaurantConfig,
+        start: datetime,
+        end: datetime,
+        *,
+        custom_query: str | None = None,
+        priority: int = READ,
+    ) -> list[RawBooking]:
+        out: list[RawBooking] = []
+        async for page in self._pages(r, start, end, custom_query=custom_query, priority=priority):
+            out.extend(page)
         return out
 
-    async def _fetch_range(self, r: RestaurantConfig, start: datetime, end: datetime, *,
-                           custom_query: str | None = None,
-                           priority: int = READ) -> list[RawBooking]:
+    async def _fetch_range(
+        self,
+        r: RestaurantConfig,
+        start: datetime,
+        end: datetime,
+        *,
+        custom_query: str | None = None,
+        priority: int = READ,
+    ) -> list[RawBooking]:
         """A long range in windows of ``list_window_days``; deduplicated by ``_id``."""
         seen: dict[str, RawBooking] = {}
         window = timedelta(days=max(1, self._window_days))
         cursor = start
         while cursor < end:
             upper = min(end, cursor + window)
-            for raw in await self._fetch(r, cursor, upper, custom_query=custom_query,
-                                         priority=priority):
+            for raw in await self._fetch(
+                r, cursor, upper, custom_query=custom_query, priority=priority
+            ):
                 if isinstance(raw, dict) and raw.get("_id"):
                     seen.setdefault(raw["_id"], raw)
             cursor = upper
@@ -379,8 +454,9 @@ class ResosProvider(Provider):
         try:
             return to_booking(self.name, r.id, raw, r.timezone)
         except (KeyError, ValueError, TypeError):
-            raise UpstreamBadResponse("resOS sent a booking that cannot be read",
-                                      upstream=self.name) from None
+            raise UpstreamBadResponse(
+                "resOS sent a booking that cannot be read", upstream=self.name
+            ) from None
 
     async def list_bookings(self, query: BookingQuery) -> list[Booking]:
         r = self._restaurant(query.restaurant_id)
@@ -388,7 +464,7 @@ class ResosProvider(Provider):
         if query.statuses is not None and len(query.statuses) == 1:
             (only,) = query.statuses
             if only in STATUS_OUT:
-                terms.append(f'status:{quote(STATUS_OUT[only])}')
+                terms.append(f"status:{quote(STATUS_OUT[only])}")
         identity: str | None = None
         if query.guest_id is not None:
             parsed = split_id(query.guest_id)
@@ -396,8 +472,9 @@ class ResosProvider(Provider):
                 return []
             identity = parsed[1]
             terms.append(identity_term(identity))
-        raws = await self._fetch_range(r, query.start, query.end,
-                                       custom_query=",".join(terms) or None)
+        raws = await self._fetch_range(
+            r, query.start, query.end, custom_query=",".join(terms) or None
+        )
         out: list[Booking] = []
         for raw in raws:  # never trust the server-side filter: re-apply every condition
             booking = self._map(r, raw)
@@ -405,15 +482,17 @@ class ResosProvider(Provider):
                 continue
             if query.statuses is not None and booking.status not in query.statuses:
                 continue
-            if identity is not None and (booking.guest is None
-                                         or booking.guest_id != join_id(r.id, identity)):
+            if identity is not None and (
+                booking.guest is None or booking.guest_id != join_id(r.id, identity)
+            ):
                 continue
             out.append(booking)
         out.sort(key=lambda b: (b.start, b.native_id))
         return out
 
-    async def _get_raw(self, r: RestaurantConfig, booking_id: str,
-                       priority: int = READ) -> RawBooking:
+    async def _get_raw(
+        self, r: RestaurantConfig, booking_id: str, priority: int = READ
+    ) -> RawBooking:
         raw = await self._json(r, "GET", f"/bookings/{booking_id}", priority=priority)
         if not isinstance(raw, dict) or raw.get("_id") != booking_id:
             raise UpstreamBadResponse("resOS sent an unexpected booking", upstream=self.name)
@@ -421,8 +500,7 @@ class ResosProvider(Provider):
 
     def _resolve(self, native_id: str) -> tuple[RestaurantConfig, str]:
         parsed = split_id(native_id)
-        if (parsed is None or parsed[0] not in self._restaurants
-                or not _RESOS_ID.match(parsed[1])):
+        if parsed is None or parsed[0] not in self._restaurants or not _RESOS_ID.match(parsed[1]):
             raise NotFound("booking not found", upstream=self.name)
         return self._restaurants[parsed[0]], parsed[1]
 
@@ -451,7 +529,8 @@ class ResosProvider(Provider):
         if not r.min_party_size <= request.party_size <= r.max_party_size:
             raise PolicyViolation(
                 f"party size must be between {r.min_party_size} and {r.max_party_size}",
-                upstream=self.name, field=("partySize",),
+                upstream=self.name,
+                field=("partySize",),
             )
         key = request.idempotency_key
         local = to_zone(request.start, r.timezone)
@@ -465,11 +544,10 @@ class ResosProvider(Provider):
             if found is not None:
                 return self._remember(key, self._same_request(found, local, request))
         service_day, period = await self._check_slot(r, local, request.party_size)
-        body = self._create_body(r, request, local, service_day, period)
+        body = create_body(r, request, local, service_day, period, self.name)
         for attempt in (1, 2):
             try:
-                created = await self._json(r, "POST", "/bookings", json=body,
-                                           priority=MUTATION)
+                created = await self._json(r, "POST", "/bookings", json=body, priority=MUTATION)
                 break
             except OutcomeUnknown as lost:
                 self._ambiguous.add(key)
@@ -492,7 +570,8 @@ class ResosProvider(Provider):
         if booking.start != local or booking.party_size != request.party_size:
             raise IdempotencyConflict(
                 "this idempotency key was already used for another booking request",
-                upstream=self.name, field=("idempotencyKey",),
+                upstream=self.name,
+                field=("idempotencyKey",),
             )
         return booking
 
@@ -504,75 +583,33 @@ class ResosProvider(Provider):
             self._known_keys.popitem(last=False)
         return booking
 
-    def _guest_body(self, data: GuestData) -> dict[str, Any]:
-        guest: dict[str, Any] = {
-            "name": f"{data.first_name} {data.last_name}".strip(),
-            "notificationSms": False,
-            "notificationEmail": False,
-        }
-        phone = normalize_phone(data.phone)
-        if data.phone and phone is None:
-            raise InvalidInput("phone number is not valid", upstream=self.name,
-                               field=("guest", "phone"))
-        if phone:
-            guest["phone"] = phone
-        if data.email:
-            guest["email"] = data.email.strip()
-        return guest
-
-    def _booking_body(self, r: RestaurantConfig, service_day: date, hhmm: str, people: int,
-                      data: GuestData, period: RawTimesPeriod, status: str,
-                      comment: str | None) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "date": service_day.isoformat(),
-            "time": hhmm,
-            "people": people,
-            "guest": self._guest_body(data),
-            "status": status,
-            "source": r.source,
-        }
-        if period.get("_id"):
-            body["openingHourId"] = period["_id"]
-        if comment:
-            body["comment"] = comment[:1000]
-        language = (data.locale or "").split("-")[0].lower()
-        if language in LANGUAGES:
-            body["languageCode"] = language
-        return body
-
-    def _create_body(self, r: RestaurantConfig, request: NewBooking, local: datetime,
-                     service_day: date, period: RawTimesPeriod) -> dict[str, Any]:
-        body = self._booking_body(
-            r, service_day, local.strftime("%H:%M"), request.party_size, request.guest, period,
-            "approved" if r.instant_confirmation else "request", request.notes,
-        )
-        body["metadata"] = {METADATA_KEY: _stored_key(request.idempotency_key)}
-        if request.duration_minutes:
-            body["duration"] = request.duration_minutes
-        return body
-
     async def find_booking_by_idempotency_key(
         self, restaurant_id: str, key: str, request: NewBooking
     ) -> Booking | None:
         return await self._reconcile(self._restaurant(restaurant_id), key, request)
 
-    async def _reconcile(self, r: RestaurantConfig, key: str,
-                         request: NewBooking) -> Booking | None:
+    async def _reconcile(
+        self, r: RestaurantConfig, key: str, request: NewBooking
+    ) -> Booking | None:
         """The booking this key made on the request's day (±1 for past-midnight), if any."""
-        stored = _stored_key(key)
+        stored = stored_key(key)
         local = to_zone(request.start, r.timezone)
         start, _ = local_day_bounds(local.date() - timedelta(days=1), r.timezone)
         _, end = local_day_bounds(local.date() + timedelta(days=1), r.timezone)
-        raws = await self._fetch(r, start, end, priority=MUTATION,
-                                 custom_query=f"metadata.{METADATA_KEY}:{quote(stored)}")
+        raws = await self._fetch(
+            r,
+            start,
+            end,
+            priority=MUTATION,
+            custom_query=f"metadata.{METADATA_KEY}:{quote(stored)}",
+        )
         for raw in raws:
             if (raw.get("metadata") or {}).get(METADATA_KEY) == stored:
                 return self._map(r, raw)
         return None
 
     async def _put(self, r: RestaurantConfig, booking_id: str, body: dict[str, Any]) -> None:
-        answer = await self._json(r, "PUT", f"/bookings/{booking_id}", json=body,
-                                  priority=MUTATION)
+        answer = await self._json(r, "PUT", f"/bookings/{booking_id}", json=body, priority=MUTATION)
         if answer is not True:
             raise UpstreamBadResponse("resOS did not confirm the update", upstream=self.name)
 
@@ -581,15 +618,20 @@ class ResosProvider(Provider):
         raw = await self._get_raw(r, rid, MUTATION)
         current = self._map(r, raw)
         if raw.get("status") in NOT_CANCELLABLE or raw.get("status") == "canceled":
-            raise InvalidState(f"a {raw.get('status')} booking cannot be moved",
-                               upstream=self.name, code="INVALID_TRANSITION")
+            raise InvalidState(
+                f"a {raw.get('status')} booking cannot be moved",
+                upstream=self.name,
+                code="INVALID_TRANSITION",
+            )
         local = to_zone(change.start, r.timezone) if change.start else current.start
         people = change.party_size or current.party_size
         if local == current.start and people == current.party_size:
             return current
         service_day, period = await self._check_slot(r, local, people)
         body: dict[str, Any] = {
-            "date": service_day.isoformat(), "time": local.strftime("%H:%M"), "people": people,
+            "date": service_day.isoformat(),
+            "time": local.strftime("%H:%M"),
+            "people": people,
         }
         if period.get("_id") and period.get("_id") != raw.get("openingHourId"):
             body["openingHourId"] = period["_id"]
@@ -608,14 +650,21 @@ class ResosProvider(Provider):
         if status == "canceled":
             return self._map(r, raw)  # cancelling twice is not an error
         if status in NOT_CANCELLABLE:
-            raise InvalidState(f"a {status} booking cannot be cancelled", upstream=self.name,
-                               code="NOT_CANCELLABLE")
+            raise InvalidState(
+                f"a {status} booking cannot be cancelled",
+                upstream=self.name,
+                code="NOT_CANCELLABLE",
+            )
         await self._put(r, rid, {"status": "canceled"})
         if reason:
             try:
-                await self._json(r, "POST", f"/bookings/{rid}/restaurantNote",
-                                 json={"text": f"Cancelled: {reason}"[:1000]},
-                                 priority=MUTATION)
+                await self._json(
+                    r,
+                    "POST",
+                    f"/bookings/{rid}/restaurantNote",
+                    json={"text": f"Cancelled: {reason}"[:1000]},
+                    priority=MUTATION,
+                )
             except GatewayError:
                 log.warning("resOS %s: cancellation reason not stored", r.id)
         return self._map(r, await self._get_raw(r, rid, MUTATION))
@@ -627,28 +676,41 @@ class ResosProvider(Provider):
         body: dict[str, Any] = {}
         if update.status is not None:
             if update.status not in STATUS_OUT:
-                raise InvalidInput(f"status {update.status.value} cannot be set in resOS",
-                                   upstream=self.name, field=("status",))
+                raise InvalidInput(
+                    f"status {update.status.value} cannot be set in resOS",
+                    upstream=self.name,
+                    field=("status",),
+                )
             body["status"] = STATUS_OUT[update.status]
         if update.tables is not None:
             body["tables"] = list(update.tables)
         if update.locale is not None:
             language = update.locale.split("-")[0].lower()
             if language not in LANGUAGES:
-                raise InvalidInput("resOS speaks en, es, de, da or sv only",
-                                   upstream=self.name, field=("locale",))
+                raise InvalidInput(
+                    "resOS speaks en, es, de, da or sv only", upstream=self.name, field=("locale",)
+                )
             body["languageCode"] = language
         if body:
             await self._put(r, rid, body)
         if update.notes:
             # Internal notes are added, never replaced: the newest one is the booking's notes.
-            await self._json(r, "POST", f"/bookings/{rid}/restaurantNote",
-                             json={"text": update.notes[:1000]}, priority=MUTATION)
+            await self._json(
+                r,
+                "POST",
+                f"/bookings/{rid}/restaurantNote",
+                json={"text": update.notes[:1000]},
+                priority=MUTATION,
+            )
         return self._map(r, await self._get_raw(r, rid, MUTATION))
 
     def _unsupported_field(self, name: str) -> GatewayError:
-        return NotSupported(f"resOS bookings have no {name}", upstream=self.name,
-                            field=(name,), details={"capability": "BOOKING_UPDATE"})
+        return NotSupported(
+            f"resOS bookings have no {name}",
+            upstream=self.name,
+            field=(name,),
+            details={"capability": "BOOKING_UPDATE"},
+        )
 
     # ---- waitlist ------------------------------------------------------------------------
 
@@ -667,8 +729,17 @@ class ResosProvider(Provider):
         hhmm, period = min(
             offered, key=lambda o: abs(int(o[0][:2]) * 60 + int(o[0][3:5]) - minutes)
         )
-        body = self._booking_body(r, request.day, hhmm, request.party_size, request.guest,
-                                  period, "waitlist", request.notes)
+        body = booking_body(
+            r,
+            request.day,
+            hhmm,
+            request.party_size,
+            request.guest,
+            period,
+            "waitlist",
+            request.notes,
+            self.name,
+        )
         created = await self._json(r, "POST", "/bookings", json=body, priority=MUTATION)
         if not isinstance(created, str) or not _RESOS_ID.match(created):
             raise UpstreamBadResponse("resOS did not answer a booking id", upstream=self.name)
@@ -694,6 +765,8 @@ class ResosProvider(Provider):
         return start, end
 
     async def get_guests(self, ids: Sequence[str]) -> BatchResult:
+        semaphore = asyncio.Semaphore(5)
+
         async def one(native_id: str) -> Any:
             parsed = split_id(native_id)
             if parsed is None or parsed[0] not in self._restaurants:
@@ -702,30 +775,43 @@ class ResosProvider(Provider):
             identity = parsed[1]
             if not identity.startswith(("phone:", "email:")):
                 return None
-            try:
-                start, end = self._guest_range(r)
-                raws = await self._fetch(r, start, end,
-                                         custom_query=identity_term(identity))
-            except GatewayError as exc:
-                return exc
+            start, end = self._guest_range(r)
+            async with semaphore:
+                try:
+                    raws = await self._fetch(r, start, end, custom_query=identity_term(identity))
+                except GatewayError as exc:
+                    return exc
             return guests_from(self.name, r.id, raws).get(native_id)
 
         return list(await asyncio.gather(*(one(i) for i in ids)))
 
-    async def list_guests(self, restaurant_id: str, search: str | None,
-                          limit: int) -> list[Guest]:
+    async def list_guests(self, restaurant_id: str, search: str | None, limit: int) -> list[Guest]:
+        """The guests of the most recent bookings (newest first, at most ``GUEST_PAGES``
+        pages); ``visit_count`` is left unknown when the scan stopped early."""
         r = self._restaurant(restaurant_id)
         needle = (search or "").strip().lower()
         start, end = self._guest_range(r)
-        raws = await self._fetch(r, start, end, custom_query=search_term(needle))
-        guests = [g for g in guests_from(self.name, r.id, raws).values()
-                  if not needle or search_hit(g, needle)]
-        guests.sort(key=lambda g: (g.last_name or "", g.first_name or "", g.native_id))
-        return guests[:max(0, limit)]
-
-
-def _stored_key(key: str) -> str:
-    """The key as written into metadata: verbatim when plain, else its SHA-256."""
-    if _SAFE_KEY.match(key):
-        return key
-    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+        raws: list[RawBooking] = []
+        complete = False
+        found: list[Guest] = []
+        async for page in self._pages(
+            r,
+            start,
+            end,
+            custom_query=search_term(needle),
+            newest_first=True,
+            max_pages=GUEST_PAGES,
+        ):
+            raws.extend(page)
+            complete = len(page) < PAGE
+            found = [
+                g
+                for g in guests_from(self.name, r.id, raws).values()
+                if not needle or search_hit(g, needle)
+            ]
+            if len(found) >= limit:
+                break
+        if not complete:
+            found = [replace(g, visit_count=None) for g in found]
+        found.sort(key=lambda g: (g.last_name or "", g.first_name or "", g.native_id))
+        return found[: max(0, limit)]

@@ -83,8 +83,6 @@ class RateLimitObserver(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-
-
 @contextmanager
 def priority(level: int) -> Iterator[None]:
     """Requests made in this block ask for budget at ``level`` (``MUTATION`` or ``READ``)."""

@@ -33,16 +33,52 @@ from tablegraph.simulators.resos.state import (
 RESOS_STATE = web.AppKey("resos_state", ResosState)
 _RESTAURANT = web.RequestKey("resos_restaurant", Restaurant)
 
-CREATE_KEYS = frozenset({
-    "restaurantId", "date", "time", "people", "duration", "tables", "guest", "status",
-    "source", "comment", "note", "noteAuthor", "referrer", "languageCode", "openingHourId",
-    "customFields", "restaurantNotes", "metadata", "areaId",
-})
-UPDATE_KEYS = frozenset({
-    "date", "time", "dateTime", "people", "tables", "duration", "status", "metadata", "source",
-    "referrer", "languageCode", "openingHourId", "openingHourName", "canceledAt",
-    "declinedAt", "deletedAt", "customer", "guest", "customFields",
-})
+CREATE_KEYS = frozenset(
+    {
+        "restaurantId",
+        "date",
+        "time",
+        "people",
+        "duration",
+        "tables",
+        "guest",
+        "status",
+        "source",
+        "comment",
+        "note",
+        "noteAuthor",
+        "referrer",
+        "languageCode",
+        "openingHourId",
+        "customFields",
+        "restaurantNotes",
+        "metadata",
+        "areaId",
+    }
+)
+UPDATE_KEYS = frozenset(
+    {
+        "date",
+        "time",
+        "dateTime",
+        "people",
+        "tables",
+        "duration",
+        "status",
+        "metadata",
+        "source",
+        "referrer",
+        "languageCode",
+        "openingHourId",
+        "openingHourName",
+        "canceledAt",
+        "declinedAt",
+        "deletedAt",
+        "customer",
+        "guest",
+        "customFields",
+    }
+)
 GUEST_KEYS = frozenset({"name", "email", "phone", "notificationSms", "notificationEmail"})
 MAX_LIMIT = 100
 
@@ -141,7 +177,8 @@ async def opening_hours(request: web.Request) -> web.Response:
     show_deleted = request.query.get("showDeleted") == "true"
     only_special = request.query.get("onlySpecial") == "true"
     docs = [
-        p.to_json(restaurant.id) for p in restaurant.periods
+        p.to_json(restaurant.id)
+        for p in restaurant.periods
         if (show_deleted or not p.deleted) and (p.special or not only_special)
     ]
     return web.json_response(docs)
@@ -181,8 +218,9 @@ async def list_bookings(request: web.Request) -> web.Response:
     state = request.app[RESOS_STATE]
     docs = state.list_bookings(restaurant_of(request))
     try:
-        start = parse_iso(request.query["fromDateTime"]) if "fromDateTime" in request.query \
-            else None
+        start = (
+            parse_iso(request.query["fromDateTime"]) if "fromDateTime" in request.query else None
+        )
         end = parse_iso(request.query["toDateTime"]) if "toDateTime" in request.query else None
     except ValueError:
         return error(400, "Invalid fromDateTime or toDateTime")
@@ -201,7 +239,7 @@ async def list_bookings(request: web.Request) -> web.Response:
         return error(400, "Invalid customQuery or sort expression")
     skip = max(0, _int_param(request, "skip", 0))
     limit = min(MAX_LIMIT, max(0, _int_param(request, "limit", MAX_LIMIT)))
-    return web.json_response(docs[skip:skip + limit])
+    return web.json_response(docs[skip : skip + limit])
 
 
 async def get_booking(request: web.Request) -> web.Response:
@@ -267,9 +305,11 @@ async def create_booking(request: web.Request) -> web.StreamResponse:
     day = date.fromisoformat(body["date"])
     period = restaurant.find_period(day, body["time"])
     duration = int(body.get("duration") or (period.duration if period else 120))
-    if state.strict and body.get("status", "request") != "waitlist" and state.free_table(
-        restaurant, day, body["time"], body["people"], duration
-    ) is None:
+    if (
+        state.strict
+        and body.get("status", "request") != "waitlist"
+        and state.free_table(restaurant, day, body["time"], body["people"], duration) is None
+    ):
         return error(422, "No available tables")
     booking = state.add_booking(restaurant, body)
     if state.drop_next_create_response:
@@ -294,11 +334,17 @@ async def update_booking(request: web.Request) -> web.Response:
     moved = {"date", "time", "people", "duration"} & set(body)
     if state.strict and moved and body.get("status", booking["status"]) != "waitlist":
         day = date.fromisoformat(body.get("date", booking["date"]))
-        if state.free_table(
-            restaurant, day, body.get("time", booking["time"]),
-            int(body.get("people", booking["people"])),
-            int(body.get("duration", booking["duration"])), ignore=booking["_id"],
-        ) is None:
+        if (
+            state.free_table(
+                restaurant,
+                day,
+                body.get("time", booking["time"]),
+                int(body.get("people", booking["people"])),
+                int(body.get("duration", booking["duration"])),
+                ignore=booking["_id"],
+            )
+            is None
+        ):
             return error(422, "No available tables")
     state.update_booking(restaurant, booking, body)
     return web.json_response(True)
@@ -342,13 +388,15 @@ async def sim_strict(request: web.Request) -> web.Response:
 
 async def sim_state(request: web.Request) -> web.Response:
     state = request.app[RESOS_STATE]
-    return web.json_response({
-        "now": iso_utc(state.clock.now()),
-        "restaurants": [
-            {"id": r.id, "name": r.name, "timezone": r.timezone, "bookings": len(r.bookings)}
-            for r in state.restaurants.values()
-        ],
-    })
+    return web.json_response(
+        {
+            "now": iso_utc(state.clock.now()),
+            "restaurants": [
+                {"id": r.id, "name": r.name, "timezone": r.timezone, "bookings": len(r.bookings)}
+                for r in state.restaurants.values()
+            ],
+        }
+    )
 
 
 def add_routes(app: web.Application) -> None:

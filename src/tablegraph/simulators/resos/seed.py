@@ -41,23 +41,57 @@ def seed_state(state: ResosState, seed: int) -> None:
 
     cph = Restaurant(COPENHAGEN_ID, "Havnekøkkenet", "Europe/Copenhagen", COPENHAGEN_KEY)
     for day in range(2, 8):  # closed on Mondays
-        cph.periods.append(OpeningPeriod(f"cphLunch{day}", "Lunch", day, 1200, 1500,
-                                         interval=15, duration=90))
-        cph.periods.append(OpeningPeriod(f"cphDinner{day}", "Dinner", day, 1730, 2200,
-                                         interval=15, duration=120))
+        cph.periods.append(
+            OpeningPeriod(f"cphLunch{day}", "Lunch", day, 1200, 1500, interval=15, duration=90)
+        )
+        cph.periods.append(
+            OpeningPeriod(f"cphDinner{day}", "Dinner", day, 1730, 2200, interval=15, duration=120)
+        )
     closed_day = today + timedelta(days=10)
-    cph.periods.append(OpeningPeriod("cphClosed", "Staff party", closed_day.isoweekday(), 0, 0,
-                                     special=True, date=closed_day, is_open=False))
-    cph.tables = _tables("cph", ("cphAreaSal", "Salen"),
-                         [(1, 2), (1, 2), (2, 4), (2, 4), (2, 4), (4, 6), (6, 10)])
+    cph.periods.append(
+        OpeningPeriod(
+            "cphClosed",
+            "Staff party",
+            closed_day.isoweekday(),
+            0,
+            0,
+            special=True,
+            date=closed_day,
+            is_open=False,
+        )
+    )
+    cph.tables = _tables(
+        "cph", ("cphAreaSal", "Salen"), [(1, 2), (1, 2), (2, 4), (2, 4), (2, 4), (4, 6), (6, 10)]
+    )
 
     oslo = Restaurant(OSLO_ID, "Bryggeriet", "Europe/Oslo", OSLO_KEY)
     for day in range(1, 8):
-        oslo.periods.append(OpeningPeriod(f"osloDinner{day}", "Middag", day, 1700, 2300,
-                                          interval=30, duration=90, use_waitlist=True))
+        oslo.periods.append(
+            OpeningPeriod(
+                f"osloDinner{day}",
+                "Middag",
+                day,
+                1700,
+                2300,
+                interval=30,
+                duration=90,
+                use_waitlist=True,
+            )
+        )
     late = today + timedelta(days=5)
-    oslo.periods.append(OpeningPeriod("osloLate", "Sen middag", late.isoweekday(), 1800, 100,
-                                      interval=30, duration=90, special=True, date=late))
+    oslo.periods.append(
+        OpeningPeriod(
+            "osloLate",
+            "Sen middag",
+            late.isoweekday(),
+            1800,
+            100,
+            interval=30,
+            duration=90,
+            special=True,
+            date=late,
+        )
+    )
     oslo.tables = _tables("oslo", ("osloAreaBar", "Baren"), [(1, 2), (2, 4), (2, 4), (4, 8)])
 
     for restaurant in (cph, oslo):
@@ -65,8 +99,7 @@ def seed_state(state: ResosState, seed: int) -> None:
         _bookings(state, restaurant, rng, today)
 
 
-def _bookings(state: ResosState, restaurant: Restaurant, rng: random.Random,
-              today: date) -> None:
+def _bookings(state: ResosState, restaurant: Restaurant, rng: random.Random, today: date) -> None:
     guests = [
         (f"{rng.choice(_FIRST)} {rng.choice(_LAST)}", f"+45{rng.randint(20000000, 99999999)}")
         for _ in range(12)
@@ -84,8 +117,11 @@ def _bookings(state: ResosState, restaurant: Restaurant, rng: random.Random,
                 "people": rng.randint(1, 6),
                 "status": rng.choice(_STATUSES),
                 "source": rng.choice(["website", "phone", "walkin", "other"]),
-                "guest": {"name": name, "phone": phone,
-                          "email": name.lower().replace(" ", ".") + "@example.com"},
+                "guest": {
+                    "name": name,
+                    "phone": phone,
+                    "email": name.lower().replace(" ", ".") + "@example.com",
+                },
             }
             state.add_booking(restaurant, body, booking_id=new_id(rng))
 

@@ -15,8 +15,17 @@ from tablegraph.simulators.common import Clock
 #: Statuses that hold a table.
 ACTIVE_STATUSES = frozenset({"request", "approved", "arrived", "seated"})
 STATUSES = frozenset(
-    {"request", "declined", "approved", "arrived", "seated", "left", "no_show", "canceled",
-     "waitlist"}
+    {
+        "request",
+        "declined",
+        "approved",
+        "arrived",
+        "seated",
+        "left",
+        "no_show",
+        "canceled",
+        "waitlist",
+    }
 )
 SOURCES = frozenset({"walkin", "website", "phone", "email", "message", "eatie", "other"})
 LANGUAGES = frozenset({"en", "es", "de", "da", "sv"})
@@ -63,9 +72,7 @@ class OpeningPeriod:
         end = (self.close // 100) * 60 + self.close % 100
         if end <= start:
             end += 24 * 60
-        return [
-            f"{(m // 60) % 24:02d}:{m % 60:02d}" for m in range(start, end, self.interval)
-        ]
+        return [f"{(m // 60) % 24:02d}:{m % 60:02d}" for m in range(start, end, self.interval)]
 
     def to_json(self, restaurant_id: str) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -157,8 +164,9 @@ def parse_iso(text: str) -> datetime:
 class ResosState:
     """Everything tests may inspect or change directly."""
 
-    def __init__(self, clock: Clock, *, rate_limit: int = 100, strict: bool = False,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, clock: Clock, *, rate_limit: int = 100, strict: bool = False, seed: int = 0
+    ) -> None:
         self.clock = clock
         self.rate_limit = rate_limit
         #: Refuse a booking on a full slot with 422 (real resOS' behaviour is unknown).
@@ -204,8 +212,9 @@ class ResosState:
 
     # ---- bookings ------------------------------------------------------------------------
 
-    def add_booking(self, restaurant: Restaurant, body: dict[str, Any], *,
-                    booking_id: str | None = None) -> dict[str, Any]:
+    def add_booking(
+        self, restaurant: Restaurant, body: dict[str, Any], *, booking_id: str | None = None
+    ) -> dict[str, Any]:
         """Store a booking from a create body (validated by the caller); assigns a table."""
         day = date.fromisoformat(body["date"])
         period = restaurant.find_period(day, body["time"])
@@ -251,8 +260,7 @@ class ResosState:
         if table_ids:
             booking["tables"] = [t.to_json() for t in restaurant.tables if t.id in table_ids]
         elif booking["status"] in ACTIVE_STATUSES:
-            table = self.free_table(restaurant, day, booking["time"], booking["people"],
-                                    duration)
+            table = self.free_table(restaurant, day, booking["time"], booking["people"], duration)
             if table is not None:
                 booking["tables"] = [table.to_json()]
         restaurant.bookings[booking["_id"]] = booking
@@ -283,18 +291,22 @@ class ResosState:
             d += timedelta(days=1)  # a time after midnight in a period that opened the day before
         return datetime.combine(d, wall, tzinfo=restaurant.zone)
 
-    def update_booking(self, restaurant: Restaurant, booking: dict[str, Any],
-                       body: dict[str, Any]) -> None:
+    def update_booking(
+        self, restaurant: Restaurant, booking: dict[str, Any], body: dict[str, Any]
+    ) -> None:
         for key, value in body.items():
             booking[key] = value
+        if isinstance(body.get("guest"), dict):
+            booking["guest"] = {**body["guest"], "phone": e164(body["guest"].get("phone"))}
         if "openingHourId" in body and "openingHourName" not in body:
             named = [p for p in restaurant.periods if p.id == body["openingHourId"]]
             booking["openingHourName"] = named[0].name if named else None
         if "date" in body or "time" in body:
             self._set_when(restaurant, booking)
             if "openingHourId" not in body:
-                period = restaurant.find_period(date.fromisoformat(booking["date"]),
-                                                booking["time"])
+                period = restaurant.find_period(
+                    date.fromisoformat(booking["date"]), booking["time"]
+                )
                 booking["openingHourId"] = period.id if period else None
                 booking["openingHourName"] = period.name if period else None
         now = iso_utc(self.clock.now())
@@ -305,8 +317,12 @@ class ResosState:
         if {"date", "time", "people", "duration"} & set(body) and "tables" not in body:
             booking["tables"] = []
             table = self.free_table(
-                restaurant, date.fromisoformat(booking["date"]), booking["time"],
-                int(booking["people"]), int(booking["duration"]), ignore=booking["_id"],
+                restaurant,
+                date.fromisoformat(booking["date"]),
+                booking["time"],
+                int(booking["people"]),
+                int(booking["duration"]),
+                ignore=booking["_id"],
             )
             if table is not None:
                 booking["tables"] = [table.to_json()]
@@ -314,8 +330,16 @@ class ResosState:
 
     # ---- availability --------------------------------------------------------------------
 
-    def free_table(self, restaurant: Restaurant, day: date, hhmm: str, people: int,
-                   duration: int, *, ignore: str | None = None) -> Table | None:
+    def free_table(
+        self,
+        restaurant: Restaurant,
+        day: date,
+        hhmm: str,
+        people: int,
+        duration: int,
+        *,
+        ignore: str | None = None,
+    ) -> Table | None:
         start = self.local_start(restaurant, day.isoformat(), hhmm)
         end = start + timedelta(minutes=duration)
         busy: set[str] = set()
@@ -327,7 +351,8 @@ class ResosState:
             if b_start < end and start < b_end:
                 busy.update(t["_id"] for t in b["tables"])
         fitting = [
-            t for t in restaurant.tables
+            t
+            for t in restaurant.tables
             if t.min_seats <= people <= t.max_seats and t.id not in busy
         ]
         fitting.sort(key=lambda t: (t.max_seats, t.id))
@@ -342,26 +367,29 @@ class ResosState:
             unavailable: list[str] = []
             for hhmm in period.times():
                 start = self.local_start(restaurant, day.isoformat(), hhmm)
-                free = start > now and self.free_table(
-                    restaurant, day, hhmm, people, period.duration
-                ) is not None
+                free = (
+                    start > now
+                    and self.free_table(restaurant, day, hhmm, people, period.duration) is not None
+                )
                 (available if free else unavailable).append(hhmm)
             waitlist = (
-                [t for t in unavailable
-                 if self.local_start(restaurant, day.isoformat(), t) > now]
-                if period.use_waitlist else []
+                [t for t in unavailable if self.local_start(restaurant, day.isoformat(), t) > now]
+                if period.use_waitlist
+                else []
             )
-            out.append({
-                "_id": period.id,
-                "name": period.name,
-                "note": "",
-                "payment": {"active": False},
-                "availableTimes": available,
-                "unavailableTimes": unavailable,
-                "waitlistTimes": waitlist,
-                "useWaitlist": period.use_waitlist,
-                "activeCustomFields": [],
-            })
+            out.append(
+                {
+                    "_id": period.id,
+                    "name": period.name,
+                    "note": "",
+                    "payment": {"active": False},
+                    "availableTimes": available,
+                    "unavailableTimes": unavailable,
+                    "waitlistTimes": waitlist,
+                    "useWaitlist": period.use_waitlist,
+                    "activeCustomFields": [],
+                }
+            )
         return out
 
     def list_bookings(self, restaurant: Restaurant) -> list[dict[str, Any]]:
