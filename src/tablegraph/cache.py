@@ -14,31 +14,26 @@ from cachetools import TTLCache
 
 V = TypeVar("V")
 Timer = Callable[[], float]
+_MISSING = object()
 
 
 class AsyncTTLCache(Generic[V]):
     """``await cache.get_or_load(key, loader)``: one load per key at a time, result kept ``ttl``.
 
-    Failures are not cached. ``stored_at(key)`` tells the age of an entry (provenance).
+    Failures are not cached.
     """
 
     def __init__(self, ttl: float, maxsize: int = 4096, timer: Timer = time.monotonic) -> None:
-        self._timer = timer
-        self._cache: TTLCache[Hashable, tuple[float, V]] = TTLCache(maxsize, ttl, timer=timer)
+        self._cache: TTLCache[Hashable, V] = TTLCache(maxsize, ttl, timer=timer)
         self._inflight: dict[Hashable, asyncio.Future[V]] = {}
         self.hits = 0
         self.misses = 0
 
     def get(self, key: Hashable) -> V | None:
-        entry = self._cache.get(key)
-        return None if entry is None else entry[1]
-
-    def age(self, key: Hashable) -> float | None:
-        entry = self._cache.get(key)
-        return None if entry is None else self._timer() - entry[0]
+        return self._cache.get(key)
 
     def set(self, key: Hashable, value: V) -> None:
-        self._cache[key] = (self._timer(), value)
+        self._cache[key] = value
 
     def invalidate(self, predicate: Callable[[Hashable], bool] | None = None) -> int:
         keys = [k for k in list(self._cache.keys()) if predicate is None or predicate(k)]
@@ -47,10 +42,10 @@ class AsyncTTLCache(Generic[V]):
         return len(keys)
 
     async def get_or_load(self, key: Hashable, loader: Callable[[], Awaitable[V]]) -> V:
-        entry = self._cache.get(key)
-        if entry is not None:
+        cached = self._cache.get(key, _MISSING)
+        if cached is not _MISSING:
             self.hits += 1
-            return entry[1]
+            return cached  # type: ignore[return-value]
         pending = self._inflight.get(key)
         if pending is not None:
             self.hits += 1
@@ -65,7 +60,7 @@ class AsyncTTLCache(Generic[V]):
             future.exception()  # mark retrieved: waiters re-raise it, nobody else must
             raise
         else:
-            self._cache[key] = (self._timer(), value)
+            self._cache[key] = value
             future.set_result(value)
             return value
         finally:

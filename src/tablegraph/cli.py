@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from aiohttp import web
 
@@ -101,14 +102,12 @@ async def _run_gateway(settings: GatewaySettings, host: str, port: int) -> None:
 async def start_demo(host: str, port: int, seed: int) -> tuple[list[web.AppRunner], str]:
     """Every available simulator on a free loopback port, then the gateway on ``port``."""
     from tablegraph.simulators import available_simulators, simulator_module
-    from tablegraph.simulators.common import serve
 
     runners: list[web.AppRunner] = []
     upstreams: list[UpstreamConfig] = []
     for kind in available_simulators():
         module = simulator_module(kind)
-        options = getattr(module, "DEMO_OPTIONS", {})
-        runner, url = await serve(module.create_app(seed, **options), host, 0)
+        runner, url = await _serve_simulator(module, host, 0, seed)
         runners.append(runner)
         upstreams.extend(module.demo_upstreams(url))
         print(f"  simulator {kind:<13} {url}", flush=True)
@@ -129,9 +128,17 @@ async def _run_demo(host: str, port: int, seed: int) -> None:
         print("stopped.", flush=True)
 
 
+async def _serve_simulator(
+    module: ModuleType, host: str, port: int, seed: int
+) -> tuple[web.AppRunner, str]:
+    """A simulator with its seeded demo data and demo options, on ``host:port``."""
+    from tablegraph.simulators.common import serve
+
+    return await serve(module.create_app(seed, **getattr(module, "DEMO_OPTIONS", {})), host, port)
+
+
 async def _run_simulator(kind: str, host: str, port: int, seed: int) -> None:
     from tablegraph.simulators import available_simulators, simulator_module
-    from tablegraph.simulators.common import serve
 
     try:
         module = simulator_module(kind)
@@ -139,7 +146,7 @@ async def _run_simulator(kind: str, host: str, port: int, seed: int) -> None:
         raise ConfigError(
             f"unknown simulator {kind!r}; available: {', '.join(available_simulators())}"
         ) from None
-    runner, url = await serve(module.create_app(seed, **getattr(module, "DEMO_OPTIONS", {})), host, port)
+    runner, url = await _serve_simulator(module, host, port, seed)
     print(f"{kind} simulator on {url}", flush=True)
     for upstream in module.demo_upstreams(url):
         print(f"  upstream {upstream.name}: options {dict(upstream.options)}", flush=True)

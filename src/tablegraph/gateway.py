@@ -82,12 +82,6 @@ class Gateway:
         self.last_error[upstream] = None
         return restaurants
 
-    async def restaurant(self, upstream: str, native_id: str) -> Restaurant | None:
-        for restaurant in await self.restaurants_of(upstream):
-            if restaurant.native_id == native_id:
-                return restaurant
-        return None
-
     async def opening_hours(self, restaurant: Restaurant) -> OpeningHours:
         provider = self.provider(restaurant.upstream)
         return await self.opening.get_or_load(

@@ -26,12 +26,6 @@ class BookingStatus(enum.Enum):
     UNKNOWN = "UNKNOWN"
 
 
-#: Statuses after which a booking can no longer be moved or cancelled.
-FINAL_STATUSES = frozenset(
-    {BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.DECLINED}
-)
-
-
 class Capability(enum.Enum):
     """What a provider (and each of its restaurants) can do beyond listing restaurants."""
 

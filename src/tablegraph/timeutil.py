@@ -43,10 +43,9 @@ def localize(day: date, wall: time, tz: str) -> datetime:
     z = zone(tz)
     naive = datetime.combine(day, wall)
     aware = naive.replace(tzinfo=z)
-    roundtrip = aware.astimezone(UTC).astimezone(z)
-    if roundtrip.replace(tzinfo=None) != naive:  # non-existent local time
-        aware = (naive.replace(tzinfo=UTC) - (aware.utcoffset() or timedelta())).astimezone(z)
-        aware = aware.astimezone(UTC).astimezone(z)
+    if aware.astimezone(UTC).astimezone(z).replace(tzinfo=None) != naive:  # skipped by DST
+        # fold=0 carries the offset from before the jump: the instant it names is the moved time.
+        return (naive - (aware.utcoffset() or timedelta())).replace(tzinfo=UTC).astimezone(z)
     return aware
 
 
@@ -72,8 +71,3 @@ def format_utc_millis(moment: datetime) -> str:
     """``2026-06-12T17:00:00.000Z`` (the Vardvik style)."""
     u = moment.astimezone(UTC)
     return u.strftime("%Y-%m-%dT%H:%M:%S.") + f"{u.microsecond // 1000:03d}Z"
-
-
-def format_compact_offset(moment: datetime) -> str:
-    """``2021-03-08T09:56:04+0000`` (the LibreBooking style)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -25,6 +25,7 @@ import httpx
 
 from tablegraph.errors import (
     OutcomeUnknown,
+    UpstreamBadResponse,
     UpstreamRateLimited,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -245,8 +246,6 @@ def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def json_body(response: httpx.Response, upstream: str) -> Any:
     """The decoded JSON body, or ``UpstreamBadResponse`` (without echoing the body)."""
-    from tablegraph.errors import UpstreamBadResponse
-
     try:
         return response.json()
     except ValueError:
