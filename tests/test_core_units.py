@@ -149,3 +149,11 @@ def test_settings_name_missing_env_and_unknown_keys() -> None:
     bad_kind = {"upstreams": [{**base["upstreams"][0], "kind": "nope"}]}
     with pytest.raises(ConfigError, match="unknown kind 'nope'"):
         parse_settings(bad_kind, {"V_KEY": "x"})
+
+
+@pytest.mark.parametrize("native", ["a\x00b", "\n", "res_1\x7f", "a\x02b"])
+def test_ids_with_control_characters_in_the_native_id_are_malformed(native: str) -> None:
+    # Found by the fuzzer: Booking:vardvik-berlin:"a\x02b" reached httpx as a URL path and
+    # crashed with InvalidURL (an internal error) instead of an input error.
+    with pytest.raises(InvalidInput, match="malformed id"):
+        ids.decode(ids.encode("Booking", "vardvik-berlin", native))

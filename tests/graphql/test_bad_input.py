@@ -40,6 +40,19 @@ async def test_malformed_or_foreign_ids(api: Api, bad_id: str) -> None:
     assert error["path"] == ["restaurant"]
 
 
+@pytest.mark.parametrize("native", ["a\x02b", "res_1\n", "\x00"])
+async def test_booking_id_with_a_control_character(api: Api, sim: Sim, native: str) -> None:
+    # Found by the fuzzer: the native id went into the upstream URL and httpx refused it
+    # (InvalidURL), which surfaced as an internal error and an ERROR log.
+    before = sim.count()
+    error = await _error(
+        api, "query($id: ID!) { booking(id: $id) { id } }",
+        {"id": ids.encode("Booking", "vardvik-berlin", native)},
+    )
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    assert sim.count() == before  # refused before any upstream call
+
+
 @pytest.mark.parametrize(
     "native, upstream", [("rst_1/loc_99", "vardvik-berlin"), ("rst_1/loc_1", "nowhere")]
 )
