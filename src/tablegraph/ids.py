@@ -2,7 +2,8 @@
 
 A global id routes any lookup or mutation to its upstream without a second call. Decoding
 refuses malformed ids and ids of another type with ``InvalidInput``, and native ids that no
-provider issues and that adapters could not put into an upstream URL (control characters).
+provider issues and that would break or redirect an upstream URL (control characters, ``?``,
+``#``, ``.`` and ``..`` path segments, surrounding blanks).
 """
 
 from __future__ import annotations
@@ -50,9 +51,14 @@ def decode(value: str, expected: str | None = None) -> GlobalId:
 
 
 def _plausible_native(native: str) -> bool:
-    # Adapters put native ids into upstream URL paths; a control character there is an
-    # httpx.InvalidURL, i.e. a crash instead of a clean input error.
-    return not any(ord(c) < 32 or ord(c) == 127 for c in native)
+    # Adapters put native ids into upstream URL paths: a control character there is an
+    # httpx.InvalidURL (a crash); "?", "#" and dot segments make the URL name another resource
+    # (Libro answered booking "." with its booking list, "123?x=1" with booking 123).
+    if any(ord(c) < 32 or ord(c) == 127 or c in "?#" for c in native):
+        return False
+    if native != native.strip():
+        return False
+    return not any(segment in (".", "..") for segment in native.split("/"))
 
 
 def _shorten(value: object) -> str:

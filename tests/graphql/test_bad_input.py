@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import pytest
 
 from tablegraph import ids
+from tablegraph.simulators import simulator_module
+from tablegraph.simulators.common import serve
 
-from .conftest import Api, Sim
+from .conftest import Api, Sim, start_gateway
 from .helpers import AVAILABILITY, BERLIN_MITTE, CREATE, guest, quiet_weekday
 
 RESTAURANT = "query($id: ID!) { restaurant(id: $id) { name } }"
@@ -184,3 +187,36 @@ async def test_list_arguments_are_capped(api: Api) -> None:
     assert error["extensions"]["code"] == "INVALID_INPUT"
     error = await _error(api, "{ restaurants(first: 5000) { totalCount } }", {})
     assert error["extensions"]["code"] == "INVALID_INPUT"
+
+
+@pytest.mark.parametrize("suffix", ["", "?x=1", "#f", " "])
+async def test_libro_booking_ids_that_would_name_another_resource(
+    sims: list[Sim], suffix: str
+) -> None:
+    # Found by the fuzzer: booking(id: base64("Booking:libro-montreal:.")) fetched Libro's
+    # ".../bookings/." (its booking list) and answered with some other booking; a real id plus
+    # "?x=1" answered with that booking under an id that is not its own.
+    libro = simulator_module("libro")
+    runner, url = await serve(libro.create_app(1))
+    gw_runner, api = await start_gateway(libro.demo_upstreams(url))
+    try:
+        natives = [".", "x/../../restaurants"] if not suffix else []
+        if suffix:
+            listing = await api.data("{ restaurants { nodes { id } } }")
+            rid = listing["restaurants"]["nodes"][0]["id"]
+            day = (date.today() + timedelta(days=2)).isoformat()
+            page = await api.data(
+                "query($r: ID!, $d: Date!) { bookings(restaurantId: $r, date: $d) "
+                "{ nodes { id } } }", {"r": rid, "d": day},
+            )
+            natives = [ids.decode(page["bookings"]["nodes"][0]["id"]).native_id + suffix]
+        for native in natives:
+            error = await _error(
+                api, "query($id: ID!) { booking(id: $id) { id } }",
+                {"id": ids.encode("Booking", "libro-montreal", native)},
+            )
+            assert error["extensions"]["code"] == "INVALID_INPUT", native
+    finally:
+        await api.http.aclose()
+        await gw_runner.cleanup()
+        await runner.cleanup()
