@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from graphql import OperationType, parse
 from graphql.error import GraphQLSyntaxError
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from tablegraph.errors import GatewayError, InvalidInput
 from tablegraph.gateway import Gateway
@@ -119,12 +120,19 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         return _error_response(400, exc.code, exc.message, media)
 
     context = Context(gateway=gateway, client_id=_client_id(request))
-    result = await request.app[SCHEMA].execute(
-        query,
-        variable_values=variables,
-        context_value=context,
-        operation_name=operation,
-    )
+    try:
+        result = await request.app[SCHEMA].execute(
+            query,
+            variable_values=variables,
+            context_value=context,
+            operation_name=operation,
+        )
+    except CannotGetOperationTypeError:
+        # Strawberry raises (instead of answering) when operationName names no operation.
+        return _error_response(
+            400, "GRAPHQL_VALIDATION_FAILED", "operationName names no operation in the document",
+            media,
+        )
     errors = [format_error(e) for e in (result.errors or [])]
     errors += [format_error(e) for e in context.extra_errors]
     body: dict[str, Any] = {}

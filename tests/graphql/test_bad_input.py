@@ -220,3 +220,15 @@ async def test_libro_booking_ids_that_would_name_another_resource(
         await api.http.aclose()
         await gw_runner.cleanup()
         await runner.cleanup()
+
+
+@pytest.mark.parametrize("operation", ["A", "Nope"])
+async def test_operation_name_that_names_no_operation(api: Api, operation: str) -> None:
+    # Found by the fuzzer: {"query": "query Fuzz { ... }", "operationName": "A"} made
+    # Strawberry raise CannotGetOperationTypeError: HTTP 500 and "Error handling request".
+    response = await api.http.post(
+        "/graphql", json={"query": "query Fuzz { upstreams { name } }", "operationName": operation}
+    )
+    _clean(response.text)
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
