@@ -57,6 +57,7 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
                 params["variables"] = json.loads(params["variables"])
             except ValueError:
                 raise InvalidInput("variables is not valid JSON") from None
+        _refuse_lone_surrogates(params)
         return params
     ctype = request.content_type
     if ctype not in ("application/json", "application/graphql-response+json"):
@@ -75,7 +76,19 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         raise _HTTPProblem(400, "BAD_REQUEST", "the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise _HTTPProblem(400, "BAD_REQUEST", "the request body must be a JSON object")
+    _refuse_lone_surrogates(data)
     return data
+
+
+def _refuse_lone_surrogates(params: dict[str, Any]) -> None:
+    """JSON lets a client escape half a UTF-16 pair ("\\ud800"); such a string is not text,
+    and it crashes the first thing that encodes it (the query size check, an upstream call)."""
+    try:
+        json.dumps(params, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _HTTPProblem(
+            400, "BAD_REQUEST", "the request contains an unpaired UTF-16 surrogate"
+        ) from None
 
 
 async def _discard(request: web.Request) -> None:

@@ -232,3 +232,35 @@ async def test_operation_name_that_names_no_operation(api: Api, operation: str) 
     _clean(response.text)
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"query": "\\ud800"}',
+        b'{"query": "{ upstreams { name } } # \\udfff"}',
+        (
+            b'{"query": "query($s: String) { restaurants(search: $s) { totalCount } }",'
+            b' "variables": {"s": "x\\ud800y"}}'
+        ),
+    ],
+)
+async def test_unpaired_surrogate_escapes_are_a_bad_request(api: Api, body: bytes) -> None:
+    # Found by the fuzzer: {"query": "\ud800"} (a JSON escape of half a UTF-16 pair) crashed
+    # the query size check with UnicodeEncodeError: HTTP 500 and "Error handling request".
+    response = await api.http.post(
+        "/graphql", content=body, headers={"Content-Type": "application/json"}
+    )
+    _clean(response.text)
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_unpaired_surrogate_in_get_variables(api: Api) -> None:
+    response = await api.http.get(
+        "/graphql",
+        params={"query": "query($s: String) { restaurants(search: $s) { totalCount } }",
+                "variables": '{"s": "\\ud800"}'},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
