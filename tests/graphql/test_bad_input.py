@@ -264,3 +264,22 @@ async def test_unpaired_surrogate_in_get_variables(api: Api) -> None:
     )
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"])
+async def test_instants_that_overflow_in_utc(api: Api, sim: Sim, moment: str) -> None:
+    # Found by the fuzzer: bookings(from: "9999-12-31T23:59:59-12:00") and createBooking with
+    # that start raised OverflowError in astimezone(UTC): an internal error and an ERROR log.
+    error = await _error(
+        api, "query($r: ID!, $f: DateTime) { bookings(restaurantId: $r, from: $f) { totalCount } }",
+        {"r": BERLIN_MITTE, "f": moment},
+    )
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    assert error["extensions"]["field"] == ["from"]
+    count = sim.state.reservation_count()
+    payload = {"restaurantId": BERLIN_MITTE, "start": moment, "partySize": 2, "guest": guest()}
+    response = await api.post(CREATE, {"input": payload})
+    _clean(response.text)
+    result = response.json()["data"]["createBooking"]
+    assert [e["code"] for e in result["userErrors"]] == ["INVALID_INPUT"]
+    assert sim.state.reservation_count() == count

@@ -43,7 +43,11 @@ def day(value: date, field: tuple[str, ...] = ("date",), *, today: date | None =
 def instant(value: datetime, field: tuple[str, ...]) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput("a date-time must carry a UTC offset (e.g. +02:00 or Z)", field=field)
-    day(value.astimezone(UTC).date(), field)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is past year 9999 in UTC
+        raise InvalidInput("date-time out of range", field=field) from None
+    day(utc.date(), field)
     return value
 
 
