@@ -283,3 +283,16 @@ async def test_instants_that_overflow_in_utc(api: Api, sim: Sim, moment: str) ->
     result = response.json()["data"]["createBooking"]
     assert [e["code"] for e in result["userErrors"]] == ["INVALID_INPUT"]
     assert sim.state.reservation_count() == count
+
+
+async def test_availability_after_a_time_with_an_offset(api: Api) -> None:
+    # Found by the fuzzer: availability(after: "12:00:00+02:00") compared an aware time with
+    # the slots' local times: TypeError, an internal error and an ERROR log.
+    error = await _error(
+        api,
+        "query($ids: [ID!]!, $date: Date!, $after: Time) { availability(restaurantIds: $ids,"
+        " date: $date, partySize: 2, after: $after) { slots { start } } }",
+        {"ids": [BERLIN_MITTE], "date": quiet_weekday().isoformat(), "after": "12:00:00+02:00"},
+    )
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    assert error["extensions"]["field"] == ["after"]
