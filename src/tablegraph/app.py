@@ -133,7 +133,8 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     errors = [format_error(e) for e in (result.errors or [])]
     errors += [format_error(e) for e in context.extra_errors]
     body: dict[str, Any] = {}
-    if result.data is not None or not errors:
+    executed = result.data is not None or not errors or any(e.get("path") for e in errors)
+    if executed:  # an execution error nulls data up to the root, but data is still present
         body["data"] = result.data
     if errors:
         body["errors"] = errors
@@ -142,7 +143,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         "upstreams": record.to_json(),
     }
     status = 200
-    if result.data is None and errors and not any(e.get("path") for e in errors):
+    if not executed:
         status = 400  # the document never executed: parse, validation or coercion failure
     return web.Response(status=status, text=json.dumps(body, default=str), content_type=media)
 

@@ -146,6 +146,8 @@ class Gateway:
                 f"{upstream} did not answer within the request's deadline", upstream=upstream
             ) from None
         record = provenance.current()
+        if record is not None:
+            record.touched(upstream)
         if got.stale:
             code = got.error.code if isinstance(got.error, GatewayError) else "UPSTREAM_ERROR"
             self.last_error[upstream] = code

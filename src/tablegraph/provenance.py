@@ -67,6 +67,10 @@ class Provenance:
         if error:
             t.error = error
 
+    def touched(self, upstream: str) -> None:
+        """The answer used this upstream's data (even if no call was needed for it)."""
+        self._trace(upstream)
+
     def failed(self, upstream: str, code: str) -> None:
         self._trace(upstream).error = code
 
