@@ -212,7 +212,8 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text: upstream requests by upstream, method and status; cache hits."""
+    """Prometheus text: upstream requests by upstream, method and status; breaker state;
+    cache hits."""
     gateway = request.app[GATEWAY]
     lines = [
         "# HELP tablegraph_upstream_requests_total Requests sent to upstreams.",
@@ -226,6 +227,13 @@ async def metrics(request: web.Request) -> web.Response:
                     f'tablegraph_upstream_requests_total{{upstream="{name}",'
                     f'method="{method}",status="{status}"}} {count}'
                 )
+    lines.append("# TYPE tablegraph_circuit_open gauge")
+    for name, provider in gateway.providers.items():
+        is_open = int(provider.breaker.state.value != "CLOSED")
+        lines.append(f'tablegraph_circuit_open{{upstream="{name}"}} {is_open}')
+        lines.append(
+            f'tablegraph_circuit_opened_total{{upstream="{name}"}} {provider.breaker.opened_count}'
+        )
     for cache_name, cache in (("availability", gateway.availability),
                               ("restaurants", gateway.restaurant_lists)):
         lines.append(f'tablegraph_cache_hits_total{{cache="{cache_name}"}} {cache.hits}')
