@@ -11,11 +11,21 @@ reservations on the fourteen days from the clock's today. Test control: ``POST
 
 from __future__ import annotations
 
+from aiohttp import web
+
 from tablegraph.settings import Secret, UpstreamConfig
+from tablegraph.simulators.common import StoredBooking
 from tablegraph.simulators.librebooking.app import LIBREBOOKING_STATE, PREFIX, create_app
 from tablegraph.simulators.librebooking.state import LibreBookingState
 
-__all__ = ["LIBREBOOKING_STATE", "PREFIX", "LibreBookingState", "create_app", "demo_upstreams"]
+__all__ = [
+    "LIBREBOOKING_STATE",
+    "PREFIX",
+    "LibreBookingState",
+    "create_app",
+    "demo_upstreams",
+    "stored_bookings",
+]
 
 
 def demo_upstreams(base_url: str) -> list[UpstreamConfig]:
@@ -29,3 +39,25 @@ def demo_upstreams(base_url: str) -> list[UpstreamConfig]:
             options={"schedule_ids": ["1", "2"], "duration_minutes": 120},
         )
     ]
+
+
+def stored_bookings(app: web.Application) -> list[StoredBooking]:
+    """Every reservation the simulator holds (deleted ones with status ``deleted``); the guest
+    is the owner, and the restaurant the schedule of its first table."""
+    state = app[LIBREBOOKING_STATE]
+    out = []
+    for r in state.reservations.values():
+        owner = state.users.get(r.owner_id)
+        resource = state.resources.get(r.resource_ids[0]) if r.resource_ids else None
+        status = "deleted" if r.deleted else "pending" if r.pending else "created"
+        out.append(
+            StoredBooking(
+                id=r.ref,
+                restaurant_id=str(resource.schedule_id) if resource is not None else "",
+                start=r.start,
+                party_size=resource.seats or 0 if resource is not None else 0,
+                guest_email=owner.email if owner is not None else None,
+                status=status,
+            )
+        )
+    return out

@@ -14,11 +14,13 @@ import base64
 import binascii
 import json
 from datetime import date
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
 
 from tablegraph.simulators.common import Handler
+from tablegraph.simulators.faults import FaultProfile
 from tablegraph.simulators.resos.query import QueryError, matches, parse_query, sort_docs
 from tablegraph.simulators.resos.state import (
     LANGUAGES,
@@ -86,6 +88,24 @@ MAX_LIMIT = 100
 def error(status: int, text: str) -> web.Response:
     """resOS errors: the status code plus a description as a bare JSON string."""
     return web.json_response(text, status=status)
+
+
+def _fault_error(status: int) -> web.Response:
+    try:
+        text = HTTPStatus(status).phrase
+    except ValueError:
+        text = "Error"
+    return error(status, text)
+
+
+#: Injected faults answer a bare JSON string; a 429 burst carries ``Retry-After`` in
+#: milliseconds, like the real limit. API keys never expire.
+FAULT_PROFILE = FaultProfile(
+    "resOS",
+    _fault_error,
+    lambda _seconds: error(429, "Too many requests, please wait until the limit resets"),
+    retry_after_ms=True,
+)
 
 
 def restaurant_of(request: web.Request) -> Restaurant:
