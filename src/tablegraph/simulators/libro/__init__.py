@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
@@ -59,19 +60,12 @@ def _error_response(err: LibroError) -> web.Response:
                              status=err.status)
 
 
-_FAULT_KEYS = {
-    400: "bad-request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not-found",
-    409: "conflict",
-    422: "unprocessable-entity",
-    429: "rate-limited",
-}
-
-
 def _fault_error(status: int) -> web.Response:
-    key = _FAULT_KEYS.get(status, "internal-server-error" if status >= 500 else "error")
+    """Libro's body, keyed like its HTTP-level errors (``not-found``, ``internal-server-error``)."""
+    try:
+        key = HTTPStatus(status).phrase.lower().replace(" ", "-")
+    except ValueError:
+        key = "error"
     return _error_response(http_error(status, key, "Simulated failure"))
 
 

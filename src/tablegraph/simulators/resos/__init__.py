@@ -9,8 +9,7 @@ bookings. Options of ``create_app``: ``rate_limit`` (requests per key per minute
 100), ``strict`` (refuse a full slot with 422), ``empty`` (no seeded restaurants).
 
 Test controls: ``app[RESOS_STATE]`` (``ResosState``), ``stored_bookings(app)``,
-``/_sim/chaos`` (``simulators.faults``) and ``/_sim/drop-next-create-response``,
-``/_sim/strict``, ``/_sim/state``.
+``/_sim/chaos`` (faults: ``simulators.faults``), ``/_sim/strict``, ``/_sim/state``.
 """
 
 from __future__ import annotations

@@ -315,7 +315,7 @@ def _validate(body: Any, allowed: frozenset[str], *, create: bool) -> str | None
     return None
 
 
-async def create_booking(request: web.Request) -> web.StreamResponse:
+async def create_booking(request: web.Request) -> web.Response:
     state = request.app[RESOS_STATE]
     restaurant = restaurant_of(request)
     body = await _json_body(request)
@@ -332,12 +332,6 @@ async def create_booking(request: web.Request) -> web.StreamResponse:
     ):
         return error(422, "No available tables")
     booking = state.add_booking(restaurant, body)
-    if state.drop_next_create_response:
-        state.drop_next_create_response = False
-        # Stored, but the client never hears about it: the connection is cut.
-        if request.transport is not None:
-            request.transport.abort()
-        return web.Response(status=200)  # never reaches the client
     return web.json_response(booking["_id"])
 
 
@@ -394,11 +388,6 @@ async def delete_booking(request: web.Request) -> web.Response:
 # ---- test controls -------------------------------------------------------------------------
 
 
-async def sim_drop_next_create(request: web.Request) -> web.Response:
-    request.app[RESOS_STATE].drop_next_create_response = True
-    return web.json_response({"dropNextCreateResponse": True})
-
-
 async def sim_strict(request: web.Request) -> web.Response:
     state = request.app[RESOS_STATE]
     body = await request.json() if request.can_read_body else {}
@@ -432,6 +421,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_patch("/v1/bookings/{id}", patch_booking)
     app.router.add_delete("/v1/bookings/{id}", delete_booking)
     app.router.add_post("/v1/bookings/{id}/restaurantNote", add_restaurant_note)
-    app.router.add_post("/_sim/drop-next-create-response", sim_drop_next_create)
     app.router.add_post("/_sim/strict", sim_strict)
     app.router.add_get("/_sim/state", sim_state)
