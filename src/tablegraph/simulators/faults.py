@@ -11,7 +11,8 @@ and serves ``/_sim/chaos``:
 | ``DELETE /_sim/chaos`` | removes every fault and releases requests hanging now |
 
 A fault object has camelCase keys: ``kind``, ``rate``, ``count``, ``method``, ``path``,
-``latencyMs``, ``jitterMs``, ``status``, ``retryAfterSeconds`` (meanings on ``Fault``).
+``latencyMs``, ``jitterMs``, ``status``, ``retryAfterSeconds`` (meanings on ``Fault``); the
+``hits`` that ``GET`` adds to each is ignored, so its faults can be posted back as they are.
 ``create_app(..., faults=[Fault(...)])`` installs faults from the start.
 
 Kinds and what a hit request gets:
@@ -142,6 +143,7 @@ class Fault:
         """A fault from its camelCase JSON object; ``ValueError``/``TypeError`` say what is wrong."""
         if not isinstance(body, dict):
             raise TypeError("a fault must be a JSON object")
+        body = {k: v for k, v in body.items() if k != "hits"}  # as GET shows it: read-only
         unknown = sorted(set(body) - set(_JSON_KEYS))
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(unknown)}")
@@ -197,7 +199,7 @@ class FaultInjector:
     seed: int = 0
     hits: Counter[str] = field(default_factory=Counter)
     #: Requests hanging now (``hang`` faults not yet released or abandoned by their client).
-    hanging: int = 0
+    hanging: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self._active: list[_Active] = []

@@ -6,7 +6,8 @@ America/New_York), ten guest users, two schedules — "Hudson Street Kitchen"
 (America/New_York, 11:30–22:00) and "Spreeufer Bistro" (Europe/Berlin, 12:00–23:00), 30-minute
 slots — each with 8–15 tables of 2–8 seats (the largest requires approval), and two-hour
 reservations on the fourteen days from the clock's today. Test control: ``POST
-/_sim/expire-sessions`` and ``app[LIBREBOOKING_STATE]``.
+/_sim/expire-sessions``, ``/_sim/chaos`` (faults, ``simulators.faults``; ``expire_credentials``
+ends the sessions), ``app[LIBREBOOKING_STATE]`` and ``stored_bookings(app)``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def demo_upstreams(base_url: str) -> list[UpstreamConfig]:
 
 def stored_bookings(app: web.Application) -> list[StoredBooking]:
     """Every reservation the simulator holds (deleted ones with status ``deleted``); the guest
-    is the owner, and the restaurant the schedule of its first table."""
+    is the owner, the restaurant the schedule of its first table, and the party size that
+    table's seats (LibreBooking stores no party size)."""
     state = app[LIBREBOOKING_STATE]
     out = []
     for r in state.reservations.values():

@@ -10,7 +10,8 @@ tokens answer 401 (``expired_status`` makes it 403, Libro's other documented wor
 Test controls (not Libro's API) live under ``/_sim/``:
 ``POST /_sim/expire-tokens``, ``POST /_sim/revoke`` ``{"user"}``,
 ``POST /_sim/fail-next`` ``{"method", "path", "code"}`` (a Libro code or an HTTP status),
-``POST /_sim/webhooks`` ``{"urls", "secret"}``.
+``POST /_sim/webhooks`` ``{"urls", "secret"}``; ``/_sim/chaos`` injects faults
+(``simulators.faults``; ``expire_credentials`` expires the access tokens).
 """
 
 from __future__ import annotations

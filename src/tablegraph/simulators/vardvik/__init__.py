@@ -57,6 +57,8 @@ closed or has no free table is 409.
   no_show → 409 ``invalid_state``.
 - Webhooks (``create_app(webhooks=[...])`` or ``POST /_sim/webhooks``): signed deliveries for
   reservation.created/updated/cancelled and waitlist.created; ``await state.drain_webhooks()``.
+- Faults: ``/_sim/chaos`` and ``create_app(faults=[...])`` (``simulators.faults``, the uniform
+  injector); the older ``/_sim/faults`` (``control.py``) also fails a request after handling it.
 """
 
 from __future__ import annotations
