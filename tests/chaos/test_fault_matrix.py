@@ -17,7 +17,7 @@ from tablegraph.simulators.faults import Fault
 from tablegraph.timeutil import zone
 
 from ..graphql.helpers import CREATE
-from .conftest import CREATE_PATHS, KINDS, Stack
+from tests.stack import CREATE_PATHS, KINDS, Stack
 
 DEADLINE_MS = 1000
 #: Time allowed on top of the deadline for assembling and sending the answer on a busy CI box.
@@ -139,6 +139,10 @@ WRITE_FAULTS = {
 }
 
 
+#: Write faults after which the upstream holds the booking.
+STORED = {"drop-response", "truncated"}
+
+
 async def _free_slot(stack: Stack, kind: str) -> tuple[str, str]:
     body = (await stack.post(RESTAURANTS)).json()
     names = stack.kinds[kind].names
@@ -172,15 +176,17 @@ async def test_a_faulty_create_is_never_doubled_and_never_lost(
                   "email": f"grace.{kind}.{fault_name}@example.com"},
         "idempotencyKey": key,
     }}
-    creates_before = upstreams.count()
+    creates_before = upstreams.creates()
     started = time.monotonic()
     first = (await stack.post(CREATE, variables, headers={"X-Request-Timeout-Ms": "1500"})).json()
     assert time.monotonic() - started < 1.5 + SLACK + 2.0  # + reconciliation's own budget
     payload = (first.get("data") or {}).get("createBooking")
-    sent = upstreams.creates()
-    if kind != "vardvik":  # only Vardvik takes an Idempotency-Key, so only it may be retried
+    sent = upstreams.creates() - creates_before
+    assert sent >= 1
+    if kind != "vardvik" and fault_name in STORED:
+        # Only Vardvik takes an Idempotency-Key; elsewhere a create may be sent again only
+        # after a lookup proved the first one absent, which it is not after these faults.
         assert sent == 1, f"{sent} create requests reached {kind}"
-    assert upstreams.count() >= creates_before + 1
 
     upstreams.faults.clear()
     new = [b for b in upstreams.stored() if b.id not in before]
