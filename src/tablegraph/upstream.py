@@ -3,8 +3,9 @@
 It owns, in one place: explicit timeouts and connection limits; the auth hook (headers per
 request, one single-flight re-auth and replay on 401); retries with exponential backoff and
 full jitter for reads (and for writes only when the caller says the write is idempotent);
-``Retry-After`` in the provider's unit; translation of transport errors into the gateway's
-error tree; and request counting.
+``Retry-After`` in the provider's unit; the upstream's circuit breaker; the request-wide
+deadline (each attempt and each backoff fits in what is left of it); translation of transport
+errors into the gateway's error tree; provenance records; and request counting.
 
 Adapters receive ``httpx.Response`` objects for every HTTP status and map provider error
 bodies themselves (one table per adapter); only transport failures, 429 and exhausted 5xx
@@ -23,7 +24,10 @@ from typing import Any, Protocol
 
 import httpx
 
+from tablegraph import deadline, provenance
+from tablegraph.breaker import CircuitBreaker
 from tablegraph.errors import (
+    GatewayError,
     OutcomeUnknown,
     UpstreamBadResponse,
     UpstreamRateLimited,
@@ -71,8 +75,11 @@ class UpstreamClient:
         transport: httpx.AsyncBaseTransport | None = None,
         default_headers: Mapping[str, str] | None = None,
         sleep: Sleep = asyncio.sleep,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.name = name
+        #: Shared by every client of one upstream (the adapter's token and API clients).
+        self.breaker = breaker
         self.auth = auth
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -112,36 +119,56 @@ class UpstreamClient:
     ) -> httpx.Response:
         """Send a request; retry where safe; return the final response whatever its status.
 
-        ``idempotent`` defaults to True for GET/HEAD/OPTIONS/PUT/DELETE-less reads: only GET,
-        HEAD and OPTIONS are retried unless the caller passes ``idempotent=True``.
+        Only GET, HEAD and OPTIONS are retried unless the caller passes ``idempotent=True``.
+        Every attempt is admitted by the breaker and cut to the request-wide deadline.
         """
-        method = method.upper()
+        try:
+            return await self._send(
+                method.upper(), path, params=params, json=json, content=content,
+                headers=headers, idempotent=idempotent, authenticated=authenticated,
+            )
+        except GatewayError as exc:
+            record = provenance.current()
+            if record is not None:
+                record.failed(self.name, exc.code)
+            raise
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+        idempotent: bool | None,
+        authenticated: bool,
+    ) -> httpx.Response:
         retryable = idempotent if idempotent is not None else method in {"GET", "HEAD", "OPTIONS"}
         attempts = self.retry.attempts if retryable else 1
         replayed_auth = False
         attempt = 0
         while True:
             attempt += 1
+            self._check_deadline(method)
             sent_headers: dict[str, str] = dict(headers or {})
             if authenticated and self.auth is not None:
                 auth_headers = dict(await self.auth.headers(self))
                 sent_headers.update(auth_headers)
             else:
                 auth_headers = {}
+            if self.breaker is not None:
+                self.breaker.admit()
             try:
-                response = await self._http.request(
-                    method,
-                    path,
-                    params=_clean_params(params),
-                    json=json,
-                    content=content,
+                response = await self._attempt(
+                    method, path, params=_clean_params(params), json=json, content=content,
                     headers=sent_headers,
                 )
-            except httpx.TimeoutException as exc:
+            except (httpx.TimeoutException, TimeoutError) as exc:
                 self.counts[f"{method} timeout"] += 1
                 sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
-                if retryable and attempt < attempts:
-                    await self._backoff(attempt)
+                if retryable and attempt < attempts and await self._backoff(attempt):
                     continue
                 if sent and not retryable:
                     raise OutcomeUnknown(
@@ -152,8 +179,9 @@ class UpstreamClient:
             except httpx.TransportError as exc:
                 self.counts[f"{method} transport-error"] += 1
                 never_sent = isinstance(exc, httpx.ConnectError)
-                if (retryable or never_sent) and attempt < attempts:
-                    await self._backoff(attempt)
+                if (retryable or never_sent) and attempt < attempts and await self._backoff(
+                    attempt
+                ):
                     continue
                 if not never_sent and not retryable:
                     raise OutcomeUnknown(
@@ -176,8 +204,7 @@ class UpstreamClient:
                 wait = self._retry_after(response)
                 if retryable and attempt < attempts and (
                     wait is None or wait <= self.retry.max_retry_after
-                ):
-                    await self._backoff(attempt, at_least=wait)
+                ) and await self._backoff(attempt, at_least=wait):
                     continue
                 raise UpstreamRateLimited(
                     f"{self.name} is rate limiting the gateway",
@@ -185,8 +212,12 @@ class UpstreamClient:
                     retry_after=wait,
                     details={"retryAfterSeconds": wait} if wait is not None else None,
                 )
-            if status in self.retry.retry_statuses and retryable and attempt < attempts:
-                await self._backoff(attempt, at_least=self._retry_after(response))
+            if (
+                status in self.retry.retry_statuses
+                and retryable
+                and attempt < attempts
+                and await self._backoff(attempt, at_least=self._retry_after(response))
+            ):
                 continue
             if status >= 500:
                 if not retryable and method != "GET":
@@ -200,6 +231,39 @@ class UpstreamClient:
                     f"{self.name} answered {status}", upstream=self.name
                 )
             return response
+
+    async def _attempt(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One HTTP exchange, cut to the deadline, reported to the breaker and provenance."""
+        started = provenance.now()
+        healthy: bool | None = False  # None: no verdict (the caller was cancelled)
+        try:
+            async with asyncio.timeout(deadline.remaining()):
+                response = await self._http.request(method, path, **kwargs)
+            healthy = response.status_code < 500
+            return response
+        except asyncio.CancelledError:
+            healthy = None
+            raise
+        finally:
+            if self.breaker is not None:
+                if healthy is None:
+                    self.breaker.abandoned()
+                elif healthy:
+                    self.breaker.succeeded()
+                else:
+                    self.breaker.failed()
+            record = provenance.current()
+            if record is not None:
+                record.called(self.name, started, provenance.now(), None)
+
+    def _check_deadline(self, method: str) -> None:
+        left = deadline.remaining()
+        if left is not None and left <= 0:
+            raise UpstreamTimeout(
+                f"{self.name}: the request's deadline passed before the {method} was sent",
+                upstream=self.name,
+                details={"deadlineExceeded": True},
+            )
 
     async def _refresh_auth(self, stale: Mapping[str, str]) -> bool:
         """Single-flight: the first 401 re-authenticates, concurrent ones reuse its result."""
@@ -222,12 +286,17 @@ class UpstreamClient:
         except ValueError:
             return None
 
-    async def _backoff(self, attempt: int, *, at_least: float | None = None) -> None:
+    async def _backoff(self, attempt: int, *, at_least: float | None = None) -> bool:
+        """Wait before retry ``attempt + 1``; False (no wait) if the deadline leaves no time."""
         cap = min(self.retry.max_delay, self.retry.base_delay * 2 ** (attempt - 1))
         delay = random.uniform(0, cap)  # full jitter
         if at_least is not None:
             delay = max(delay, at_least)
+        left = deadline.remaining()
+        if left is not None and delay >= left:
+            return False
         await self._sleep(delay)
+        return True
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
