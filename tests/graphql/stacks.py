@@ -4,7 +4,8 @@ the concurrency and lost-answer tests.
 A stack is built from the simulator module's public face (``create_app``, ``DEMO_OPTIONS``,
 ``demo_upstreams``) with its rate limits lifted, so no test waits for a rate window. What the
 public face cannot do — give a restaurant a known number of tables, count the bookings the
-upstream holds — is done on each simulator's state, one small function per kind below.
+upstream holds — is done on each simulator's state, one small function per kind below; bookings are counted through each simulator's
+``stored_bookings``.
 """
 
 from __future__ import annotations
@@ -20,20 +21,20 @@ from tablegraph import ids
 from tablegraph.model import Restaurant, Slot
 from tablegraph.providers.base import Provider
 from tablegraph.simulators import simulator_module
-from tablegraph.simulators.common import REQUEST_COUNTS
+from tablegraph.simulators.common import REQUEST_COUNTS, StoredBooking
 from tablegraph.simulators.librebooking import LIBREBOOKING_STATE
 from tablegraph.simulators.libro import LIBRO_STATE
-from tablegraph.simulators.libro.state import ACTIVE_STATUSES as LIBRO_ACTIVE
 from tablegraph.simulators.libro.state import Table as LibroTable
 from tablegraph.simulators.resos import RESOS_STATE
 from tablegraph.simulators.resos import Table as ResosTable
-from tablegraph.simulators.resos.state import ACTIVE_STATUSES as RESOS_ACTIVE
 from tablegraph.simulators.vardvik import VARDVIK_STATE
-from tablegraph.timeutil import parse_instant, zone
+from tablegraph.timeutil import zone
 
 from .conftest import Api, start_gateway
 
 KINDS = ["vardvik", "libro", "librebooking", "resos"]
+#: Provider status words of bookings that no longer hold a table.
+DEAD = frozenset({"cancelled", "canceled", "deleted", "no_show", "declined"})
 
 #: ``create_app`` options that lift each simulator's rate limit.
 UNLIMITED_SIMULATOR: dict[str, dict[str, Any]] = {
@@ -76,9 +77,20 @@ class Stack:
         """Give the restaurant exactly ``tables`` fresh four-seat tables (no bookings on them)."""
         _ROOM[self.kind](self.app, restaurant.native_id, tables)
 
-    def bookings_at(self, restaurant: Restaurant, start: datetime) -> int:
-        """Active bookings the upstream holds for the restaurant starting at ``start``."""
-        return _HELD[self.kind](self.app, restaurant.native_id, start)
+    def stored(self) -> list[StoredBooking]:
+        """Every booking the upstream holds, in neutral terms."""
+        found: list[StoredBooking] = simulator_module(self.kind).stored_bookings(self.app)
+        return found
+
+    def stored_for(self, email_prefix: str, start: datetime) -> list[StoredBooking]:
+        """Live bookings at ``start`` of guests whose e-mail starts with ``email_prefix``."""
+        return [
+            b
+            for b in self.stored()
+            if b.start == start
+            and (b.guest_email or "").startswith(email_prefix)
+            and b.status not in DEAD
+        ]
 
     async def open_slot(self, restaurant: Restaurant, party: int = 2) -> Slot:
         """A bookable slot two days ahead or later (past the seeded days' rush)."""
@@ -109,7 +121,7 @@ async def start_stack(kind: str, start_server: Callable[..., Any]) -> tuple[Stac
     return Stack(kind, app, api, config.name), close
 
 
-# ---- per-simulator state: tables and booking counts ------------------------------------------
+# ---- per-simulator state: tables ------------------------------------------------------------
 
 
 def _vardvik_room(app: web.Application, restaurant_id: str, n: int) -> None:
@@ -118,30 +130,10 @@ def _vardvik_room(app: web.Application, restaurant_id: str, n: int) -> None:
     app[VARDVIK_STATE].set_tables(loc, [(f"race-{i}", 4, f"race-area-{i}") for i in range(n)])
 
 
-def _vardvik_held(app: web.Application, restaurant_id: str, start: datetime) -> int:
-    _rid, loc = restaurant_id.split("/")
-    return sum(
-        1
-        for r in app[VARDVIK_STATE].reservations.values()
-        if r.location_id == loc and r.start == start and r.status in {"pending", "confirmed"}
-    )
-
-
 def _libro_room(app: web.Application, code: str, n: int) -> None:
     rest = app[LIBRO_STATE].by_code(code)
     assert rest is not None
     rest.tables = [LibroTable(f"race-{i}", 4, "main") for i in range(n)]
-
-
-def _libro_held(app: web.Application, code: str, start: datetime) -> int:
-    state = app[LIBRO_STATE]
-    rest = state.by_code(code)
-    assert rest is not None
-    return sum(
-        1
-        for b in state.bookings.values()
-        if b.restaurant_id == rest.id and b.start == start and b.status in LIBRO_ACTIVE
-    )
 
 
 def _librebooking_room(app: web.Application, schedule_id: str, n: int) -> None:
@@ -150,12 +142,6 @@ def _librebooking_room(app: web.Application, schedule_id: str, n: int) -> None:
         resource.status_id = 2  # unavailable: neither offered nor bookable through the gateway
     for i in range(n):
         state.add_resource(int(schedule_id), f"Race table {i}", 4)
-
-
-def _librebooking_held(app: web.Application, schedule_id: str, start: datetime) -> int:
-    state = app[LIBREBOOKING_STATE]
-    tables = {r.id for r in state.schedule_resources(int(schedule_id))}
-    return sum(1 for r in state.live() if r.start == start and tables & set(r.resource_ids))
 
 
 def _resos_restaurant(app: web.Application, restaurant_id: str) -> Any:
@@ -169,24 +155,9 @@ def _resos_room(app: web.Application, restaurant_id: str, n: int) -> None:
     ]
 
 
-def _resos_held(app: web.Application, restaurant_id: str, start: datetime) -> int:
-    restaurant = _resos_restaurant(app, restaurant_id)
-    return sum(
-        1
-        for b in restaurant.bookings.values()
-        if b["status"] in RESOS_ACTIVE and parse_instant(b["dateTime"]) == start
-    )
-
-
 _ROOM: dict[str, Callable[[web.Application, str, int], None]] = {
     "vardvik": _vardvik_room,
     "libro": _libro_room,
     "librebooking": _librebooking_room,
     "resos": _resos_room,
-}
-_HELD: dict[str, Callable[[web.Application, str, datetime], int]] = {
-    "vardvik": _vardvik_held,
-    "libro": _libro_held,
-    "librebooking": _librebooking_held,
-    "resos": _resos_held,
 }
