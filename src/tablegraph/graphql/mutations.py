@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from tablegraph import model
+from tablegraph import model, reconcile
 from tablegraph.errors import (
     USER_ERROR_TYPES,
     BookingRejected,
@@ -306,7 +306,7 @@ class Mutation:
     async def reschedule_booking(
         self, info: Info, input: RescheduleBookingInput
     ) -> BookingPayload:
-        async def reschedule(_run_key: str) -> model.Booking:
+        async def reschedule(run_key: str) -> model.Booking:
             current = await _booking(info, input.booking_id, ("input", "bookingId"))
             if input.start is None and input.party_size is None:
                 raise InvalidInput("give a new start, a new party size, or both", field=("input",))
@@ -326,10 +326,23 @@ class Mutation:
             ):
                 raise NotSupported("this restaurant does not accept reschedules through the API")
             provider = info.context.gateway.provider(current.upstream)
-            moved = await provider.reschedule_booking(
-                current.native_id,
-                model.BookingChange(start=start, party_size=party, idempotency_key=input.idempotency_key),
-            )
+            change = model.BookingChange(start=start, party_size=party, idempotency_key=run_key)
+            if reconcile.reschedule_outcome(current, change, current).verdict is (
+                reconcile.Verdict.APPLIED
+            ):
+                return current  # already there (a retry after an unknown outcome): no write
+            try:
+                moved = await provider.reschedule_booking(current.native_id, change)
+            except OutcomeUnknown as lost:
+                _invalidate(info, current, *([start] if start else []))
+                moved = await reconcile.settle(
+                    provider,
+                    current,
+                    lost,
+                    run_key,
+                    lambda after: reconcile.reschedule_outcome(current, change, after),
+                    action="reschedule",
+                )
             _invalidate(info, current, moved.start)
             return moved
 
@@ -343,11 +356,24 @@ class Mutation:
 
     @strawberry.mutation
     async def cancel_booking(self, info: Info, input: CancelBookingInput) -> BookingPayload:
-        async def cancel(_run_key: str) -> model.Booking:
+        async def cancel(run_key: str) -> model.Booking:
             current = await _booking(info, input.booking_id, ("input", "bookingId"))
             reason = validate.text(input.reason, ("input", "reason"), limit=500)
+            if current.status is model.BookingStatus.CANCELLED:
+                return current  # already cancelled (a retry after an unknown outcome): no write
             provider = info.context.gateway.provider(current.upstream)
-            cancelled = await provider.cancel_booking(current.native_id, reason)
+            try:
+                cancelled = await provider.cancel_booking(current.native_id, reason)
+            except OutcomeUnknown as lost:
+                _invalidate(info, current)
+                cancelled = await reconcile.settle(
+                    provider,
+                    current,
+                    lost,
+                    run_key,
+                    lambda after: reconcile.cancel_outcome(current, after),
+                    action="cancellation",
+                )
             _invalidate(info, current)
             return cancelled
 
