@@ -280,3 +280,22 @@ async def test_waiting_on_another_callers_load_respects_the_deadline() -> None:
         await cache.get_or_load("k", slow)
     gate.set()
     assert await first == 1
+
+
+async def test_an_idempotent_write_that_never_got_a_clear_answer_is_ambiguous(
+    upstream: Upstream,
+) -> None:
+    """Retried writes (Vardvik's keyed create) may have landed on any attempt."""
+    upstream.status = 503
+
+    async def no_wait(_seconds: float) -> None:
+        return None
+
+    client = client_for(upstream, retry=RetryPolicy(attempts=3), sleep=no_wait)
+    with pytest.raises(OutcomeUnknown):
+        await client.request("POST", "/reservations", json={}, idempotent=True)
+    assert upstream.requests == 3, "retried under its idempotency key"
+    with pytest.raises(UpstreamUnavailable) as read:
+        await client.request("GET", "/reservations")
+    assert not isinstance(read.value, OutcomeUnknown), "a failed read is just a failure"
+    await client.aclose()

@@ -33,6 +33,7 @@ SCHEMA = web.AppKey("schema", GatewaySchema)
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 #: A client may ask for a shorter request deadline than the gateway's, in milliseconds.
 TIMEOUT_HEADER = "X-Request-Timeout-Ms"
+_UPSTREAM_CODES = ("UPSTREAM_", "OUTCOME_UNKNOWN")
 
 
 def _error_response(
@@ -132,6 +133,10 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         )
     errors = [format_error(e) for e in (result.errors or [])]
     errors += [format_error(e) for e in context.extra_errors]
+    for error in errors:  # failures an adapter raised itself (an unparseable body...)
+        ext = error.get("extensions") or {}
+        if ext.get("upstream") and str(ext.get("code", "")).startswith(_UPSTREAM_CODES):
+            record.failed(ext["upstream"], ext["code"])
     body: dict[str, Any] = {}
     executed = result.data is not None or not errors or any(e.get("path") for e in errors)
     if executed:  # an execution error nulls data up to the root, but data is still present

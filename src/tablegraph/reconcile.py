@@ -1,7 +1,9 @@
-"""Reconciling an ambiguous reschedule or cancel: what a fresh read says really happened.
+"""Reconciling an ambiguous write: what a fresh read says really happened.
 
 A write whose answer was lost (timeout after sending, connection reset, 5xx after commit —
-``OutcomeUnknown``) may or may not have been applied. Nothing is retried or reported until the
+``OutcomeUnknown``) or could not be read (a truncated or garbled body —
+``UpstreamBadResponse``) may or may not have been applied. A create is looked up by its
+idempotency marker (``find_created``); a reschedule or cancel by reading the booking again. Nothing is retried or reported until the
 booking has been read again from the upstream. The decision is a pure function of the booking
 before the write, the change asked for, and the booking read afterwards:
 
@@ -12,7 +14,9 @@ before the write, the change asked for, and the booking read afterwards:
 - **unknown** — the read failed, or shows neither state (a half-applied or foreign change):
   ``OUTCOME_UNKNOWN`` with the idempotency key, and never a second write.
 
-``settle`` runs the read and turns the verdict into a booking or an error.
+``settle`` runs the read and turns the verdict into a booking or an error. Both lookups run
+on a budget of their own (``RECONCILE_SECONDS``), even when the client's deadline is spent:
+they are what keeps a booking from being made twice or reported wrongly.
 """
 
 from __future__ import annotations
@@ -22,9 +26,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from tablegraph.errors import GatewayError, OutcomeUnknown, UpstreamUnavailable
-from tablegraph.model import Booking, BookingChange, BookingStatus
+from tablegraph import deadline
+from tablegraph.errors import (
+    GatewayError,
+    OutcomeUnknown,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamUnavailable,
+)
+from tablegraph.model import Booking, BookingChange, BookingStatus, NewBooking
 from tablegraph.providers.base import Provider
+
+#: Failures after which a write may have been applied.
+AMBIGUOUS: tuple[type[UpstreamError], ...] = (OutcomeUnknown, UpstreamBadResponse)
+RECONCILE_SECONDS = 5.0
 
 #: What the fresh read gave: the booking, ``None`` (no longer exists) or the read's failure.
 ReRead = Booking | None | Exception
@@ -95,7 +110,7 @@ async def reread(provider: Provider, native_id: str) -> ReRead:
 async def settle(
     provider: Provider,
     before: Booking,
-    lost: OutcomeUnknown,
+    lost: UpstreamError,
     key: str,
     decide: Callable[[ReRead], Outcome],
     *,
@@ -107,7 +122,8 @@ async def settle(
     ``OutcomeUnknown`` carrying ``key``. Neither is final, so the gateway keeps no
     idempotency record for them and a retry with the same key runs again.
     """
-    outcome = decide(await reread(provider, before.native_id))
+    with deadline.scope(RECONCILE_SECONDS, extend=True):
+        outcome = decide(await reread(provider, before.native_id))
     if outcome.verdict is Verdict.APPLIED:
         assert outcome.booking is not None
         return outcome.booking
@@ -124,3 +140,26 @@ async def settle(
         upstream=upstream,
         details={"idempotencyKey": key},
     )
+
+
+async def find_created(
+    provider: Provider, request: NewBooking, lost: UpstreamError
+) -> Booking:
+    """The booking an ambiguous create made, found by its idempotency key; or
+    ``OutcomeUnknown`` carrying the key, so the client can retry without booking twice."""
+    key = request.idempotency_key
+    with deadline.scope(RECONCILE_SECONDS, extend=True):
+        try:
+            found = await provider.find_booking_by_idempotency_key(
+                request.restaurant_id, key, request
+            )
+        except GatewayError:
+            found = None
+    if found is None:
+        raise OutcomeUnknown(
+            f"{lost.upstream} did not confirm the booking and it could not be found; "
+            "retry with the same idempotency key",
+            upstream=lost.upstream,
+            details={"idempotencyKey": key},
+        )
+    return found

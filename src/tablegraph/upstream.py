@@ -145,20 +145,31 @@ class UpstreamClient:
         idempotent: bool | None,
         authenticated: bool,
     ) -> httpx.Response:
-        retryable = idempotent if idempotent is not None else method in {"GET", "HEAD", "OPTIONS"}
+        read = method in {"GET", "HEAD", "OPTIONS"}
+        retryable = idempotent if idempotent is not None else read
         attempts = self.retry.attempts if retryable else 1
         replayed_auth = False
         attempt = 0
+        #: A write was sent at least once without a definite answer: it may have been applied,
+        #: so whatever ends this call must say "outcome unknown", never a plain failure.
+        uncertain = False
         while True:
             attempt += 1
-            self._check_deadline(method)
+            try:
+                self._check_deadline(method)
+                if uncertain and self.breaker is not None:
+                    self.breaker.admit()
+            except GatewayError:
+                if uncertain:
+                    raise self._unknown(method) from None
+                raise
             sent_headers: dict[str, str] = dict(headers or {})
             if authenticated and self.auth is not None:
                 auth_headers = dict(await self.auth.headers(self))
                 sent_headers.update(auth_headers)
             else:
                 auth_headers = {}
-            if self.breaker is not None:
+            if self.breaker is not None and not uncertain:
                 self.breaker.admit()
             try:
                 response = await self._attempt(
@@ -168,27 +179,22 @@ class UpstreamClient:
             except (httpx.TimeoutException, TimeoutError) as exc:
                 self.counts[f"{method} timeout"] += 1
                 sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+                uncertain = uncertain or (sent and not read)
                 if retryable and attempt < attempts and await self._backoff(attempt):
                     continue
-                if sent and not retryable:
-                    raise OutcomeUnknown(
-                        f"{self.name}: no answer to a {method} in time; its outcome is unknown",
-                        upstream=self.name,
-                    ) from None
+                if uncertain:
+                    raise self._unknown(method) from None
                 raise UpstreamTimeout(f"{self.name} timed out", upstream=self.name) from None
             except httpx.TransportError as exc:
                 self.counts[f"{method} transport-error"] += 1
                 never_sent = isinstance(exc, httpx.ConnectError)
+                uncertain = uncertain or (not never_sent and not read)
                 if (retryable or never_sent) and attempt < attempts and await self._backoff(
                     attempt
                 ):
                     continue
-                if not never_sent and not retryable:
-                    raise OutcomeUnknown(
-                        f"{self.name}: the connection failed during a {method}; "
-                        "its outcome is unknown",
-                        upstream=self.name,
-                    ) from None
+                if uncertain:
+                    raise self._unknown(method) from None
                 raise UpstreamUnavailable(
                     f"{self.name} is unreachable", upstream=self.name
                 ) from None
@@ -200,12 +206,15 @@ class UpstreamClient:
                     attempt -= 1  # the replay does not use up a retry
                     continue
                 return response
+            uncertain = uncertain or (status >= 500 and not read)
             if status == 429:
                 wait = self._retry_after(response)
                 if retryable and attempt < attempts and (
                     wait is None or wait <= self.retry.max_retry_after
                 ) and await self._backoff(attempt, at_least=wait):
                     continue
+                if uncertain:
+                    raise self._unknown(method)
                 raise UpstreamRateLimited(
                     f"{self.name} is rate limiting the gateway",
                     upstream=self.name,
@@ -220,13 +229,8 @@ class UpstreamClient:
             ):
                 continue
             if status >= 500:
-                if not retryable and method != "GET":
-                    # A write that failed server-side may or may not have been applied.
-                    raise OutcomeUnknown(
-                        f"{self.name} failed while handling a {method} ({status}); "
-                        "its outcome is unknown",
-                        upstream=self.name,
-                    )
+                if uncertain:  # a write that failed server-side may have been applied
+                    raise self._unknown(method)
                 raise UpstreamUnavailable(
                     f"{self.name} answered {status}", upstream=self.name
                 )
@@ -255,6 +259,12 @@ class UpstreamClient:
             record = provenance.current()
             if record is not None:
                 record.called(self.name, started, provenance.now(), None)
+
+    def _unknown(self, method: str) -> OutcomeUnknown:
+        return OutcomeUnknown(
+            f"{self.name} gave no clear answer to a {method}; its outcome is unknown",
+            upstream=self.name,
+        )
 
     def _check_deadline(self, method: str) -> None:
         left = deadline.remaining()

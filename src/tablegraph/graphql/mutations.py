@@ -19,7 +19,6 @@ from tablegraph.errors import (
     GatewayError,
     InvalidInput,
     NotSupported,
-    OutcomeUnknown,
     PolicyViolation,
 )
 from tablegraph.graphql import resolvers, validate
@@ -275,18 +274,9 @@ class Mutation:
             )
             try:
                 booking = await provider.create_booking(request)
-            except OutcomeUnknown as exc:
+            except reconcile.AMBIGUOUS as lost:
                 # The upstream may have stored it: look before reporting anything.
-                booking_or_none = await provider.find_booking_by_idempotency_key(
-                    restaurant.native_id, run_key, request
-                )
-                if booking_or_none is None:
-                    raise OutcomeUnknown(
-                        f"{exc.message}; retry with the same idempotency key",
-                        upstream=exc.upstream,
-                        details={"idempotencyKey": run_key},
-                    ) from None
-                booking = booking_or_none
+                booking = await reconcile.find_created(provider, request, lost)
             _invalidate(info, booking)
             return booking
 
@@ -333,7 +323,7 @@ class Mutation:
                 return current  # already there (a retry after an unknown outcome): no write
             try:
                 moved = await provider.reschedule_booking(current.native_id, change)
-            except OutcomeUnknown as lost:
+            except reconcile.AMBIGUOUS as lost:
                 _invalidate(info, current, *([start] if start else []))
                 moved = await reconcile.settle(
                     provider,
@@ -364,7 +354,7 @@ class Mutation:
             provider = info.context.gateway.provider(current.upstream)
             try:
                 cancelled = await provider.cancel_booking(current.native_id, reason)
-            except OutcomeUnknown as lost:
+            except reconcile.AMBIGUOUS as lost:
                 _invalidate(info, current)
                 cancelled = await reconcile.settle(
                     provider,
