@@ -29,6 +29,7 @@ from tablegraph.idempotency import IdempotencyStore
 from tablegraph.model import Capability, OpeningHours, Restaurant, Review, Slot
 from tablegraph.providers import provider_class
 from tablegraph.providers.base import Provider
+from tablegraph.reconcile import LostCreates
 from tablegraph.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class Gateway:
         )
         self.review_lists: AsyncTTLCache[list[Review]] = AsyncTTLCache(60.0, timer=timer)
         self.idempotency: IdempotencyStore[Any] = IdempotencyStore(timer=timer)
+        self.lost_creates = LostCreates()
         #: Last known health per upstream: None (never checked), or the error code.
         self.last_error: dict[str, str | None] = {name: None for name in self.providers}
         self.seen_webhook_events: AsyncTTLCache[bool] = AsyncTTLCache(3600.0, timer=timer)

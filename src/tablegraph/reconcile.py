@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from cachetools import TTLCache
+
 from tablegraph import deadline
 from tablegraph.errors import (
     GatewayError,
@@ -142,24 +144,65 @@ async def settle(
     )
 
 
+class LostCreates:
+    """Creates whose outcome stayed unknown, remembered by (client, upstream, key) for a day.
+
+    The client was told ``OUTCOME_UNKNOWN`` and will retry with the same key; the gateway's
+    idempotency store kept nothing (the outcome was not final), so without this the retry
+    would book again if the first create had in fact landed. A remembered key is looked up
+    first, and booked again only when the lookup answers that nothing is there. In memory,
+    like the idempotency store; both move to the shared store when the gateway scales out.
+    """
+
+    def __init__(self, ttl: float = 24 * 3600.0) -> None:
+        self._keys: TTLCache[tuple[str, str, str], bool] = TTLCache(100_000, ttl)
+
+    def __contains__(self, slot: tuple[str, str, str]) -> bool:
+        return slot in self._keys
+
+    async def create(self, provider: Provider, request: NewBooking, client: str) -> Booking:
+        slot = (client, provider.name, request.idempotency_key)
+        if slot in self._keys:
+            found = await _look_up(provider, request)
+            if isinstance(found, GatewayError):
+                raise _unknown(provider.name, request.idempotency_key) from None
+            if found is not None:
+                del self._keys[slot]
+                return found
+        try:
+            booking = await provider.create_booking(request)
+        except AMBIGUOUS as lost:
+            self._keys[slot] = True
+            booking = await find_created(provider, request, lost)
+        self._keys.pop(slot, None)
+        return booking
+
+
+async def _look_up(provider: Provider, request: NewBooking) -> Booking | None | GatewayError:
+    with deadline.scope(RECONCILE_SECONDS, extend=True):
+        try:
+            return await provider.find_booking_by_idempotency_key(
+                request.restaurant_id, request.idempotency_key, request
+            )
+        except GatewayError as exc:
+            return exc
+
+
+def _unknown(upstream: str | None, key: str) -> OutcomeUnknown:
+    return OutcomeUnknown(
+        f"{upstream} did not confirm the booking and it could not be found; "
+        "retry with the same idempotency key",
+        upstream=upstream,
+        details={"idempotencyKey": key},
+    )
+
+
 async def find_created(
     provider: Provider, request: NewBooking, lost: UpstreamError
 ) -> Booking:
     """The booking an ambiguous create made, found by its idempotency key; or
     ``OutcomeUnknown`` carrying the key, so the client can retry without booking twice."""
-    key = request.idempotency_key
-    with deadline.scope(RECONCILE_SECONDS, extend=True):
-        try:
-            found = await provider.find_booking_by_idempotency_key(
-                request.restaurant_id, key, request
-            )
-        except GatewayError:
-            found = None
-    if found is None:
-        raise OutcomeUnknown(
-            f"{lost.upstream} did not confirm the booking and it could not be found; "
-            "retry with the same idempotency key",
-            upstream=lost.upstream,
-            details={"idempotencyKey": key},
-        )
+    found = await _look_up(provider, request)
+    if found is None or isinstance(found, GatewayError):
+        raise _unknown(lost.upstream, request.idempotency_key)
     return found

@@ -272,11 +272,11 @@ class Mutation:
                 area_id=input.area_id,
                 duration_minutes=input.duration_minutes,
             )
-            try:
-                booking = await provider.create_booking(request)
-            except reconcile.AMBIGUOUS as lost:
-                # The upstream may have stored it: look before reporting anything.
-                booking = await reconcile.find_created(provider, request, lost)
+            # An ambiguous answer is looked up before anything is reported, and a retry of a
+            # create whose outcome stayed unknown looks again before it books.
+            booking = await info.context.gateway.lost_creates.create(
+                provider, request, info.context.client_id
+            )
             _invalidate(info, booking)
             return booking
 
