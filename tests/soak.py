@@ -14,7 +14,9 @@ gateway's answers are reconciled against every simulator's own state:
 - reported:   creates the gateway answered with a booking
 - lost:       reported bookings the upstream does not hold (or holds under another id)
 - duplicated: creates the upstream holds more than one booking for
-- orphaned:   bookings upstream whose create the client was never told about
+- orphaned:   bookings upstream whose create the client was told failed, or nothing about
+- unknown:    creates still answered OUTCOME_UNKNOWN after the retries (the client knows it
+  does not know, and holds the key to retry with)
 - refused / failed: creates answered with a user error / still failing after the retries
   (mostly resOS' 100-requests-a-minute budget, which the gateway keeps to)
 
@@ -28,11 +30,12 @@ import asyncio
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from tablegraph import ids
+from tablegraph.settings import UpstreamConfig
 from tablegraph.simulators.faults import Fault
 from tablegraph.timeutil import zone
 from tests.stack import Stack, breaker_reset_after, start_stack, stop_stack
@@ -84,6 +87,8 @@ class Create:
     #: The final code when the gateway said no (SLOT_UNAVAILABLE...), or None.
     refused: str | None = None
     cancelled: bool = False
+    #: The last answer was OUTCOME_UNKNOWN: the client knows it does not know.
+    unknown: bool = False
 
 
 @dataclass
@@ -165,6 +170,7 @@ class Soak:
             return  # an upstream error: outcome not learned
         booking = payload["booking"]
         codes = [e["code"] for e in payload["userErrors"]]
+        entry.unknown = False
         if booking is not None:
             if entry.booking_id is not None and entry.booking_id != booking["id"]:
                 self.ledger.answers["replay answered another booking"] += 1
@@ -174,6 +180,7 @@ class Soak:
             entry.refused = codes[0]
             self.ledger.answers[f"refused {codes[0]}"] += 1
         else:
+            entry.unknown = True
             self.ledger.answers["outcome unknown"] += 1
 
     async def replay(self) -> None:
@@ -255,9 +262,13 @@ class Soak:
             if not matches and not c.cancelled:
                 lost += 1
         told = {c.key for c in reported}
+        for key, held in sorted(by_key.items()):
+            if len(held) > 1:
+                print(f"duplicated: {key} on {self.ledger.creates[key].upstream}: {held}")
         for key in sorted(set(by_key) - told):
             entry = self.ledger.creates[key]
-            print(f"orphaned: {key} on {entry.upstream} (refused: {entry.refused})")
+            if not entry.unknown:
+                print(f"orphaned: {key} on {entry.upstream} (refused: {entry.refused})")
         return {
             "creates attempted": len(self.ledger.creates),
             "created": len(by_key),
@@ -267,13 +278,25 @@ class Soak:
                           if c.booking_id is None and c.refused is None),
             "lost": lost,
             "duplicated": sum(1 for held in by_key.values() if len(held) > 1),
-            "orphaned": sum(1 for key in by_key if key not in told),
+            "unknown": sum(1 for c in self.ledger.creates.values() if c.unknown),
+            "orphaned": sum(
+                1 for key in by_key if key not in told and not self.ledger.creates[key].unknown
+            ),
         }
+
+
+def _soak_config(config: UpstreamConfig) -> UpstreamConfig:
+    """A short breaker period; resOS' request budget as high as its simulator's (the soak is
+    about faults, not about queueing for resOS' 100 requests a minute)."""
+    config = breaker_reset_after(1.0)(config)
+    if config.kind == "resos":
+        config = replace(config, options={**config.options, "rate_limit_per_minute": 100_000})
+    return config
 
 
 async def run(seconds: float, workers: int, seed: int, period: float) -> dict[str, int]:
     """The figures of one run (printed too); bad ones are in ``problems(figures)``."""
-    stack, runners = await start_stack(seed, upstream=breaker_reset_after(1.0))
+    stack, runners = await start_stack(seed, upstream=_soak_config)
     try:
         soak = Soak(stack, seed)
         await soak.discover()

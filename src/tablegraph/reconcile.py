@@ -3,7 +3,7 @@
 A write whose answer was lost (timeout after sending, connection reset, 5xx after commit —
 ``OutcomeUnknown``) or could not be read (a truncated or garbled body —
 ``UpstreamBadResponse``) may or may not have been applied. A create is looked up by its
-idempotency marker (``find_created``); a reschedule or cancel by reading the booking again. Nothing is retried or reported until the
+idempotency marker (``LostCreates``), after any upstream failure; a reschedule or cancel by reading the booking again. Nothing is retried or reported until the
 booking has been read again from the upstream. The decision is a pure function of the booking
 before the write, the change asked for, and the booking read afterwards:
 
@@ -38,6 +38,7 @@ from tablegraph.errors import (
 )
 from tablegraph.model import Booking, BookingChange, BookingStatus, NewBooking
 from tablegraph.providers.base import Provider
+from tablegraph.upstream import watching_writes
 
 #: Failures after which a write may have been applied.
 AMBIGUOUS: tuple[type[UpstreamError], ...] = (OutcomeUnknown, UpstreamBadResponse)
@@ -169,11 +170,25 @@ class LostCreates:
             if found is not None:
                 del self._keys[slot]
                 return found
-        try:
-            booking = await provider.create_booking(request)
-        except AMBIGUOUS as lost:
+        failure: UpstreamError | None = None
+        with watching_writes() as writes:
+            try:
+                booking = await provider.create_booking(request)
+            except UpstreamError as exc:
+                if not writes:  # it failed before anything was sent: nothing to look for
+                    raise
+                failure = exc
+        if failure is not None:
+            # A failure after the create was sent may come after the booking was stored (an
+            # adapter reading the new booking back, say), so look before reporting it.
             self._keys[slot] = True
-            booking = await find_created(provider, request, lost)
+            found = await _look_up(provider, request)
+            if isinstance(found, Booking):
+                booking = found
+            elif isinstance(failure, AMBIGUOUS) or isinstance(found, GatewayError):
+                raise _unknown(failure.upstream, request.idempotency_key) from None
+            else:
+                raise failure  # looked, and nothing is there: safe for the client to retry
         self._keys.pop(slot, None)
         return booking
 
@@ -195,14 +210,3 @@ def _unknown(upstream: str | None, key: str) -> OutcomeUnknown:
         upstream=upstream,
         details={"idempotencyKey": key},
     )
-
-
-async def find_created(
-    provider: Provider, request: NewBooking, lost: UpstreamError
-) -> Booking:
-    """The booking an ambiguous create made, found by its idempotency key; or
-    ``OutcomeUnknown`` carrying the key, so the client can retry without booking twice."""
-    found = await _look_up(provider, request)
-    if found is None or isinstance(found, GatewayError):
-        raise _unknown(lost.upstream, request.idempotency_key)
-    return found

@@ -18,7 +18,9 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -238,6 +240,9 @@ class UpstreamClient:
 
     async def _attempt(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One HTTP exchange, cut to the deadline, reported to the breaker and provenance."""
+        writes = _writes.get()
+        if writes is not None and method not in {"GET", "HEAD", "OPTIONS"}:
+            writes.append(f"{self.name} {method} {path}")
         started = provenance.now()
         healthy: bool | None = False  # None: no verdict (the caller was cancelled)
         try:
@@ -307,6 +312,21 @@ class UpstreamClient:
             return False
         await self._sleep(delay)
         return True
+
+
+_writes: ContextVar[list[str] | None] = ContextVar("tablegraph_writes", default=None)
+
+
+@contextmanager
+def watching_writes() -> Iterator[list[str]]:
+    """Collect the write requests sent (or started) from here on in this task and its
+    children, so a caller can tell "failed before writing anything" from "may have written"."""
+    sent: list[str] = []
+    token = _writes.set(sent)
+    try:
+        yield sent
+    finally:
+        _writes.reset(token)
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

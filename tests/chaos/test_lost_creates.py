@@ -62,3 +62,28 @@ async def test_a_retry_after_an_unknown_outcome_does_not_book_twice(
     assert len(stored) == 1, f"booked twice: {stored}"
     assert upstreams.creates() == 1, "the retry looked the booking up instead of booking"
     assert len(lookups) == 2
+
+
+async def test_a_failure_after_the_create_was_stored_is_looked_up_not_reported(
+    stack: Stack,
+) -> None:
+    """LibreBooking answers a create with a reference and the adapter reads the booking back;
+    when only that read fails, the booking exists and the client must get it."""
+    upstreams = stack.kinds["librebooking"]
+    restaurant_id, start = await _free_slot(stack, "librebooking")
+    before = {b.id for b in upstreams.stored()}
+    upstreams.faults.add(Fault("error", status=503, method="GET",
+                               path=r"/Reservations/[0-9a-f]+$", count=3))
+    variables = {"input": {
+        "restaurantId": restaurant_id, "start": start, "partySize": 2,
+        "guest": {"firstName": "Edsger", "lastName": "Dijkstra", "phone": "+4790000004",
+                  "email": "edsger@example.com"},
+        "idempotencyKey": "read-back-fails",
+    }}
+    answer = (await stack.post(CREATE, variables)).json()
+    assert upstreams.faults.hits["error"] == 3, "the read-back really failed"
+    payload = answer["data"]["createBooking"]
+    assert payload["userErrors"] == [] and payload["booking"] is not None, answer
+    stored = [b for b in upstreams.stored() if b.id not in before]
+    assert len(stored) == 1 and payload["booking"]["id"].startswith("Qm9va2luZz")
+    assert upstreams.creates() == 1

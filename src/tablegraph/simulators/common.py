@@ -62,7 +62,12 @@ async def count_requests(request: web.Request, handler: Handler) -> web.StreamRe
     template = route.canonical if route is not None else request.path
     counts[f"{request.method} {template}"] += 1
     counts["*"] += 1
-    return await handler(request)
+    try:
+        return await handler(request)
+    except ConnectionResetError:
+        # The client went away mid-request (a gateway deadline cut it off): there is no one to
+        # answer, and nothing went wrong here worth a traceback in the log.
+        raise web.HTTPRequestTimeout() from None
 
 
 def new_app(
