@@ -16,25 +16,7 @@ from tablegraph import ids
 from tablegraph.errors import UpstreamTimeout
 
 from .conftest import Api, Sim
-from .helpers import AVAILABILITY, BERLIN_MITTE, CREATE, guest, quiet_weekday
-
-RESCHEDULE = """
-mutation($input: RescheduleBookingInput!) {
-  rescheduleBooking(input: $input) {
-    booking { id status start partySize }
-    userErrors { code message }
-    idempotencyKey
-  }
-}"""
-
-CANCEL = """
-mutation($input: CancelBookingInput!) {
-  cancelBooking(input: $input) {
-    booking { id status providerStatus }
-    userErrors { code message }
-    idempotencyKey
-  }
-}"""
+from .helpers import AVAILABILITY, BERLIN_MITTE, CANCEL, CREATE, RESCHEDULE, guest, quiet_weekday
 
 PATCH = "PATCH /api/v1/reservations/{idOrPublicReference}"
 DELETE = "DELETE /api/v1/reservations/{idOrPublicReference}"

@@ -22,7 +22,7 @@ from tablegraph.simulators.common import REQUEST_COUNTS
 from tablegraph.simulators.faults import FAULTS, Fault
 from tablegraph.timeutil import zone
 
-from .helpers import CREATE
+from .helpers import CANCEL, CREATE, RESCHEDULE
 from .stacks import DEAD, KINDS, Stack, start_stack
 
 #: The upstream write of each operation per kind: (method, regex over the request path).
@@ -40,23 +40,7 @@ CANCEL_WRITE = {
     "resos": ("PUT", r"^/v1/bookings/[^/]+$"),
 }
 
-RESCHEDULE = """
-mutation($input: RescheduleBookingInput!) {
-  rescheduleBooking(input: $input) {
-    booking { id status start partySize }
-    userErrors { code message }
-    idempotencyKey
-  }
-}"""
 
-CANCEL = """
-mutation($input: CancelBookingInput!) {
-  cancelBooking(input: $input) {
-    booking { id status start }
-    userErrors { code message }
-    idempotencyKey
-  }
-}"""
 
 
 @pytest.fixture(params=KINDS)
