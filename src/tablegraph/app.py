@@ -19,6 +19,7 @@ from graphql import OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
+from tablegraph import deadline, provenance
 from tablegraph.errors import GatewayError, InvalidInput
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
@@ -31,6 +32,9 @@ GATEWAY = web.AppKey("gateway", Gateway)
 SCHEMA = web.AppKey("schema", GatewaySchema)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+#: A client may ask for a shorter request deadline than the gateway's, in milliseconds.
+TIMEOUT_HEADER = "X-Request-Timeout-Ms"
+_UPSTREAM_CODES = ("UPSTREAM_", "OUTCOME_UNKNOWN")
 
 
 def _error_response(
@@ -127,37 +131,66 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             raise _HTTPProblem(400, "BAD_REQUEST", "'operationName' must be a string")
         if request.method == "GET" and _is_mutation(query, operation):
             raise _HTTPProblem(405, "METHOD_NOT_ALLOWED", "mutations need POST")
+        budget = _budget_seconds(request, limits.request_timeout_ms)
     except _HTTPProblem as p:
         return _error_response(p.status, p.code, p.message, media)
     except InvalidInput as exc:
         return _error_response(400, exc.code, exc.message, media)
 
     context = Context(gateway=gateway, client_id=_client_id(request))
-    try:
-        result = await request.app[SCHEMA].execute(
-            query,
-            variable_values=variables,
-            context_value=context,
-            operation_name=operation,
-        )
-    except CannotGetOperationTypeError:
-        # Strawberry raises (instead of answering) when operationName names no operation.
-        return _error_response(
-            400, "GRAPHQL_VALIDATION_FAILED", "operationName names no operation in the document",
-            media,
-        )
+    with deadline.scope(budget), provenance.recording() as record:
+        try:
+            result = await request.app[SCHEMA].execute(
+                query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=operation,
+            )
+        except CannotGetOperationTypeError:
+            # Strawberry raises (instead of answering) when operationName names no operation.
+            return _error_response(
+                400, "GRAPHQL_VALIDATION_FAILED",
+                "operationName names no operation in the document", media,
+            )
     errors = [format_error(e) for e in (result.errors or [])]
     errors += [format_error(e) for e in context.extra_errors]
+    for error in errors:  # failures an adapter raised itself (an unparseable body...)
+        ext = error.get("extensions") or {}
+        if ext.get("upstream") and str(ext.get("code", "")).startswith(_UPSTREAM_CODES):
+            record.failed(ext["upstream"], ext["code"])
     body: dict[str, Any] = {}
-    if result.data is not None or not errors:
+    executed = result.data is not None or not errors or any(e.get("path") for e in errors)
+    if executed:  # an execution error nulls data up to the root, but data is still present
         body["data"] = result.data
     if errors:
         body["errors"] = errors
-    body["extensions"] = {"durationMs": round((time.perf_counter() - context.started) * 1000, 1)}
+    body["extensions"] = {
+        "durationMs": round((time.perf_counter() - context.started) * 1000, 1),
+        "upstreams": record.to_json(),
+    }
     status = 200
-    if result.data is None and errors and not any(e.get("path") for e in errors):
+    if not executed:
         status = 400  # the document never executed: parse, validation or coercion failure
     return web.Response(status=status, text=json.dumps(body, default=str), content_type=media)
+
+
+def _budget_seconds(request: web.Request, default_ms: int) -> float:
+    """Seconds the upstream calls of this request may take: the gateway's deadline or the
+    client's shorter one, less a reserve for assembling the answer."""
+    total_ms = default_ms
+    raw = request.headers.get(TIMEOUT_HEADER)
+    if raw is not None:
+        try:
+            asked = int(raw.strip())
+        except ValueError:
+            asked = 0
+        if asked <= 0:
+            raise _HTTPProblem(
+                400, "BAD_REQUEST", f"{TIMEOUT_HEADER} must be a positive number of milliseconds"
+            )
+        total_ms = min(total_ms, asked)
+    reserve_ms = min(total_ms * 0.1, 250.0)
+    return (total_ms - reserve_ms) / 1000
 
 
 def _is_mutation(query: str, operation: str | None) -> bool:
@@ -194,6 +227,7 @@ async def readyz(request: web.Request) -> web.Response:
             "ok": ok,
             "error": code,
             "latencyMs": round(latency, 1),
+            **provider.breaker.snapshot(),
             **provider.health_details(),
         }
     healthy = sum(1 for ok, _, _ in checks if ok)
@@ -204,7 +238,8 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text: upstream requests by upstream, method and status; cache hits."""
+    """Prometheus text: upstream requests by upstream, method and status; breaker state;
+    cache hits."""
     gateway = request.app[GATEWAY]
     lines = [
         "# HELP tablegraph_upstream_requests_total Requests sent to upstreams.",
@@ -218,6 +253,13 @@ async def metrics(request: web.Request) -> web.Response:
                     f'tablegraph_upstream_requests_total{{upstream="{name}",'
                     f'method="{method}",status="{status}"}} {count}'
                 )
+    lines.append("# TYPE tablegraph_circuit_open gauge")
+    for name, provider in gateway.providers.items():
+        is_open = int(provider.breaker.state.value != "CLOSED")
+        lines.append(f'tablegraph_circuit_open{{upstream="{name}"}} {is_open}')
+        lines.append(
+            f'tablegraph_circuit_opened_total{{upstream="{name}"}} {provider.breaker.opened_count}'
+        )
     for cache_name, cache in (("availability", gateway.availability),
                               ("restaurants", gateway.restaurant_lists)):
         lines.append(f'tablegraph_cache_hits_total{{cache="{cache_name}"}} {cache.hits}')

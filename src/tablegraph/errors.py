@@ -12,7 +12,8 @@ upstream body, a credential or a stack trace.
     │   ├── InvalidState           NOT_CANCELLABLE / INVALID_TRANSITION / MODIFICATION_RESTRICTED
     │   └── IdempotencyConflict    IDEMPOTENCY_KEY_REUSED
     └── UpstreamError              the provider failed; GraphQL error naming the upstream
-        ├── UpstreamUnavailable    UPSTREAM_UNAVAILABLE   (connect error, 5xx, breaker open)
+        ├── UpstreamUnavailable    UPSTREAM_UNAVAILABLE   (connect error, 5xx)
+        │   └── CircuitOpen        UPSTREAM_CIRCUIT_OPEN  (failing fast; nothing was sent)
         ├── UpstreamTimeout        UPSTREAM_TIMEOUT
         ├── UpstreamAuthError      UPSTREAM_AUTH_FAILED   (bad credentials, missing scope)
         ├── UpstreamRateLimited    UPSTREAM_RATE_LIMITED
@@ -98,6 +99,10 @@ class UpstreamError(GatewayError):
 
 class UpstreamUnavailable(UpstreamError):
     code = "UPSTREAM_UNAVAILABLE"
+
+
+class CircuitOpen(UpstreamUnavailable):
+    code = "UPSTREAM_CIRCUIT_OPEN"
 
 
 class UpstreamTimeout(UpstreamError):

@@ -3,10 +3,14 @@
 Resolvers never talk to providers about reference data or availability directly; they come
 through here so that caching and invalidation live in one place:
 
-- restaurant lists per upstream: TTL (minutes), single-flight;
+- restaurant lists and opening hours per upstream: TTL (minutes), single-flight, served stale
+  (and marked so in the response's provenance) while their upstream is failing;
 - availability per (upstream, restaurant, local date, party size): TTL (seconds), dropped by
   any booking write through the gateway for that restaurant and date, and by webhooks;
 - idempotency records for booking mutations.
+
+Every cache hit and stale fallback is recorded in the request's provenance
+(``tablegraph.provenance``); the upstream client records the calls themselves.
 """
 
 from __future__ import annotations
@@ -14,19 +18,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+from tablegraph import provenance
 from tablegraph.cache import AsyncTTLCache, Timer
-from tablegraph.errors import GatewayError, NotFound, NotSupported, UpstreamError
+from tablegraph.errors import GatewayError, NotFound, NotSupported, UpstreamError, UpstreamTimeout
 from tablegraph.idempotency import IdempotencyStore
 from tablegraph.model import Capability, OpeningHours, Restaurant, Review, Slot
 from tablegraph.providers import provider_class
 from tablegraph.providers.base import Provider
+from tablegraph.reconcile import LostCreates
 from tablegraph.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
+V = TypeVar("V")
+
+
+def _outage(exc: BaseException) -> bool:
+    """Failures that stale reference data may paper over (not a bug, not a bad request)."""
+    return isinstance(exc, UpstreamError)
 
 
 class Gateway:
@@ -41,17 +53,19 @@ class Gateway:
         if providers is None:
             providers = [provider_class(u.kind)(u) for u in settings.upstreams]
         self.providers: dict[str, Provider] = {p.name: p for p in providers}
+        stale = settings.reference_stale_seconds
         self.restaurant_lists: AsyncTTLCache[list[Restaurant]] = AsyncTTLCache(
-            settings.reference_ttl_seconds, timer=timer
+            settings.reference_ttl_seconds, timer=timer, stale_ttl=stale
         )
         self.availability: AsyncTTLCache[list[Slot]] = AsyncTTLCache(
             settings.availability_ttl_seconds, timer=timer
         )
         self.opening: AsyncTTLCache[OpeningHours] = AsyncTTLCache(
-            settings.reference_ttl_seconds, timer=timer
+            settings.reference_ttl_seconds, timer=timer, stale_ttl=stale
         )
         self.review_lists: AsyncTTLCache[list[Review]] = AsyncTTLCache(60.0, timer=timer)
         self.idempotency: IdempotencyStore[Any] = IdempotencyStore(timer=timer)
+        self.lost_creates = LostCreates()
         #: Last known health per upstream: None (never checked), or the error code.
         self.last_error: dict[str, str | None] = {name: None for name in self.providers}
         self.seen_webhook_events: AsyncTTLCache[bool] = AsyncTTLCache(3600.0, timer=timer)
@@ -73,20 +87,22 @@ class Gateway:
     async def restaurants_of(self, upstream: str) -> list[Restaurant]:
         provider = self.provider(upstream)
         try:
-            restaurants = await self.restaurant_lists.get_or_load(
-                upstream, provider.list_restaurants
+            restaurants = await self._cached(
+                self.restaurant_lists, upstream, upstream, provider.list_restaurants, stale=True
             )
         except UpstreamError as exc:
             self.last_error[upstream] = exc.code
             raise
-        self.last_error[upstream] = None
         return restaurants
 
     async def opening_hours(self, restaurant: Restaurant) -> OpeningHours:
         provider = self.provider(restaurant.upstream)
-        return await self.opening.get_or_load(
+        return await self._cached(
+            self.opening,
+            restaurant.upstream,
             (restaurant.upstream, restaurant.native_id),
             lambda: provider.get_opening_hours(restaurant.native_id),
+            stale=True,
         )
 
     async def reviews(self, restaurant: Restaurant) -> list[Review]:
@@ -95,7 +111,9 @@ class Gateway:
             raise NotSupported(
                 f"{provider.display_name} has no reviews", upstream=restaurant.upstream
             )
-        return await self.review_lists.get_or_load(
+        return await self._cached(
+            self.review_lists,
+            restaurant.upstream,
             (restaurant.upstream, restaurant.native_id),
             lambda: provider.list_reviews(restaurant.native_id),
         )
@@ -103,11 +121,46 @@ class Gateway:
     # ---- availability -------------------------------------------------------------------
 
     async def slots(self, restaurant: Restaurant, day: date, party_size: int) -> list[Slot]:
+        """Never stale: a failing upstream fails the read (bookings are re-checked anyway)."""
         provider = self.provider(restaurant.upstream)
         key = (restaurant.upstream, restaurant.native_id, day, party_size)
-        return await self.availability.get_or_load(
-            key, lambda: provider.get_availability(restaurant.native_id, day, party_size)
+        return await self._cached(
+            self.availability,
+            restaurant.upstream,
+            key,
+            lambda: provider.get_availability(restaurant.native_id, day, party_size),
         )
+
+    async def _cached(
+        self,
+        cache: AsyncTTLCache[V],
+        upstream: str,
+        key: Hashable,
+        loader: Callable[[], Awaitable[V]],
+        *,
+        stale: bool = False,
+    ) -> V:
+        """A cache read that records its provenance; ``stale`` serves old data in an outage."""
+        try:
+            got = await cache.fetch(key, loader, stale_if=_outage if stale else None)
+        except TimeoutError:  # waited on another request's load past our deadline
+            raise UpstreamTimeout(
+                f"{upstream} did not answer within the request's deadline", upstream=upstream
+            ) from None
+        record = provenance.current()
+        if record is not None:
+            record.touched(upstream)
+        if got.stale:
+            code = got.error.code if isinstance(got.error, GatewayError) else "UPSTREAM_ERROR"
+            self.last_error[upstream] = code
+            log.warning("serving stale data of %s (%s)", upstream, code)
+            if record is not None:
+                record.failed(upstream, code)
+        elif got.age is None:
+            self.last_error[upstream] = None  # it just answered
+        if record is not None and got.age is not None:
+            record.served_cached(upstream, got.age, stale=got.stale)
+        return got.value
 
     def invalidate_availability(
         self, upstream: str, restaurant_id: str | None = None, day: date | None = None
@@ -131,7 +184,7 @@ class Gateway:
         try:
             await asyncio.wait_for(provider.check_health(), timeout)
             code: str | None = None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             code = "UPSTREAM_TIMEOUT"
         except GatewayError as exc:
             code = exc.code

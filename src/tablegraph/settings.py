@@ -50,6 +50,9 @@ class UpstreamConfig:
     options: Mapping[str, Any] = field(default_factory=dict)
     timeout_seconds: float = 10.0
     max_connections: int = 20
+    #: Consecutive failed calls that open the circuit breaker, and how long it stays open.
+    breaker_failures: int = 5
+    breaker_reset_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class Limits:
     max_tokens: int = 5_000
     max_list: int = 100  # cap on every list argument and page size
     max_body_bytes: int = 1_000_000
+    #: Default request-wide deadline; a client may ask for less with ``X-Request-Timeout-Ms``.
+    request_timeout_ms: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -70,12 +75,19 @@ class GatewaySettings:
     limits: Limits = field(default_factory=Limits)
     reference_ttl_seconds: float = 300.0
     availability_ttl_seconds: float = 15.0
+    #: How long reference data (profiles, opening hours) may be served stale while its
+    #: upstream is failing. Availability is never served stale.
+    reference_stale_seconds: float = 24 * 3600.0
     state_dir: str | None = None
 
 
-_GATEWAY_KEYS = {"host", "port", "reference_ttl_seconds", "availability_ttl_seconds", "state_dir"}
+_GATEWAY_KEYS = {
+    "host", "port", "reference_ttl_seconds", "availability_ttl_seconds",
+    "reference_stale_seconds", "state_dir",
+}
 _UPSTREAM_KEYS = {
-    "name", "kind", "base_url", "credentials", "options", "timeout_seconds", "max_connections"
+    "name", "kind", "base_url", "credentials", "options", "timeout_seconds", "max_connections",
+    "breaker_failures", "breaker_reset_seconds",
 }
 
 
@@ -135,6 +147,8 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
                 options=options,
                 timeout_seconds=float(raw.get("timeout_seconds", 10.0)),
                 max_connections=int(raw.get("max_connections", 20)),
+                breaker_failures=int(raw.get("breaker_failures", 5)),
+                breaker_reset_seconds=float(raw.get("breaker_reset_seconds", 10.0)),
             )
         )
     if not upstreams:

@@ -46,6 +46,7 @@ mutation($input: CancelBookingInput!) {
   cancelBooking(input: $input) {
     booking { id status providerStatus start }
     userErrors { code message }
+    idempotencyKey
   }
 }"""
 
@@ -54,6 +55,7 @@ mutation($input: RescheduleBookingInput!) {
   rescheduleBooking(input: $input) {
     booking { id status start partySize }
     userErrors { code message field }
+    idempotencyKey
   }
 }"""
 

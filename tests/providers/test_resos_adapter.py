@@ -30,6 +30,7 @@ from tablegraph.model import (
 )
 from tablegraph.providers.resos import ResosProvider
 from tablegraph.simulators.common import REQUEST_COUNTS
+from tablegraph.simulators.faults import FAULTS, Fault
 from tablegraph.simulators.resos import (
     COPENHAGEN_ID,
     OSLO_ID,
@@ -209,7 +210,7 @@ async def test_create_on_unavailable_time_is_refused_before_posting(serve, fake)
 
 async def test_lost_create_response_is_reconciled_and_never_doubles(serve, fake) -> None:
     app, state, provider = await serve()
-    state.drop_next_create_response = True
+    app[FAULTS].add(Fault("drop_response", method="POST", path="^/v1/bookings$", count=1))
     start = datetime(2026, 6, 12, 20, 0, tzinfo=CPH)
     first = await provider.create_booking(new_booking(start, key="lost-1"))
     second = await provider.create_booking(new_booking(start, key="lost-1"))  # a retry

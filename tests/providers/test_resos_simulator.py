@@ -11,6 +11,7 @@ import pytest
 
 from tablegraph.providers.resos import ResosProvider
 from tablegraph.settings import parse_settings
+from tablegraph.simulators.faults import FAULTS, Fault
 from tablegraph.simulators.resos import (
     COPENHAGEN_ID,
     COPENHAGEN_KEY,
@@ -136,14 +137,15 @@ async def test_dropped_create_response_still_stores_the_booking(sim) -> None:
     client, _, app = sim
     state = app[RESOS_STATE]
     before = len(state.restaurant(COPENHAGEN_ID).bookings)
-    state.drop_next_create_response = True
-    with pytest.raises(httpx.RemoteProtocolError):
+    faults = app[FAULTS]
+    faults.add(Fault("drop_response", method="POST", path="^/v1/bookings$", count=1))
+    with pytest.raises(httpx.TransportError):
         await client.post(
             "/bookings",
             json={"date": DAY, "time": "19:00", "people": 2, "guest": {"name": "Lost Answer"}},
         )
     assert len(state.restaurant(COPENHAGEN_ID).bookings) == before + 1
-    assert state.drop_next_create_response is False
+    assert faults.faults == []  # count=1: retired after the one drop
 
 
 async def test_seed_is_deterministic_and_nordic() -> None:

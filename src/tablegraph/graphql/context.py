@@ -80,7 +80,9 @@ class Context:
         self.guests = UpstreamLoader(guests)
 
     def prime_booking(self, booking: Booking) -> None:
-        self.bookings.prime((booking.upstream, booking.native_id), booking)
+        """Cache ``booking`` for this request, replacing what a write has made stale."""
+        key = (booking.upstream, booking.native_id)
+        self.bookings.clear(key).prime(key, booking)
         self.prime_guest(booking)
 
     def prime_guest(self, booking: Booking) -> None:

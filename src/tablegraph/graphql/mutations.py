@@ -12,14 +12,13 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from tablegraph import model
+from tablegraph import model, reconcile
 from tablegraph.errors import (
     USER_ERROR_TYPES,
     BookingRejected,
     GatewayError,
     InvalidInput,
     NotSupported,
-    OutcomeUnknown,
     PolicyViolation,
 )
 from tablegraph.graphql import resolvers, validate
@@ -273,20 +272,11 @@ class Mutation:
                 area_id=input.area_id,
                 duration_minutes=input.duration_minutes,
             )
-            try:
-                booking = await provider.create_booking(request)
-            except OutcomeUnknown as exc:
-                # The upstream may have stored it: look before reporting anything.
-                booking_or_none = await provider.find_booking_by_idempotency_key(
-                    restaurant.native_id, run_key, request
-                )
-                if booking_or_none is None:
-                    raise OutcomeUnknown(
-                        f"{exc.message}; retry with the same idempotency key",
-                        upstream=exc.upstream,
-                        details={"idempotencyKey": run_key},
-                    ) from None
-                booking = booking_or_none
+            # An ambiguous answer is looked up before anything is reported, and a retry of a
+            # create whose outcome stayed unknown looks again before it books.
+            booking = await info.context.gateway.lost_creates.create(
+                provider, request, info.context.client_id
+            )
             _invalidate(info, booking)
             return booking
 
@@ -306,7 +296,7 @@ class Mutation:
     async def reschedule_booking(
         self, info: Info, input: RescheduleBookingInput
     ) -> BookingPayload:
-        async def reschedule(_run_key: str) -> model.Booking:
+        async def reschedule(run_key: str) -> model.Booking:
             current = await _booking(info, input.booking_id, ("input", "bookingId"))
             if input.start is None and input.party_size is None:
                 raise InvalidInput("give a new start, a new party size, or both", field=("input",))
@@ -326,10 +316,23 @@ class Mutation:
             ):
                 raise NotSupported("this restaurant does not accept reschedules through the API")
             provider = info.context.gateway.provider(current.upstream)
-            moved = await provider.reschedule_booking(
-                current.native_id,
-                model.BookingChange(start=start, party_size=party, idempotency_key=input.idempotency_key),
-            )
+            change = model.BookingChange(start=start, party_size=party, idempotency_key=run_key)
+            if reconcile.reschedule_outcome(current, change, current).verdict is (
+                reconcile.Verdict.APPLIED
+            ):
+                return current  # already there (a retry after an unknown outcome): no write
+            try:
+                moved = await provider.reschedule_booking(current.native_id, change)
+            except reconcile.AMBIGUOUS as lost:
+                _invalidate(info, current, *([start] if start else []))
+                moved = await reconcile.settle(
+                    provider,
+                    current,
+                    lost,
+                    run_key,
+                    lambda after: reconcile.reschedule_outcome(current, change, after),
+                    action="reschedule",
+                )
             _invalidate(info, current, moved.start)
             return moved
 
@@ -343,11 +346,24 @@ class Mutation:
 
     @strawberry.mutation
     async def cancel_booking(self, info: Info, input: CancelBookingInput) -> BookingPayload:
-        async def cancel(_run_key: str) -> model.Booking:
+        async def cancel(run_key: str) -> model.Booking:
             current = await _booking(info, input.booking_id, ("input", "bookingId"))
             reason = validate.text(input.reason, ("input", "reason"), limit=500)
+            if current.status is model.BookingStatus.CANCELLED:
+                return current  # already cancelled (a retry after an unknown outcome): no write
             provider = info.context.gateway.provider(current.upstream)
-            cancelled = await provider.cancel_booking(current.native_id, reason)
+            try:
+                cancelled = await provider.cancel_booking(current.native_id, reason)
+            except reconcile.AMBIGUOUS as lost:
+                _invalidate(info, current)
+                cancelled = await reconcile.settle(
+                    provider,
+                    current,
+                    lost,
+                    run_key,
+                    lambda after: reconcile.cancel_outcome(current, after),
+                    action="cancellation",
+                )
             _invalidate(info, current)
             return cancelled
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import strawberry
 
 from tablegraph import ids, model
+from tablegraph.breaker import CircuitState
 from tablegraph.errors import GatewayError, InvalidInput, NotFound, UpstreamError
 from tablegraph.graphql import resolvers, validate
 from tablegraph.graphql.context import Info
@@ -73,12 +74,16 @@ class Query:
         out = []
         for name, provider in gw.providers.items():
             error = gw.last_error.get(name)
+            circuit = provider.breaker.state
+            failing = error is not None or circuit is not CircuitState.CLOSED
             out.append(
                 Upstream(
                     name=name,
                     kind=provider.kind,
                     display_name=provider.display_name,
-                    status=UpstreamStatus.FAILING if error else UpstreamStatus.OK,
+                    status=UpstreamStatus.FAILING if failing else UpstreamStatus.OK,
+                    circuit=circuit,
+                    circuit_retry_in_seconds=round(provider.breaker.retry_in(), 3),
                     last_error_code=error,
                     capabilities=sorted(provider.capabilities, key=lambda c: c.value),
                     requests_sent=provider.requests_sent,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Generic, TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
-from tablegraph import ids, model
+from tablegraph import breaker, ids, model
 from tablegraph.errors import GatewayError, InvalidInput
 from tablegraph.graphql.context import Info
 
@@ -342,6 +342,11 @@ class UpstreamStatus(enum.Enum):
     UNKNOWN = "UNKNOWN"
 
 
+CircuitState = strawberry.enum(breaker.CircuitState, description=(
+    "The upstream's circuit breaker: OPEN fails calls fast, HALF_OPEN lets one probe through."
+))
+
+
 @strawberry.type
 class Upstream:
     name: str
@@ -349,6 +354,10 @@ class Upstream:
     display_name: str
     status: UpstreamStatus = strawberry.field(
         description="From the last call the gateway made to it; /readyz probes actively."
+    )
+    circuit: CircuitState
+    circuit_retry_in_seconds: float = strawberry.field(
+        description="Seconds until an open circuit lets a probe through (0 when closed)."
     )
     last_error_code: str | None
     capabilities: list[Capability]

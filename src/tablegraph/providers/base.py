@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, ClassVar
 
+from tablegraph.breaker import BreakerPolicy, CircuitBreaker
 from tablegraph.errors import NotSupported
 from tablegraph.model import (
     Booking,
@@ -71,6 +72,11 @@ class Provider:
     def __init__(self, config: UpstreamConfig) -> None:
         self.config = config
         self.name = config.name
+        #: One breaker per upstream, shared by all of this adapter's clients.
+        self.breaker = CircuitBreaker(
+            config.name,
+            BreakerPolicy(config.breaker_failures, config.breaker_reset_seconds),
+        )
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -183,6 +189,7 @@ class Provider:
         """A new client for this upstream with the configured base URL and timeouts."""
         kwargs.setdefault("timeout", self.config.timeout_seconds)
         kwargs.setdefault("max_connections", self.config.max_connections)
+        kwargs.setdefault("breaker", self.breaker)
         transport = self.config.options.get("_transport")
         if transport is not None:
             kwargs.setdefault("transport", transport)

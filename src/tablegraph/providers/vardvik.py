@@ -425,9 +425,9 @@ class VardvikProvider(Provider):
         return await self._booking_from(data["reservation"])
 
     async def cancel_booking(self, booking_id: str, reason: str | None) -> Booking:
-        data = await self._call(
-            "DELETE", f"/reservations/{booking_id}", params={"reason": reason}, idempotent=True
-        )
+        # Not retried by the client: a lost answer is reconciled by reading the booking
+        # (``tablegraph.reconcile``), so one cancel is one DELETE.
+        data = await self._call("DELETE", f"/reservations/{booking_id}", params={"reason": reason})
         return await self._booking_from(data["reservation"])
 
     async def update_booking(self, booking_id: str, update: BookingUpdate) -> Booking:

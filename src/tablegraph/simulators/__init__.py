@@ -2,8 +2,13 @@
 
 Each module ``tablegraph.simulators.<kind>`` exposes::
 
-    create_app(seed: int = 0, *, clock: Clock | None = None) -> web.Application
+    create_app(seed: int = 0, *, clock: Clock | None = None,
+               faults: Iterable[Fault] = (), ...) -> web.Application
     demo_upstreams(base_url: str) -> list[UpstreamConfig]   # gateway config for its seed
+    stored_bookings(app) -> list[StoredBooking]              # what it holds, neutrally
+    DEMO_OPTIONS (optional): create_app options for the demo
+
+Every app serves ``/_sim/chaos`` (run-time fault injection, ``simulators.faults``).
 
 Adapters never import simulators; only the CLI (demo, simulate) and tests do.
 """

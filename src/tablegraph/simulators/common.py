@@ -1,13 +1,17 @@
-"""What every simulator shares: a controllable clock, request counting, loopback serving."""
+"""What every simulator shares: a controllable clock, request counting, fault injection
+(``faults``), loopback serving."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
+
+from tablegraph.simulators.faults import Fault, FaultProfile, inject_faults, install
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -33,6 +37,19 @@ class Clock:
         self._offset = moment - datetime.now(timezone.utc)
 
 
+@dataclass(frozen=True)
+class StoredBooking:
+    """A booking as a simulator holds it, in neutral terms: what each simulator's
+    ``stored_bookings(app)`` lists, so tests and the soak can reconcile against upstream state."""
+
+    id: str  # the provider's own booking id (the adapter's native id ends with it)
+    restaurant_id: str
+    start: datetime  # aware
+    party_size: int
+    guest_email: str | None
+    status: str  # the provider's own status word
+
+
 REQUEST_COUNTS = web.AppKey("request_counts", Counter)
 CLOCK = web.AppKey("clock", Clock)
 
@@ -45,14 +62,28 @@ async def count_requests(request: web.Request, handler: Handler) -> web.StreamRe
     template = route.canonical if route is not None else request.path
     counts[f"{request.method} {template}"] += 1
     counts["*"] += 1
-    return await handler(request)
+    try:
+        return await handler(request)
+    except ConnectionResetError:
+        # The client went away mid-request (a gateway deadline cut it off): there is no one to
+        # answer, and nothing went wrong here worth a traceback in the log.
+        raise web.HTTPRequestTimeout() from None
 
 
-def new_app(clock: Clock | None, *middlewares: Callable[..., object]) -> web.Application:
-    """An app with request counting and a clock installed, plus the given middlewares."""
-    app = web.Application(middlewares=[count_requests, *middlewares])  # type: ignore[list-item]
+def new_app(
+    clock: Clock | None,
+    *middlewares: Callable[..., object],
+    profile: FaultProfile | None = None,
+    faults: Iterable[Fault] = (),
+) -> web.Application:
+    """An app with request counting, a clock and fault injection installed (``profile`` says
+    how the provider's faults look; ``faults`` are on from the start), then ``middlewares``."""
+    app = web.Application(
+        middlewares=[count_requests, inject_faults, *middlewares]  # type: ignore[list-item]
+    )
     app[REQUEST_COUNTS] = Counter()
     app[CLOCK] = clock or Clock()
+    install(app, profile, faults)
     return app
 
 

@@ -17,6 +17,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from tablegraph import deadline
+
 MUTATION = 0
 READ = 1
 
@@ -108,15 +110,23 @@ class RateGovernor:
     # ---- use --------------------------------------------------------------------------------
 
     async def acquire(self, priority: int = READ) -> None:
-        """Wait until this request may be sent; counts it against the current window."""
+        """Wait until this request may be sent; counts it against the current window.
+
+        Raises ``TimeoutError`` at once when the budget cannot have room before the request's
+        deadline, and when the deadline passes while queued (the place in line is given up).
+        """
         if not self._queue and self._has_room():
             self._grant(priority)
             return
+        left = deadline.remaining()
+        if left is not None and self.resets_in() >= left:
+            raise TimeoutError("no room in the rate budget before the deadline")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._queue, (priority, next(self._order), future))
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._run_pump())
-        await future
+        async with asyncio.timeout(left):
+            await future
 
     def exhaust(self, retry_after: float | None) -> None:
         """The upstream said 429: nothing more until it resets (``retry_after`` seconds)."""

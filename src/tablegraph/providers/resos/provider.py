@@ -13,7 +13,9 @@ Quirks handled here:
 - ``POST /bookings`` answers only the new id (read back with GET); ``PUT`` answers ``true``.
   Cancelling is ``PUT {"status": "canceled"}``; PATCH (405) and DELETE (400) are never sent.
 - resOS may accept a booking on a full slot: the exact time is re-checked in
-  ``/bookingFlow/times`` before a create or a reschedule.
+  ``/bookingFlow/times`` before a create or a reschedule, and check and write run under a
+  per-restaurant lock, so concurrent writes through this gateway cannot overbook a slot
+  (writes by other clients of the account still can; resOS offers nothing against that).
 - No idempotency: the gateway's key goes into ``metadata.tablegraphIdempotencyKey``; a create
   whose answer was lost is reconciled by looking the key up among that day's bookings.
 - No guest endpoint: guests are derived from bookings (identity = E.164 phone, else e-mail).
@@ -186,6 +188,8 @@ class ResosProvider(Provider):
         self._known_keys: OrderedDict[str, str] = OrderedDict()
         #: Keys whose create may or may not have been stored upstream.
         self._ambiguous: set[str] = set()
+        #: Per restaurant: held from the availability re-check to the write it allows.
+        self._write_locks: dict[str, asyncio.Lock] = {}
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -543,6 +547,16 @@ class ResosProvider(Provider):
             found = await self.find_booking_by_idempotency_key(r.id, key, request)
             if found is not None:
                 return self._remember(key, self._same_request(found, local, request))
+        async with self._write_lock(r):
+            return await self._create_checked(r, request, key, local)
+
+    def _write_lock(self, r: RestaurantConfig) -> asyncio.Lock:
+        return self._write_locks.setdefault(r.id, asyncio.Lock())
+
+    async def _create_checked(
+        self, r: RestaurantConfig, request: NewBooking, key: str, local: datetime
+    ) -> Booking:
+        """Re-check the slot and create (under the restaurant's write lock)."""
         service_day, period = await self._check_slot(r, local, request.party_size)
         body = create_body(r, request, local, service_day, period, self.name)
         for attempt in (1, 2):
@@ -627,20 +641,21 @@ class ResosProvider(Provider):
         people = change.party_size or current.party_size
         if local == current.start and people == current.party_size:
             return current
-        service_day, period = await self._check_slot(r, local, people)
-        body: dict[str, Any] = {
-            "date": service_day.isoformat(),
-            "time": local.strftime("%H:%M"),
-            "people": people,
-        }
-        if period.get("_id") and period.get("_id") != raw.get("openingHourId"):
-            body["openingHourId"] = period["_id"]
-            if period.get("name"):
-                body["openingHourName"] = period["name"]
-            policy = (await self._policies(r)).get(period["_id"])
-            if policy is not None:
-                body["duration"] = policy.duration
-        await self._put(r, rid, body)
+        async with self._write_lock(r):
+            service_day, period = await self._check_slot(r, local, people)
+            body: dict[str, Any] = {
+                "date": service_day.isoformat(),
+                "time": local.strftime("%H:%M"),
+                "people": people,
+            }
+            if period.get("_id") and period.get("_id") != raw.get("openingHourId"):
+                body["openingHourId"] = period["_id"]
+                if period.get("name"):
+                    body["openingHourName"] = period["name"]
+                policy = (await self._policies(r)).get(period["_id"])
+                if policy is not None:
+                    body["duration"] = policy.duration
+            await self._put(r, rid, body)
         return self._map(r, await self._get_raw(r, rid, MUTATION))
 
     async def cancel_booking(self, booking_id: str, reason: str | None) -> Booking:

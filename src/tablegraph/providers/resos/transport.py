@@ -22,6 +22,7 @@ from tablegraph.errors import (
     UpstreamAuthError,
     UpstreamBadResponse,
     UpstreamError,
+    UpstreamRateLimited,
 )
 from tablegraph.providers.resos.governor import READ, RateGovernor
 from tablegraph.upstream import UpstreamClient
@@ -51,7 +52,16 @@ class GovernedBasicAuth:
         self.governor = governor
 
     async def headers(self, client: UpstreamClient) -> Mapping[str, str]:
-        await self.governor.acquire(_priority.get())
+        try:
+            await self.governor.acquire(_priority.get())
+        except TimeoutError:
+            wait = round(self.governor.resets_in(), 3)
+            raise UpstreamRateLimited(
+                f"{client.name}: its request budget has no room before this request's deadline",
+                upstream=client.name,
+                retry_after=wait,
+                details={"retryAfterSeconds": wait},
+            ) from None
         return self._headers
 
     async def refresh(self, client: UpstreamClient, stale: Mapping[str, str]) -> bool:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
 
 from tablegraph.simulators.common import CLOCK, Clock, new_app
+from tablegraph.simulators.faults import Fault, FaultProfile
 from tablegraph.simulators.librebooking import views
 from tablegraph.simulators.librebooking.state import (
     LibreBookingState,
@@ -88,6 +90,35 @@ def _unauthorized(request: web.Request) -> web.Response:
         "You must be authenticated in order to access this service.<br/>"
         f"{_base(request)}/Authentication/Authenticate",
     )
+
+
+def _fault_error(status: int) -> web.Response:
+    """PHP's Slim page for a 500; otherwise the web server's own HTML error page."""
+    if status == 500:
+        return _slim_500("Simulated failure", "/var/www/librebooking/lib/Database/Database.php")
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
+    return _html(
+        status,
+        f"<!DOCTYPE html><html><head><title>{status} {reason}</title></head><body>"
+        f"<h1>{reason}</h1><hr><address>Apache Server</address></body></html>",
+    )
+
+
+def _expire_sessions(app: web.Application) -> None:
+    app[LIBREBOOKING_STATE].expire_sessions()
+
+
+#: LibreBooking has no rate limit of its own: a 429 burst is the front web server's HTML page
+#: with ``Retry-After`` in seconds. Sessions expire.
+FAULT_PROFILE = FaultProfile(
+    "LibreBooking",
+    _fault_error,
+    lambda _seconds: _fault_error(429),
+    expire_credentials=_expire_sessions,
+)
 
 
 @web.middleware
@@ -641,10 +672,16 @@ async def sim_expire_sessions(request: web.Request) -> web.Response:
 
 
 def create_app(
-    seed: int = 0, *, clock: Clock | None = None, demo_bookings: bool = True, **options: Any
+    seed: int = 0,
+    *,
+    clock: Clock | None = None,
+    demo_bookings: bool = True,
+    faults: Iterable[Fault] = (),
+    **options: Any,
 ) -> web.Application:
-    """The simulated server, seeded deterministically from ``seed`` and the clock's date."""
-    app = new_app(clock, librebooking_middleware)
+    """The simulated server, seeded deterministically from ``seed`` and the clock's date;
+    ``faults`` are injected from the start (see ``simulators.faults``)."""
+    app = new_app(clock, librebooking_middleware, profile=FAULT_PROFILE, faults=faults)
     state = LibreBookingState(app[CLOCK], seed)
     state.seed_demo(with_bookings=demo_bookings)
     app[LIBREBOOKING_STATE] = state

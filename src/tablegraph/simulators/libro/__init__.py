@@ -10,18 +10,22 @@ tokens answer 401 (``expired_status`` makes it 403, Libro's other documented wor
 Test controls (not Libro's API) live under ``/_sim/``:
 ``POST /_sim/expire-tokens``, ``POST /_sim/revoke`` ``{"user"}``,
 ``POST /_sim/fail-next`` ``{"method", "path", "code"}`` (a Libro code or an HTTP status),
-``POST /_sim/webhooks`` ``{"urls", "secret"}``.
+``POST /_sim/webhooks`` ``{"urls", "secret"}``; ``/_sim/chaos`` injects faults
+(``simulators.faults``; ``expire_credentials`` expires the access tokens).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
 
 from tablegraph.settings import Secret, UpstreamConfig
-from tablegraph.simulators.common import CLOCK, Clock, Handler, new_app
+from tablegraph.simulators.common import CLOCK, Clock, Handler, StoredBooking, new_app
+from tablegraph.simulators.faults import Fault, FaultProfile
 from tablegraph.simulators.libro import api, oauth
 from tablegraph.simulators.libro.api import LIBRO_STATE, LIBRO_WEBHOOKS, http_error
 from tablegraph.simulators.libro.state import (
@@ -37,7 +41,14 @@ from tablegraph.simulators.libro.state import (
 from tablegraph.simulators.libro.state import seed as seed_state
 from tablegraph.simulators.libro.webhooks import WebhookSender
 
-__all__ = ["LIBRO_STATE", "LIBRO_WEBHOOKS", "LibroState", "create_app", "demo_upstreams"]
+__all__ = [
+    "LIBRO_STATE",
+    "LIBRO_WEBHOOKS",
+    "LibroState",
+    "create_app",
+    "demo_upstreams",
+    "stored_bookings",
+]
 
 ACCEPTED = ("application/vnd.libro-restricted-v2+json", "application/vnd.libro-restricted-v3+json")
 _RATE = web.AppKey("libro_rate", dict)
@@ -48,6 +59,29 @@ _EXPIRED_STATUS = web.AppKey("libro_expired_status", int)
 def _error_response(err: LibroError) -> web.Response:
     return web.json_response({"error": err.key, "code": err.code, "message": err.message},
                              status=err.status)
+
+
+def _fault_error(status: int) -> web.Response:
+    """Libro's body, keyed like its HTTP-level errors (``not-found``, ``internal-server-error``)."""
+    try:
+        key = HTTPStatus(status).phrase.lower().replace(" ", "-")
+    except ValueError:
+        key = "error"
+    return _error_response(http_error(status, key, "Simulated failure"))
+
+
+def _fault_rate_limited(_seconds: float) -> web.Response:
+    return _error_response(LibroError(429, "429", "rate-limited", "Too many requests"))
+
+
+def _expire_tokens(app: web.Application) -> None:
+    app[LIBRO_STATE].expire_tokens()
+
+
+#: Injected faults answer in Libro's ``{error, code, message}`` shape (a 429 burst does carry
+#: ``Retry-After`` in seconds, which the built-in limiter does not); access tokens expire.
+FAULT_PROFILE = FaultProfile("Libro", _fault_error, _fault_rate_limited,
+                             expire_credentials=_expire_tokens)
 
 
 @web.middleware
@@ -122,11 +156,12 @@ def create_app(seed: int = 0, *, clock: Clock | None = None,
                rate_limit: int | None = 10, token_ttl: int = 7200,
                expired_status: int = 401, webhook_urls: tuple[str, ...] = (),
                webhook_secret: str | None = DEMO_WEBHOOK_SECRET, bookings_per_day: int = 6,
-               **options: Any) -> web.Application:
-    """The simulator app. ``rate_limit``: requests per second per token (None: unlimited)."""
+               faults: Iterable[Fault] = (), **options: Any) -> web.Application:
+    """The simulator app. ``rate_limit``: requests per second per token (None: unlimited);
+    ``faults``: injected from the start (see ``simulators.faults``)."""
     if options:
         raise TypeError(f"unknown Libro simulator option(s): {', '.join(sorted(options))}")
-    app = new_app(clock, libro_middleware)
+    app = new_app(clock, libro_middleware, profile=FAULT_PROFILE, faults=faults)
     clk = app[CLOCK]
     state = LibroState(clk, token_ttl=token_ttl, seed=seed)
     seed_state(state, seed, bookings_per_day=bookings_per_day)
@@ -162,3 +197,21 @@ def demo_upstreams(base_url: str) -> list[UpstreamConfig]:
             options={"restaurant_codes": list(DEMO_CODES)},
         )
     ]
+
+
+def stored_bookings(app: web.Application) -> list[StoredBooking]:
+    """Every booking the simulator holds, in neutral terms (restaurant by its code)."""
+    state = app[LIBRO_STATE]
+    out = []
+    for b in state.bookings.values():
+        person = state.people.get(b.person_id)
+        rest = state.restaurants.get(b.restaurant_id)
+        out.append(StoredBooking(
+            id=str(b.id),
+            restaurant_id=rest.code if rest is not None else b.restaurant_id,
+            start=b.start,
+            party_size=b.size,
+            guest_email=person.email if person is not None else None,
+            status=b.status,
+        ))
+    return out

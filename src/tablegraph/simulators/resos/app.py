@@ -14,11 +14,13 @@ import base64
 import binascii
 import json
 from datetime import date
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
 
 from tablegraph.simulators.common import Handler
+from tablegraph.simulators.faults import FaultProfile
 from tablegraph.simulators.resos.query import QueryError, matches, parse_query, sort_docs
 from tablegraph.simulators.resos.state import (
     LANGUAGES,
@@ -86,6 +88,24 @@ MAX_LIMIT = 100
 def error(status: int, text: str) -> web.Response:
     """resOS errors: the status code plus a description as a bare JSON string."""
     return web.json_response(text, status=status)
+
+
+def _fault_error(status: int) -> web.Response:
+    try:
+        text = HTTPStatus(status).phrase
+    except ValueError:
+        text = "Error"
+    return error(status, text)
+
+
+#: Injected faults answer a bare JSON string; a 429 burst carries ``Retry-After`` in
+#: milliseconds, like the real limit. API keys never expire.
+FAULT_PROFILE = FaultProfile(
+    "resOS",
+    _fault_error,
+    lambda _seconds: error(429, "Too many requests, please wait until the limit resets"),
+    retry_after_ms=True,
+)
 
 
 def restaurant_of(request: web.Request) -> Restaurant:
@@ -295,7 +315,7 @@ def _validate(body: Any, allowed: frozenset[str], *, create: bool) -> str | None
     return None
 
 
-async def create_booking(request: web.Request) -> web.StreamResponse:
+async def create_booking(request: web.Request) -> web.Response:
     state = request.app[RESOS_STATE]
     restaurant = restaurant_of(request)
     body = await _json_body(request)
@@ -312,12 +332,6 @@ async def create_booking(request: web.Request) -> web.StreamResponse:
     ):
         return error(422, "No available tables")
     booking = state.add_booking(restaurant, body)
-    if state.drop_next_create_response:
-        state.drop_next_create_response = False
-        # Stored, but the client never hears about it: the connection is cut.
-        if request.transport is not None:
-            request.transport.abort()
-        return web.Response(status=200)  # never reaches the client
     return web.json_response(booking["_id"])
 
 
@@ -374,11 +388,6 @@ async def delete_booking(request: web.Request) -> web.Response:
 # ---- test controls -------------------------------------------------------------------------
 
 
-async def sim_drop_next_create(request: web.Request) -> web.Response:
-    request.app[RESOS_STATE].drop_next_create_response = True
-    return web.json_response({"dropNextCreateResponse": True})
-
-
 async def sim_strict(request: web.Request) -> web.Response:
     state = request.app[RESOS_STATE]
     body = await request.json() if request.can_read_body else {}
@@ -412,6 +421,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_patch("/v1/bookings/{id}", patch_booking)
     app.router.add_delete("/v1/bookings/{id}", delete_booking)
     app.router.add_post("/v1/bookings/{id}/restaurantNote", add_restaurant_note)
-    app.router.add_post("/_sim/drop-next-create-response", sim_drop_next_create)
     app.router.add_post("/_sim/strict", sim_strict)
     app.router.add_get("/_sim/state", sim_state)

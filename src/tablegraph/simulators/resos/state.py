@@ -171,8 +171,6 @@ class ResosState:
         self.rate_limit = rate_limit
         #: Refuse a booking on a full slot with 422 (real resOS' behaviour is unknown).
         self.strict = strict
-        #: Store the next created booking, then drop the connection instead of answering.
-        self.drop_next_create_response = False
         self.restaurants: dict[str, Restaurant] = {}
         self.rng = random.Random(seed * 7919 + 1)
         #: Every authenticated request in arrival order: (minute index, method, path, query).

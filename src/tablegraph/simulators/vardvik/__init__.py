@@ -57,18 +57,30 @@ closed or has no free table is 409.
   no_show → 409 ``invalid_state``.
 - Webhooks (``create_app(webhooks=[...])`` or ``POST /_sim/webhooks``): signed deliveries for
   reservation.created/updated/cancelled and waitlist.created; ``await state.drain_webhooks()``.
+- Faults: ``/_sim/chaos`` and ``create_app(faults=[...])`` (``simulators.faults``, the uniform
+  injector); the older ``/_sim/faults`` (``control.py``) also fails a request after handling it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
+
 from tablegraph.settings import Secret, UpstreamConfig
+from tablegraph.simulators.common import StoredBooking
 from tablegraph.simulators.vardvik.app import create_app
 from tablegraph.simulators.vardvik.parsing import VARDVIK_STATE
 from tablegraph.simulators.vardvik.state import VardvikState
 
-__all__ = ["DEMO_OPTIONS", "VARDVIK_STATE", "VardvikState", "create_app", "demo_upstreams"]
+__all__ = [
+    "DEMO_OPTIONS",
+    "VARDVIK_STATE",
+    "VardvikState",
+    "create_app",
+    "demo_upstreams",
+    "stored_bookings",
+]
 
 #: ``create_app`` options for the demo/CLI: a comfortable rate limit for GraphiQL users.
 DEMO_OPTIONS: dict[str, Any] = {"rate_limit_per_minute": 600}
@@ -86,4 +98,20 @@ def demo_upstreams(base_url: str) -> list[UpstreamConfig]:
             options={"restaurant_ids": [rid]},
         )
         for name, rid in (("vardvik-berlin", "rst_1"), ("vardvik-oslo", "rst_2"))
+    ]
+
+
+def stored_bookings(app: web.Application) -> list[StoredBooking]:
+    """Every reservation the simulator holds, in neutral terms."""
+    state = app[VARDVIK_STATE]
+    return [
+        StoredBooking(
+            id=r.id,
+            restaurant_id=r.restaurant_id,
+            start=r.start,
+            party_size=r.party_size,
+            guest_email=state.guests[r.guest_id].email if r.guest_id in state.guests else None,
+            status=r.status,
+        )
+        for r in state.reservations.values()
     ]

@@ -4,6 +4,7 @@ hours and availability handlers."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from tablegraph.simulators.common import CLOCK, REQUEST_COUNTS, Clock, Handler, new_app
+from tablegraph.simulators.faults import Fault, FaultProfile
 from tablegraph.simulators.vardvik import availability, control, guests, reservations
 from tablegraph.simulators.vardvik.model import ApiError, ApiKey
 from tablegraph.simulators.vardvik.parsing import (
@@ -33,6 +35,31 @@ PREFIX = "/api/v1"
 
 def _error(exc: ApiError, headers: Mapping[str, str] | None = None) -> web.Response:
     return web.json_response(exc.body(), status=exc.status, headers=headers)
+
+
+_FAULT_CODES = {
+    400: "validation_error",
+    401: "unauthorized",
+    403: "insufficient_scope",
+    404: "not_found",
+    409: "invalid_state",
+    422: "outside_policy",
+    429: "rate_limited",
+}
+
+
+def _fault_error(status: int) -> web.Response:
+    code = _FAULT_CODES.get(status, "internal_error" if status >= 500 else "bad_request")
+    return _error(ApiError(status, code, "simulated failure"))
+
+
+def _fault_rate_limited(seconds: float) -> web.Response:
+    details = {"retryAfterSeconds": math.ceil(seconds)}
+    return _error(ApiError(429, "rate_limited", "too many requests", details))
+
+
+#: Injected faults answer in Vardvik's envelope; its API keys never expire.
+FAULT_PROFILE = FaultProfile("Vardvik", _fault_error, _fault_rate_limited)
 
 
 @web.middleware
@@ -191,9 +218,11 @@ def create_app(
     webhooks: Iterable[Mapping[str, Any]] = (),
     api_keys: Iterable[ApiKey] = (),
     demo_data: bool = True,
+    faults: Iterable[Fault] = (),
 ) -> web.Application:
-    """The simulator app; ``webhooks`` rows are ``{restaurantId, url, secret, events?}``."""
-    app = new_app(clock, api_middleware)
+    """The simulator app; ``webhooks`` rows are ``{restaurantId, url, secret, events?}``;
+    ``faults`` are injected from the start (see ``simulators.faults``)."""
+    app = new_app(clock, api_middleware, profile=FAULT_PROFILE, faults=faults)
     state = VardvikState(app[CLOCK], seed, rate_limit_per_minute)
     if demo_data:
         seed_demo(state)

@@ -1,0 +1,212 @@
+"""Reconciling an ambiguous write: what a fresh read says really happened.
+
+A write whose answer was lost (timeout after sending, connection reset, 5xx after commit —
+``OutcomeUnknown``) or could not be read (a truncated or garbled body —
+``UpstreamBadResponse``) may or may not have been applied. A create is looked up by its
+idempotency marker (``LostCreates``), after any upstream failure; a reschedule or cancel by reading the booking again. Nothing is retried or reported until the
+booking has been read again from the upstream. The decision is a pure function of the booking
+before the write, the change asked for, and the booking read afterwards:
+
+- **applied** — the change is visible (cancel: the booking is cancelled or gone; reschedule:
+  start and party size are the requested ones): the write succeeded, report the booking;
+- **not applied** — the booking is as it was (cancel: not cancelled; reschedule: start and
+  party size unchanged): report the upstream failure, and the client may simply retry;
+- **unknown** — the read failed, or shows neither state (a half-applied or foreign change):
+  ``OUTCOME_UNKNOWN`` with the idempotency key, and never a second write.
+
+``settle`` runs the read and turns the verdict into a booking or an error. Both lookups run
+on a budget of their own (``RECONCILE_SECONDS``), even when the client's deadline is spent:
+they are what keeps a booking from being made twice or reported wrongly.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from cachetools import TTLCache
+
+from tablegraph import deadline
+from tablegraph.errors import (
+    GatewayError,
+    OutcomeUnknown,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamUnavailable,
+)
+from tablegraph.model import Booking, BookingChange, BookingStatus, NewBooking
+from tablegraph.providers.base import Provider
+from tablegraph.upstream import watching_writes
+
+#: Failures after which a write may have been applied.
+AMBIGUOUS: tuple[type[UpstreamError], ...] = (OutcomeUnknown, UpstreamBadResponse)
+RECONCILE_SECONDS = 5.0
+
+#: What the fresh read gave: the booking, ``None`` (no longer exists) or the read's failure.
+ReRead = Booking | None | Exception
+
+
+class Verdict(enum.Enum):
+    APPLIED = "APPLIED"
+    NOT_APPLIED = "NOT_APPLIED"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: Verdict
+    #: APPLIED: the booking as it is now upstream; otherwise None.
+    booking: Booking | None = None
+
+
+def cancel_outcome(before: Booking, after: ReRead) -> Outcome:
+    """Did a cancellation of ``before`` take effect, given the booking read ``after`` it?"""
+    if isinstance(after, Exception):
+        return Outcome(Verdict.UNKNOWN)
+    if after is None:
+        # Some providers cancel by deleting: a booking that existed a moment ago and is gone
+        # now was cancelled.
+        return Outcome(
+            Verdict.APPLIED,
+            replace(before, status=BookingStatus.CANCELLED, provider_status="deleted"),
+        )
+    if after.status is BookingStatus.CANCELLED:
+        return Outcome(Verdict.APPLIED, after)
+    # A cancellation is all or nothing: a booking that is not cancelled was not cancelled.
+    return Outcome(Verdict.NOT_APPLIED)
+
+
+def reschedule_outcome(before: Booking, change: BookingChange, after: ReRead) -> Outcome:
+    """Did moving ``before`` by ``change`` take effect, given the booking read ``after`` it?"""
+    if isinstance(after, Exception):
+        return Outcome(Verdict.UNKNOWN)
+    if after is None:
+        return Outcome(Verdict.NOT_APPLIED)  # nothing left that could have been moved
+    wanted = (
+        _minute(change.start) if change.start is not None else _minute(before.start),
+        change.party_size if change.party_size is not None else before.party_size,
+    )
+    now = (_minute(after.start), after.party_size)
+    if now == wanted:
+        return Outcome(Verdict.APPLIED, after)
+    if now == (_minute(before.start), before.party_size):
+        return Outcome(Verdict.NOT_APPLIED)
+    return Outcome(Verdict.UNKNOWN)  # partly applied, or changed by someone else meanwhile
+
+
+def _minute(moment: datetime) -> datetime:
+    """Providers keep booking times to the minute; compare instants at that precision."""
+    return moment.replace(second=0, microsecond=0)
+
+
+async def reread(provider: Provider, native_id: str) -> ReRead:
+    """The booking as the upstream has it now: one fresh read, no caches in between."""
+    try:
+        (found,) = await provider.get_bookings([native_id])
+    except GatewayError as exc:
+        return exc
+    return found  # type: ignore[no-any-return]
+
+
+async def settle(
+    provider: Provider,
+    before: Booking,
+    lost: UpstreamError,
+    key: str,
+    decide: Callable[[ReRead], Outcome],
+    *,
+    action: str,
+) -> Booking:
+    """Re-read ``before`` after the ambiguous write ``lost`` and return or raise its outcome.
+
+    Not applied raises ``UpstreamUnavailable`` with ``applied: false``; unknown raises
+    ``OutcomeUnknown`` carrying ``key``. Neither is final, so the gateway keeps no
+    idempotency record for them and a retry with the same key runs again.
+    """
+    with deadline.scope(RECONCILE_SECONDS, extend=True):
+        outcome = decide(await reread(provider, before.native_id))
+    if outcome.verdict is Verdict.APPLIED:
+        assert outcome.booking is not None
+        return outcome.booking
+    upstream = lost.upstream or before.upstream
+    if outcome.verdict is Verdict.NOT_APPLIED:
+        raise UpstreamUnavailable(
+            f"{upstream} failed during the {action}; it was not applied, so it is safe to retry",
+            upstream=upstream,
+            details={"applied": False, "idempotencyKey": key},
+        )
+    raise OutcomeUnknown(
+        f"{upstream} did not confirm the {action} and it could not be checked; "
+        "retry with the same idempotency key",
+        upstream=upstream,
+        details={"idempotencyKey": key},
+    )
+
+
+class LostCreates:
+    """Creates whose outcome stayed unknown, remembered by (client, upstream, key) for a day.
+
+    The client was told ``OUTCOME_UNKNOWN`` and will retry with the same key; the gateway's
+    idempotency store kept nothing (the outcome was not final), so without this the retry
+    would book again if the first create had in fact landed. A remembered key is looked up
+    first, and booked again only when the lookup answers that nothing is there. In memory,
+    like the idempotency store; both move to the shared store when the gateway scales out.
+    """
+
+    def __init__(self, ttl: float = 24 * 3600.0) -> None:
+        self._keys: TTLCache[tuple[str, str, str], bool] = TTLCache(100_000, ttl)
+
+    def __contains__(self, slot: tuple[str, str, str]) -> bool:
+        return slot in self._keys
+
+    async def create(self, provider: Provider, request: NewBooking, client: str) -> Booking:
+        slot = (client, provider.name, request.idempotency_key)
+        if slot in self._keys:
+            found = await _look_up(provider, request)
+            if isinstance(found, GatewayError):
+                raise _unknown(provider.name, request.idempotency_key) from None
+            if found is not None:
+                del self._keys[slot]
+                return found
+        failure: UpstreamError | None = None
+        with watching_writes() as writes:
+            try:
+                booking = await provider.create_booking(request)
+            except UpstreamError as exc:
+                if not writes:  # it failed before anything was sent: nothing to look for
+                    raise
+                failure = exc
+        if failure is not None:
+            # A failure after the create was sent may come after the booking was stored (an
+            # adapter reading the new booking back, say), so look before reporting it.
+            self._keys[slot] = True
+            found = await _look_up(provider, request)
+            if isinstance(found, Booking):
+                booking = found
+            elif isinstance(failure, AMBIGUOUS) or isinstance(found, GatewayError):
+                raise _unknown(failure.upstream, request.idempotency_key) from None
+            else:
+                raise failure  # looked, and nothing is there: safe for the client to retry
+        self._keys.pop(slot, None)
+        return booking
+
+
+async def _look_up(provider: Provider, request: NewBooking) -> Booking | None | GatewayError:
+    with deadline.scope(RECONCILE_SECONDS, extend=True):
+        try:
+            return await provider.find_booking_by_idempotency_key(
+                request.restaurant_id, request.idempotency_key, request
+            )
+        except GatewayError as exc:
+            return exc
+
+
+def _unknown(upstream: str | None, key: str) -> OutcomeUnknown:
+    return OutcomeUnknown(
+        f"{upstream} did not confirm the booking and it could not be found; "
+        "retry with the same idempotency key",
+        upstream=upstream,
+        details={"idempotencyKey": key},
+    )

@@ -1,0 +1,117 @@
+"""Every simulator plus one gateway in front of all of them, on loopback: the whole product.
+
+Used by the chaos tests and the soak run. Faults are switched per simulator through its
+``FAULTS`` injector.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import httpx
+from aiohttp import web
+
+from tablegraph.app import create_app
+from tablegraph.gateway import Gateway
+from tablegraph.settings import GatewaySettings, UpstreamConfig
+from tablegraph.simulators import simulator_module
+from tablegraph.simulators.common import REQUEST_COUNTS, StoredBooking, serve
+from tablegraph.simulators.faults import FAULTS, FaultInjector
+
+from tests.simulators.test_ambiguous_create import CREATE_PATHS
+
+KINDS = ["vardvik", "libro", "librebooking", "resos"]
+#: Simulator options on top of DEMO_OPTIONS: built-in rate limits out of the faults' way.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "vardvik": {"rate_limit_per_minute": 100_000},
+    "libro": {"rate_limit": None},
+    "resos": {"rate_limit": 100_000},
+}
+
+
+@dataclass
+class Upstreams:
+    kind: str
+    module: ModuleType
+    app: web.Application
+    configs: list[UpstreamConfig]
+
+    @property
+    def names(self) -> set[str]:
+        return {c.name for c in self.configs}
+
+    @property
+    def faults(self) -> FaultInjector:
+        return self.app[FAULTS]
+
+    def count(self, route: str = "*") -> int:
+        return int(self.app[REQUEST_COUNTS][route])
+
+    def creates(self) -> int:
+        """Create requests this simulator has received."""
+        pattern = re.compile(CREATE_PATHS[self.kind].replace("[^/]+", r"\{restaurantId\}"))
+        return sum(
+            int(n) for key, n in self.app[REQUEST_COUNTS].items()
+            if key.startswith("POST ") and pattern.search(key[5:])
+        )
+
+    def stored(self) -> list[StoredBooking]:
+        found: list[StoredBooking] = self.module.stored_bookings(self.app)
+        return found
+
+
+@dataclass
+class Stack:
+    kinds: dict[str, Upstreams]
+    gateway: Gateway
+    http: httpx.AsyncClient
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None,
+                   **kw: Any) -> httpx.Response:
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, **kw
+        )
+
+    def kind_of(self, upstream: str) -> str:
+        return next(k for k, u in self.kinds.items() if upstream in u.names)
+
+
+async def start_stack(
+    seed: int = 7,
+    *,
+    upstream: Callable[[UpstreamConfig], UpstreamConfig] = lambda c: c,
+    **settings: Any,
+) -> tuple[Stack, list[web.AppRunner]]:
+    """Start every simulator and the gateway; ``upstream`` may adjust each upstream's config."""
+    runners: list[web.AppRunner] = []
+    kinds: dict[str, Upstreams] = {}
+    for kind in KINDS:
+        module = simulator_module(kind)
+        options = {**getattr(module, "DEMO_OPTIONS", {}), **OPTIONS.get(kind, {})}
+        app = module.create_app(seed, **options)
+        runner, url = await serve(app)
+        runners.append(runner)
+        configs = [upstream(c) for c in module.demo_upstreams(url)]
+        kinds[kind] = Upstreams(kind, module, app, configs)
+    upstreams = tuple(c for u in kinds.values() for c in u.configs)
+    gateway = Gateway(GatewaySettings(upstreams=upstreams, **settings))
+    runner, url = await serve(create_app(gateway))
+    runners.append(runner)
+    return Stack(kinds, gateway, httpx.AsyncClient(base_url=url, timeout=30)), runners
+
+
+async def stop_stack(stack: Stack, runners: list[web.AppRunner]) -> None:
+    for upstreams in stack.kinds.values():
+        upstreams.faults.clear()  # releases hanging requests before the servers stop
+    await stack.http.aclose()
+    for runner in reversed(runners):
+        await runner.cleanup()
+
+
+def breaker_reset_after(seconds: float) -> Callable[[UpstreamConfig], UpstreamConfig]:
+    return lambda c: replace(c, breaker_reset_seconds=seconds)
