@@ -149,3 +149,25 @@ def test_settings_name_missing_env_and_unknown_keys() -> None:
     bad_kind = {"upstreams": [{**base["upstreams"][0], "kind": "nope"}]}
     with pytest.raises(ConfigError, match="unknown kind 'nope'"):
         parse_settings(bad_kind, {"V_KEY": "x"})
+
+
+@pytest.mark.parametrize("native", ["a\x00b", "\n", "res_1\x7f", "a\x02b"])
+def test_ids_with_control_characters_in_the_native_id_are_malformed(native: str) -> None:
+    # Found by the fuzzer: Booking:vardvik-berlin:"a\x02b" reached httpx as a URL path and
+    # crashed with InvalidURL (an internal error) instead of an input error.
+    with pytest.raises(InvalidInput, match="malformed id"):
+        ids.decode(ids.encode("Booking", "vardvik-berlin", native))
+
+
+@pytest.mark.parametrize(
+    "native",
+    [".", "..", "x/../../restaurants", "rst_1/./loc_1", "a/..", "63873407?x=1", "63873407#f",
+     "63873407 ", " 63873407"],
+)
+def test_ids_that_would_name_another_upstream_resource_are_malformed(native: str) -> None:
+    # Found by the fuzzer: Libro's booking(id: base64("Booking:libro-montreal:.")) fetched
+    # ".../bookings/." = the booking list and answered with another booking; "63873407?x=1"
+    # answered as booking 63873407 under an id that is not its own.
+    with pytest.raises(InvalidInput, match="malformed id"):
+        ids.decode(ids.encode("Booking", "libro-montreal", native))
+    assert ids.decode(ids.encode("Booking", "u", "a.b/..c")).native_id == "a.b/..c"

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from graphql import OperationType, parse
 from graphql.error import GraphQLSyntaxError
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from tablegraph import deadline, provenance
 from tablegraph.errors import GatewayError, InvalidInput
@@ -60,6 +61,7 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
                 params["variables"] = json.loads(params["variables"])
             except ValueError:
                 raise InvalidInput("variables is not valid JSON") from None
+        _refuse_lone_surrogates(params)
         return params
     ctype = request.content_type
     if ctype not in ("application/json", "application/graphql-response+json"):
@@ -78,7 +80,19 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         raise _HTTPProblem(400, "BAD_REQUEST", "the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise _HTTPProblem(400, "BAD_REQUEST", "the request body must be a JSON object")
+    _refuse_lone_surrogates(data)
     return data
+
+
+def _refuse_lone_surrogates(params: dict[str, Any]) -> None:
+    """JSON lets a client escape half a UTF-16 pair ("\\ud800"); such a string is not text,
+    and it crashes the first thing that encodes it (the query size check, an upstream call)."""
+    try:
+        json.dumps(params, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _HTTPProblem(
+            400, "BAD_REQUEST", "the request contains an unpaired UTF-16 surrogate"
+        ) from None
 
 
 async def _discard(request: web.Request) -> None:
@@ -125,12 +139,19 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
 
     context = Context(gateway=gateway, client_id=_client_id(request))
     with deadline.scope(budget), provenance.recording() as record:
-        result = await request.app[SCHEMA].execute(
-            query,
-            variable_values=variables,
-            context_value=context,
-            operation_name=operation,
-        )
+        try:
+            result = await request.app[SCHEMA].execute(
+                query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=operation,
+            )
+        except CannotGetOperationTypeError:
+            # Strawberry raises (instead of answering) when operationName names no operation.
+            return _error_response(
+                400, "GRAPHQL_VALIDATION_FAILED",
+                "operationName names no operation in the document", media,
+            )
     errors = [format_error(e) for e in (result.errors or [])]
     errors += [format_error(e) for e in context.extra_errors]
     for error in errors:  # failures an adapter raised itself (an unparseable body...)

@@ -1,7 +1,9 @@
 """Opaque global ids: ``base64url("Type:upstream:native id")``, Relay style.
 
 A global id routes any lookup or mutation to its upstream without a second call. Decoding
-refuses malformed ids and ids of another type with ``InvalidInput``.
+refuses malformed ids and ids of another type with ``InvalidInput``, and native ids that no
+provider issues and that would break or redirect an upstream URL (control characters, ``?``,
+``#``, ``.`` and ``..`` path segments, surrounding blanks).
 """
 
 from __future__ import annotations
@@ -39,11 +41,24 @@ def decode(value: str, expected: str | None = None) -> GlobalId:
     upstream, sep2, native = rest.partition(":")
     if not sep or not sep2 or type_ not in TYPES or not upstream or not native:
         raise InvalidInput("malformed id", details={"id": _shorten(value)})
+    if not _plausible_native(native):
+        raise InvalidInput("malformed id", details={"id": _shorten(value)})
     if expected is not None and type_ != expected:
         raise InvalidInput(
             f"expected a {expected} id, got a {type_} id", details={"id": _shorten(value)}
         )
     return GlobalId(type_, upstream, native)
+
+
+def _plausible_native(native: str) -> bool:
+    # Adapters put native ids into upstream URL paths: a control character there is an
+    # httpx.InvalidURL (a crash); "?", "#" and dot segments make the URL name another resource
+    # (Libro answered booking "." with its booking list, "123?x=1" with booking 123).
+    if any(ord(c) < 32 or ord(c) == 127 or c in "?#" for c in native):
+        return False
+    if native != native.strip():
+        return False
+    return not any(segment in (".", "..") for segment in native.split("/"))
 
 
 def _shorten(value: object) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import pytest
 
 from tablegraph import ids
+from tablegraph.simulators import simulator_module
+from tablegraph.simulators.common import serve
 
-from .conftest import Api, Sim
+from .conftest import Api, Sim, start_gateway
 from .helpers import AVAILABILITY, BERLIN_MITTE, CREATE, guest, quiet_weekday
 
 RESTAURANT = "query($id: ID!) { restaurant(id: $id) { name } }"
@@ -38,6 +41,19 @@ async def test_malformed_or_foreign_ids(api: Api, bad_id: str) -> None:
     error = await _error(api, RESTAURANT, {"id": bad_id})
     assert error["extensions"]["code"] == "INVALID_INPUT"
     assert error["path"] == ["restaurant"]
+
+
+@pytest.mark.parametrize("native", ["a\x02b", "res_1\n", "\x00"])
+async def test_booking_id_with_a_control_character(api: Api, sim: Sim, native: str) -> None:
+    # Found by the fuzzer: the native id went into the upstream URL and httpx refused it
+    # (InvalidURL), which surfaced as an internal error and an ERROR log.
+    before = sim.count()
+    error = await _error(
+        api, "query($id: ID!) { booking(id: $id) { id } }",
+        {"id": ids.encode("Booking", "vardvik-berlin", native)},
+    )
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    assert sim.count() == before  # refused before any upstream call
 
 
 @pytest.mark.parametrize(
@@ -171,3 +187,112 @@ async def test_list_arguments_are_capped(api: Api) -> None:
     assert error["extensions"]["code"] == "INVALID_INPUT"
     error = await _error(api, "{ restaurants(first: 5000) { totalCount } }", {})
     assert error["extensions"]["code"] == "INVALID_INPUT"
+
+
+@pytest.mark.parametrize("suffix", ["", "?x=1", "#f", " "])
+async def test_libro_booking_ids_that_would_name_another_resource(
+    sims: list[Sim], suffix: str
+) -> None:
+    # Found by the fuzzer: booking(id: base64("Booking:libro-montreal:.")) fetched Libro's
+    # ".../bookings/." (its booking list) and answered with some other booking; a real id plus
+    # "?x=1" answered with that booking under an id that is not its own.
+    libro = simulator_module("libro")
+    runner, url = await serve(libro.create_app(1))
+    gw_runner, api = await start_gateway(libro.demo_upstreams(url))
+    try:
+        natives = [".", "x/../../restaurants"] if not suffix else []
+        if suffix:
+            listing = await api.data("{ restaurants { nodes { id } } }")
+            rid = listing["restaurants"]["nodes"][0]["id"]
+            day = (date.today() + timedelta(days=2)).isoformat()
+            page = await api.data(
+                "query($r: ID!, $d: Date!) { bookings(restaurantId: $r, date: $d) "
+                "{ nodes { id } } }", {"r": rid, "d": day},
+            )
+            natives = [ids.decode(page["bookings"]["nodes"][0]["id"]).native_id + suffix]
+        for native in natives:
+            error = await _error(
+                api, "query($id: ID!) { booking(id: $id) { id } }",
+                {"id": ids.encode("Booking", "libro-montreal", native)},
+            )
+            assert error["extensions"]["code"] == "INVALID_INPUT", native
+    finally:
+        await api.http.aclose()
+        await gw_runner.cleanup()
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("operation", ["A", "Nope"])
+async def test_operation_name_that_names_no_operation(api: Api, operation: str) -> None:
+    # Found by the fuzzer: {"query": "query Fuzz { ... }", "operationName": "A"} made
+    # Strawberry raise CannotGetOperationTypeError: HTTP 500 and "Error handling request".
+    response = await api.http.post(
+        "/graphql", json={"query": "query Fuzz { upstreams { name } }", "operationName": operation}
+    )
+    _clean(response.text)
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"query": "\\ud800"}',
+        b'{"query": "{ upstreams { name } } # \\udfff"}',
+        (
+            b'{"query": "query($s: String) { restaurants(search: $s) { totalCount } }",'
+            b' "variables": {"s": "x\\ud800y"}}'
+        ),
+    ],
+)
+async def test_unpaired_surrogate_escapes_are_a_bad_request(api: Api, body: bytes) -> None:
+    # Found by the fuzzer: {"query": "\ud800"} (a JSON escape of half a UTF-16 pair) crashed
+    # the query size check with UnicodeEncodeError: HTTP 500 and "Error handling request".
+    response = await api.http.post(
+        "/graphql", content=body, headers={"Content-Type": "application/json"}
+    )
+    _clean(response.text)
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_unpaired_surrogate_in_get_variables(api: Api) -> None:
+    response = await api.http.get(
+        "/graphql",
+        params={"query": "query($s: String) { restaurants(search: $s) { totalCount } }",
+                "variables": '{"s": "\\ud800"}'},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"])
+async def test_instants_that_overflow_in_utc(api: Api, sim: Sim, moment: str) -> None:
+    # Found by the fuzzer: bookings(from: "9999-12-31T23:59:59-12:00") and createBooking with
+    # that start raised OverflowError in astimezone(UTC): an internal error and an ERROR log.
+    error = await _error(
+        api, "query($r: ID!, $f: DateTime) { bookings(restaurantId: $r, from: $f) { totalCount } }",
+        {"r": BERLIN_MITTE, "f": moment},
+    )
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    assert error["extensions"]["field"] == ["from"]
+    count = sim.state.reservation_count()
+    payload = {"restaurantId": BERLIN_MITTE, "start": moment, "partySize": 2, "guest": guest()}
+    response = await api.post(CREATE, {"input": payload})
+    _clean(response.text)
+    result = response.json()["data"]["createBooking"]
+    assert [e["code"] for e in result["userErrors"]] == ["INVALID_INPUT"]
+    assert sim.state.reservation_count() == count
+
+
+async def test_availability_after_a_time_with_an_offset(api: Api) -> None:
+    # Found by the fuzzer: availability(after: "12:00:00+02:00") compared an aware time with
+    # the slots' local times: TypeError, an internal error and an ERROR log.
+    error = await _error(
+        api,
+        "query($ids: [ID!]!, $date: Date!, $after: Time) { availability(restaurantIds: $ids,"
+        " date: $date, partySize: 2, after: $after) { slots { start } } }",
+        {"ids": [BERLIN_MITTE], "date": quiet_weekday().isoformat(), "after": "12:00:00+02:00"},
+    )
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    assert error["extensions"]["field"] == ["after"]

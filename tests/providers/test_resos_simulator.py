@@ -178,3 +178,21 @@ def test_demo_upstreams_pass_settings_validation() -> None:
     assert parsed.credentials["key_oslo"].reveal() == OSLO_KEY
     provider = ResosProvider(parsed)
     assert sorted(provider.governors) == ["key_copenhagen", "key_oslo"]
+
+
+async def test_put_tables_takes_ids_and_stores_table_objects(sim) -> None:
+    # Found by the fuzzer: updateBooking(tables: ["t-01"]) on resOS stored the PUT's table ids
+    # as they came, and the next availability read crashed the simulator on them
+    # ("string indices must be integers").
+    client, _, app = sim
+    restaurant = app[RESOS_STATE].restaurant(COPENHAGEN_ID)
+    body = {"date": DAY, "time": "19:00", "people": 2, "guest": {"name": "Ada Lovelace"}}
+    booking_id = (await client.post("/bookings", json=body)).json()
+    table = restaurant.tables[0]
+    put = await client.put(f"/bookings/{booking_id}", json={"tables": [table.id, "nope"]})
+    assert (put.status_code, put.json()) == (200, True)
+    assert restaurant.bookings[booking_id]["tables"] == [table.to_json()]
+    times = await client.get(
+        "/bookingFlow/times", params={"date": DAY, "people": 2}
+    )
+    assert times.status_code == 200

@@ -63,6 +63,8 @@ async def slots_for(
     if model.Capability.AVAILABILITY not in restaurant.capabilities:
         unsupported = NotSupported("this restaurant's system exposes no availability")
         return [], Notice(code=unsupported.code, message=unsupported.message)
+    after = validate.local_time(after, ("after",))
+    before = validate.local_time(before, ("before",))
     slots = await info.context.gateway.slots(restaurant, day, party_size)
     z = zone(restaurant.timezone)
     out = [

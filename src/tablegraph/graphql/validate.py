@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from tablegraph import ids
 from tablegraph.errors import InvalidInput
@@ -43,7 +43,19 @@ def day(value: date, field: tuple[str, ...] = ("date",), *, today: date | None =
 def instant(value: datetime, field: tuple[str, ...]) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput("a date-time must carry a UTC offset (e.g. +02:00 or Z)", field=field)
-    day(value.astimezone(UTC).date(), field)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is past year 9999 in UTC
+        raise InvalidInput("date-time out of range", field=field) from None
+    day(utc.date(), field)
+    return value
+
+
+def local_time(value: time | None, field: tuple[str, ...]) -> time | None:
+    """A time of day on the restaurant's clock: an offset would make it an instant."""
+    if value is not None and value.tzinfo is not None:
+        raise InvalidInput("a time of day takes no UTC offset (the restaurant's local time)",
+                           field=field)
     return value
 
 

@@ -294,6 +294,9 @@ class ResosState:
     ) -> None:
         for key, value in body.items():
             booking[key] = value
+        if isinstance(body.get("tables"), list):  # ids in, objects stored (as on create)
+            ids = {str(t) for t in body["tables"]}
+            booking["tables"] = [t.to_json() for t in restaurant.tables if t.id in ids]
         if isinstance(body.get("guest"), dict):
             booking["guest"] = {**body["guest"], "phone": e164(body["guest"].get("phone"))}
         if "openingHourId" in body and "openingHourName" not in body:
