@@ -26,14 +26,6 @@ def remaining() -> float | None:
     return at - time.monotonic()
 
 
-def bound(timeout: float) -> float:
-    """``timeout`` cut to the time left (never negative)."""
-    left = remaining()
-    if left is None:
-        return timeout
-    return max(0.0, min(timeout, left))
-
-
 @contextmanager
 def scope(seconds: float, *, extend: bool = False) -> Iterator[None]:
     """A deadline ``seconds`` from now; nested scopes only shorten it unless ``extend``.

@@ -158,9 +158,6 @@ class LostCreates:
     def __init__(self, ttl: float = 24 * 3600.0) -> None:
         self._keys: TTLCache[tuple[str, str, str], bool] = TTLCache(100_000, ttl)
 
-    def __contains__(self, slot: tuple[str, str, str]) -> bool:
-        return slot in self._keys
-
     async def create(self, provider: Provider, request: NewBooking, client: str) -> Booking:
         slot = (client, provider.name, request.idempotency_key)
         if slot in self._keys:
