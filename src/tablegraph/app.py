@@ -20,6 +20,7 @@ from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from tablegraph import deadline, provenance
+from tablegraph.breaker import CircuitState
 from tablegraph.errors import GatewayError, InvalidInput
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
@@ -255,7 +256,7 @@ async def metrics(request: web.Request) -> web.Response:
                 )
     lines.append("# TYPE tablegraph_circuit_open gauge")
     for name, provider in gateway.providers.items():
-        is_open = int(provider.breaker.state.value != "CLOSED")
+        is_open = int(provider.breaker.state is not CircuitState.CLOSED)
         lines.append(f'tablegraph_circuit_open{{upstream="{name}"}} {is_open}')
         lines.append(
             f'tablegraph_circuit_opened_total{{upstream="{name}"}} {provider.breaker.opened_count}'

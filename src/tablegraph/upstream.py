@@ -40,6 +40,8 @@ from tablegraph.errors import (
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+#: Methods that change nothing upstream: retried by default, never ambiguous.
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Auth(Protocol):
@@ -147,7 +149,7 @@ class UpstreamClient:
         idempotent: bool | None,
         authenticated: bool,
     ) -> httpx.Response:
-        read = method in {"GET", "HEAD", "OPTIONS"}
+        read = method in _READS
         retryable = idempotent if idempotent is not None else read
         attempts = self.retry.attempts if retryable else 1
         replayed_auth = False
@@ -157,22 +159,19 @@ class UpstreamClient:
         uncertain = False
         while True:
             attempt += 1
+            sent_headers: dict[str, str] = dict(headers or {})
+            auth_headers: dict[str, str] = {}
             try:
                 self._check_deadline(method)
-                if uncertain and self.breaker is not None:
+                if authenticated and self.auth is not None:
+                    auth_headers = dict(await self.auth.headers(self))
+                    sent_headers.update(auth_headers)
+                if self.breaker is not None:  # after auth: a token request may be the probe
                     self.breaker.admit()
             except GatewayError:
-                if uncertain:
+                if uncertain:  # an earlier attempt may have landed
                     raise self._unknown(method) from None
                 raise
-            sent_headers: dict[str, str] = dict(headers or {})
-            if authenticated and self.auth is not None:
-                auth_headers = dict(await self.auth.headers(self))
-                sent_headers.update(auth_headers)
-            else:
-                auth_headers = {}
-            if self.breaker is not None and not uncertain:
-                self.breaker.admit()
             try:
                 response = await self._attempt(
                     method, path, params=_clean_params(params), json=json, content=content,
@@ -241,7 +240,7 @@ class UpstreamClient:
     async def _attempt(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One HTTP exchange, cut to the deadline, reported to the breaker and provenance."""
         writes = _writes.get()
-        if writes is not None and method not in {"GET", "HEAD", "OPTIONS"}:
+        if writes is not None and method not in _READS:
             writes.append(f"{self.name} {method} {path}")
         started = provenance.now()
         healthy: bool | None = False  # None: no verdict (the caller was cancelled)
