@@ -154,12 +154,24 @@ class Soak:
         restaurant_id, upstream, start = self.rng.choice(self.slots)
         self.serial += 1
         key = f"soak-{self.serial}"
-        entry = Create(key, upstream, {"input": {
-            "restaurantId": restaurant_id, "start": start, "partySize": 2,
-            "guest": {"firstName": "Soak", "lastName": f"Guest{self.serial}",
-                      "email": f"{key}@soak.example.com", "phone": f"+4791{self.serial:06d}"},
-            "idempotencyKey": key,
-        }})
+        entry = Create(
+            key,
+            upstream,
+            {
+                "input": {
+                    "restaurantId": restaurant_id,
+                    "start": start,
+                    "partySize": 2,
+                    "guest": {
+                        "firstName": "Soak",
+                        "lastName": f"Guest{self.serial}",
+                        "email": f"{key}@soak.example.com",
+                        "phone": f"+4791{self.serial:06d}",
+                    },
+                    "idempotencyKey": key,
+                }
+            },
+        )
         self.ledger.creates[key] = entry
         await self.send_create(entry, "create")
 
@@ -193,17 +205,25 @@ class Soak:
         if not live:
             return
         entry = self.rng.choice(live)
-        body = await self.call(CANCEL, {"input": {
-            "bookingId": entry.booking_id, "idempotencyKey": f"cancel-{entry.key}",
-        }}, "cancel")
+        body = await self.call(
+            CANCEL,
+            {
+                "input": {
+                    "bookingId": entry.booking_id,
+                    "idempotencyKey": f"cancel-{entry.key}",
+                }
+            },
+            "cancel",
+        )
         payload = (body.get("data") or {}).get("cancelBooking")
         if payload and payload["booking"] and payload["booking"]["status"] == "CANCELLED":
             entry.cancelled = True
 
     async def read(self) -> None:
         node = self.rng.choice(self.restaurants)
-        day = (datetime.now(zone(node["timezone"])).date()
-               + timedelta(days=self.rng.randint(2, 15))).isoformat()
+        day = (
+            datetime.now(zone(node["timezone"])).date() + timedelta(days=self.rng.randint(2, 15))
+        ).isoformat()
         which = self.rng.random()
         if which < 0.2:
             await self.call(RESTAURANTS, {}, "restaurants")
@@ -238,8 +258,11 @@ class Soak:
         """Faults are off: retry every create whose outcome the client never learned, as a
         client would (a few rounds, a breaker period apart, until each has a final answer)."""
         for _ in range(rounds):
-            open_ = [c for c in self.ledger.creates.values()
-                     if c.booking_id is None and c.refused is None]
+            open_ = [
+                c
+                for c in self.ledger.creates.values()
+                if c.booking_id is None and c.refused is None
+            ]
             if not open_:
                 return
             await asyncio.gather(*(self.send_create(entry, "retry") for entry in open_))
@@ -274,8 +297,11 @@ class Soak:
             "created": len(by_key),
             "reported": len(reported),
             "refused": sum(1 for c in self.ledger.creates.values() if c.refused),
-            "failed": sum(1 for c in self.ledger.creates.values()
-                          if c.booking_id is None and c.refused is None),
+            "failed": sum(
+                1
+                for c in self.ledger.creates.values()
+                if c.booking_id is None and c.refused is None
+            ),
             "lost": lost,
             "duplicated": sum(1 for held in by_key.values() if len(held) > 1),
             "unknown": sum(1 for c in self.ledger.creates.values() if c.unknown),
@@ -313,10 +339,12 @@ async def run(seconds: float, workers: int, seed: int, period: float) -> dict[st
     ledger = soak.ledger
     calls = sum(n for op, n in ledger.operations.items() if not op.startswith("fault"))
     latencies = sorted(ledger.latencies) or [0.0]
-    print(f"soak: {elapsed:.0f} s, {workers} workers, seed {seed}, "
-          f"{calls} GraphQL calls ({calls / elapsed:.0f}/s), "
-          f"p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, "
-          f"p99 {latencies[int(len(latencies) * 0.99)] * 1000:.0f} ms, HTTP 5xx {ledger.http_5xx}")
+    print(
+        f"soak: {elapsed:.0f} s, {workers} workers, seed {seed}, "
+        f"{calls} GraphQL calls ({calls / elapsed:.0f}/s), "
+        f"p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, "
+        f"p99 {latencies[int(len(latencies) * 0.99)] * 1000:.0f} ms, HTTP 5xx {ledger.http_5xx}"
+    )
     faults = sum(n for op, n in ledger.operations.items() if op.startswith("fault"))
     print(f"faults switched on: {faults}")
     print("answers: " + ", ".join(f"{k} {v}" for k, v in sorted(ledger.answers.items())))

@@ -7,9 +7,8 @@ Used by the chaos tests and the soak run. Faults are switched per simulator thro
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
@@ -22,7 +21,6 @@ from tablegraph.settings import GatewaySettings, UpstreamConfig
 from tablegraph.simulators import simulator_module
 from tablegraph.simulators.common import REQUEST_COUNTS, StoredBooking, serve
 from tablegraph.simulators.faults import FAULTS, FaultInjector
-
 from tests.simulators.test_ambiguous_create import CREATE_PATHS
 
 KINDS = ["vardvik", "libro", "librebooking", "resos"]
@@ -56,7 +54,8 @@ class Upstreams:
         """Create requests this simulator has received."""
         pattern = re.compile(CREATE_PATHS[self.kind].replace("[^/]+", r"\{restaurantId\}"))
         return sum(
-            int(n) for key, n in self.app[REQUEST_COUNTS].items()
+            int(n)
+            for key, n in self.app[REQUEST_COUNTS].items()
             if key.startswith("POST ") and pattern.search(key[5:])
         )
 
@@ -71,8 +70,9 @@ class Stack:
     gateway: Gateway
     http: httpx.AsyncClient
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None,
-                   **kw: Any) -> httpx.Response:
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> httpx.Response:
         return await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, **kw
         )

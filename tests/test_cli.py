@@ -21,7 +21,7 @@ def test_serve_with_a_missing_variable_names_it(tmp_path: Path, capsys, monkeypa
 
 def test_serve_with_an_unknown_key_names_it(tmp_path: Path, capsys) -> None:
     config = tmp_path / "gateway.toml"
-    config.write_text('[gateway]\nprot = 8080\n')
+    config.write_text("[gateway]\nprot = 8080\n")
     assert main(["serve", "--config", str(config)]) == 2
     assert "prot" in capsys.readouterr().err
 

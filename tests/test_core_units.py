@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -39,7 +39,7 @@ def test_native_ids_with_separators_survive() -> None:
 
 
 def test_parse_instant_accepts_provider_styles_and_refuses_naive() -> None:
-    expected = datetime(2021, 3, 8, 9, 56, 4, tzinfo=timezone.utc)
+    expected = datetime(2021, 3, 8, 9, 56, 4, tzinfo=UTC)
     assert parse_instant("2021-03-08T09:56:04+0000") == expected  # LibreBooking style
     assert parse_instant("2021-03-08T09:56:04.000Z") == expected  # Vardvik style
     assert parse_instant("2021-03-08T04:56:04-0500") == expected
@@ -52,9 +52,9 @@ def test_local_day_is_23_hours_on_spring_forward_in_berlin() -> None:
     assert start.utcoffset() == timedelta(hours=1)
     assert end.utcoffset() == timedelta(hours=2)
     # Same-zone subtraction uses wall time in Python; elapsed time needs UTC.
-    assert end.astimezone(timezone.utc) - start.astimezone(timezone.utc) == timedelta(hours=23)
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=23)
     start, end = local_day_bounds(date(2026, 10, 25), "Europe/Berlin")
-    assert end.astimezone(timezone.utc) - start.astimezone(timezone.utc) == timedelta(hours=25)
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=25)
 
 
 def test_localize_moves_a_skipped_wall_time_forward() -> None:
@@ -161,8 +161,17 @@ def test_ids_with_control_characters_in_the_native_id_are_malformed(native: str)
 
 @pytest.mark.parametrize(
     "native",
-    [".", "..", "x/../../restaurants", "rst_1/./loc_1", "a/..", "63873407?x=1", "63873407#f",
-     "63873407 ", " 63873407"],
+    [
+        ".",
+        "..",
+        "x/../../restaurants",
+        "rst_1/./loc_1",
+        "a/..",
+        "63873407?x=1",
+        "63873407#f",
+        "63873407 ",
+        " 63873407",
+    ],
 )
 def test_ids_that_would_name_another_upstream_resource_are_malformed(native: str) -> None:
     # Found by the fuzzer: Libro's booking(id: base64("Booking:libro-montreal:.")) fetched

@@ -67,7 +67,9 @@ def client_for(server: Upstream, **kw: object) -> UpstreamClient:
 
 def test_breaker_opens_after_the_threshold_and_lets_one_probe_through() -> None:
     timer = FakeTimer()
-    breaker = CircuitBreaker("up", BreakerPolicy(failure_threshold=3, reset_seconds=10), timer=timer)
+    breaker = CircuitBreaker(
+        "up", BreakerPolicy(failure_threshold=3, reset_seconds=10), timer=timer
+    )
     for _ in range(2):
         breaker.admit()
         breaker.failed()

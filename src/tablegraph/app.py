@@ -110,8 +110,10 @@ class _HTTPProblem(Exception):
 async def graphql_handler(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
     limits = gateway.settings.limits
-    if request.method == "GET" and "text/html" in request.headers.get("Accept", "") and (
-        "query" not in request.query
+    if (
+        request.method == "GET"
+        and "text/html" in request.headers.get("Accept", "")
+        and ("query" not in request.query)
     ):
         return web.Response(text=graphiql_html(), content_type="text/html")
     media = _media_type(request)
@@ -150,8 +152,10 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         except CannotGetOperationTypeError:
             # Strawberry raises (instead of answering) when operationName names no operation.
             return _error_response(
-                400, "GRAPHQL_VALIDATION_FAILED",
-                "operationName names no operation in the document", media,
+                400,
+                "GRAPHQL_VALIDATION_FAILED",
+                "operationName names no operation in the document",
+                media,
             )
     errors = [format_error(e) for e in (result.errors or [])]
     errors += [format_error(e) for e in context.extra_errors]
@@ -261,8 +265,10 @@ async def metrics(request: web.Request) -> web.Response:
         lines.append(
             f'tablegraph_circuit_opened_total{{upstream="{name}"}} {provider.breaker.opened_count}'
         )
-    for cache_name, cache in (("availability", gateway.availability),
-                              ("restaurants", gateway.restaurant_lists)):
+    for cache_name, cache in (
+        ("availability", gateway.availability),
+        ("restaurants", gateway.restaurant_lists),
+    ):
         lines.append(f'tablegraph_cache_hits_total{{cache="{cache_name}"}} {cache.hits}')
         lines.append(f'tablegraph_cache_misses_total{{cache="{cache_name}"}} {cache.misses}')
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
@@ -282,7 +288,9 @@ async def webhook(request: web.Request) -> web.Response:
         touched = provider.verify_webhook(dict(request.headers), body)
     except GatewayError as exc:
         log.warning("refused a webhook for %s: %s", name, exc.message)  # never the body
-        return web.json_response({"error": exc.message}, status=400 if exc.code != "NOT_SUPPORTED" else 404)
+        return web.json_response(
+            {"error": exc.message}, status=400 if exc.code != "NOT_SUPPORTED" else 404
+        )
     event_id = touched.get("event_id")
     if event_id and gateway.seen_webhook_events.get((name, event_id)):
         return web.json_response({"status": "duplicate"})

@@ -3,7 +3,8 @@
 A write whose answer was lost (timeout after sending, connection reset, 5xx after commit —
 ``OutcomeUnknown``) or could not be read (a truncated or garbled body —
 ``UpstreamBadResponse``) may or may not have been applied. A create is looked up by its
-idempotency marker (``LostCreates``), after any upstream failure; a reschedule or cancel by reading the booking again. Nothing is retried or reported until the
+idempotency marker (``LostCreates``), after any upstream failure; a reschedule or cancel by
+reading the booking again. Nothing is retried or reported until the
 booking has been read again from the upstream. The decision is a pure function of the booking
 before the write, the change asked for, and the booking read afterwards:
 
@@ -190,7 +191,7 @@ class LostCreates:
         return booking
 
 
-async def _look_up(provider: Provider, request: NewBooking) -> Booking | None | GatewayError:
+async def _look_up(provider: Provider, request: NewBooking) -> Booking | GatewayError | None:
     with deadline.scope(RECONCILE_SECONDS, extend=True):
         try:
             return await provider.find_booking_by_idempotency_key(

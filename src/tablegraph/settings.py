@@ -82,12 +82,23 @@ class GatewaySettings:
 
 
 _GATEWAY_KEYS = {
-    "host", "port", "reference_ttl_seconds", "availability_ttl_seconds",
-    "reference_stale_seconds", "state_dir",
+    "host",
+    "port",
+    "reference_ttl_seconds",
+    "availability_ttl_seconds",
+    "reference_stale_seconds",
+    "state_dir",
 }
 _UPSTREAM_KEYS = {
-    "name", "kind", "base_url", "credentials", "options", "timeout_seconds", "max_connections",
-    "breaker_failures", "breaker_reset_seconds",
+    "name",
+    "kind",
+    "base_url",
+    "credentials",
+    "options",
+    "timeout_seconds",
+    "max_connections",
+    "breaker_failures",
+    "breaker_reset_seconds",
 }
 
 
@@ -132,9 +143,7 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
             if "*" not in cls.credential_names and cred_key not in cls.credential_names:
                 raise ConfigError(f"upstream {name!r}: unknown credential {cred_key!r}")
             if env_name not in environ:
-                raise ConfigError(
-                    f"upstream {name!r}: environment variable {env_name} is not set"
-                )
+                raise ConfigError(f"upstream {name!r}: environment variable {env_name} is not set")
             creds[cred_key] = Secret(environ[env_name])
         options = dict(raw.get("options", {}))
         _no_unknown(options, set(cls.option_names), f"upstream {name!r} options")
@@ -153,9 +162,7 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
         )
     if not upstreams:
         raise ConfigError("no [[upstreams]] configured")
-    return GatewaySettings(
-        upstreams=tuple(upstreams), limits=Limits(**limits_data), **gateway
-    )
+    return GatewaySettings(upstreams=tuple(upstreams), limits=Limits(**limits_data), **gateway)
 
 
 def _no_unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:

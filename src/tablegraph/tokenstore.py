@@ -87,8 +87,9 @@ class SqliteTokenStore:
     def _load(self, namespace: str) -> dict[str, Record]:
         conn = self._connect()
         try:
-            rows = conn.execute("SELECT account, data FROM grants WHERE namespace = ?",
-                                (namespace,)).fetchall()
+            rows = conn.execute(
+                "SELECT account, data FROM grants WHERE namespace = ?", (namespace,)
+            ).fetchall()
         finally:
             conn.close()
         out: dict[str, Record] = {}
@@ -117,8 +118,9 @@ class SqliteTokenStore:
         conn = self._connect()
         try:
             with conn:
-                conn.execute("DELETE FROM grants WHERE namespace = ? AND account = ?",
-                             (namespace, account))
+                conn.execute(
+                    "DELETE FROM grants WHERE namespace = ? AND account = ?", (namespace, account)
+                )
         finally:
             conn.close()
 

@@ -128,8 +128,14 @@ class UpstreamClient:
         """
         try:
             return await self._send(
-                method.upper(), path, params=params, json=json, content=content,
-                headers=headers, idempotent=idempotent, authenticated=authenticated,
+                method.upper(),
+                path,
+                params=params,
+                json=json,
+                content=content,
+                headers=headers,
+                idempotent=idempotent,
+                authenticated=authenticated,
             )
         except GatewayError as exc:
             record = provenance.current()
@@ -174,7 +180,11 @@ class UpstreamClient:
                 raise
             try:
                 response = await self._attempt(
-                    method, path, params=_clean_params(params), json=json, content=content,
+                    method,
+                    path,
+                    params=_clean_params(params),
+                    json=json,
+                    content=content,
                     headers=sent_headers,
                 )
             except (httpx.TimeoutException, TimeoutError) as exc:
@@ -190,8 +200,10 @@ class UpstreamClient:
                 self.counts[f"{method} transport-error"] += 1
                 never_sent = isinstance(exc, httpx.ConnectError)
                 uncertain = uncertain or (not never_sent and not read)
-                if (retryable or never_sent) and attempt < attempts and await self._backoff(
-                    attempt
+                if (
+                    (retryable or never_sent)
+                    and attempt < attempts
+                    and await self._backoff(attempt)
                 ):
                     continue
                 if uncertain:
@@ -210,9 +222,12 @@ class UpstreamClient:
             uncertain = uncertain or (status >= 500 and not read)
             if status == 429:
                 wait = self._retry_after(response)
-                if retryable and attempt < attempts and (
-                    wait is None or wait <= self.retry.max_retry_after
-                ) and await self._backoff(attempt, at_least=wait):
+                if (
+                    retryable
+                    and attempt < attempts
+                    and (wait is None or wait <= self.retry.max_retry_after)
+                    and await self._backoff(attempt, at_least=wait)
+                ):
                     continue
                 if uncertain:
                     raise self._unknown(method)
@@ -232,9 +247,7 @@ class UpstreamClient:
             if status >= 500:
                 if uncertain:  # a write that failed server-side may have been applied
                     raise self._unknown(method)
-                raise UpstreamUnavailable(
-                    f"{self.name} answered {status}", upstream=self.name
-                )
+                raise UpstreamUnavailable(f"{self.name} answered {status}", upstream=self.name)
             return response
 
     async def _attempt(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

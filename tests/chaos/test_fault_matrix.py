@@ -15,9 +15,9 @@ import pytest
 
 from tablegraph.simulators.faults import Fault
 from tablegraph.timeutil import zone
+from tests.stack import CREATE_PATHS, KINDS, Stack
 
 from ..graphql.helpers import CREATE
-from tests.stack import CREATE_PATHS, KINDS, Stack
 
 DEADLINE_MS = 1000
 #: Time allowed on top of the deadline for assembling and sending the answer on a busy CI box.
@@ -42,9 +42,7 @@ FAULTS: dict[str, tuple[Fault, set[str] | None]] = {
     "rate-limit": (Fault("rate_limit", retry_after_seconds=0.3), {"UPSTREAM_RATE_LIMITED"}),
     "malformed": (Fault("malformed"), {"UPSTREAM_BAD_RESPONSE"}),
     "truncated": (Fault("truncated"), {"UPSTREAM_BAD_RESPONSE"}),
-    "drop-response": (
-        Fault("drop_response"), {"UPSTREAM_UNAVAILABLE", "UPSTREAM_CIRCUIT_OPEN"}
-    ),
+    "drop-response": (Fault("drop_response"), {"UPSTREAM_UNAVAILABLE", "UPSTREAM_CIRCUIT_OPEN"}),
     "reset": (Fault("reset"), {"UPSTREAM_UNAVAILABLE", "UPSTREAM_CIRCUIT_OPEN"}),
     "expire-credentials": (Fault("expire_credentials", count=1), None),
 }
@@ -62,7 +60,8 @@ async def _warm(stack: Stack) -> tuple[list[str], str, dict[str, Any]]:
     assert set(first) == {n for u in stack.kinds.values() for n in u.names}
     today = datetime.now(zone("Europe/Berlin")).date()
     day = next(
-        today + timedelta(days=d) for d in range(8, 15)
+        today + timedelta(days=d)
+        for d in range(8, 15)
         if (today + timedelta(days=d)).isoweekday() in (3, 4)
     ).isoformat()
     ids = [node["id"] for node in first.values()]
@@ -170,12 +169,20 @@ async def test_a_faulty_create_is_never_doubled_and_never_lost(
     fault = WRITE_FAULTS[fault_name]
     upstreams.faults.add(Fault(**{**vars(fault), "path": CREATE_PATHS[kind]}))
     key = f"matrix-{kind}-{fault_name}"
-    variables = {"input": {
-        "restaurantId": restaurant_id, "start": start, "partySize": 2,
-        "guest": {"firstName": "Grace", "lastName": "Hopper", "phone": "+4790000002",
-                  "email": f"grace.{kind}.{fault_name}@example.com"},
-        "idempotencyKey": key,
-    }}
+    variables = {
+        "input": {
+            "restaurantId": restaurant_id,
+            "start": start,
+            "partySize": 2,
+            "guest": {
+                "firstName": "Grace",
+                "lastName": "Hopper",
+                "phone": "+4790000002",
+                "email": f"grace.{kind}.{fault_name}@example.com",
+            },
+            "idempotencyKey": key,
+        }
+    }
     creates_before = upstreams.creates()
     started = time.monotonic()
     first = (await stack.post(CREATE, variables, headers={"X-Request-Timeout-Ms": "1500"})).json()
@@ -210,4 +217,3 @@ async def test_a_faulty_create_is_never_doubled_and_never_lost(
 
     native = ids.decode(answer["booking"]["id"], "Booking").native_id
     assert native == new[0].id or native.endswith("/" + new[0].id)
-

@@ -39,12 +39,20 @@ async def test_a_retry_after_an_unknown_outcome_does_not_book_twice(
         provider = stack.gateway.provider(upstream)
         monkeypatch.setattr(provider, "find_booking_by_idempotency_key", failing_once(provider))
     upstreams.faults.add(Fault("drop_response", method="POST", path=CREATE_PATHS[kind], count=1))
-    variables = {"input": {
-        "restaurantId": restaurant_id, "start": start, "partySize": 2,
-        "guest": {"firstName": "Alan", "lastName": "Turing", "phone": "+4790000003",
-                  "email": f"alan.{kind}@example.com"},
-        "idempotencyKey": f"unknown-then-retry-{kind}",
-    }}
+    variables = {
+        "input": {
+            "restaurantId": restaurant_id,
+            "start": start,
+            "partySize": 2,
+            "guest": {
+                "firstName": "Alan",
+                "lastName": "Turing",
+                "phone": "+4790000003",
+                "email": f"alan.{kind}@example.com",
+            },
+            "idempotencyKey": f"unknown-then-retry-{kind}",
+        }
+    }
 
     first = (await stack.post(CREATE, variables)).json()["data"]["createBooking"]
     retry = (await stack.post(CREATE, variables)).json()["data"]["createBooking"]
@@ -72,14 +80,23 @@ async def test_a_failure_after_the_create_was_stored_is_looked_up_not_reported(
     upstreams = stack.kinds["librebooking"]
     restaurant_id, start = await _free_slot(stack, "librebooking")
     before = {b.id for b in upstreams.stored()}
-    upstreams.faults.add(Fault("error", status=503, method="GET",
-                               path=r"/Reservations/[0-9a-f]+$", count=3))
-    variables = {"input": {
-        "restaurantId": restaurant_id, "start": start, "partySize": 2,
-        "guest": {"firstName": "Edsger", "lastName": "Dijkstra", "phone": "+4790000004",
-                  "email": "edsger@example.com"},
-        "idempotencyKey": "read-back-fails",
-    }}
+    upstreams.faults.add(
+        Fault("error", status=503, method="GET", path=r"/Reservations/[0-9a-f]+$", count=3)
+    )
+    variables = {
+        "input": {
+            "restaurantId": restaurant_id,
+            "start": start,
+            "partySize": 2,
+            "guest": {
+                "firstName": "Edsger",
+                "lastName": "Dijkstra",
+                "phone": "+4790000004",
+                "email": "edsger@example.com",
+            },
+            "idempotencyKey": "read-back-fails",
+        }
+    }
     answer = (await stack.post(CREATE, variables)).json()
     assert upstreams.faults.hits["error"] == 3, "the read-back really failed"
     payload = answer["data"]["createBooking"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from aiohttp import web
@@ -44,12 +44,10 @@ class Subject:
         bad = {k: Secret("wrong-" + k) for k in self.config.credentials}
         return provider_class(self.kind)(replace(self.config, credentials=bad))
 
-    async def open_slot(
-        self, party_size: int = 2, days: int = 21
-    ) -> tuple[Restaurant, date, Slot]:
+    async def open_slot(self, party_size: int = 2, days: int = 21) -> tuple[Restaurant, date, Slot]:
         """The first bookable slot from tomorrow on, in the first restaurant that has one."""
         for restaurant in await self.provider.list_restaurants():
-            today = datetime.now(timezone.utc).astimezone(zone(restaurant.timezone)).date()
+            today = datetime.now(UTC).astimezone(zone(restaurant.timezone)).date()
             for offset in range(2, days):
                 day = today + timedelta(days=offset)
                 slots = await self.provider.get_availability(restaurant.native_id, day, party_size)

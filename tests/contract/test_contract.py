@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -50,7 +50,7 @@ async def test_batch_restaurant_reads_keep_key_order_and_mark_unknowns(subject: 
     restaurants = await subject.provider.list_restaurants()
     ids = [r.native_id for r in reversed(restaurants)] + ["no-such-restaurant"]
     got = await subject.provider.get_restaurants(ids)
-    assert [g.native_id if g else None for g in got] == ids[:-1] + [None]
+    assert [g.native_id if g else None for g in got] == [*ids[:-1], None]
 
 
 async def test_slots_are_aware_in_the_restaurant_zone_and_on_the_local_day(
@@ -58,9 +58,11 @@ async def test_slots_are_aware_in_the_restaurant_zone_and_on_the_local_day(
 ) -> None:
     restaurant, day, _ = await subject.open_slot()
     slots = await subject.provider.get_availability(restaurant.native_id, day, 2)
-    start, end = local_day_bounds(day, restaurant.timezone)
+    start, _end = local_day_bounds(day, restaurant.timezone)
     for slot in slots:
-        assert slot.start.utcoffset() == slot.start.astimezone(zone(restaurant.timezone)).utcoffset()
+        assert (
+            slot.start.utcoffset() == slot.start.astimezone(zone(restaurant.timezone)).utcoffset()
+        )
         assert slot.end > slot.start
         # the slot starts on the requested local date (services may run past midnight)
         assert slot.start.astimezone(zone(restaurant.timezone)).date() >= day
@@ -104,7 +106,7 @@ async def test_unknown_booking_reads_as_none(subject: Subject) -> None:
 async def test_idempotent_create_makes_one_booking(subject: Subject) -> None:
     if not subject.has(Capability.IDEMPOTENT_CREATE):
         pytest.skip("provider has no idempotent create")
-    restaurant, day, slot = await subject.open_slot()
+    restaurant, _day, slot = await subject.open_slot()
     request = _new_booking(restaurant.native_id, slot.start, key=f"same-{uuid.uuid4()}")
     a = await subject.provider.create_booking(request)
     b = await subject.provider.create_booking(request)
@@ -144,7 +146,7 @@ async def test_unsupported_operations_raise_not_supported(subject: Subject) -> N
         pytest.skip("provider supports every optional capability")
 
 
-def restaurant_day(restaurant):  # noqa: ANN001, ANN201 - tiny local helper
-    from datetime import datetime, timezone
+def restaurant_day(restaurant):
+    from datetime import datetime
 
-    return datetime.now(timezone.utc).astimezone(zone(restaurant.timezone)).date()
+    return datetime.now(UTC).astimezone(zone(restaurant.timezone)).date()

@@ -54,7 +54,12 @@ class LogCapture(logging.Handler):
     def loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
         record = logging.LogRecord(
-            "asyncio.loop", logging.ERROR, __file__, 0, str(context.get("message")), None,
+            "asyncio.loop",
+            logging.ERROR,
+            __file__,
+            0,
+            str(context.get("message")),
+            None,
             (type(exc), exc, exc.__traceback__) if exc else None,
         )
         self.records.append(record)
@@ -163,7 +168,11 @@ class FuzzEnv:
         return self.run(self._post(payload))
 
     def request(
-        self, method: str, *, params: dict[str, str] | None = None, content: bytes | None = None,
+        self,
+        method: str,
+        *,
+        params: dict[str, str] | None = None,
+        content: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> Reply:
         async def go() -> Reply:

@@ -60,9 +60,7 @@ def operations() -> list[Operation]:
     return out
 
 
-def _nested_operation(
-    name: str, fld: GraphQLField, sub_name: str, sub: GraphQLField
-) -> Operation:
+def _nested_operation(name: str, fld: GraphQLField, sub_name: str, sub: GraphQLField) -> Operation:
     """``query { <name>(outer args) { <sub_name>(inner args) { ... } } }``; inner variables are
     prefixed with the sub-field's name so they cannot clash with the outer ones."""
     arguments = dict(fld.args)

@@ -53,18 +53,29 @@ TRACE_MARKERS = ("Traceback (most recent call last)", 'File "', "Traceback")
 #: error pages and fixed messages): seeing one in a response means a raw body leaked.
 RAW_BODY_MARKERS = (
     # Vardvik: {"error": {"code": "validation_error", "message": ..., "details": ...}}
-    '{"error": {"code"', "'error': {'code'", '"validation_error"', "'validation_error'",
-    "no such endpoint", "simulated failure",
+    '{"error": {"code"',
+    "'error': {'code'",
+    '"validation_error"',
+    "'validation_error'",
+    "no such endpoint",
+    "simulated failure",
     # Libro: {"error": key, "code": "404", "message": ...}; OAuth error bodies
-    '"error_description"', "'error_description'", "Client authentication failed",
+    '"error_description"',
+    "'error_description'",
+    "Client authentication failed",
     # LibreBooking: {"links": [], "message": ..., "errors": [...]}, Slim HTML pages
-    '"links"', "'links'", "There were errors processing your request",
-    "Slim Application Error", "Slim\\Slim", "404 Page Not Found",
+    '"links"',
+    "'links'",
+    "There were errors processing your request",
+    "Slim Application Error",
+    "Slim\\Slim",
+    "404 Page Not Found",
     "You must be authenticated in order to access this service",
     "The requested resource was not found",
     # resOS: bare JSON strings
     "Too many requests, please wait until the limit resets",
-    "Invalid customQuery or sort expression", "Invalid fromDateTime or toDateTime",
+    "Invalid customQuery or sort expression",
+    "Invalid fromDateTime or toDateTime",
     "Missing required parameter",
 )
 
@@ -76,12 +87,14 @@ IDENTIFIER_CREDENTIALS = frozenset({"username", "client_id"})
 
 def credential_values(upstreams: Iterable[UpstreamConfig]) -> list[str]:
     """Every secret credential value of every upstream (``Secret.reveal()``)."""
-    return sorted({
-        secret.reveal()
-        for u in upstreams
-        for name, secret in u.credentials.items()
-        if secret.reveal() and name not in IDENTIFIER_CREDENTIALS
-    })
+    return sorted(
+        {
+            secret.reveal()
+            for u in upstreams
+            for name, secret in u.credentials.items()
+            if secret.reveal() and name not in IDENTIFIER_CREDENTIALS
+        }
+    )
 
 
 class Checker:

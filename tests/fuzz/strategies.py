@@ -33,18 +33,81 @@ from .harness import Known, today
 
 S = st.SearchStrategy[Any]
 
-ZONES = ("Europe/Berlin", "America/New_York", "Europe/Oslo", "Europe/Copenhagen",
-         "America/Toronto", "UTC")
+ZONES = (
+    "Europe/Berlin",
+    "America/New_York",
+    "Europe/Oslo",
+    "Europe/Copenhagen",
+    "America/Toronto",
+    "UTC",
+)
 
 HOSTILE = (
-    "", " ", "'", '"', "\\", "' OR '1'='1", "'; DROP TABLE bookings;--", '{"$gt": ""}', "{}",
-    "[]", "null", "undefined", "<script>alert(1)</script>", "<!--", "]]>", "%s%s%s%n",
-    "{0}{1}", "%(x)s", "${jndi:ldap://x/a}", "{{7*7}}", "\x00", "a\x00b", "\x07\x1b[31m",
-    "\r\n", "\n", "\t", "\u202e", "abc\u202edcba", "\u200b", "\ufeff", "\U0001f600",
-    "\U00020000", "\ud800", "x\udfffy", "e\u0301", "\ufdfa", "\uffff", "../../../etc/passwd",
-    "..", "/", "?", "#", "&x=1", "=", "%00", "%2F..%2F", "a/b", "a?b=c#d", " padded ",
-    "0", "-1", "NaN", "true", "1e999", "Ω≈ç√∫", "ß", "İ", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "٣", "\u0000",
-    "Robert'); DELETE FROM guests;--", "customQuery=status:*", "*", "%", "_",
+    "",
+    " ",
+    "'",
+    '"',
+    "\\",
+    "' OR '1'='1",
+    "'; DROP TABLE bookings;--",
+    '{"$gt": ""}',
+    "{}",
+    "[]",
+    "null",
+    "undefined",
+    "<script>alert(1)</script>",
+    "<!--",
+    "]]>",
+    "%s%s%s%n",
+    "{0}{1}",
+    "%(x)s",
+    "${jndi:ldap://x/a}",
+    "{{7*7}}",
+    "\x00",
+    "a\x00b",
+    "\x07\x1b[31m",
+    "\r\n",
+    "\n",
+    "\t",
+    "\u202e",
+    "abc\u202edcba",
+    "\u200b",
+    "\ufeff",
+    "\U0001f600",
+    "\U00020000",
+    "\ud800",
+    "x\udfffy",
+    "e\u0301",
+    "\ufdfa",
+    "\uffff",
+    "../../../etc/passwd",
+    "..",
+    "/",
+    "?",
+    "#",
+    "&x=1",
+    "=",
+    "%00",
+    "%2F..%2F",
+    "a/b",
+    "a?b=c#d",
+    " padded ",
+    "0",
+    "-1",
+    "NaN",
+    "true",
+    "1e999",
+    "Ω≈ç√∫",
+    "ß",
+    "İ",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "٣",
+    "\u0000",
+    "Robert'); DELETE FROM guests;--",
+    "customQuery=status:*",
+    "*",
+    "%",
+    "_",
 )
 PLAUSIBLE = {
     "firstName": ("Mara", "Jürgen", "O'Brien", "李"),
@@ -61,6 +124,7 @@ PLAUSIBLE = {
     "tables": ("t-01", "1", "T1"),
 }
 
+
 def pick(*options: S) -> S:
     """One of ``options``, weighted by repetition (``st.one_of`` merges repeated branches);
     shrinks towards the first."""
@@ -72,8 +136,11 @@ _hostile_text = pick(
     st.sampled_from(HOSTILE),
     _any_text,
     st.lists(st.sampled_from(HOSTILE), min_size=2, max_size=5).map("".join),
-    st.builds(lambda s, n: (s or "a") * (n // max(1, len(s or "a"))),
-              st.sampled_from(HOSTILE), st.sampled_from([256, 1001, 100_000])),
+    st.builds(
+        lambda s, n: (s or "a") * (n // max(1, len(s or "a"))),
+        st.sampled_from(HOSTILE),
+        st.sampled_from([256, 1001, 100_000]),
+    ),
 )
 _wrong_json = st.sampled_from([0, -1, 1.5, True, [], {}, ["a"], {"a": 1}])
 
@@ -92,8 +159,16 @@ def string(name: str) -> S:
     if name == "after":
         cursors = pick(
             st.integers(-3, 200).map(encode_cursor),
-            st.sampled_from(["offset:", "offset:-1", "offset:1e3", "x:1", "offset:" + "9" * 40,
-                             "offset:" + "9" * 5000]).map(lambda s: _b64(s.encode())),
+            st.sampled_from(
+                [
+                    "offset:",
+                    "offset:-1",
+                    "offset:1e3",
+                    "x:1",
+                    "offset:" + "9" * 40,
+                    "offset:" + "9" * 5000,
+                ]
+            ).map(lambda s: _b64(s.encode())),
         )
         return pick(cursors, cursors, _hostile_text)
     if plausible:
@@ -111,11 +186,11 @@ def integer(name: str, typed: bool = False) -> S:
         "durationMinutes": st.integers(10, 800),
     }.get(name, st.integers(-5, 200))
     if typed:
-        return pick(usual, usual, usual, st.integers(*_INT32),
-                         st.sampled_from([0, -1, *_INT32]))
+        return pick(usual, usual, usual, st.integers(*_INT32), st.sampled_from([0, -1, *_INT32]))
     edges = st.sampled_from([0, -1, 2**31 - 1, 2**31, -(2**31), -(2**31) - 1, 10**20, 10**300])
-    odd = st.sampled_from([1.5, 2.0, float("nan"), float("inf"), -float("inf"), 1e308, "2",
-                           True, [2], {}])
+    odd = st.sampled_from(
+        [1.5, 2.0, float("nan"), float("inf"), -float("inf"), 1e308, "2", True, [2], {}]
+    )
     return pick(usual, usual, st.integers(), edges, odd)
 
 
@@ -167,13 +242,33 @@ def _typed_or_not(values: list[str], parse: Any, typed: bool) -> S:
 
 def day(typed: bool = False) -> S:
     base = today()
-    odd = _typed_or_not([
-        "1900-01-01", "0001-01-01", "9999-12-31", "2026-02-30", "2026-13-01", "2026-1-1",
-        "20260101", "+12026-01-01", "-0001-01-01", "", "today", "2026-W01-1", "2026-001",
-        "２０２６-１２-０１", "2026-12-01T00:00:00", "2026-12-01Z", "\x00",
-        _fmt(base - timedelta(days=401)), _fmt(base - timedelta(days=1)),
-        _fmt(base + timedelta(days=700)), _fmt(base + timedelta(days=801)),
-    ], date.fromisoformat, typed)
+    odd = _typed_or_not(
+        [
+            "1900-01-01",
+            "0001-01-01",
+            "9999-12-31",
+            "2026-02-30",
+            "2026-13-01",
+            "2026-1-1",
+            "20260101",
+            "+12026-01-01",
+            "-0001-01-01",
+            "",
+            "today",
+            "2026-W01-1",
+            "2026-001",
+            "２０２６-１２-０１",
+            "2026-12-01T00:00:00",
+            "2026-12-01Z",
+            "\x00",
+            _fmt(base - timedelta(days=401)),
+            _fmt(base - timedelta(days=1)),
+            _fmt(base + timedelta(days=700)),
+            _fmt(base + timedelta(days=801)),
+        ],
+        date.fromisoformat,
+        typed,
+    )
     valid = _valid_day().map(_fmt)
     if typed:
         return pick(valid, valid, valid, odd)
@@ -183,41 +278,84 @@ def day(typed: bool = False) -> S:
 def _valid_instant() -> S:
     return st.builds(
         lambda d, h, m, tz: datetime.combine(d, time(h, m), ZoneInfo(tz)).isoformat(),
-        _valid_day(), st.integers(11, 21), st.sampled_from([0, 15, 30]), st.sampled_from(ZONES),
+        _valid_day(),
+        st.integers(11, 21),
+        st.sampled_from([0, 15, 30]),
+        st.sampled_from(ZONES),
     )
 
 
 def instant(typed: bool = False) -> S:
     base = today()
     y = base.year
-    odd = _typed_or_not([
-        f"{y + 1}-06-01T12:00:00", f"{y + 1}-06-01T12:00:00Z", f"{y + 1}-06-01 12:00:00+02:00",
-        f"{y + 1}-06-01T25:00:00Z", f"{y + 1}-06-01T12:60:00Z", f"{y + 1}-06-01T12:00:60Z",
-        f"{y + 1}-06-01T12:00:00+24:00", f"{y + 1}-06-01T12:00:00+14:00",
-        f"{y + 1}-06-01T12:00:00-12:59", f"{y + 1}-06-01T12:00:00.123456789Z",
-        f"{y + 1}-06-01T12:00:00.000001+00:00", f"{y + 1}-02-29T12:00:00Z",
-        "9999-12-31T23:59:59-12:00", "9999-12-31T23:59:59.999999-23:59",
-        "0001-01-01T00:00:00+14:00", "0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z",
-        "1900-01-01T00:00:00+00:00", f"{y - 1}-01-01T12:00:00Z", "", "now", "12:00",
-        f"{y + 1}-06-01", f"{y + 1}-06-01T12:00:00+0200", f"{y + 1}-06-01T12:00:00+02",
-        f"{y + 1}-06-01T12:00:00 +02:00", f"{y + 1}-06-01T12:00:00+02:00[Europe/Berlin]",
-        datetime.combine(base + timedelta(days=700), time(19), ZoneInfo("UTC")).isoformat(),
-        datetime.combine(base + timedelta(days=801), time(19), ZoneInfo("UTC")).isoformat(),
-    ], isoparse, typed)
+    odd = _typed_or_not(
+        [
+            f"{y + 1}-06-01T12:00:00",
+            f"{y + 1}-06-01T12:00:00Z",
+            f"{y + 1}-06-01 12:00:00+02:00",
+            f"{y + 1}-06-01T25:00:00Z",
+            f"{y + 1}-06-01T12:60:00Z",
+            f"{y + 1}-06-01T12:00:60Z",
+            f"{y + 1}-06-01T12:00:00+24:00",
+            f"{y + 1}-06-01T12:00:00+14:00",
+            f"{y + 1}-06-01T12:00:00-12:59",
+            f"{y + 1}-06-01T12:00:00.123456789Z",
+            f"{y + 1}-06-01T12:00:00.000001+00:00",
+            f"{y + 1}-02-29T12:00:00Z",
+            "9999-12-31T23:59:59-12:00",
+            "9999-12-31T23:59:59.999999-23:59",
+            "0001-01-01T00:00:00+14:00",
+            "0001-01-01T00:00:00Z",
+            "1970-01-01T00:00:00Z",
+            "1900-01-01T00:00:00+00:00",
+            f"{y - 1}-01-01T12:00:00Z",
+            "",
+            "now",
+            "12:00",
+            f"{y + 1}-06-01",
+            f"{y + 1}-06-01T12:00:00+0200",
+            f"{y + 1}-06-01T12:00:00+02",
+            f"{y + 1}-06-01T12:00:00 +02:00",
+            f"{y + 1}-06-01T12:00:00+02:00[Europe/Berlin]",
+            datetime.combine(base + timedelta(days=700), time(19), ZoneInfo("UTC")).isoformat(),
+            datetime.combine(base + timedelta(days=801), time(19), ZoneInfo("UTC")).isoformat(),
+        ],
+        isoparse,
+        typed,
+    )
     valid = _valid_instant()
     if typed:
         return pick(valid, valid, valid, valid, odd, st.sampled_from(_dst_gaps()))
-    return pick(valid, valid, valid, odd, st.sampled_from(_dst_gaps()), _hostile_text,
-                     _wrong_json)
+    return pick(valid, valid, valid, odd, st.sampled_from(_dst_gaps()), _hostile_text, _wrong_json)
 
 
 def clock_time(typed: bool = False) -> S:
-    odd = _typed_or_not([
-        "24:00", "25:00", "12:60", "12:00:60", "12:00:00+02:00", "12:00Z", "noon", "", "T12:00",
-        "12", "1200", "-01:00", "12:00:00.1234567", "１２:００", "23:59:59.999999",
-    ], time.fromisoformat, typed)
-    valid = st.builds(lambda h, m: time(h, m).isoformat(timespec="minutes"),
-                      st.integers(0, 23), st.sampled_from([0, 15, 30, 59]))
+    odd = _typed_or_not(
+        [
+            "24:00",
+            "25:00",
+            "12:60",
+            "12:00:60",
+            "12:00:00+02:00",
+            "12:00Z",
+            "noon",
+            "",
+            "T12:00",
+            "12",
+            "1200",
+            "-01:00",
+            "12:00:00.1234567",
+            "１２:００",
+            "23:59:59.999999",
+        ],
+        time.fromisoformat,
+        typed,
+    )
+    valid = st.builds(
+        lambda h, m: time(h, m).isoformat(timespec="minutes"),
+        st.integers(0, 23),
+        st.sampled_from([0, 15, 30, 59]),
+    )
     if typed:
         return pick(valid, valid, odd)
     return pick(valid, valid, odd, _hostile_text, _wrong_json)
@@ -238,9 +376,29 @@ def enum(t: GraphQLEnumType, typed: bool = False) -> S:
 
 
 #: Native ids that would steer a naive adapter to another upstream URL, or break it.
-PATHISH = ("../x", "x/../../restaurants", "res_1?expand=all", "res_1#frag", "res_1/", "/",
-           "%2e%2e%2f", "res_1%00", "a\x00b", "\n", "a b", "\\", "..", ".", "rst_1/loc_1/..",
-           "rst_1/../rst_2/loc_3", "1;2", "1,2", "A" * 5000, "\ud800", "\x7f")
+PATHISH = (
+    "../x",
+    "x/../../restaurants",
+    "res_1?expand=all",
+    "res_1#frag",
+    "res_1/",
+    "/",
+    "%2e%2e%2f",
+    "res_1%00",
+    "a\x00b",
+    "\n",
+    "a b",
+    "\\",
+    "..",
+    ".",
+    "rst_1/loc_1/..",
+    "rst_1/../rst_2/loc_3",
+    "1;2",
+    "1,2",
+    "A" * 5000,
+    "\ud800",
+    "\x7f",
+)
 
 
 def identifier(pool: list[str], known: Known, typed: bool = False) -> S:
@@ -249,26 +407,45 @@ def identifier(pool: list[str], known: Known, typed: bool = False) -> S:
     upstreams = known.upstreams or ["nowhere"]
     types = sorted(ids.TYPES)
     expected = sorted({ids.decode(i).type for i in pool}) or types
-    natives = pick(st.sampled_from(known.natives or ["x"]), _hostile_text,
-                        st.sampled_from(PATHISH), st.sampled_from(PATHISH),
-                        st.sampled_from(["missing-123", "0", "-1", "1 OR 1=1",
-                                         "99999999999999999999"]))
+    natives = pick(
+        st.sampled_from(known.natives or ["x"]),
+        _hostile_text,
+        st.sampled_from(PATHISH),
+        st.sampled_from(PATHISH),
+        st.sampled_from(["missing-123", "0", "-1", "1 OR 1=1", "99999999999999999999"]),
+    )
     forged = st.builds(_encode_id, st.sampled_from(expected), st.sampled_from(upstreams), natives)
-    missing = st.builds(_encode_id, st.sampled_from(types),
-                        pick(st.sampled_from(upstreams), st.sampled_from(["nowhere", ""])),
-                        natives)
+    missing = st.builds(
+        _encode_id,
+        st.sampled_from(types),
+        pick(st.sampled_from(upstreams), st.sampled_from(["nowhere", ""])),
+        natives,
+    )
     garbage = pick(
         st.binary(max_size=80).map(_b64),
-        st.sampled_from(["", "=", "====", "not-a-global-id", "%%%", "A" * 513, "A" * 100_000,
-                         _b64(b"Restaurant"), _b64(b"Restaurant::"), _b64(b"Booking:x:"),
-                         _b64(b"\xff\xfe"),
-                         _b64("Booking:x:\ud800".encode("utf-8", "surrogatepass"))]),
+        st.sampled_from(
+            [
+                "",
+                "=",
+                "====",
+                "not-a-global-id",
+                "%%%",
+                "A" * 513,
+                "A" * 100_000,
+                _b64(b"Restaurant"),
+                _b64(b"Restaurant::"),
+                _b64(b"Booking:x:"),
+                _b64(b"\xff\xfe"),
+                _b64("Booking:x:\ud800".encode("utf-8", "surrogatepass")),
+            ]
+        ),
         _hostile_text,
         *([] if typed else [_wrong_json]),
     )
     existing = st.sampled_from(pool or known.all() or ["x"])
-    return pick(existing, existing, existing, forged, forged,
-                     st.sampled_from(known.all()), missing, garbage)
+    return pick(
+        existing, existing, existing, forged, forged, st.sampled_from(known.all()), missing, garbage
+    )
 
 
 def value(t: GraphQLInputType, name: str, known: Known, pool: list[str], typed: bool) -> S:
@@ -285,8 +462,7 @@ def _nullable(t: GraphQLInputType, name: str, known: Known, pool: list[str], typ
     if isinstance(t, GraphQLList):
         item = value(t.of_type, name, known, pool, typed)
         huge = st.builds(lambda v, n: [v] * n, item, st.sampled_from([21, 101, 1000, 10_000]))
-        lists = pick(st.lists(item, max_size=4), st.lists(item, max_size=4), st.just([]),
-                          huge)
+        lists = pick(st.lists(item, max_size=4), st.lists(item, max_size=4), st.just([]), huge)
         return lists if typed else pick(lists, item)
     if isinstance(t, GraphQLEnumType):
         return enum(t, typed)
@@ -338,8 +514,7 @@ def input_object(t: GraphQLInputObjectType, known: Known, typed: bool) -> S:
         )
     )
     extra = complete.map(lambda d: {**d, "bogusField": "x", "__typename": "X"})
-    return pick(complete, complete, complete, complete, missing, extra, _wrong_json,
-                     _hostile_text)
+    return pick(complete, complete, complete, complete, missing, extra, _wrong_json, _hostile_text)
 
 
 def variables(arguments: dict[str, Any], known: Known, context: str) -> S:

@@ -19,7 +19,7 @@ from .strategies import HOSTILE
 DOCUMENTS = [op.document for op in operations()] + [
     "{ upstreams { name } }",
     "query A { upstreams { name } } query B { restaurants { totalCount } }",
-    "mutation { cancelBooking(input: {bookingId: \"x\"}) { userErrors { code } } }",
+    'mutation { cancelBooking(input: {bookingId: "x"}) { userErrors { code } } }',
     "subscription { upstreams { name } }",
     "{ __schema { types { name } } }",
     "{ upstreams { name } ",
@@ -29,20 +29,33 @@ DOCUMENTS = [op.document for op in operations()] + [
     "{ a: upstreams { name } b: upstreams { name } }" * 20,
     "fragment F on Query { ...F } { ...F }",
     "{ " + "restaurants { nodes { " * 15 + "id" + " } }" * 15 + " }",
-    "\ud800", "\x00", "",
+    "\ud800",
+    "\x00",
+    "",
 ]
 
 _json_any = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.sampled_from(HOSTILE)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.sampled_from(HOSTILE)
     | st.text(st.characters(exclude_categories=()), max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                 max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
 )
-_document = st.one_of(st.sampled_from(DOCUMENTS), st.sampled_from(DOCUMENTS),
-                      st.sampled_from(HOSTILE), st.text(max_size=60), _json_any)
-_operation_name = st.one_of(st.none(), st.sampled_from(["Fuzz", "A", "B", "", "Nope"]),
-                            st.sampled_from(HOSTILE), _json_any)
+_document = st.one_of(
+    st.sampled_from(DOCUMENTS),
+    st.sampled_from(DOCUMENTS),
+    st.sampled_from(HOSTILE),
+    st.text(max_size=60),
+    _json_any,
+)
+_operation_name = st.one_of(
+    st.none(), st.sampled_from(["Fuzz", "A", "B", "", "Nope"]), st.sampled_from(HOSTILE), _json_any
+)
 
 
 @st.composite
@@ -63,10 +76,21 @@ def _payload(draw: st.DrawFn) -> Any:
 @pytest.mark.filterwarnings("ignore:Generating overly large repr")
 def test_fuzz_post_bodies(fuzz_env: FuzzEnv, checker: Checker) -> None:
     @FUZZ_SETTINGS
-    @given(payload=_payload(), media=st.sampled_from(
-        ["application/json", "application/graphql-response+json", "application/json; charset=utf-8",
-         "text/plain", "application/x-www-form-urlencoded", "multipart/form-data", ""]),
-        raw=st.one_of(st.none(), st.binary(max_size=200)))
+    @given(
+        payload=_payload(),
+        media=st.sampled_from(
+            [
+                "application/json",
+                "application/graphql-response+json",
+                "application/json; charset=utf-8",
+                "text/plain",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+                "",
+            ]
+        ),
+        raw=st.one_of(st.none(), st.binary(max_size=200)),
+    )
     def run(payload: Any, media: str, raw: bytes | None) -> None:
         content = raw if raw is not None else json.dumps(payload).encode()
         fuzz_env.logs.take()
@@ -80,10 +104,14 @@ def test_fuzz_post_bodies(fuzz_env: FuzzEnv, checker: Checker) -> None:
 @pytest.mark.filterwarnings("ignore:Generating overly large repr")
 def test_fuzz_get_requests(fuzz_env: FuzzEnv, checker: Checker) -> None:
     @FUZZ_SETTINGS
-    @given(query=_document, variables=st.one_of(st.none(), _json_any.map(json.dumps),
-                                                st.sampled_from(HOSTILE)),
-           operation=_operation_name, accept=st.sampled_from(
-               ["application/json", "application/graphql-response+json", "*/*", ""]))
+    @given(
+        query=_document,
+        variables=st.one_of(st.none(), _json_any.map(json.dumps), st.sampled_from(HOSTILE)),
+        operation=_operation_name,
+        accept=st.sampled_from(
+            ["application/json", "application/graphql-response+json", "*/*", ""]
+        ),
+    )
     def run(query: Any, variables: str | None, operation: Any, accept: str) -> None:
         params = {"query": query if isinstance(query, str) else json.dumps(query)}
         if variables is not None:

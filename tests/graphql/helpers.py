@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from tablegraph import ids
 from tablegraph.timeutil import zone
@@ -13,7 +13,7 @@ OSLO = ids.encode("Restaurant", "vardvik-oslo", "rst_2/loc_3")
 
 def quiet_weekday(tz: str = "Europe/Berlin") -> date:
     """A Wednesday–Friday 8–12 days ahead: past the seeded bookings, before special days."""
-    today = datetime.now(timezone.utc).astimezone(zone(tz)).date()
+    today = datetime.now(UTC).astimezone(zone(tz)).date()
     for offset in range(8, 13):
         day = today + timedelta(days=offset)
         if day.isoweekday() in (3, 4, 5):

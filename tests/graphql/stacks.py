@@ -4,8 +4,8 @@ the concurrency and lost-answer tests.
 A stack is built from the simulator module's public face (``create_app``, ``DEMO_OPTIONS``,
 ``demo_upstreams``) with its rate limits lifted, so no test waits for a rate window. What the
 public face cannot do — give a restaurant a known number of tables, count the bookings the
-upstream holds — is done on each simulator's state, one small function per kind below; bookings are counted through each simulator's
-``stored_bookings``.
+upstream holds — is done on each simulator's state, one small function per kind below; bookings are
+counted through each simulator's ``stored_bookings``.
 """
 
 from __future__ import annotations

@@ -49,7 +49,8 @@ async def test_booking_id_with_a_control_character(api: Api, sim: Sim, native: s
     # (InvalidURL), which surfaced as an internal error and an ERROR log.
     before = sim.count()
     error = await _error(
-        api, "query($id: ID!) { booking(id: $id) { id } }",
+        api,
+        "query($id: ID!) { booking(id: $id) { id } }",
         {"id": ids.encode("Booking", "vardvik-berlin", native)},
     )
     assert error["extensions"]["code"] == "INVALID_INPUT"
@@ -102,8 +103,11 @@ async def test_create_with_bad_input_gets_user_errors(api: Api, sim: Sim) -> Non
         ({"start": "1900-01-01T19:00:00+01:00"}, "INVALID_INPUT", ["input", "start"]),
         ({"start": "2026-01-01T19:00:00"}, "INVALID_INPUT", ["input", "start"]),
         ({"restaurantId": "bogus"}, "INVALID_INPUT", ["input", "restaurantId"]),
-        ({"guest": {"firstName": " ", "lastName": "X"}}, "INVALID_INPUT",
-         ["input", "guest", "first_name"]),
+        (
+            {"guest": {"firstName": " ", "lastName": "X"}},
+            "INVALID_INPUT",
+            ["input", "guest", "first_name"],
+        ),
     ]
     for change, code, field in cases:
         payload = {
@@ -124,15 +128,18 @@ async def test_create_with_bad_input_gets_user_errors(api: Api, sim: Sim) -> Non
 
 async def test_malformed_json_body(api: Api) -> None:
     response = await api.http.post(
-        "/graphql", content=b'{"query": "{ upstreams { name } ', headers={"Content-Type": "application/json"}
+        "/graphql",
+        content=b'{"query": "{ upstreams { name } ',
+        headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
 async def test_wrong_content_type(api: Api) -> None:
-    response = await api.http.post("/graphql", content=b"{ upstreams { name } }",
-                                   headers={"Content-Type": "text/plain"})
+    response = await api.http.post(
+        "/graphql", content=b"{ upstreams { name } }", headers={"Content-Type": "text/plain"}
+    )
     assert response.status_code == 415
     assert response.json()["errors"][0]["extensions"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
 
@@ -154,8 +161,8 @@ async def test_query_over_the_document_limit(api: Api) -> None:
 async def test_deeply_nested_query(api: Api) -> None:
     inner = "id"
     for _ in range(10):
-        inner = f"restaurant {{ bookings(date: \"2026-12-01\") {{ nodes {{ {inner} }} }} }}"
-    query = f"{{ booking(id: \"x\") {{ {inner} }} }}"
+        inner = f'restaurant {{ bookings(date: "2026-12-01") {{ nodes {{ {inner} }} }} }}'
+    query = f'{{ booking(id: "x") {{ {inner} }} }}'
     response = await api.http.post("/graphql", json={"query": query})
     _clean(response.text)
     assert response.status_code == 400
@@ -207,12 +214,14 @@ async def test_libro_booking_ids_that_would_name_another_resource(
             day = (date.today() + timedelta(days=2)).isoformat()
             page = await api.data(
                 "query($r: ID!, $d: Date!) { bookings(restaurantId: $r, date: $d) "
-                "{ nodes { id } } }", {"r": rid, "d": day},
+                "{ nodes { id } } }",
+                {"r": rid, "d": day},
             )
             natives = [ids.decode(page["bookings"]["nodes"][0]["id"]).native_id + suffix]
         for native in natives:
             error = await _error(
-                api, "query($id: ID!) { booking(id: $id) { id } }",
+                api,
+                "query($id: ID!) { booking(id: $id) { id } }",
                 {"id": ids.encode("Booking", "libro-montreal", native)},
             )
             assert error["extensions"]["code"] == "INVALID_INPUT", native
@@ -259,8 +268,10 @@ async def test_unpaired_surrogate_escapes_are_a_bad_request(api: Api, body: byte
 async def test_unpaired_surrogate_in_get_variables(api: Api) -> None:
     response = await api.http.get(
         "/graphql",
-        params={"query": "query($s: String) { restaurants(search: $s) { totalCount } }",
-                "variables": '{"s": "\\ud800"}'},
+        params={
+            "query": "query($s: String) { restaurants(search: $s) { totalCount } }",
+            "variables": '{"s": "\\ud800"}',
+        },
     )
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
@@ -271,7 +282,8 @@ async def test_instants_that_overflow_in_utc(api: Api, sim: Sim, moment: str) ->
     # Found by the fuzzer: bookings(from: "9999-12-31T23:59:59-12:00") and createBooking with
     # that start raised OverflowError in astimezone(UTC): an internal error and an ERROR log.
     error = await _error(
-        api, "query($r: ID!, $f: DateTime) { bookings(restaurantId: $r, from: $f) { totalCount } }",
+        api,
+        "query($r: ID!, $f: DateTime) { bookings(restaurantId: $r, from: $f) { totalCount } }",
         {"r": BERLIN_MITTE, "f": moment},
     )
     assert error["extensions"]["code"] == "INVALID_INPUT"

@@ -13,8 +13,8 @@ from .helpers import (
     BOOKINGS,
     CANCEL,
     CREATE,
-    RESCHEDULE,
     OSLO,
+    RESCHEDULE,
     guest,
     quiet_weekday,
 )
@@ -83,9 +83,7 @@ async def test_reschedule_into_a_full_slot_is_refused_and_changes_nothing(
     early, late = slots[0]["start"], slots[-1]["start"]
     await _create(api, early, n=1)
     mine = (await _create(api, late, n=2))["booking"]
-    moved = await api.data(
-        RESCHEDULE, {"input": {"bookingId": mine["id"], "start": early}}
-    )
+    moved = await api.data(RESCHEDULE, {"input": {"bookingId": mine["id"], "start": early}})
     assert [e["code"] for e in moved["rescheduleBooking"]["userErrors"]] == ["SLOT_UNAVAILABLE"]
     assert moved["rescheduleBooking"]["booking"] is None
     again = await api.data("query($id: ID!) { booking(id: $id) { start } }", {"id": mine["id"]})
@@ -107,12 +105,13 @@ async def test_reschedule_to_a_free_slot_moves_the_booking(api: Api, sim: Sim) -
 async def test_reschedule_where_the_restaurant_forbids_changes_is_not_supported(
     api: Api, sim: Sim
 ) -> None:
-    data = await api.data(
-        "query($id: ID!) { restaurant(id: $id) { capabilities } }", {"id": OSLO}
-    )
+    data = await api.data("query($id: ID!) { restaurant(id: $id) { capabilities } }", {"id": OSLO})
     assert "BOOKING_RESCHEDULE" not in data["restaurant"]["capabilities"]
     res = sim.state.add_reservation(
-        "rst_2", "loc_3", datetime.fromisoformat(f"{quiet_weekday('Europe/Oslo')}T17:00:00+00:00"), 2
+        "rst_2",
+        "loc_3",
+        datetime.fromisoformat(f"{quiet_weekday('Europe/Oslo')}T17:00:00+00:00"),
+        2,
     )
     booking_id = ids.encode("Booking", "vardvik-oslo", res.id)
     out = await api.data(
@@ -126,8 +125,8 @@ async def test_cancel_twice_returns_the_same_cancelled_booking(api: Api, sim: Si
     day = quiet_weekday().isoformat()
     start = (await _slots(api, day))[2]["start"]
     booking = (await _create(api, start, n=4))["booking"]
-    first = (await api.data(CANCEL, {"input": {"bookingId": booking["id"], "reason": "ill"}}))
-    second = (await api.data(CANCEL, {"input": {"bookingId": booking["id"], "reason": "ill"}}))
+    first = await api.data(CANCEL, {"input": {"bookingId": booking["id"], "reason": "ill"}})
+    second = await api.data(CANCEL, {"input": {"bookingId": booking["id"], "reason": "ill"}})
     assert first["cancelBooking"]["userErrors"] == second["cancelBooking"]["userErrors"] == []
     assert first["cancelBooking"]["booking"] == second["cancelBooking"]["booking"]
     assert first["cancelBooking"]["booking"]["status"] == "CANCELLED"
@@ -136,7 +135,10 @@ async def test_cancel_twice_returns_the_same_cancelled_booking(api: Api, sim: Si
 
 async def test_cancel_of_a_completed_booking_is_a_user_error(api: Api, sim: Sim) -> None:
     res = sim.state.add_reservation(
-        "rst_1", "loc_1", datetime.fromisoformat("2026-11-01T18:00:00+00:00"), 2,
+        "rst_1",
+        "loc_1",
+        datetime.fromisoformat("2026-11-01T18:00:00+00:00"),
+        2,
         status="completed",
     )
     booking_id = ids.encode("Booking", "vardvik-berlin", res.id)
@@ -152,9 +154,13 @@ async def test_dashboard_of_fifty_bookings_costs_a_fixed_number_of_requests(
     day = quiet_weekday()
     for n in range(50):
         sim.state.add_reservation(
-            "rst_1", "loc_1",
+            "rst_1",
+            "loc_1",
             datetime.fromisoformat(f"{day}T{10 + n % 10:02d}:{(n * 7) % 60:02d}:00+00:00"),
-            2, email=f"guest{n}@example.com", first_name="G", last_name=f"N{n}",
+            2,
+            email=f"guest{n}@example.com",
+            first_name="G",
+            last_name=f"N{n}",
         )
     before = sim.count()
     data = await api.data(BOOKINGS, {"rid": BERLIN_MITTE, "date": day.isoformat(), "first": 100})

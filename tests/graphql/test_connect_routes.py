@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tablegraph.simulators import simulator_module
+from tablegraph.simulators.common import serve
 
 from .conftest import Sim, start_gateway
-from tablegraph.simulators.common import serve
 
 
 async def test_libro_connect_redirects_to_the_authorize_page(sims: list[Sim]) -> None:

@@ -11,12 +11,12 @@ import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 
 from tablegraph.settings import Secret
 from tablegraph.simulators.vardvik import demo_upstreams
-from dataclasses import replace
 
 from .conftest import Api, Sim, start_gateway
 from .helpers import AVAILABILITY, BERLIN_MITTE, quiet_weekday
@@ -38,7 +38,7 @@ async def test_queries_over_get_but_not_mutations(api: Api) -> None:
     ok = await api.http.get("/graphql", params={"query": "{ upstreams { name kind } }"})
     assert ok.status_code == 200
     assert {u["kind"] for u in ok.json()["data"]["upstreams"]} == {"vardvik"}
-    mutation = "mutation { cancelBooking(input: {bookingId: \"x\"}) { userErrors { code } } }"
+    mutation = 'mutation { cancelBooking(input: {bookingId: "x"}) { userErrors { code } } }'
     refused = await api.http.get("/graphql", params={"query": mutation})
     assert refused.status_code == 405
 
@@ -47,7 +47,10 @@ async def test_healthz_and_metrics_count_upstream_requests(api: Api) -> None:
     assert (await api.http.get("/healthz")).json() == {"status": "ok"}
     await api.data("{ restaurants { totalCount } }")
     metrics = (await api.http.get("/metrics")).text
-    assert 'tablegraph_upstream_requests_total{upstream="vardvik-berlin",method="GET",status="200"} 1' in metrics
+    assert (
+        'tablegraph_upstream_requests_total{upstream="vardvik-berlin",method="GET",status="200"} 1'
+        in metrics
+    )
 
 
 async def test_availability_is_cached_and_counted(api: Api, sim: Sim) -> None:
@@ -91,16 +94,19 @@ async def test_signed_webhook_invalidates_cached_availability(hooked: Api, sim: 
 
 
 async def test_forged_or_stale_webhooks_are_refused(hooked: Api) -> None:
-    body = json.dumps({"id": "evt_1", "type": "reservation.created", "restaurantId": "rst_1",
-                       "data": {}}).encode()
+    body = json.dumps(
+        {"id": "evt_1", "type": "reservation.created", "restaurantId": "rst_1", "data": {}}
+    ).encode()
     url = "/webhooks/vardvik-berlin"
-    forged = await hooked.http.post(url, content=body, headers={
-        "x-webhook-signature": f"t={int(time.time())},v1={'0' * 64}"})
+    forged = await hooked.http.post(
+        url, content=body, headers={"x-webhook-signature": f"t={int(time.time())},v1={'0' * 64}"}
+    )
     assert forged.status_code == 400
     stale_t = int(time.time()) - 3600
     sig = hmac.new(b"whsec_test", f"{stale_t}.".encode() + body, hashlib.sha256).hexdigest()
-    stale = await hooked.http.post(url, content=body,
-                                   headers={"x-webhook-signature": f"t={stale_t},v1={sig}"})
+    stale = await hooked.http.post(
+        url, content=body, headers={"x-webhook-signature": f"t={stale_t},v1={sig}"}
+    )
     assert stale.status_code == 400
     assert "whsec_test" not in stale.text
 
@@ -119,11 +125,21 @@ async def test_graphiql_renders_in_headless_chromium(api: Api) -> None:
     assert page.status_code == 200 and "graphiql.min.js" in page.text
     with tempfile.TemporaryDirectory() as profile:
         proc = await asyncio.create_subprocess_exec(
-            browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=15000",
-            "--dump-dom", api.url("/graphql"),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            api.url("/graphql"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         dom, _ = await asyncio.wait_for(proc.communicate(), timeout=90)
     html = dom.decode()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tablegraph import ids
 from tablegraph.simulators import simulator_module
@@ -27,7 +27,7 @@ async def test_dashboard_costs_one_people_call_per_distinct_guest(sims: list[Sim
     try:
         state = app[LIBRO_STATE]
         rest = next(iter(state.restaurants.values()))
-        day = datetime.now(timezone.utc).astimezone(zone(rest.tz)).date() + timedelta(days=20)
+        day = datetime.now(UTC).astimezone(zone(rest.tz)).date() + timedelta(days=20)
         people = [
             state.find_or_create_person(
                 {"first-name": f"Regular{n}", "last-name": "Guest", "email": f"r{n}@example.com"},

@@ -41,8 +41,6 @@ CANCEL_WRITE = {
 }
 
 
-
-
 @pytest.fixture(params=KINDS)
 async def stack(request: pytest.FixtureRequest, start_server: Any) -> AsyncIterator[Stack]:
     built, close = await start_stack(request.param, start_server)

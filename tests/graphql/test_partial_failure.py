@@ -63,7 +63,9 @@ async def test_readyz_reports_each_upstream(split) -> None:
     assert body["status"] == "degraded"
     assert body["upstreams"]["vardvik-berlin"]["ok"] is True
     assert body["upstreams"]["vardvik-oslo"] == {
-        **body["upstreams"]["vardvik-oslo"], "ok": False, "error": "UPSTREAM_UNAVAILABLE"
+        **body["upstreams"]["vardvik-oslo"],
+        "ok": False,
+        "error": "UPSTREAM_UNAVAILABLE",
     }
     data = await api.data("{ upstreams { name status lastErrorCode } }")
     by_name = {u["name"]: u for u in data["upstreams"]}

@@ -146,7 +146,11 @@ async def test_every_response_says_where_its_data_came_from(two_sims) -> None:
     assert berlin.count() == sent, "served from the cache"
     for trace in second.values():
         assert trace == {
-            "status": "OK", "requests": 0, "latencyMs": None, "cached": True, "ageSeconds": 42.0
+            "status": "OK",
+            "requests": 0,
+            "latencyMs": None,
+            "cached": True,
+            "ageSeconds": 42.0,
         }
     untouched = (await api.post("{ upstreams { name } }")).json()["extensions"]
     assert untouched["upstreams"] == {}
@@ -165,7 +169,8 @@ async def test_reference_data_is_served_stale_while_its_upstream_is_down(two_sim
     body = (await api.post(RESTAURANTS)).json()
     assert "errors" not in body
     assert {n["upstream"] for n in body["data"]["restaurants"]["nodes"]} == {
-        "vardvik-berlin", "vardvik-oslo"
+        "vardvik-berlin",
+        "vardvik-oslo",
     }
     oslo_trace = body["extensions"]["upstreams"]["vardvik-oslo"]
     assert oslo_trace["status"] == "STALE" and oslo_trace["cached"] is True
@@ -182,12 +187,17 @@ async def test_reference_data_is_served_stale_while_its_upstream_is_down(two_sim
     assert body["extensions"]["upstreams"]["vardvik-oslo"]["status"] == "STALE"
 
     # And a booking is always checked with the upstream itself.
-    body = await api.query(CREATE, {"input": {
-        "restaurantId": OSLO,
-        "start": f"{day}T19:00:00+01:00",
-        "partySize": 2,
-        "guest": {"firstName": "Ada", "lastName": "Stale", "email": "ada@example.com"},
-    }})
+    body = await api.query(
+        CREATE,
+        {
+            "input": {
+                "restaurantId": OSLO,
+                "start": f"{day}T19:00:00+01:00",
+                "partySize": 2,
+                "guest": {"firstName": "Ada", "lastName": "Stale", "email": "ada@example.com"},
+            }
+        },
+    )
     assert body["data"] is None, "no booking without the upstream"
     assert body["errors"][0]["extensions"]["code"] in down
     assert body["errors"][0]["extensions"]["upstream"] == "vardvik-oslo"
@@ -230,7 +240,9 @@ async def test_the_breaker_opens_fails_fast_and_recovers_with_readyz(sims: list[
     circuit = await api.data("{ upstreams { name status circuit circuitRetryInSeconds } }")
     oslo_row = next(u for u in circuit["upstreams"] if u["name"] == "vardvik-oslo")
     assert oslo_row == {
-        "name": "vardvik-oslo", "status": "FAILING", "circuit": "OPEN",
+        "name": "vardvik-oslo",
+        "status": "FAILING",
+        "circuit": "OPEN",
         "circuitRetryInSeconds": 30.0,
     }
 

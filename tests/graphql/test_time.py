@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tablegraph.simulators.common import Clock
+from tablegraph.simulators.vardvik import demo_upstreams
 
 from .conftest import Api, Sim, start_gateway, start_vardvik
 from .helpers import AVAILABILITY, BERLIN_MITTE, BOOKINGS, quiet_weekday
-from tablegraph.simulators.vardvik import demo_upstreams
 
 
 async def _slots_on(sims: list[Sim], now: str, day: str) -> list[dict]:
@@ -43,7 +43,7 @@ async def test_fall_back_sunday_in_berlin_has_winter_offsets(sims: list[Sim]) ->
     local = _by_local_time(slots)
     assert local["18:00"] == "2026-10-25T18:00:00+01:00"
     assert all(s["start"].endswith("+01:00") for s in slots)
-    instant = datetime.fromisoformat(local["18:00"]).astimezone(timezone.utc)
+    instant = datetime.fromisoformat(local["18:00"]).astimezone(UTC)
     assert instant.hour == 17
 
 
@@ -60,7 +60,7 @@ async def test_a_date_argument_is_the_restaurants_local_calendar_day(api: Api, s
     refs = {n["reference"]: n["start"] for n in data["bookings"]["nodes"]}
     assert refs[early.public_reference] == f"{day.isoformat()}T00:30:00+01:00"
     assert refs[late.public_reference] == f"{day.isoformat()}T23:45:00+01:00"
-    previous = (day.toordinal() - 1)
+    previous = day.toordinal() - 1
     prev_day = datetime.fromordinal(previous).date().isoformat()
     data = await api.data(BOOKINGS, {"rid": BERLIN_MITTE, "date": prev_day, "first": 100})
     assert early.public_reference not in {n["reference"] for n in data["bookings"]["nodes"]}

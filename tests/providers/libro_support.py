@@ -68,10 +68,15 @@ class Env:
 
 
 @asynccontextmanager
-async def libro_env(start_server: StartServer, *, now: datetime = NOW,
-                    sim: dict[str, Any] | None = None, clock: Clock | None = None,
-                    middlewares: tuple[Any, ...] = (),
-                    **options: Any) -> AsyncIterator[Env]:
+async def libro_env(
+    start_server: StartServer,
+    *,
+    now: datetime = NOW,
+    sim: dict[str, Any] | None = None,
+    clock: Clock | None = None,
+    middlewares: tuple[Any, ...] = (),
+    **options: Any,
+) -> AsyncIterator[Env]:
     clock = clock or Clock(now)
     app = create_app(0, clock=clock, **{"rate_limit": None, **(sim or {})})
     app.middlewares.extend(middlewares)
@@ -84,8 +89,9 @@ async def libro_env(start_server: StartServer, *, now: datetime = NOW,
         await env.provider.close()
 
 
-async def connect_account(env: Env, provider: LibroProvider, start_server: StartServer,
-                          login: str, label: str) -> str:
+async def connect_account(
+    env: Env, provider: LibroProvider, start_server: StartServer, login: str, label: str
+) -> str:
     """Run the authorization-code flow through the gateway routes and the simulator's page."""
     gateway = web.Application()
     gateway.add_routes(libro_oauth_routes(provider))
@@ -98,8 +104,9 @@ async def connect_account(env: Env, provider: LibroProvider, start_server: Start
         page = await browser.get(authorize)
         assert page.status_code == 200 and "<form" in page.text
         form = dict(parse_qsl(urlsplit(authorize).query))
-        approved = await browser.post(f"{env.url}/oauth/authorize", data={
-            **form, "login": login, "decision": "approve"})
+        approved = await browser.post(
+            f"{env.url}/oauth/authorize", data={**form, "login": login, "decision": "approve"}
+        )
         assert approved.status_code == 302
         done = await browser.get(approved.headers["Location"])
         assert done.status_code == 200, done.text

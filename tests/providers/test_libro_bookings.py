@@ -33,7 +33,8 @@ def _seed_day(env, count: int, day: date = DAY) -> list[int]:  # type: ignore[no
     ids = []
     for i in range(count):
         start = localize(day, time(11, 0) if i % 2 else time(17, 0), TZ) + timedelta(
-            minutes=15 * (i // 2))
+            minutes=15 * (i // 2)
+        )
         b = state.new_booking(rest, people[i % 4], 2, start, str(1 + i % 8))
         ids.append(b.id)
     return ids
@@ -56,22 +57,38 @@ async def test_bookings_of_a_day_spanning_three_pages_come_back_complete(start_s
 async def test_status_filter_maps_the_nine_statuses(start_server) -> None:
     async with libro_env(start_server) as env:
         ids = _seed_day(env, 9)
-        raw = ["approved", "canceled", "confirmed", "noshow", "pending", "seated", "partial",
-               "arrived", "completed"]
+        raw = [
+            "approved",
+            "canceled",
+            "confirmed",
+            "noshow",
+            "pending",
+            "seated",
+            "partial",
+            "arrived",
+            "completed",
+        ]
         for booking_id, status in zip(ids, raw, strict=True):
             env.state.bookings[booking_id].status = status
         start, end = local_day_bounds(DAY, TZ)
-        got = {b.provider_status: b.status
-               for b in await env.provider.list_bookings(BookingQuery(BISTRO, start, end))}
+        got = {
+            b.provider_status: b.status
+            for b in await env.provider.list_bookings(BookingQuery(BISTRO, start, end))
+        }
         assert got == {
-            "approved": BookingStatus.CONFIRMED, "canceled": BookingStatus.CANCELLED,
-            "confirmed": BookingStatus.CONFIRMED, "noshow": BookingStatus.NO_SHOW,
-            "pending": BookingStatus.PENDING, "seated": BookingStatus.SEATED,
-            "partial": BookingStatus.SEATED, "arrived": BookingStatus.ARRIVED,
+            "approved": BookingStatus.CONFIRMED,
+            "canceled": BookingStatus.CANCELLED,
+            "confirmed": BookingStatus.CONFIRMED,
+            "noshow": BookingStatus.NO_SHOW,
+            "pending": BookingStatus.PENDING,
+            "seated": BookingStatus.SEATED,
+            "partial": BookingStatus.SEATED,
+            "arrived": BookingStatus.ARRIVED,
             "completed": BookingStatus.COMPLETED,
         }
         confirmed = await env.provider.list_bookings(
-            BookingQuery(BISTRO, start, end, statuses=frozenset({BookingStatus.CONFIRMED})))
+            BookingQuery(BISTRO, start, end, statuses=frozenset({BookingStatus.CONFIRMED}))
+        )
         assert sorted(b.provider_status for b in confirmed) == ["approved", "confirmed"]
 
 
@@ -81,7 +98,7 @@ async def test_get_guests_makes_one_people_call_per_distinct_guest(start_server)
         start, end = local_day_bounds(DAY, TZ)
         bookings = await env.provider.list_bookings(BookingQuery(BISTRO, start, end))
         guest_ids = [b.guest_id for b in bookings]
-        guests = await env.provider.get_guests(guest_ids + ["99999999"])
+        guests = await env.provider.get_guests([*guest_ids, "99999999"])
         # 4 known guests; the unknown one is asked of each of the 2 exposed restaurants
         assert env.count("GET /restricted/people/{id}") == 4 + 2
         assert [g.native_id for g in guests[:-1]] == guest_ids
@@ -111,8 +128,14 @@ async def test_create_embeds_a_new_person_and_reuses_a_known_one(start_server) -
         env.state.bookings.clear()
         provider = env.provider
         start = localize(DAY, time(12, 0), TZ)
-        new = NewBooking(BISTRO, start, 2, GuestData("John", "Doe", "john@doe.com",
-                                                     "5141111111", "en"), "k1", "Birthday")
+        new = NewBooking(
+            BISTRO,
+            start,
+            2,
+            GuestData("John", "Doe", "john@doe.com", "5141111111", "en"),
+            "k1",
+            "Birthday",
+        )
         made = await provider.create_booking(new)
         assert made.start == start and made.party_size == 2
         assert made.status is BookingStatus.CONFIRMED and made.notes == "Birthday"
@@ -121,10 +144,18 @@ async def test_create_embeds_a_new_person_and_reuses_a_known_one(start_server) -
         assert spy[0]["data"]["attributes"]["time"] == "12:00:00"
         assert spy[0]["restaurant-code"] == BISTRO
         again = await provider.create_booking(
-            NewBooking(BISTRO, start + timedelta(hours=1), 2,
-                       GuestData("John", "Doe", "john@doe.com"), "k2"))
+            NewBooking(
+                BISTRO,
+                start + timedelta(hours=1),
+                2,
+                GuestData("John", "Doe", "john@doe.com"),
+                "k2",
+            )
+        )
         assert spy[1]["data"]["relationships"]["person"]["data"] == {
-            "type": "people", "id": int(made.guest_id or 0)}
+            "type": "people",
+            "id": int(made.guest_id or 0),
+        }
         assert again.guest_id == made.guest_id
         found = await provider.find_booking_by_idempotency_key(BISTRO, "k1", new)
         assert found is not None and found.native_id == made.native_id
@@ -153,9 +184,15 @@ async def test_every_call_sends_accept_and_restaurant_code(start_server) -> None
         listed = await p.list_bookings(BookingQuery(BISTRO, start, end))
         await p.get_guests([b.guest_id for b in listed])
         await p.get_availability(BISTRO, DAY, 2)
-        made = await p.create_booking(NewBooking(
-            BISTRO, localize(DAY, time(13, 0), TZ), 2,
-            GuestData("Zoé", "Roy", "zoe@roy.ca", "5145550199"), "k"))
+        made = await p.create_booking(
+            NewBooking(
+                BISTRO,
+                localize(DAY, time(13, 0), TZ),
+                2,
+                GuestData("Zoé", "Roy", "zoe@roy.ca", "5145550199"),
+                "k",
+            )
+        )
         await p.update_booking(made.native_id, BookingUpdate(notes="n"))
         await p.reschedule_booking(made.native_id, BookingChange(party_size=3))
         await p.cancel_booking(made.native_id, None)
@@ -163,8 +200,11 @@ async def test_every_call_sends_accept_and_restaurant_code(start_server) -> None
         await p.list_reviews(BISTRO)
         restricted = [s for s in seen if s[1].startswith("/restricted/")]
         assert {s[2] for s in restricted} == {"application/vnd.libro-restricted-v2+json"}
-        scoped = [s for s in restricted if s[1].startswith(("/restricted/restaurant/",
-                                                            "/restricted/people"))]
+        scoped = [
+            s
+            for s in restricted
+            if s[1].startswith(("/restricted/restaurant/", "/restricted/people"))
+        ]
         assert len(scoped) >= 12
         assert [s for s in scoped if not s[3]] == []
 
@@ -173,8 +213,9 @@ async def test_reconcile_an_ambiguous_create_by_guest_time_and_size(start_server
     async with libro_env(start_server) as env:
         env.state.bookings.clear()
         start = localize(DAY, time(12, 0), TZ)
-        new = NewBooking(BISTRO, start, 3, GuestData("Ann", "Roy", "ann@roy.ca", "5145550000"),
-                         "lost-key")
+        new = NewBooking(
+            BISTRO, start, 3, GuestData("Ann", "Roy", "ann@roy.ca", "5145550000"), "lost-key"
+        )
         made = await env.provider.create_booking(new)
         fresh = env.new_provider()  # knows nothing of the key
         try:
@@ -204,14 +245,17 @@ async def test_update_reschedule_cancel(start_server) -> None:
     async with libro_env(start_server) as env:
         booking_id = str(_seed_day(env, 1)[0])
         updated = await env.provider.update_booking(
-            booking_id, BookingUpdate(notes="Window please", tags=("birthday",), locale="fr"))
+            booking_id, BookingUpdate(notes="Window please", tags=("birthday",), locale="fr")
+        )
         assert updated.notes == "Window please" and updated.tags == ("birthday",)
         with pytest.raises(NotSupported):
-            await env.provider.update_booking(booking_id,
-                                              BookingUpdate(status=BookingStatus.SEATED))
+            await env.provider.update_booking(
+                booking_id, BookingUpdate(status=BookingStatus.SEATED)
+            )
         new_start = localize(DAY, time(19, 30), TZ)
         moved = await env.provider.reschedule_booking(
-            booking_id, BookingChange(start=new_start, party_size=4))
+            booking_id, BookingChange(start=new_start, party_size=4)
+        )
         assert moved.start == new_start and moved.party_size == 4
         assert env.count("PUT /restricted/restaurant/bookings/{id}/reschedule") == 1
         cancelled = await env.provider.cancel_booking(booking_id, "ill")
@@ -254,13 +298,15 @@ async def test_guests_search_and_update(start_server) -> None:
         assert [g.native_id for g in by_phone] == [str(person.id)]
         by_name = await env.provider.list_guests(PLATEAU, person.first_name, 10)
         assert str(person.id) in [g.native_id for g in by_name]
-        updated = await env.provider.upsert_guest(GuestUpsert(
-            PLATEAU, GuestData(person.first_name, "Nouveau", person.email), notes="VIP"))
+        updated = await env.provider.upsert_guest(
+            GuestUpsert(PLATEAU, GuestData(person.first_name, "Nouveau", person.email), notes="VIP")
+        )
         assert updated.last_name == "Nouveau" and updated.notes == "VIP"
         assert env.state.people[person.id].last_name == "Nouveau"
         with pytest.raises(NotSupported):
-            await env.provider.upsert_guest(GuestUpsert(
-                PLATEAU, GuestData("No", "Body", "nobody@example.ca")))
+            await env.provider.upsert_guest(
+                GuestUpsert(PLATEAU, GuestData("No", "Body", "nobody@example.ca"))
+            )
 
 
 async def test_a_new_guest_needs_email_and_phone(start_server) -> None:
@@ -268,9 +314,15 @@ async def test_a_new_guest_needs_email_and_phone(start_server) -> None:
 
     async with libro_env(start_server) as env:
         with pytest.raises(InvalidInput) as err:
-            await env.provider.create_booking(NewBooking(
-                BISTRO, localize(DAY, time(12, 0), TZ), 2,
-                GuestData("No", "Phone", "no@phone.ca"), "k"))
+            await env.provider.create_booking(
+                NewBooking(
+                    BISTRO,
+                    localize(DAY, time(12, 0), TZ),
+                    2,
+                    GuestData("No", "Phone", "no@phone.ca"),
+                    "k",
+                )
+            )
         assert err.value.field == ("guest",)
         assert env.count("POST /restricted/restaurant/bookings") == 0
 
@@ -287,8 +339,9 @@ async def test_a_range_over_two_days_uses_started_after_and_before(start_server)
     async with libro_env(start_server, middlewares=(capture,)) as env:
         first = _seed_day(env, 2)
         rest, person = env.state.restaurants["4521"], next(iter(env.state.people.values()))
-        next_day = env.state.new_booking(rest, person, 2,
-                                         localize(DAY + timedelta(days=1), time(12), TZ), "1")
+        next_day = env.state.new_booking(
+            rest, person, 2, localize(DAY + timedelta(days=1), time(12), TZ), "1"
+        )
         start, _ = local_day_bounds(DAY, TZ)
         _, end = local_day_bounds(DAY + timedelta(days=1), TZ)
         got = await env.provider.list_bookings(BookingQuery(BISTRO, start, end))

@@ -43,9 +43,14 @@ EXPECTED: dict[str, tuple[type[GatewayError], str]] = {
 
 def test_error_body_from_the_reference() -> None:
     # Source: providers/libro.md (DOC _errors.md): {"error": legacy key, "code", "message"}.
-    response = httpx.Response(422, json={
-        "error": "validation.service.slots-unavailable-not-specific", "code": "2001",
-        "message": "Unfortunately, there are no more available slots"})
+    response = httpx.Response(
+        422,
+        json={
+            "error": "validation.service.slots-unavailable-not-specific",
+            "code": "2001",
+            "message": "Unfortunately, there are no more available slots",
+        },
+    )
     with pytest.raises(SlotUnavailable) as err:
         raise_for(response, "libro-x")
     assert err.value.code == "SLOT_UNAVAILABLE" and err.value.upstream == "libro-x"
@@ -57,9 +62,13 @@ def test_error_body_from_the_reference() -> None:
 async def test_each_documented_code_through_the_simulator(start_server, code: str) -> None:
     async with libro_env(start_server) as env:
         env.state.forced.append(("POST", "/restricted/restaurant/bookings", code))
-        request = NewBooking(BISTRO, localize(date(2026, 7, 4), time(12, 0),
-                                              "America/Montreal"), 2,
-                             GuestData("A", "B", "a@b.ca", "5145550101"), "k")
+        request = NewBooking(
+            BISTRO,
+            localize(date(2026, 7, 4), time(12, 0), "America/Montreal"),
+            2,
+            GuestData("A", "B", "a@b.ca", "5145550101"),
+            "k",
+        )
         cls, stable = EXPECTED[code]
         with pytest.raises(cls) as err:
             await env.provider.create_booking(request)
@@ -68,17 +77,21 @@ async def test_each_documented_code_through_the_simulator(start_server, code: st
         assert err.value.upstream == "libro-montreal"
 
 
-@pytest.mark.parametrize(("status", "cls", "stable"), [
-    ("400", InvalidInput, "INVALID_INPUT"),
-    ("402", UpstreamAuthError, "UPSTREAM_AUTH_FAILED"),
-    ("404", NotFound, "NOT_FOUND"),
-    ("405", UpstreamAuthError, "UPSTREAM_AUTH_FAILED"),
-    ("406", UpstreamBadResponse, "UPSTREAM_BAD_RESPONSE"),
-    ("409", InvalidState, "NOT_CANCELLABLE"),
-    ("422", InvalidInput, "INVALID_INPUT"),
-])
-async def test_http_statuses_without_a_code(start_server, status: str,
-                                            cls: type[GatewayError], stable: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "cls", "stable"),
+    [
+        ("400", InvalidInput, "INVALID_INPUT"),
+        ("402", UpstreamAuthError, "UPSTREAM_AUTH_FAILED"),
+        ("404", NotFound, "NOT_FOUND"),
+        ("405", UpstreamAuthError, "UPSTREAM_AUTH_FAILED"),
+        ("406", UpstreamBadResponse, "UPSTREAM_BAD_RESPONSE"),
+        ("409", InvalidState, "NOT_CANCELLABLE"),
+        ("422", InvalidInput, "INVALID_INPUT"),
+    ],
+)
+async def test_http_statuses_without_a_code(
+    start_server, status: str, cls: type[GatewayError], stable: str
+) -> None:
     async with libro_env(start_server) as env:
         await env.provider.list_restaurants()
         env.state.forced.append(("GET", "/restricted/restaurant/seatings", status))
@@ -108,8 +121,7 @@ async def test_429_then_success_once_the_window_passes(start_server) -> None:
         slept.append(seconds)
         clock.advance(1.0)
 
-    async with libro_env(start_server, clock=clock, sim={"rate_limit": 1},
-                         _sleep=sleep) as env:
+    async with libro_env(start_server, clock=clock, sim={"rate_limit": 1}, _sleep=sleep) as env:
         await env.provider.list_restaurants()
         reviews = await env.provider.list_reviews(BISTRO)
         assert len(reviews) == 8 and len(slept) == 1

@@ -16,19 +16,18 @@ KEY = Fernet.generate_key().decode()
 
 
 def _live_refresh_tokens(env, user: str) -> list[str]:  # type: ignore[no-untyped-def]
-    return [g.value for g in env.state.refresh_tokens.values()
-            if g.user == user and not g.used]
+    return [g.value for g in env.state.refresh_tokens.values() if g.user == user and not g.used]
 
 
 async def test_connect_refresh_rotation_and_revocation_marks_only_that_account(
-        start_server) -> None:
+    start_server,
+) -> None:
     async with libro_env(start_server, client_credentials=False) as env:
         p = env.provider
         page = await connect_account(env, p, start_server, "owner-bistro", "bistro")
         assert "QC016214487921" in page
         await connect_account(env, p, start_server, "owner-plateau", "plateau")
-        assert p.health_details() == {"accounts": {"bistro": "connected",
-                                                   "plateau": "connected"}}
+        assert p.health_details() == {"accounts": {"bistro": "connected", "plateau": "connected"}}
         assert [r.native_id for r in await p.list_restaurants()] == [BISTRO, PLATEAU]
         assert env.state.token_calls == ["authorization_code"] * 2
 
@@ -48,8 +47,9 @@ async def test_connect_refresh_rotation_and_revocation_marks_only_that_account(
             await p.list_reviews(BISTRO)
         assert err.value.details == {"account": "bistro", "needsReconnect": True}
         assert len(await p.list_reviews(PLATEAU)) == 8
-        assert p.health_details() == {"accounts": {"bistro": "needs_reconnect",
-                                                   "plateau": "connected"}}
+        assert p.health_details() == {
+            "accounts": {"bistro": "needs_reconnect", "plateau": "connected"}
+        }
         # No further token calls for a marked account; its restaurants fail fast.
         calls = len(env.state.token_calls)
         with pytest.raises(UpstreamAuthError):
@@ -62,10 +62,12 @@ async def test_connect_refresh_rotation_and_revocation_marks_only_that_account(
 
 
 async def test_restart_keeps_accounts_and_the_file_holds_no_plain_token(
-        start_server, tmp_path) -> None:
+    start_server, tmp_path
+) -> None:
     path = tmp_path / "tokens.sqlite3"
-    async with libro_env(start_server, client_credentials=False, token_store_path=str(path),
-                         token_store_key=KEY) as env:
+    async with libro_env(
+        start_server, client_credentials=False, token_store_path=str(path), token_store_key=KEY
+    ) as env:
         await connect_account(env, env.provider, start_server, "owner-plateau", "plateau")
         await env.provider.close()
 
@@ -75,8 +77,9 @@ async def test_restart_keeps_accounts_and_the_file_holds_no_plain_token(
         assert b"QC016214487922" not in raw
 
         env.clock.advance(7200)  # the stored access token is stale by the time we restart
-        again = env.new_provider(client_credentials=False, token_store_path=str(path),
-                                 token_store_key=KEY)
+        again = env.new_provider(
+            client_credentials=False, token_store_path=str(path), token_store_key=KEY
+        )
         try:
             await again.start()
             assert again.health_details() == {"accounts": {"plateau": "connected"}}
@@ -86,15 +89,19 @@ async def test_restart_keeps_accounts_and_the_file_holds_no_plain_token(
             await again.close()
         # The rotated refresh token was persisted: a third instance still gets in.
         env.clock.advance(7200)
-        third = env.new_provider(client_credentials=False, token_store_path=str(path),
-                                 token_store_key=KEY)
+        third = env.new_provider(
+            client_credentials=False, token_store_path=str(path), token_store_key=KEY
+        )
         try:
             assert len(await third.list_reviews(PLATEAU)) == 8
         finally:
             await third.close()
         # With another key the file is unreadable: no account.
-        stranger = env.new_provider(client_credentials=False, token_store_path=str(path),
-                                    token_store_key=Fernet.generate_key().decode())
+        stranger = env.new_provider(
+            client_credentials=False,
+            token_store_path=str(path),
+            token_store_key=Fernet.generate_key().decode(),
+        )
         try:
             await stranger.start()
             assert stranger.health_details() == {"accounts": {}}
@@ -108,11 +115,13 @@ async def test_callback_with_unknown_state_is_refused(start_server) -> None:
         gateway.add_routes(libro_oauth_routes(env.provider))
         gw = await start_server(gateway)
         async with httpx.AsyncClient() as browser:
-            bad = await browser.get(f"{gw}/connect/libro-montreal/callback",
-                                    params={"code": "x", "state": "forged"})
+            bad = await browser.get(
+                f"{gw}/connect/libro-montreal/callback", params={"code": "x", "state": "forged"}
+            )
             assert bad.status_code == 400
-            denied = await browser.get(f"{gw}/connect/libro-montreal/callback",
-                                       params={"error": "access_denied"})
+            denied = await browser.get(
+                f"{gw}/connect/libro-montreal/callback", params={"error": "access_denied"}
+            )
             assert denied.status_code == 400
         assert env.state.token_calls == []
 
@@ -145,8 +154,10 @@ async def test_a_connection_started_on_one_gateway_completes_on_another(start_se
                 authorize = start.headers["Location"]
                 form = dict(parse_qsl(urlsplit(authorize).query))
                 assert form["redirect_uri"] == f"{gateways[0]}/connect/libro-montreal/callback"
-                approved = await browser.post(f"{env.url}/oauth/authorize", data={
-                    **form, "login": "owner-plateau", "decision": "approve"})
+                approved = await browser.post(
+                    f"{env.url}/oauth/authorize",
+                    data={**form, "login": "owner-plateau", "decision": "approve"},
+                )
                 callback = approved.headers["Location"].replace(gateways[0], gateways[1])
                 # 11 minutes later the state has expired
                 env.clock.advance(660)

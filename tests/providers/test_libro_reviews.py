@@ -12,12 +12,25 @@ from tablegraph.simulators.libro.state import ReviewRec
 from tests.providers.libro_support import BISTRO, libro_env
 
 # Source: seeds/libro-api.txt "The Review Object".
-DOC_REVIEW = {"id": "1234567890", "type": "review", "attributes": {
-    "rating": 5.0, "ambiance-rating": 4.0, "food-rating": 5.0, "service-rating": 5.0,
-    "menu-rating": None, "presentation-rating": None, "custom-question-1": None,
-    "custom-question-2": None, "description": "Perfect!",
-    "reply": "Glad you enjoyed your meal!", "source": "libro",
-    "created-at": "2024-07-08T10:40:31.660-04:00", "updated-at": "2024-07-12T11:50:21.615-04:00"}}
+DOC_REVIEW = {
+    "id": "1234567890",
+    "type": "review",
+    "attributes": {
+        "rating": 5.0,
+        "ambiance-rating": 4.0,
+        "food-rating": 5.0,
+        "service-rating": 5.0,
+        "menu-rating": None,
+        "presentation-rating": None,
+        "custom-question-1": None,
+        "custom-question-2": None,
+        "description": "Perfect!",
+        "reply": "Glad you enjoyed your meal!",
+        "source": "libro",
+        "created-at": "2024-07-08T10:40:31.660-04:00",
+        "updated-at": "2024-07-12T11:50:21.615-04:00",
+    },
+}
 
 
 def test_review_object_from_the_reference() -> None:
@@ -38,8 +51,9 @@ def test_rating_summary() -> None:
         return Review("u", str(rating), "R", rating, sub_ratings=tuple(subs.items()))
 
     summary = rating_summary([r(5.0, food=5.0, service=4.0), r(4.0, food=3.0), r(3.0)])
-    assert summary == RatingSummary(count=3, average=4.0,
-                                    sub_ratings=(("food", 4.0), ("service", 4.0)))
+    assert summary == RatingSummary(
+        count=3, average=4.0, sub_ratings=(("food", 4.0), ("service", 4.0))
+    )
     assert rating_summary([]) == RatingSummary(count=0, average=None)
 
 
@@ -49,9 +63,16 @@ async def test_all_pages_of_reviews(start_server) -> None:
         env.state.reviews.clear()
         for i in range(7):
             env.state.reviews[100 + i] = ReviewRec(
-                100 + i, "4521", None, {"rating": float(1 + i % 5), "food-rating": 4.0,
-                                        "menu-rating": None},
-                f"text {i}", None, "google", base + timedelta(days=i), base)
+                100 + i,
+                "4521",
+                None,
+                {"rating": float(1 + i % 5), "food-rating": 4.0, "menu-rating": None},
+                f"text {i}",
+                None,
+                "google",
+                base + timedelta(days=i),
+                base,
+            )
         reviews = await env.provider.list_reviews(BISTRO)
         assert [x.native_id for x in reviews] == [str(106 - i) for i in range(7)]
         assert env.count("GET /restricted/restaurant/reviews") == 3

@@ -52,6 +52,7 @@ async def test_token_expiring_mid_run_is_renewed_once_without_errors(start_serve
 async def test_403_for_an_expired_token_also_refreshes_once(start_server) -> None:
     # DOC _errors.md: "403 Forbidden -- The token has expired or is invalid."
     async with libro_env(start_server, sim={"expired_status": 403}) as env:
+
         class Frozen:
             def __init__(self, clock):  # type: ignore[no-untyped-def]
                 self.at = clock.now()

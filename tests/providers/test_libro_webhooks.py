@@ -19,20 +19,26 @@ from tests.providers.libro_support import BISTRO, libro_env
 SECRET = "whsec_test"
 
 # Source: seeds/libro-api.txt "Get Booking" response (trimmed to the fields used).
-DOC_BOOKING = {"data": {"id": "63873433", "type": "booking",
-                        "attributes": {"size": 2, "status": "seated",
-                                       "time": "2025-04-30T10:45:00.000-04:00"},
-                        "relationships": {"person": {"data": {"id": "18476003",
-                                                              "type": "person"}},
-                                          "restaurant": {"data": {"id": "4521",
-                                                                  "type": "restaurant"}}}},
-               "included": []}
+DOC_BOOKING = {
+    "data": {
+        "id": "63873433",
+        "type": "booking",
+        "attributes": {"size": 2, "status": "seated", "time": "2025-04-30T10:45:00.000-04:00"},
+        "relationships": {
+            "person": {"data": {"id": "18476003", "type": "person"}},
+            "restaurant": {"data": {"id": "4521", "type": "restaurant"}},
+        },
+    },
+    "included": [],
+}
 
 
 def _sign(body: bytes, t: int, secret: str = SECRET) -> str:
     # Source: providers/libro.md "Webhooks": v1 = hex HMAC-SHA256 of "{t}.{raw body}".
-    return f"t={t},v1=" + hmac.new(secret.encode(), f"{t}.".encode() + body,
-                                   hashlib.sha256).hexdigest()
+    return (
+        f"t={t},v1="
+        + hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    )
 
 
 async def test_simulator_delivery_verifies_and_names_what_it_touches(start_server) -> None:
@@ -45,23 +51,35 @@ async def test_simulator_delivery_verifies_and_names_what_it_touches(start_serve
     receiver = web.Application()
     receiver.router.add_post("/hook", hook)
     hook_url = await start_server(receiver) + "/hook"
-    async with libro_env(start_server, webhook_secret=SECRET,
-                         sim={"webhook_urls": (hook_url,), "webhook_secret": SECRET}) as env:
-        made = await env.provider.create_booking(NewBooking(
-            BISTRO, localize(date(2026, 7, 4), time(12, 0), "America/Montreal"), 2,
-            GuestData("Ann", "Roy", "ann@roy.ca", "5145550000"), "k"))
+    async with libro_env(
+        start_server,
+        webhook_secret=SECRET,
+        sim={"webhook_urls": (hook_url,), "webhook_secret": SECRET},
+    ) as env:
+        made = await env.provider.create_booking(
+            NewBooking(
+                BISTRO,
+                localize(date(2026, 7, 4), time(12, 0), "America/Montreal"),
+                2,
+                GuestData("Ann", "Roy", "ann@roy.ca", "5145550000"),
+                "k",
+            )
+        )
         await env.app[LIBRO_WEBHOOKS].flush()
         assert len(received) == 1
         headers, body = received[0]
         assert headers["X-Libro-Event"] == "booking.created"
         touched = env.provider.verify_webhook(headers, body)
         t, _, v1 = headers["X-Libro-Signature"].partition(",v1=")
-        assert touched == {"event_id": f"{t[2:]}.{v1}", "restaurant_ids": [BISTRO],
-                           "booking_ids": [made.native_id], "guest_ids": [made.guest_id]}
+        assert touched == {
+            "event_id": f"{t[2:]}.{v1}",
+            "restaurant_ids": [BISTRO],
+            "booking_ids": [made.native_id],
+            "guest_ids": [made.guest_id],
+        }
         await env.provider.cancel_booking(made.native_id, None)
         await env.app[LIBRO_WEBHOOKS].flush()
-        assert [h["X-Libro-Event"] for h, _ in received] == ["booking.created",
-                                                             "booking.canceled"]
+        assert [h["X-Libro-Event"] for h, _ in received] == ["booking.created", "booking.canceled"]
         cancelled = env.provider.verify_webhook(*received[1])
         assert cancelled["booking_ids"] == [made.native_id]
         # tampered body
@@ -81,8 +99,9 @@ async def test_signature_checks_on_a_reference_payload(start_server) -> None:
         now = int(env.clock.now().timestamp())
         ok = env.provider.verify_webhook({"x-libro-signature": _sign(body, now)}, body)
         assert ok["restaurant_ids"] == [BISTRO] and ok["booking_ids"] == ["63873433"]
-        assert env.provider.verify_webhook(
-            {"X-Libro-Signature": _sign(body, now - 299)}, body)["booking_ids"] == ["63873433"]
+        assert env.provider.verify_webhook({"X-Libro-Signature": _sign(body, now - 299)}, body)[
+            "booking_ids"
+        ] == ["63873433"]
         for headers in (
             {},  # unsigned
             {"X-Libro-Signature": "garbage"},

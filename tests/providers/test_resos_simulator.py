@@ -192,7 +192,5 @@ async def test_put_tables_takes_ids_and_stores_table_objects(sim) -> None:
     put = await client.put(f"/bookings/{booking_id}", json={"tables": [table.id, "nope"]})
     assert (put.status_code, put.json()) == (200, True)
     assert restaurant.bookings[booking_id]["tables"] == [table.to_json()]
-    times = await client.get(
-        "/bookingFlow/times", params={"date": DAY, "people": 2}
-    )
+    times = await client.get("/bookingFlow/times", params={"date": DAY, "people": 2})
     assert times.status_code == 200

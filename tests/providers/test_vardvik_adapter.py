@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from tablegraph.simulators.vardvik import VARDVIK_STATE, create_app, demo_upstre
 
 
 def _next_wednesday() -> date:
-    day = datetime.now(timezone.utc).date() + timedelta(days=8)
+    day = datetime.now(UTC).date() + timedelta(days=8)
     while day.isoweekday() != 3:
         day += timedelta(days=1)
     return day
@@ -40,7 +40,7 @@ async def berlin(start_server):
 
 
 async def test_a_missing_scope_is_an_auth_error_naming_the_scope(berlin) -> None:
-    app, config, make = berlin
+    app, _config, make = berlin
     readonly = make(credentials={"api_key": Secret("readonly-key")})
     restaurant = (await readonly.list_restaurants())[0]
     day = _next_wednesday()
@@ -73,7 +73,7 @@ async def test_availability_through_the_search_form_matches_the_get_form(berlin)
 async def test_webhook_test_event_reaches_subscribers(berlin, start_server) -> None:
     from aiohttp import web
 
-    app, config, make = berlin
+    app, _config, make = berlin
     received: list[str] = []
 
     async def receive(request: web.Request) -> web.Response:
@@ -93,7 +93,7 @@ async def test_webhook_test_event_reaches_subscribers(berlin, start_server) -> N
 
 
 async def test_a_webhook_with_a_malformed_url_is_logged_as_failed(berlin) -> None:
-    app, config, make = berlin
+    app, _config, make = berlin
     state = app[VARDVIK_STATE]
     state.add_webhook("rst_1", "http://127.0.0.1:notaport/hook", "whsec")
     provider = make()

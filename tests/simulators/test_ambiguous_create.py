@@ -126,8 +126,9 @@ async def _free_slot(api: httpx.AsyncClient) -> tuple[str, str]:
         today = datetime.now(zone(restaurant["timezone"])).date()
         for offset in range(2, 21):
             day = (today + timedelta(days=offset)).isoformat()
-            found = await _data(api, AVAILABILITY, {"ids": [restaurant["id"]], "date": day,
-                                                     "party": 2})
+            found = await _data(
+                api, AVAILABILITY, {"ids": [restaurant["id"]], "date": day, "party": 2}
+            )
             slots = found["availability"][0]["slots"]
             if slots:
                 return restaurant["id"], slots[len(slots) // 2]["start"]
@@ -143,10 +144,21 @@ async def test_a_dropped_create_answer_still_gives_the_client_its_one_booking(
     restaurant_id, start = await _free_slot(api)
     before = {b.id for b in sim.stored()}
     sim.faults.add(Fault("drop_response", method="POST", path=CREATE_PATHS[kind], count=1))
-    guest = {"firstName": "Ada", "lastName": "Lovelace", "email": f"ada.{kind}@example.com",
-             "phone": "+4790000001"}
-    variables = {"input": {"restaurantId": restaurant_id, "start": start, "partySize": 2,
-                           "guest": guest, "idempotencyKey": f"dropped-{kind}"}}
+    guest = {
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "email": f"ada.{kind}@example.com",
+        "phone": "+4790000001",
+    }
+    variables = {
+        "input": {
+            "restaurantId": restaurant_id,
+            "start": start,
+            "partySize": 2,
+            "guest": guest,
+            "idempotencyKey": f"dropped-{kind}",
+        }
+    }
 
     first = (await _data(api, CREATE, variables))["createBooking"]
 

@@ -227,8 +227,12 @@ async def test_admin_endpoint_round_trip(sim: Sim) -> None:
     one = {"kind": "latency", "latencyMs": 5, "jitterMs": 1, "path": "/x"}
     added = await sim.http.post("/_sim/chaos", json=one)
     assert added.status_code == 201
-    more = {"faults": [{"kind": "error", "status": 500, "count": 3, "method": "GET"},
-                       {"kind": "rate_limit", "rate": 0.25, "retryAfterSeconds": 7}]}
+    more = {
+        "faults": [
+            {"kind": "error", "status": 500, "count": 3, "method": "GET"},
+            {"kind": "rate_limit", "rate": 0.25, "retryAfterSeconds": 7},
+        ]
+    }
     assert (await sim.http.post("/_sim/chaos", json=more)).status_code == 201
     state = (await sim.http.get("/_sim/chaos")).json()
     assert [f["kind"] for f in state["faults"]] == ["latency", "error", "rate_limit"]

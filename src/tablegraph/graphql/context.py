@@ -31,7 +31,7 @@ class UpstreamLoader(DataLoader, Generic[T]):  # type: ignore[misc]
         super().__init__(max_batch_size=100)
         self._fetch = fetch
 
-    async def batch_load_fn(self, keys: list[K]) -> list[T | None | Exception]:
+    async def batch_load_fn(self, keys: list[K]) -> list[T | Exception | None]:
         by_upstream: dict[str, list[str]] = defaultdict(list)
         for upstream, native in keys:
             if native not in by_upstream[upstream]:
@@ -93,7 +93,9 @@ class Context:
         for r in restaurants:
             self.restaurants.prime((r.upstream, r.native_id), r)
 
-    def report(self, error: GatewayError, info: Info | None, *, upstream: str | None = None) -> None:
+    def report(
+        self, error: GatewayError, info: Info | None, *, upstream: str | None = None
+    ) -> None:
         """Record an error at the current path while the field still returns partial data."""
         ext = dict(error.extensions)
         if upstream and "upstream" not in ext:

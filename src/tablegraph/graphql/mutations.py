@@ -214,7 +214,9 @@ async def _idempotent_booking_write(
         else:
             booking, rejected = await attempt()
     except USER_ERROR_TYPES as exc:
-        return BookingPayload(booking=None, user_errors=[UserError.of(exc)], idempotency_key=run_key)
+        return BookingPayload(
+            booking=None, user_errors=[UserError.of(exc)], idempotency_key=run_key
+        )
     if rejected is not None:
         return BookingPayload(
             booking=None, user_errors=[UserError.of(rejected)], idempotency_key=run_key
@@ -243,7 +245,9 @@ class Mutation:
             guest = _guest_data(input.guest, ("input", "guest"))
             notes = validate.text(input.notes, ("input", "notes"), limit=1000)
             if input.duration_minutes is not None and not 15 <= input.duration_minutes <= 720:
-                raise InvalidInput("duration must be 15-720 minutes", field=("input", "durationMinutes"))
+                raise InvalidInput(
+                    "duration must be 15-720 minutes", field=("input", "durationMinutes")
+                )
             policy = restaurant.policy
             if not policy.min_party_size <= party <= policy.max_party_size:
                 raise PolicyViolation(
@@ -293,9 +297,7 @@ class Mutation:
         return await _idempotent_booking_write(info, "create", input.idempotency_key, fp, create)
 
     @strawberry.mutation
-    async def reschedule_booking(
-        self, info: Info, input: RescheduleBookingInput
-    ) -> BookingPayload:
+    async def reschedule_booking(self, info: Info, input: RescheduleBookingInput) -> BookingPayload:
         async def reschedule(run_key: str) -> model.Booking:
             current = await _booking(info, input.booking_id, ("input", "bookingId"))
             if input.start is None and input.party_size is None:
@@ -340,7 +342,11 @@ class Mutation:
             info,
             "reschedule",
             input.idempotency_key,
-            {"booking": str(input.booking_id), "start": str(input.start), "party": input.party_size},
+            {
+                "booking": str(input.booking_id),
+                "start": str(input.start),
+                "party": input.party_size,
+            },
             reschedule,
         )
 

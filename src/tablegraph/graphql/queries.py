@@ -160,11 +160,15 @@ class Query:
             except UpstreamError as exc:
                 info.context.report(exc, info, upstream=restaurant.upstream)
                 return RestaurantAvailability(
-                    restaurant_id=rid, restaurant=Restaurant.of(restaurant), slots=None,
+                    restaurant_id=rid,
+                    restaurant=Restaurant.of(restaurant),
+                    slots=None,
                     notice=None,
                 )
             return RestaurantAvailability(
-                restaurant_id=rid, restaurant=Restaurant.of(restaurant), slots=slots,
+                restaurant_id=rid,
+                restaurant=Restaurant.of(restaurant),
+                slots=slots,
                 notice=notice,
             )
 
@@ -189,9 +193,7 @@ class Query:
         restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurantId",))
         if status is not None and len(status) > len(model.BookingStatus):
             raise InvalidInput("too many statuses", field=("status",))
-        return await resolvers.bookings_for(
-            info, restaurant, date, from_, to, status, first, after
-        )
+        return await resolvers.bookings_for(info, restaurant, date, from_, to, status, first, after)
 
     @strawberry.field
     async def guest(self, info: Info, id: strawberry.ID) -> Guest | None:

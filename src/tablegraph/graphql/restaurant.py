@@ -85,9 +85,7 @@ class Restaurant(Node):
         return OpeningHours.of(hours)
 
     @strawberry.field(description="Bookable slots on a local date; null if the upstream failed.")
-    async def availability(
-        self, info: Info, date: date, party_size: int
-    ) -> list[Slot] | None:
+    async def availability(self, info: Info, date: date, party_size: int) -> list[Slot] | None:
         slots, notice = await resolvers.slots_for(info, self.m, date, party_size)
         if notice is not None and notice.code == "NOT_SUPPORTED":
             info.context.report(NotSupported(notice.message), info, upstream=self.m.upstream)

@@ -38,8 +38,9 @@ class GatewaySchema(strawberry.Schema):
             original = error.original_error
             if error.path and original is not None and not isinstance(original, GatewayError):
                 log.error(
-                    "unexpected error at %s", error.path, exc_info=(type(original), original,
-                                                                    original.__traceback__)
+                    "unexpected error at %s",
+                    error.path,
+                    exc_info=(type(original), original, original.__traceback__),
                 )
 
 

@@ -342,9 +342,12 @@ class UpstreamStatus(enum.Enum):
     UNKNOWN = "UNKNOWN"
 
 
-CircuitState = strawberry.enum(breaker.CircuitState, description=(
-    "The upstream's circuit breaker: OPEN fails calls fast, HALF_OPEN lets one probe through."
-))
+CircuitState = strawberry.enum(
+    breaker.CircuitState,
+    description=(
+        "The upstream's circuit breaker: OPEN fails calls fast, HALF_OPEN lets one probe through."
+    ),
+)
 
 
 @strawberry.type

@@ -54,8 +54,9 @@ def instant(value: datetime, field: tuple[str, ...]) -> datetime:
 def local_time(value: time | None, field: tuple[str, ...]) -> time | None:
     """A time of day on the restaurant's clock: an offset would make it an instant."""
     if value is not None and value.tzinfo is not None:
-        raise InvalidInput("a time of day takes no UTC offset (the restaurant's local time)",
-                           field=field)
+        raise InvalidInput(
+            "a time of day takes no UTC offset (the restaurant's local time)", field=field
+        )
     return value
 
 

@@ -120,9 +120,7 @@ class Provider:
     async def get_opening_hours(self, restaurant_id: str) -> OpeningHours:
         raise self._unsupported(Capability.OPENING_HOURS)
 
-    async def get_availability(
-        self, restaurant_id: str, day: date, party_size: int
-    ) -> list[Slot]:
+    async def get_availability(self, restaurant_id: str, day: date, party_size: int) -> list[Slot]:
         raise self._unsupported(Capability.AVAILABILITY)
 
     # ---- bookings -------------------------------------------------------------------------
@@ -159,9 +157,7 @@ class Provider:
     async def get_guests(self, ids: Sequence[str]) -> BatchResult:
         raise self._unsupported(Capability.GUESTS_READ)
 
-    async def list_guests(
-        self, restaurant_id: str, search: str | None, limit: int
-    ) -> list[Guest]:
+    async def list_guests(self, restaurant_id: str, search: str | None, limit: int) -> list[Guest]:
         raise self._unsupported(Capability.GUESTS_READ)
 
     async def upsert_guest(self, request: GuestUpsert) -> Guest:

@@ -197,9 +197,13 @@ class VardvikProvider(Provider):
             code, details = str(err.get("code", "")), err.get("details") or {}
         except (ValueError, AttributeError):
             code, details = "", {}
-        cls, stable = _ERRORS.get((status, code)) or _ERRORS.get((status, None)) or (
-            UpstreamUnavailable if status >= 500 else UpstreamBadResponse,
-            None,
+        cls, stable = (
+            _ERRORS.get((status, code))
+            or _ERRORS.get((status, None))
+            or (
+                UpstreamUnavailable if status >= 500 else UpstreamBadResponse,
+                None,
+            )
         )
         message = _MESSAGES.get(code) or f"{self.display_name} refused the request ({status})"
         extra: dict[str, Any] = {}
@@ -236,9 +240,7 @@ class VardvikProvider(Provider):
     async def list_restaurants(self) -> list[Restaurant]:
         configs = await asyncio.gather(*(self._config(r) for r in self.restaurant_ids))
         return [
-            self._to_restaurant(cfg, loc)
-            for cfg in configs
-            for loc in cfg.get("locations", [])
+            self._to_restaurant(cfg, loc) for cfg in configs for loc in cfg.get("locations", [])
         ]
 
     async def check_health(self) -> None:
@@ -333,7 +335,11 @@ class VardvikProvider(Provider):
         seen: dict[str, Booking] = {}
         for raw in (r for page in pages for r in page):
             booking = self._to_booking(raw, tz)
-            if query.start.astimezone(UTC) <= booking.start.astimezone(UTC) < query.end.astimezone(UTC):
+            if (
+                query.start.astimezone(UTC)
+                <= booking.start.astimezone(UTC)
+                < query.end.astimezone(UTC)
+            ):
                 seen[booking.native_id] = booking
         out = [
             b
@@ -362,7 +368,7 @@ class VardvikProvider(Provider):
         return [r for page in narrowed for r in page.get("reservations", [])]
 
     async def get_bookings(self, ids: Sequence[str]) -> BatchResult:
-        async def one(native_id: str) -> Booking | None | Exception:
+        async def one(native_id: str) -> Booking | Exception | None:
             try:
                 return await self._get_booking(native_id)
             except NotFound:
@@ -464,9 +470,7 @@ class VardvikProvider(Provider):
             body["preferredTime"] = request.preferred_time.strftime("%H:%M")
         if request.notes:
             body["notes"] = request.notes
-        raw = (await self._call("POST", f"/restaurants/{rid}/waitlist", json=body))[
-            "waitlistEntry"
-        ]
+        raw = (await self._call("POST", f"/restaurants/{rid}/waitlist", json=body))["waitlistEntry"]
         return WaitlistEntry(
             upstream=self.name,
             native_id=raw["id"],
@@ -529,8 +533,11 @@ class VardvikProvider(Provider):
     async def upsert_guest(self, request: GuestUpsert) -> Guest:
         rid, _loc = self._split(request.restaurant_id)
         if not request.guest.email:
-            raise InvalidInput("Vardvik keys guests by e-mail: email is required",
-                               upstream=self.name, field=("input", "guest", "email"))
+            raise InvalidInput(
+                "Vardvik keys guests by e-mail: email is required",
+                upstream=self.name,
+                field=("input", "guest", "email"),
+            )
         body: dict[str, Any] = _guest_body(request.guest)
         if request.marketing_consent is not None:
             body["marketingConsent"] = request.marketing_consent
@@ -583,8 +590,11 @@ class VardvikProvider(Provider):
             "POST", f"/restaurants/{rid}/webhooks/test", json={"eventType": event_type}
         )
         return [
-            {"webhookId": d.get("webhookId"), "status": d.get("status"),
-             "responseCode": d.get("responseCode")}
+            {
+                "webhookId": d.get("webhookId"),
+                "status": d.get("status"),
+                "responseCode": d.get("responseCode"),
+            }
             for d in data.get("deliveries", [])
         ]
 
@@ -666,4 +676,3 @@ def _local_days(start: datetime, end: datetime, tz: str) -> list[date]:
         days.append(day)
         day += timedelta(days=1)
     return days[:62]
-

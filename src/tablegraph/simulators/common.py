@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
@@ -22,10 +22,10 @@ class Clock:
     def __init__(self, start: datetime | None = None) -> None:
         self._offset = timedelta()
         if start is not None:
-            self._offset = start - datetime.now(timezone.utc)
+            self._offset = start - datetime.now(UTC)
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self._offset
+        return datetime.now(UTC) + self._offset
 
     def monotonic(self) -> float:
         return time.monotonic() + self._offset.total_seconds()
@@ -34,7 +34,7 @@ class Clock:
         self._offset += timedelta(seconds=seconds)
 
     def set(self, moment: datetime) -> None:
-        self._offset = moment - datetime.now(timezone.utc)
+        self._offset = moment - datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -87,9 +87,9 @@ def new_app(
     return app
 
 
-async def serve(app: web.Application, host: str = "127.0.0.1", port: int = 0) -> tuple[
-    web.AppRunner, str
-]:
+async def serve(
+    app: web.Application, host: str = "127.0.0.1", port: int = 0
+) -> tuple[web.AppRunner, str]:
     """Start ``app`` on loopback; returns the runner and its base URL."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

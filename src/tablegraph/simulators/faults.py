@@ -44,6 +44,7 @@ by kind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import math
 import random
@@ -114,8 +115,10 @@ class Fault:
         _number(self.latency_ms, "latencyMs", 0.0, 600_000.0)
         _number(self.jitter_ms, "jitterMs", 0.0, 600_000.0)
         _number(self.retry_after_seconds, "retryAfterSeconds", 0.0, 86_400.0)
-        if isinstance(self.status, bool) or not isinstance(self.status, int) or not (
-            400 <= self.status <= 599
+        if (
+            isinstance(self.status, bool)
+            or not isinstance(self.status, int)
+            or not (400 <= self.status <= 599)
         ):
             raise ValueError("status must be an HTTP error status (400-599)")
         if self.method is not None:
@@ -140,7 +143,8 @@ class Fault:
 
     @classmethod
     def from_json(cls, body: Any) -> Fault:
-        """A fault from its camelCase JSON object; ``ValueError``/``TypeError`` say what is wrong."""
+        """A fault from its camelCase JSON object; ``ValueError``/``TypeError`` say what
+        is wrong."""
         if not isinstance(body, dict):
             raise TypeError("a fault must be a JSON object")
         body = {k: v for k, v in body.items() if k != "hits"}  # as GET shows it: read-only
@@ -153,9 +157,7 @@ class Fault:
 
 
 def _number(value: Any, name: str, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-        low <= value <= high
-    ):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low <= value <= high):
         raise ValueError(f"{name} must be a number from {low:g} to {high:g}")
 
 
@@ -280,10 +282,8 @@ class FaultInjector:
                 transport = request.transport
                 if transport is None or transport.is_closing():
                     return
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(released.wait(), 0.05)
-                except TimeoutError:
-                    pass
         finally:
             self.hanging -= 1
 
@@ -297,10 +297,8 @@ def _reset(request: web.BaseRequest) -> web.Response:
     if transport is not None:
         sock = transport.get_extra_info("socket")
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            except OSError:
-                pass
         transport.abort()
     # aiohttp's attempt to write this to the closed transport is a quiet ConnectionError.
     return web.Response(status=204)
@@ -312,7 +310,9 @@ def _truncate(response: web.StreamResponse) -> web.StreamResponse:
     body = response.body
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
     return web.Response(
-        status=response.status, reason=response.reason, body=body[: len(body) // 2],
+        status=response.status,
+        reason=response.reason,
+        body=body[: len(body) // 2],
         headers=headers,
     )
 

@@ -26,6 +26,7 @@ Mappers live in ``mapping.py``, lenient readers of the raw JSON in ``parse.py``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -172,10 +173,8 @@ class LibreBookingProvider(Provider):
         return (self._http,)
 
     async def close(self) -> None:
-        try:
+        with contextlib.suppress(GatewayError):  # the session ends by itself after 30 minutes
             await self._auth.sign_out(self._http)
-        except GatewayError:
-            pass  # the session ends by itself after 30 minutes
         await super().close()
 
     def health_details(self) -> dict[str, Any]:

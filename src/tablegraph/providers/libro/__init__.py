@@ -31,6 +31,7 @@ Quirks and choices (where Libro is silent, per providers/libro.md):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -99,17 +100,36 @@ T = TypeVar("T")
 class LibroProvider(Provider):
     kind = "libro"
     display_name = "Libro"
-    capabilities = frozenset({
-        Capability.AVAILABILITY, Capability.BOOKINGS_READ, Capability.BOOKING_CREATE,
-        Capability.BOOKING_RESCHEDULE, Capability.BOOKING_CANCEL, Capability.BOOKING_UPDATE,
-        Capability.GUESTS_READ, Capability.GUEST_UPSERT, Capability.REVIEWS,
-        Capability.OPENING_HOURS, Capability.WEBHOOKS,
-    })
+    capabilities = frozenset(
+        {
+            Capability.AVAILABILITY,
+            Capability.BOOKINGS_READ,
+            Capability.BOOKING_CREATE,
+            Capability.BOOKING_RESCHEDULE,
+            Capability.BOOKING_CANCEL,
+            Capability.BOOKING_UPDATE,
+            Capability.GUESTS_READ,
+            Capability.GUEST_UPSERT,
+            Capability.REVIEWS,
+            Capability.OPENING_HOURS,
+            Capability.WEBHOOKS,
+        }
+    )
     credential_names = ("client_id", "client_secret", "webhook_secret", "token_store_key")
     option_names = (
-        "restaurant_codes", "client_credentials", "token_url", "oauth_token_url",
-        "authorize_url", "redirect_uri", "scopes", "token_store_path", "token_store_key_env",
-        "page_size", "max_concurrency", "refresh_margin_seconds", "currency",
+        "restaurant_codes",
+        "client_credentials",
+        "token_url",
+        "oauth_token_url",
+        "authorize_url",
+        "redirect_uri",
+        "scopes",
+        "token_store_path",
+        "token_store_key_env",
+        "page_size",
+        "max_concurrency",
+        "refresh_margin_seconds",
+        "currency",
         "reference_ttl_seconds",
     )
 
@@ -117,8 +137,7 @@ class LibroProvider(Provider):
         super().__init__(config)
         opts = config.options
         clock = opts.get("_clock")
-        self._now: Now = clock.now if clock is not None else (
-            lambda: datetime.now(UTC))
+        self._now: Now = clock.now if clock is not None else (lambda: datetime.now(UTC))
         base = config.base_url.rstrip("/")
         self._codes = tuple(str(c) for c in opts.get("restaurant_codes") or ())
         self._page_size = max(1, min(int(opts.get("page_size", MAX_PAGE)), MAX_PAGE))
@@ -169,11 +188,13 @@ class LibroProvider(Provider):
         except RuntimeError:
             raise ConfigError(
                 f"upstream {self.name!r}: token store key not set (credential "
-                f"'token_store_key' or environment variable {env})") from None
+                f"'token_store_key' or environment variable {env})"
+            ) from None
 
     def _api_client(self, auth: TokenAuth) -> UpstreamClient:
-        return self._client(auth=auth, retry=self._retry, sleep=self._sleep,
-                            default_headers={"Accept": ACCEPT})
+        return self._client(
+            auth=auth, retry=self._retry, sleep=self._sleep, default_headers={"Accept": ACCEPT}
+        )
 
     @property
     def clients(self) -> Sequence[UpstreamClient]:
@@ -181,10 +202,10 @@ class LibroProvider(Provider):
 
     async def start(self) -> None:
         await self._conn.ensure_loaded()
-        try:  # learn restaurant ids -> codes early (webhooks name restaurants by id)
+        # Learn restaurant ids -> codes early (webhooks name restaurants by id); the upstream
+        # may be down at start-up, and then the first call retries.
+        with contextlib.suppress(GatewayError):
             await self._restaurant_map()
-        except GatewayError:
-            pass  # the upstream may be down at start-up; the first call retries
 
     def http_routes(self) -> list[Any]:
         return libro_oauth_routes(self)
@@ -200,8 +221,15 @@ class LibroProvider(Provider):
     def _semaphore(self, client: UpstreamClient) -> asyncio.Semaphore:
         return self._semaphores.setdefault(id(client), asyncio.Semaphore(self._max_concurrency))
 
-    async def _call(self, client: UpstreamClient, method: str, path: str, *,
-                    params: dict[str, Any] | None = None, json: Any = None) -> Any:
+    async def _call(
+        self,
+        client: UpstreamClient,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
         async with self._semaphore(client):
             resp = await client.request(method, path, params=params, json=json)
             if resp.status_code == 403 and method == "GET" and client.auth is not None:
@@ -216,19 +244,20 @@ class LibroProvider(Provider):
     def _one(self, doc: Document) -> Resource:
         found = resources(doc)
         if not found or "id" not in found[0]:
-            raise UpstreamBadResponse("Libro answered without the resource",
-                                      upstream=self.name)
+            raise UpstreamBadResponse("Libro answered without the resource", upstream=self.name)
         return found[0]
 
-    async def _pages(self, client: UpstreamClient, path: str,
-                     params: dict[str, Any]) -> tuple[list[Resource], Included]:
+    async def _pages(
+        self, client: UpstreamClient, path: str, params: dict[str, Any]
+    ) -> tuple[list[Resource], Included]:
         """Every page of a list endpoint (``limit`` ≤ 250 / ``offset``)."""
         items: list[Resource] = []
         included = Included()
         offset = 0
         while True:
-            doc: Document = await self._call(client, "GET", path, params={
-                **params, "limit": self._page_size, "offset": offset})
+            doc: Document = await self._call(
+                client, "GET", path, params={**params, "limit": self._page_size, "offset": offset}
+            )
             page = resources(doc)
             items.extend(page)
             included.add(doc.get("included") or [])
@@ -237,8 +266,9 @@ class LibroProvider(Provider):
             if len(page) < self._page_size or (isinstance(total, int) and offset >= total):
                 return items, included
 
-    async def _bounded(self, keys: Sequence[str],
-                       fetch: Callable[[str], Awaitable[T | None]]) -> BatchResult:
+    async def _bounded(
+        self, keys: Sequence[str], fetch: Callable[[str], Awaitable[T | None]]
+    ) -> BatchResult:
         """One call per distinct key, at most 8 at once; results in key order."""
         sem = asyncio.Semaphore(8)
         unique = list(dict.fromkeys(keys))
@@ -299,8 +329,9 @@ class LibroProvider(Provider):
         if self._codes and code not in self._codes and not covered:
             raise NotFound("no such Libro restaurant", upstream=self.name)
         client = await self._route(code)
-        doc: Document = await self._call(client, "GET", "/restricted/restaurants",
-                                         params={"restaurant-code": code})
+        doc: Document = await self._call(
+            client, "GET", "/restricted/restaurants", params={"restaurant-code": code}
+        )
         items = resources(doc)
         if not items:
             raise NotFound("no such Libro restaurant", upstream=self.name)
@@ -320,22 +351,27 @@ class LibroProvider(Provider):
     async def get_opening_hours(self, restaurant_id: str) -> OpeningHours:
         return _to_opening_hours((await self._restaurant(restaurant_id))[1])
 
-    async def get_availability(self, restaurant_id: str, day: date,
-                               party_size: int) -> list[Slot]:
+    async def get_availability(self, restaurant_id: str, day: date, party_size: int) -> list[Slot]:
         restaurant, raw = await self._restaurant(restaurant_id)
         client = await self._route(restaurant_id)
-        body = await self._call(client, "GET", "/restricted/restaurant/seatings", params={
-            "restaurant-code": restaurant_id, "date": day.isoformat(), "size": party_size})
+        body = await self._call(
+            client,
+            "GET",
+            "/restricted/restaurant/seatings",
+            params={"restaurant-code": restaurant_id, "date": day.isoformat(), "size": party_size},
+        )
         try:
             return _to_slots(body, restaurant.timezone, party_size, self._currency, raw)
         except (KeyError, TypeError, ValueError):
-            raise UpstreamBadResponse("Libro sent seatings the gateway cannot read",
-                                      upstream=self.name) from None
+            raise UpstreamBadResponse(
+                "Libro sent seatings the gateway cannot read", upstream=self.name
+            ) from None
 
     # ---- bookings -------------------------------------------------------------------------
 
-    async def _booking_from(self, res: Resource, included: Included,
-                            code: str | None = None) -> Booking:
+    async def _booking_from(
+        self, res: Resource, included: Included, code: str | None = None
+    ) -> Booking:
         ref = related_id(res, "restaurant")
         if ref is not None and ref not in self._ref_to_code:
             await self._restaurant_map()
@@ -346,8 +382,9 @@ class LibroProvider(Provider):
         try:
             booking = _to_booking(self.name, res, restaurant, included)
         except (KeyError, TypeError, ValueError):
-            raise UpstreamBadResponse("Libro sent a booking the gateway cannot read",
-                                      upstream=self.name) from None
+            raise UpstreamBadResponse(
+                "Libro sent a booking the gateway cannot read", upstream=self.name
+            ) from None
         self._booking_codes[booking.native_id] = code
         if booking.guest_id:
             self._person_codes.setdefault(booking.guest_id, code)
@@ -361,8 +398,7 @@ class LibroProvider(Provider):
         for code in codes:
             try:
                 client = await self._route(code)
-                return await self._call(client, "GET", path,
-                                        params={"restaurant-code": code}), code
+                return await self._call(client, "GET", path, params={"restaurant-code": code}), code
             except NotFound:
                 continue
             except UpstreamAuthError as exc:  # one disconnected account hides only its own
@@ -372,8 +408,9 @@ class LibroProvider(Provider):
         raise NotFound("not found at Libro", upstream=self.name)
 
     async def _raw_booking(self, booking_id: str) -> tuple[Resource, Included, str]:
-        doc, code = await self._get_by_id(f"/restricted/restaurant/bookings/{booking_id}",
-                                          self._booking_codes.get(booking_id))
+        doc, code = await self._get_by_id(
+            f"/restricted/restaurant/bookings/{booking_id}", self._booking_codes.get(booking_id)
+        )
         return self._one(doc), Included([doc]), code
 
     async def list_bookings(self, query: BookingQuery) -> list[Booking]:
@@ -391,12 +428,19 @@ class LibroProvider(Provider):
             params["status"] = raw_statuses[0]
         if query.guest_id:
             params["guest-id"] = query.guest_id
-        items, included = await self._pages(await self._route(code),
-                                            "/restricted/restaurant/bookings", params)
+        items, included = await self._pages(
+            await self._route(code), "/restricted/restaurant/bookings", params
+        )
         out = [await self._booking_from(res, included, code) for res in items]
-        return sorted((b for b in out if query.start <= b.start < query.end
-                       and (query.statuses is None or b.status in query.statuses)),
-                      key=lambda b: (b.start, b.native_id))
+        return sorted(
+            (
+                b
+                for b in out
+                if query.start <= b.start < query.end
+                and (query.statuses is None or b.status in query.statuses)
+            ),
+            key=lambda b: (b.start, b.native_id),
+        )
 
     async def get_bookings(self, ids: Sequence[str]) -> BatchResult:
         async def fetch(booking_id: str) -> Booking:
@@ -405,13 +449,18 @@ class LibroProvider(Provider):
 
         return await self._bounded(ids, fetch)
 
-    async def _find_person(self, client: UpstreamClient, code: str, email: str | None,
-                           phone: str | None) -> str | None:
+    async def _find_person(
+        self, client: UpstreamClient, code: str, email: str | None, phone: str | None
+    ) -> str | None:
         for param, value in (("guest-email", email), ("guest-phone", phone)):
             if not value:
                 continue
-            doc = await self._call(client, "GET", "/restricted/people", params={
-                "restaurant-code": code, param: value, "limit": 1})
+            doc = await self._call(
+                client,
+                "GET",
+                "/restricted/people",
+                params={"restaurant-code": code, param: value, "limit": 1},
+            )
             found = resources(doc)
             if found:
                 return str(found[0]["id"])
@@ -425,23 +474,33 @@ class LibroProvider(Provider):
         person_id = await self._find_person(client, code, guest.email, guest.phone)
         person: dict[str, Any]
         if person_id is not None:
-            person = {"type": "people",
-                      "id": int(person_id) if person_id.isdigit() else person_id}
+            person = {"type": "people", "id": int(person_id) if person_id.isdigit() else person_id}
         elif not (guest.email and guest.phone):
             # Libro's person table marks first-name, last-name, email and phone required.
-            raise InvalidInput("Libro needs the guest's e-mail and phone for a new guest",
-                               upstream=self.name, field=("guest",))
+            raise InvalidInput(
+                "Libro needs the guest's e-mail and phone for a new guest",
+                upstream=self.name,
+                field=("guest",),
+            )
         else:
-            attrs = {"first-name": guest.first_name, "last-name": guest.last_name,
-                     "email": guest.email, "phone": guest.phone,
-                     "preferred-communication-channel": "email" if guest.email else "phone",
-                     "locale": guest.locale}
-            person = {"type": "people", "attributes": {k: v for k, v in attrs.items()
-                                                       if v is not None}}
+            attrs = {
+                "first-name": guest.first_name,
+                "last-name": guest.last_name,
+                "email": guest.email,
+                "phone": guest.phone,
+                "preferred-communication-channel": "email" if guest.email else "phone",
+                "locale": guest.locale,
+            }
+            person = {
+                "type": "people",
+                "attributes": {k: v for k, v in attrs.items() if v is not None},
+            }
         local = to_zone(request.start, restaurant.timezone)
-        attributes: dict[str, Any] = {"size": request.party_size,
-                                      "date": local.date().isoformat(),
-                                      "time": local.strftime("%H:%M:%S")}
+        attributes: dict[str, Any] = {
+            "size": request.party_size,
+            "date": local.date().isoformat(),
+            "time": local.strftime("%H:%M:%S"),
+        }
         if request.notes:
             attributes["note"] = request.notes
         if guest.locale:
@@ -450,17 +509,21 @@ class LibroProvider(Provider):
             try:
                 attributes["booking-experience-id"] = int(request.area_id)
             except ValueError:
-                raise InvalidInput("unknown Libro experience id", upstream=self.name,
-                                   field=("areaId",)) from None
-        body = {"restaurant-code": code, "data": {
-            "attributes": attributes, "relationships": {"person": {"data": person}}}}
+                raise InvalidInput(
+                    "unknown Libro experience id", upstream=self.name, field=("areaId",)
+                ) from None
+        body = {
+            "restaurant-code": code,
+            "data": {"attributes": attributes, "relationships": {"person": {"data": person}}},
+        }
         doc = await self._call(client, "POST", "/restricted/restaurant/bookings", json=body)
         booking = await self._booking_from(self._one(doc), Included([doc]), code)
         self._idempotency[request.idempotency_key] = booking.native_id
         return booking
 
-    async def find_booking_by_idempotency_key(self, restaurant_id: str, key: str,
-                                              request: NewBooking) -> Booking | None:
+    async def find_booking_by_idempotency_key(
+        self, restaurant_id: str, key: str, request: NewBooking
+    ) -> Booking | None:
         known = self._idempotency.get(key)
         if known is not None:
             found = (await self.get_bookings([known]))[0]
@@ -468,20 +531,28 @@ class LibroProvider(Provider):
         # Libro keeps no key: look for the same guest at the same time with the same size.
         restaurant, _ = await self._restaurant(restaurant_id)
         local = to_zone(request.start, restaurant.timezone)
-        params = {"restaurant-code": restaurant_id, "date": local.date().isoformat(),
-                  "time": local.strftime("%H:%M")}
+        params = {
+            "restaurant-code": restaurant_id,
+            "date": local.date().isoformat(),
+            "time": local.strftime("%H:%M"),
+        }
         if request.guest.phone:
             params["guest-phone"] = request.guest.phone
-        items, included = await self._pages(await self._route(restaurant_id),
-                                            "/restricted/restaurant/bookings", params)
+        items, included = await self._pages(
+            await self._route(restaurant_id), "/restricted/restaurant/bookings", params
+        )
         candidates = [await self._booking_from(r, included, restaurant_id) for r in items]
-        candidates = [b for b in candidates if b.party_size == request.party_size
-                      and b.status != BookingStatus.CANCELLED]
+        candidates = [
+            b
+            for b in candidates
+            if b.party_size == request.party_size and b.status != BookingStatus.CANCELLED
+        ]
         guests = await self.get_guests([b.guest_id or "" for b in candidates])
         for booking, guest in zip(candidates, guests, strict=True):
             if isinstance(guest, Guest) and (
-                    (request.guest.email and guest.email == request.guest.email)
-                    or (request.guest.phone and guest.phone == request.guest.phone)):
+                (request.guest.email and guest.email == request.guest.email)
+                or (request.guest.phone and guest.phone == request.guest.phone)
+            ):
                 self._idempotency[key] = booking.native_id
                 return booking
         return None
@@ -490,9 +561,11 @@ class LibroProvider(Provider):
         restricted = (res.get("attributes") or {}).get("modification-restricted") or {}
         if isinstance(restricted, dict) and restricted.get("restricted"):
             raise InvalidState(
-                "only the restaurant can change this booking", upstream=self.name,
+                "only the restaurant can change this booking",
+                upstream=self.name,
                 code="MODIFICATION_RESTRICTED",
-                details={"reason": restricted.get("reason")})
+                details={"reason": restricted.get("reason")},
+            )
 
     async def reschedule_booking(self, booking_id: str, change: BookingChange) -> Booking:
         res, included, code = await self._raw_booking(booking_id)
@@ -502,14 +575,23 @@ class LibroProvider(Provider):
         self._check_modifiable(res)
         restaurant, _ = await self._restaurant(current.restaurant_id)
         start = to_zone(change.start or current.start, restaurant.timezone)
-        body = {"restaurant-code": current.restaurant_id, "data": {"attributes": {
-            "date": start.date().isoformat(), "time": start.strftime("%H:%M:%S"),
-            "size": change.party_size or current.party_size}}}
-        doc = await self._call(await self._route(current.restaurant_id), "PUT",
-                               f"/restricted/restaurant/bookings/{booking_id}/reschedule",
-                               json=body)
-        return await self._booking_from(self._one(doc), Included([doc]),
-                                        current.restaurant_id)
+        body = {
+            "restaurant-code": current.restaurant_id,
+            "data": {
+                "attributes": {
+                    "date": start.date().isoformat(),
+                    "time": start.strftime("%H:%M:%S"),
+                    "size": change.party_size or current.party_size,
+                }
+            },
+        }
+        doc = await self._call(
+            await self._route(current.restaurant_id),
+            "PUT",
+            f"/restricted/restaurant/bookings/{booking_id}/reschedule",
+            json=body,
+        )
+        return await self._booking_from(self._one(doc), Included([doc]), current.restaurant_id)
 
     async def cancel_booking(self, booking_id: str, reason: str | None) -> Booking:
         res, included, code = await self._raw_booking(booking_id)
@@ -517,23 +599,29 @@ class LibroProvider(Provider):
         if current.status == BookingStatus.CANCELLED:
             return current
         if current.provider_status not in ACTIVE:
-            raise InvalidState("the booking can no longer be cancelled", upstream=self.name,
-                               code="NOT_CANCELLABLE")
+            raise InvalidState(
+                "the booking can no longer be cancelled", upstream=self.name, code="NOT_CANCELLABLE"
+            )
         self._check_modifiable(res)
         until = (res.get("attributes") or {}).get("cancelation-allowed-until")
         if until and self._now() >= parse_instant(str(until)):
-            raise InvalidState("the cancellation deadline has passed", upstream=self.name,
-                               code="NOT_CANCELLABLE", details={"deadline": str(until)})
-        doc = await self._call(await self._route(current.restaurant_id), "DELETE",
-                               f"/restricted/restaurant/bookings/{booking_id}",
-                               params={"restaurant-code": current.restaurant_id})
-        return await self._booking_from(self._one(doc), Included([doc]),
-                                        current.restaurant_id)
+            raise InvalidState(
+                "the cancellation deadline has passed",
+                upstream=self.name,
+                code="NOT_CANCELLABLE",
+                details={"deadline": str(until)},
+            )
+        doc = await self._call(
+            await self._route(current.restaurant_id),
+            "DELETE",
+            f"/restricted/restaurant/bookings/{booking_id}",
+            params={"restaurant-code": current.restaurant_id},
+        )
+        return await self._booking_from(self._one(doc), Included([doc]), current.restaurant_id)
 
     async def update_booking(self, booking_id: str, update: BookingUpdate) -> Booking:
         if update.status is not None or update.tables is not None:
-            raise NotSupported("Libro's API changes only note, tags and locale",
-                               upstream=self.name)
+            raise NotSupported("Libro's API changes only note, tags and locale", upstream=self.name)
         res, included, code = await self._raw_booking(booking_id)
         current = await self._booking_from(res, included, code)
         attributes: dict[str, Any] = {}
@@ -545,26 +633,27 @@ class LibroProvider(Provider):
             attributes["locale"] = update.locale
         if not attributes:
             return current
-        doc = await self._call(await self._route(current.restaurant_id), "PATCH",
-                               f"/restricted/restaurant/bookings/{booking_id}",
-                               json={"restaurant-code": current.restaurant_id,
-                                     "data": {"attributes": attributes}})
-        return await self._booking_from(self._one(doc), Included([doc]),
-                                        current.restaurant_id)
+        doc = await self._call(
+            await self._route(current.restaurant_id),
+            "PATCH",
+            f"/restricted/restaurant/bookings/{booking_id}",
+            json={"restaurant-code": current.restaurant_id, "data": {"attributes": attributes}},
+        )
+        return await self._booking_from(self._one(doc), Included([doc]), current.restaurant_id)
 
     # ---- guests and reviews ---------------------------------------------------------------
 
     async def _person(self, person_id: str) -> Guest:
-        doc, code = await self._get_by_id(f"/restricted/people/{person_id}",
-                                          self._person_codes.get(person_id))
+        doc, code = await self._get_by_id(
+            f"/restricted/people/{person_id}", self._person_codes.get(person_id)
+        )
         self._person_codes.setdefault(person_id, code)
         return _to_guest(self.name, self._one(doc))
 
     async def get_guests(self, ids: Sequence[str]) -> BatchResult:
         return await self._bounded(ids, self._person)
 
-    async def list_guests(self, restaurant_id: str, search: str | None,
-                          limit: int) -> list[Guest]:
+    async def list_guests(self, restaurant_id: str, search: str | None, limit: int) -> list[Guest]:
         params: dict[str, Any] = {"restaurant-code": restaurant_id}
         name: str | None = None
         if search and "@" in search:
@@ -577,8 +666,12 @@ class LibroProvider(Provider):
         out: list[Guest] = []
         offset = 0
         while len(out) < limit:
-            doc = await self._call(client, "GET", "/restricted/people", params={
-                **params, "limit": self._page_size, "offset": offset})
+            doc = await self._call(
+                client,
+                "GET",
+                "/restricted/people",
+                params={**params, "limit": self._page_size, "offset": offset},
+            )
             page = resources(doc)
             for res in page:
                 guest = _to_guest(self.name, res)
@@ -597,21 +690,33 @@ class LibroProvider(Provider):
         g = request.guest
         person_id = await self._find_person(client, code, g.email, g.phone)
         if person_id is None:
-            raise NotSupported("Libro creates a guest only together with a booking",
-                               upstream=self.name)
-        attrs = {"first-name": g.first_name, "last-name": g.last_name, "email": g.email,
-                 "phone": g.phone, "locale": g.locale, "note": request.notes}
-        doc = await self._call(client, "PATCH", f"/restricted/people/{person_id}",
-                               params={"restaurant-code": code},
-                               json={"data": {"attributes": {
-                                   k: v for k, v in attrs.items() if v is not None}}})
+            raise NotSupported(
+                "Libro creates a guest only together with a booking", upstream=self.name
+            )
+        attrs = {
+            "first-name": g.first_name,
+            "last-name": g.last_name,
+            "email": g.email,
+            "phone": g.phone,
+            "locale": g.locale,
+            "note": request.notes,
+        }
+        doc = await self._call(
+            client,
+            "PATCH",
+            f"/restricted/people/{person_id}",
+            params={"restaurant-code": code},
+            json={"data": {"attributes": {k: v for k, v in attrs.items() if v is not None}}},
+        )
         return _to_guest(self.name, self._one(doc))
 
     async def list_reviews(self, restaurant_id: str) -> list[Review]:
         restaurant, _ = await self._restaurant(restaurant_id)
-        items, _ = await self._pages(await self._route(restaurant_id),
-                                     "/restricted/restaurant/reviews",
-                                     {"restaurant-code": restaurant_id})
+        items, _ = await self._pages(
+            await self._route(restaurant_id),
+            "/restricted/restaurant/reviews",
+            {"restaurant-code": restaurant_id},
+        )
         return [_to_review(self.name, res, restaurant) for res in items]
 
     # ---- webhooks -------------------------------------------------------------------------
@@ -619,8 +724,9 @@ class LibroProvider(Provider):
     def verify_webhook(self, headers: dict[str, str], body: bytes) -> dict[str, Any]:
         secret = self.config.credentials.get("webhook_secret")
         if secret is None:
-            raise InvalidInput("no webhook secret is configured for this upstream",
-                               upstream=self.name)
+            raise InvalidInput(
+                "no webhook secret is configured for this upstream", upstream=self.name
+            )
         event_id = verify_signature(secret.reveal(), headers, body, self._now(), self.name)
         restaurants, bookings, people = touched(body, self.name)
         return {
@@ -638,6 +744,7 @@ class LibroProvider(Provider):
 
     async def complete_connection(self, state: str, code: str) -> Account:
         """Exchange a callback's code for tokens and remember the account durably."""
+
         async def list_codes(client: UpstreamClient) -> list[str]:
             items, _ = await self._pages(client, "/restricted/restaurants", {})
             return [str((r.get("attributes") or {}).get("code")) for r in items]

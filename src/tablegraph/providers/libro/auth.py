@@ -33,8 +33,13 @@ class Grant:
 
 
 class TokenAuth:
-    def __init__(self, fetch: Callable[[], Awaitable[Grant]], now: Now,
-                 margin: float = 60.0, initial: Grant | None = None) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[Grant]],
+        now: Now,
+        margin: float = 60.0,
+        initial: Grant | None = None,
+    ) -> None:
         self._fetch = fetch
         self._now = now
         self._margin = timedelta(seconds=margin)
@@ -111,8 +116,10 @@ STATE_TTL = 600
 
 
 def sign_state(key: str, redirect_uri: str, label: str | None, now: datetime) -> str:
-    payload = json.dumps({"r": redirect_uri, "l": label, "t": int(now.timestamp()),
-                          "n": secrets.token_urlsafe(8)}, separators=(",", ":")).encode()
+    payload = json.dumps(
+        {"r": redirect_uri, "l": label, "t": int(now.timestamp()), "n": secrets.token_urlsafe(8)},
+        separators=(",", ":"),
+    ).encode()
     mac = hmac.new(key.encode(), payload, hashlib.sha256).digest()
     return f"{_b64(payload)}.{_b64(mac)}"
 

@@ -33,11 +33,23 @@ MakeClient = Callable[[TokenAuth], UpstreamClient]
 
 
 class Connections:
-    def __init__(self, *, upstream: str, client_id: Callable[[], str],
-                 client_secret: Callable[[], str], token_client: UpstreamClient,
-                 make_client: MakeClient, store: TokenStore, now: Now, margin: float,
-                 token_url: str, oauth_token_url: str, authorize_url: str, scopes: str,
-                 use_client_credentials: bool) -> None:
+    def __init__(
+        self,
+        *,
+        upstream: str,
+        client_id: Callable[[], str],
+        client_secret: Callable[[], str],
+        token_client: UpstreamClient,
+        make_client: MakeClient,
+        store: TokenStore,
+        now: Now,
+        margin: float,
+        token_url: str,
+        oauth_token_url: str,
+        authorize_url: str,
+        scopes: str,
+        use_client_credentials: bool,
+    ) -> None:
         self.upstream = upstream
         self._client_id, self._client_secret = client_id, client_secret
         self._token_client = token_client
@@ -59,8 +71,9 @@ class Connections:
         return [self.default] + [a.client for a in self.accounts.values() if a.client]
 
     def connected(self) -> list[Account]:
-        return [a for a in self.accounts.values()
-                if a.status == "connected" and a.client is not None]
+        return [
+            a for a in self.accounts.values() if a.status == "connected" and a.client is not None
+        ]
 
     def health(self) -> dict[str, Any]:
         return {"accounts": {label: a.status for label, a in sorted(self.accounts.items())}}
@@ -75,8 +88,9 @@ class Connections:
                         raise self._reconnect_error(account)
                     return account.client
         if not self.use_client_credentials:
-            raise UpstreamAuthError("no connected Libro account covers this restaurant",
-                                    upstream=self.upstream)
+            raise UpstreamAuthError(
+                "no connected Libro account covers this restaurant", upstream=self.upstream
+            )
         return self.default
 
     # ---- token calls ------------------------------------------------------------------------
@@ -86,20 +100,25 @@ class Connections:
         form = {**form, "client_id": self._client_id(), "client_secret": self._client_secret()}
         try:
             resp = await self._token_client.request(
-                "POST", url, content=urlencode(form).encode(), authenticated=False,
-                headers={"Content-Type": "application/x-www-form-urlencoded"})
+                "POST",
+                url,
+                content=urlencode(form).encode(),
+                authenticated=False,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
         except OutcomeUnknown:
-            raise UpstreamUnavailable("Libro's token endpoint failed",
-                                      upstream=self.upstream) from None
+            raise UpstreamUnavailable(
+                "Libro's token endpoint failed", upstream=self.upstream
+            ) from None
         if resp.status_code == 401:
-            raise UpstreamAuthError("Libro refused the client credentials",
-                                    upstream=self.upstream)
+            raise UpstreamAuthError("Libro refused the client credentials", upstream=self.upstream)
         if 400 <= resp.status_code < 500:
             return None
         body = json_body(resp, self.upstream)
         if resp.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-            raise UpstreamAuthError("Libro's token endpoint answered unexpectedly",
-                                    upstream=self.upstream)
+            raise UpstreamAuthError(
+                "Libro's token endpoint answered unexpectedly", upstream=self.upstream
+            )
         token: TokenResponse = body  # type: ignore[assignment]
         return token
 
@@ -110,8 +129,9 @@ class Connections:
     async def _client_credentials_grant(self) -> Grant:
         token = await self._token_request(self._token_url, {"grant_type": "client_credentials"})
         if token is None:
-            raise UpstreamAuthError("Libro refused the client-credentials grant",
-                                    upstream=self.upstream)
+            raise UpstreamAuthError(
+                "Libro refused the client-credentials grant", upstream=self.upstream
+            )
         return self._grant(token)
 
     # ---- connected accounts -----------------------------------------------------------------
@@ -131,14 +151,17 @@ class Connections:
             return await self._refresh(account)
 
         account.client = self._make_client(
-            TokenAuth(fetch, self._now, self._margin, initial=account.initial_grant()))
+            TokenAuth(fetch, self._now, self._margin, initial=account.initial_grant())
+        )
         self.accounts[account.label] = account
 
     async def _refresh(self, account: Account) -> Grant:
         if account.status != "connected":
             raise self._reconnect_error(account)
-        token = await self._token_request(self._oauth_token_url, {
-            "grant_type": "refresh_token", "refresh_token": account.refresh_token})
+        token = await self._token_request(
+            self._oauth_token_url,
+            {"grant_type": "refresh_token", "refresh_token": account.refresh_token},
+        )
         if token is None or "refresh_token" not in token:
             account.status = "needs_reconnect"
             account.access_token = account.expires_at = None
@@ -153,20 +176,33 @@ class Connections:
 
     def _reconnect_error(self, account: Account) -> UpstreamAuthError:
         return UpstreamAuthError(
-            "the Libro account must be reconnected", upstream=self.upstream,
-            details={"account": account.label, "needsReconnect": True})
+            "the Libro account must be reconnected",
+            upstream=self.upstream,
+            details={"account": account.label, "needsReconnect": True},
+        )
 
     # ---- the authorization-code flow --------------------------------------------------------
 
     def authorization_url(self, redirect_uri: str, label: str | None = None) -> str:
         """Libro's authorize URL for a new connection, with a signed ``state`` (10 min)."""
         state = sign_state(self._client_secret(), redirect_uri, label, self._now())
-        return self._authorize_url + "?" + urlencode({
-            "client_id": self._client_id(), "redirect_uri": redirect_uri,
-            "response_type": "code", "scope": self._scopes, "state": state})
+        return (
+            self._authorize_url
+            + "?"
+            + urlencode(
+                {
+                    "client_id": self._client_id(),
+                    "redirect_uri": redirect_uri,
+                    "response_type": "code",
+                    "scope": self._scopes,
+                    "state": state,
+                }
+            )
+        )
 
-    async def complete(self, state: str, code: str,
-                       list_codes: Callable[[UpstreamClient], Awaitable[list[str]]]) -> Account:
+    async def complete(
+        self, state: str, code: str, list_codes: Callable[[UpstreamClient], Awaitable[list[str]]]
+    ) -> Account:
         """Exchange a callback's code, learn the account's restaurants, store it durably."""
         from tablegraph.errors import InvalidInput
 
@@ -174,11 +210,12 @@ class Connections:
         if pending is None:
             raise InvalidInput("unknown or expired connection attempt", upstream=self.upstream)
         redirect_uri, label = pending
-        token = await self._token_request(self._oauth_token_url, {
-            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
+        token = await self._token_request(
+            self._oauth_token_url,
+            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+        )
         if token is None or "refresh_token" not in token:
-            raise UpstreamAuthError("Libro refused the authorization code",
-                                    upstream=self.upstream)
+            raise UpstreamAuthError("Libro refused the authorization code", upstream=self.upstream)
         await self.ensure_loaded()
         grant = self._grant(token)
         probe = self._make_client(TokenAuth(self._never_refresh, self._now, 0, initial=grant))
@@ -187,8 +224,13 @@ class Connections:
         finally:
             await probe.aclose()
         label = label or (codes[0] if codes else f"account-{len(self.accounts) + 1}")
-        account = Account(label, token["refresh_token"], codes,
-                          access_token=grant.access_token, expires_at=grant.expires_at)
+        account = Account(
+            label,
+            token["refresh_token"],
+            codes,
+            access_token=grant.access_token,
+            expires_at=grant.expires_at,
+        )
         old = self.accounts.get(label)
         if old is not None and old.client is not None:
             await old.client.aclose()

@@ -85,8 +85,13 @@ def _scopes(res: Resource) -> list[tuple[str, time, time]]:
     out = []
     for scope in (res.get("attributes") or {}).get("service-scopes") or []:
         try:
-            out.append((str(scope.get("name")), time.fromisoformat(scope["startTime"]),
-                        time.fromisoformat(scope["endTime"])))
+            out.append(
+                (
+                    str(scope.get("name")),
+                    time.fromisoformat(scope["startTime"]),
+                    time.fromisoformat(scope["endTime"]),
+                )
+            )
         except (KeyError, TypeError, ValueError):
             continue
     return out
@@ -94,10 +99,13 @@ def _scopes(res: Resource) -> list[tuple[str, time, time]]:
 
 def _to_opening_hours(res: Resource) -> OpeningHours:
     """Service scopes carry no weekdays: Libro applies them to every day."""
-    return OpeningHours(weekly=tuple(
-        OpeningPeriod(day, start, end, name)
-        for day in range(1, 8) for name, start, end in _scopes(res)
-    ))
+    return OpeningHours(
+        weekly=tuple(
+            OpeningPeriod(day, start, end, name)
+            for day in range(1, 8)
+            for name, start, end in _scopes(res)
+        )
+    )
 
 
 def _service_name(scopes: list[tuple[str, time, time]], wall: time) -> str | None:
@@ -129,8 +137,9 @@ def _to_area(entry: dict[str, Any]) -> Area:
     return Area(native_id=str(entry["id"]), name=name, localized_names=localized)
 
 
-def _to_slots(body: Any, tz: str, party_size: int, currency: str,
-              restaurant: Resource | None = None) -> list[Slot]:
+def _to_slots(
+    body: Any, tz: str, party_size: int, currency: str, restaurant: Resource | None = None
+) -> list[Slot]:
     """The seatings map: ``{date: {local datetime without offset: true | [entry, ...]}}``.
 
     One slot per start and distinct payment requirement, so a ticketed experience is not
@@ -159,10 +168,16 @@ def _to_slots(body: Any, tz: str, party_size: int, currency: str,
                 if entry.get("id") is not None:
                     areas.append(_to_area(entry))
             for payment, areas in groups.items():
-                slots.append(Slot(start=start, end=start + DEFAULT_DURATION,
-                                  party_size=party_size, areas=tuple(areas),
-                                  service_name=_service_name(scopes, wall.time()),
-                                  payment=payment))
+                slots.append(
+                    Slot(
+                        start=start,
+                        end=start + DEFAULT_DURATION,
+                        party_size=party_size,
+                        areas=tuple(areas),
+                        service_name=_service_name(scopes, wall.time()),
+                        payment=payment,
+                    )
+                )
     slots.sort(key=lambda s: (s.start, s.payment is not None))
     return slots
 
@@ -182,8 +197,9 @@ def _to_guest(upstream: str, res: Resource) -> Guest:
     )
 
 
-def _to_booking(upstream: str, res: Resource, restaurant: Restaurant,
-                included: Included) -> Booking:
+def _to_booking(
+    upstream: str, res: Resource, restaurant: Restaurant, included: Included
+) -> Booking:
     a = res.get("attributes") or {}
     tz = restaurant.timezone
     raw_status = str(a.get("status") or "")
@@ -233,8 +249,9 @@ def _to_review(upstream: str, res: Resource, restaurant: Restaurant) -> Review:
         text=a.get("description"),
         reply=a.get("reply"),
         source=a.get("source"),
-        sub_ratings=tuple((name, float(a[key])) for key, name in SUB_RATINGS
-                          if a.get(key) is not None),
+        sub_ratings=tuple(
+            (name, float(a[key])) for key, name in SUB_RATINGS if a.get(key) is not None
+        ),
     )
 
 

@@ -34,17 +34,24 @@ def libro_oauth_routes(provider: LibroProvider) -> list[web.RouteDef]:
 
     async def callback(request: web.Request) -> web.Response:
         if "error" in request.query or "code" not in request.query:
-            return web.Response(status=400, content_type="text/html",
-                                text="<p>The Libro connection was not authorized.</p>")
+            return web.Response(
+                status=400,
+                content_type="text/html",
+                text="<p>The Libro connection was not authorized.</p>",
+            )
         try:
             account = await provider.complete_connection(
-                request.query.get("state", ""), request.query["code"])
+                request.query.get("state", ""), request.query["code"]
+            )
         except GatewayError as exc:
             status = 400 if exc.code == "INVALID_INPUT" else 502
-            return web.Response(status=status, content_type="text/html",
-                                text=f"<p>{html.escape(exc.message)}</p>")
+            return web.Response(
+                status=status, content_type="text/html", text=f"<p>{html.escape(exc.message)}</p>"
+            )
         codes = ", ".join(html.escape(c) for c in account.restaurant_codes)
-        return web.Response(content_type="text/html", text=(
-            f"<p>Libro account {html.escape(account.label)} connected: {codes}</p>"))
+        return web.Response(
+            content_type="text/html",
+            text=(f"<p>Libro account {html.escape(account.label)} connected: {codes}</p>"),
+        )
 
     return [web.get(base, connect), web.get(f"{base}/callback", callback)]

@@ -24,8 +24,14 @@ def _header(headers: dict[str, str], name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == lowered), None)
 
 
-def verify_signature(secret: str, headers: dict[str, str], body: bytes, now: datetime,
-                     upstream: str, tolerance: float = TOLERANCE_SECONDS) -> str:
+def verify_signature(
+    secret: str,
+    headers: dict[str, str],
+    body: bytes,
+    now: datetime,
+    upstream: str,
+    tolerance: float = TOLERANCE_SECONDS,
+) -> str:
     """Raise ``InvalidInput`` unless the delivery is authentic and fresh; return an event id.
 
     Libro sends no event id: ``"<t>.<v1>"`` identifies a delivery (a retry of the same body at
@@ -49,8 +55,9 @@ def verify_signature(secret: str, headers: dict[str, str], body: bytes, now: dat
         raise InvalidInput("webhook with a malformed signature", upstream=upstream)
     if abs(now.timestamp() - timestamp) > tolerance:
         raise InvalidInput("webhook signature is stale", upstream=upstream)
-    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body,
-                        hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+    ).hexdigest()
     if not any(hmac.compare_digest(expected, s.lower()) for s in signatures):
         raise InvalidInput("webhook signature does not match", upstream=upstream)
     return f"{timestamp}.{expected}"
@@ -71,11 +78,15 @@ def touched(body: bytes, upstream: str) -> tuple[list[str], list[str], list[str]
         kind, ident = item.get("type"), item.get("id")
         if ident is None:
             continue
-        {"booking": bookings, "restaurant": restaurants,
-         "person": people, "people": people}.get(str(kind), []).append(str(ident))
+        {"booking": bookings, "restaurant": restaurants, "person": people, "people": people}.get(
+            str(kind), []
+        ).append(str(ident))
         for name, bucket in (("restaurant", restaurants), ("person", people)):
             rel = ((item.get("relationships") or {}).get(name) or {}).get("data")
             if isinstance(rel, dict) and rel.get("id") is not None:
                 bucket.append(str(rel["id"]))
-    return (list(dict.fromkeys(restaurants)), list(dict.fromkeys(bookings)),
-            list(dict.fromkeys(people)))
+    return (
+        list(dict.fromkeys(restaurants)),
+        list(dict.fromkeys(bookings)),
+        list(dict.fromkeys(people)),
+    )

@@ -57,8 +57,9 @@ _EXPIRED_STATUS = web.AppKey("libro_expired_status", int)
 
 
 def _error_response(err: LibroError) -> web.Response:
-    return web.json_response({"error": err.key, "code": err.code, "message": err.message},
-                             status=err.status)
+    return web.json_response(
+        {"error": err.key, "code": err.code, "message": err.message}, status=err.status
+    )
 
 
 def _fault_error(status: int) -> web.Response:
@@ -80,8 +81,9 @@ def _expire_tokens(app: web.Application) -> None:
 
 #: Injected faults answer in Libro's ``{error, code, message}`` shape (a 429 burst does carry
 #: ``Retry-After`` in seconds, which the built-in limiter does not); access tokens expire.
-FAULT_PROFILE = FaultProfile("Libro", _fault_error, _fault_rate_limited,
-                             expire_credentials=_expire_tokens)
+FAULT_PROFILE = FaultProfile(
+    "Libro", _fault_error, _fault_rate_limited, expire_credentials=_expire_tokens
+)
 
 
 @web.middleware
@@ -139,7 +141,8 @@ async def _sim_revoke(request: web.Request) -> web.Response:
 async def _sim_fail_next(request: web.Request) -> web.Response:
     body = await request.json()
     request.app[LIBRO_STATE].forced.append(
-        (str(body.get("method", "GET")).upper(), str(body["path"]), str(body["code"])))
+        (str(body.get("method", "GET")).upper(), str(body["path"]), str(body["code"]))
+    )
     return web.json_response({"ok": True})
 
 
@@ -152,11 +155,19 @@ async def _sim_webhooks(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-def create_app(seed: int = 0, *, clock: Clock | None = None,
-               rate_limit: int | None = 10, token_ttl: int = 7200,
-               expired_status: int = 401, webhook_urls: tuple[str, ...] = (),
-               webhook_secret: str | None = DEMO_WEBHOOK_SECRET, bookings_per_day: int = 6,
-               faults: Iterable[Fault] = (), **options: Any) -> web.Application:
+def create_app(
+    seed: int = 0,
+    *,
+    clock: Clock | None = None,
+    rate_limit: int | None = 10,
+    token_ttl: int = 7200,
+    expired_status: int = 401,
+    webhook_urls: tuple[str, ...] = (),
+    webhook_secret: str | None = DEMO_WEBHOOK_SECRET,
+    bookings_per_day: int = 6,
+    faults: Iterable[Fault] = (),
+    **options: Any,
+) -> web.Application:
     """The simulator app. ``rate_limit``: requests per second per token (None: unlimited);
     ``faults``: injected from the start (see ``simulators.faults``)."""
     if options:
@@ -171,12 +182,16 @@ def create_app(seed: int = 0, *, clock: Clock | None = None,
     app[_RATE] = {}
     app[_RATE_LIMIT] = rate_limit
     app[_EXPIRED_STATUS] = expired_status
-    app.add_routes(api.ROUTES + oauth.ROUTES + [
-        web.post("/_sim/expire-tokens", _sim_expire),
-        web.post("/_sim/revoke", _sim_revoke),
-        web.post("/_sim/fail-next", _sim_fail_next),
-        web.post("/_sim/webhooks", _sim_webhooks),
-    ])
+    app.add_routes(
+        api.ROUTES
+        + oauth.ROUTES
+        + [
+            web.post("/_sim/expire-tokens", _sim_expire),
+            web.post("/_sim/revoke", _sim_revoke),
+            web.post("/_sim/fail-next", _sim_fail_next),
+            web.post("/_sim/webhooks", _sim_webhooks),
+        ]
+    )
 
     async def _close(_: web.Application) -> None:
         await sender.close()
@@ -191,9 +206,11 @@ def demo_upstreams(base_url: str) -> list[UpstreamConfig]:
             name="libro-montreal",
             kind="libro",
             base_url=base_url,
-            credentials={"client_id": Secret(DEMO_CLIENT_ID),
-                         "client_secret": Secret(DEMO_CLIENT_SECRET),
-                         "webhook_secret": Secret(DEMO_WEBHOOK_SECRET)},
+            credentials={
+                "client_id": Secret(DEMO_CLIENT_ID),
+                "client_secret": Secret(DEMO_CLIENT_SECRET),
+                "webhook_secret": Secret(DEMO_WEBHOOK_SECRET),
+            },
             options={"restaurant_codes": list(DEMO_CODES)},
         )
     ]
@@ -206,12 +223,14 @@ def stored_bookings(app: web.Application) -> list[StoredBooking]:
     for b in state.bookings.values():
         person = state.people.get(b.person_id)
         rest = state.restaurants.get(b.restaurant_id)
-        out.append(StoredBooking(
-            id=str(b.id),
-            restaurant_id=rest.code if rest is not None else b.restaurant_id,
-            start=b.start,
-            party_size=b.size,
-            guest_email=person.email if person is not None else None,
-            status=b.status,
-        ))
+        out.append(
+            StoredBooking(
+                id=str(b.id),
+                restaurant_id=rest.code if rest is not None else b.restaurant_id,
+                start=b.start,
+                party_size=b.size,
+                guest_email=person.email if person is not None else None,
+                status=b.status,
+            )
+        )
     return out

@@ -103,7 +103,7 @@ async def list_restaurants(request: web.Request) -> web.Response:
         rests = [r for r in rests if query.lower() in r.name.lower()]
     rests.sort(key=lambda r: int(r.id))
     limit, offset = _page(request, 20)
-    return web.json_response({"data": [restaurant_doc(r) for r in rests[offset:offset + limit]]})
+    return web.json_response({"data": [restaurant_doc(r) for r in rests[offset : offset + limit]]})
 
 
 async def seatings(request: web.Request) -> web.Response:
@@ -122,8 +122,10 @@ async def seatings(request: web.Request) -> web.Response:
 
 
 def _bookings_doc(state: LibroState, bookings: list[BookingRec]) -> dict[str, Any]:
-    return {"data": [booking_doc(state, b) for b in bookings],
-            "included": booking_included(state, bookings)}
+    return {
+        "data": [booking_doc(state, b) for b in bookings],
+        "included": booking_included(state, bookings),
+    }
 
 
 def _one_booking(state: LibroState, b: BookingRec) -> dict[str, Any]:
@@ -143,14 +145,19 @@ async def list_bookings(request: web.Request) -> web.Response:
             if "time" in q:
                 at = time.fromisoformat(q["time"])
                 items = [b for b in items if _local(state, b).time() == at]
-        for name, attr, after in (("started-after", "start", True),
-                                  ("started-before", "start", False),
-                                  ("created-after", "created_at", True),
-                                  ("updated-after", "updated_at", True)):
+        for name, attr, after in (
+            ("started-after", "start", True),
+            ("started-before", "start", False),
+            ("created-after", "created_at", True),
+            ("updated-after", "updated_at", True),
+        ):
             if name in q:
                 bound = parse_instant(q[name])
-                items = [b for b in items
-                         if (getattr(b, attr) >= bound if after else getattr(b, attr) < bound)]
+                items = [
+                    b
+                    for b in items
+                    if (getattr(b, attr) >= bound if after else getattr(b, attr) < bound)
+                ]
         if "guest-id" in q:
             items = [b for b in items if b.person_id == int(q["guest-id"])]
     except ValueError:
@@ -164,7 +171,7 @@ async def list_bookings(request: web.Request) -> web.Response:
         items = [b for b in items if _digits(state.people[b.person_id].phone) == phone]
     items.sort(key=lambda b: (b.start, b.id))
     limit, offset = _page(request, 20)
-    return web.json_response(_bookings_doc(state, items[offset:offset + limit]))
+    return web.json_response(_bookings_doc(state, items[offset : offset + limit]))
 
 
 def _local(state: LibroState, b: BookingRec) -> datetime:
@@ -178,8 +185,11 @@ def _booking(request: web.Request, code: str | None) -> BookingRec:
     except ValueError:
         b = None
     rest = _restaurant(request, code, required=False)
-    if (b is None or b.restaurant_id not in _token(request).restaurant_ids
-            or (rest is not None and b.restaurant_id != rest.id)):
+    if (
+        b is None
+        or b.restaurant_id not in _token(request).restaurant_ids
+        or (rest is not None and b.restaurant_id != rest.id)
+    ):
         raise http_error(404, "not-found", "Booking not found")
     return b
 
@@ -199,9 +209,17 @@ def _wall(attrs: dict[str, Any]) -> datetime:
     return datetime.combine(day, at)
 
 
-def _place(state: LibroState, rest: RestaurantRec, wall: datetime, size: int,
-           experience_id: object, *, paid: bool, table_number: object = None,
-           ignore: int | None = None) -> tuple[datetime, str, Experience | None]:
+def _place(
+    state: LibroState,
+    rest: RestaurantRec,
+    wall: datetime,
+    size: int,
+    experience_id: object,
+    *,
+    paid: bool,
+    table_number: object = None,
+    ignore: int | None = None,
+) -> tuple[datetime, str, Experience | None]:
     """Check a requested seating; return (start, table number, experience) or raise 2xxx/3xxx."""
     if not rest.min_size <= size <= rest.max_size:
         raise fail("2005")
@@ -224,14 +242,19 @@ def _place(state: LibroState, rest: RestaurantRec, wall: datetime, size: int,
         if exp is None:
             raise fail("3001")
     elif scope.experiences:
-        exp = next((e for e in scope.experiences
-                    if state.free_table(rest, start, size, e.zones, ignore)), None)
+        exp = next(
+            (e for e in scope.experiences if state.free_table(rest, start, size, e.zones, ignore)),
+            None,
+        )
         if exp is None:
             raise fail("2004")
     if exp is not None:
         zones = exp.zones
-        if isinstance(exp.payment, dict) and exp.payment.get("payment-type") == "TICKETING" \
-                and not paid:
+        if (
+            isinstance(exp.payment, dict)
+            and exp.payment.get("payment-type") == "TICKETING"
+            and not paid
+        ):
             raise fail("3004")
     if table_number:
         table = next((t for t in rest.tables if t.number == str(table_number)), None)
@@ -258,16 +281,30 @@ async def create_booking(request: web.Request) -> web.Response:
     if not isinstance(attrs.get("size"), int):
         raise fail("3003")
     wall = _wall(attrs)
-    start, table, exp = _place(state, rest, wall, attrs["size"],
-                               attrs.get("booking-experience-id"),
-                               paid=body.get("payment-intent-id") is not None,
-                               table_number=attrs.get("table-number"))
-    person = _person_for(state, rest, ((data.get("relationships") or {}).get("person") or {})
-                         .get("data") or {})
-    b = state.new_booking(rest, person, attrs["size"], start, table, note=attrs.get("note"),
-                          locale=attrs.get("locale"), tags=list(attrs.get("tags") or []),
-                          experience_id=exp.id if exp else None,
-                          deposit=isinstance(exp.payment, dict) if exp else False)
+    start, table, exp = _place(
+        state,
+        rest,
+        wall,
+        attrs["size"],
+        attrs.get("booking-experience-id"),
+        paid=body.get("payment-intent-id") is not None,
+        table_number=attrs.get("table-number"),
+    )
+    person = _person_for(
+        state, rest, ((data.get("relationships") or {}).get("person") or {}).get("data") or {}
+    )
+    b = state.new_booking(
+        rest,
+        person,
+        attrs["size"],
+        start,
+        table,
+        note=attrs.get("note"),
+        locale=attrs.get("locale"),
+        tags=list(attrs.get("tags") or []),
+        experience_id=exp.id if exp else None,
+        deposit=isinstance(exp.payment, dict) if exp else False,
+    )
     request.app[LIBRO_WEBHOOKS].send(_one_booking(state, b), "booking.created")
     return web.json_response(_one_booking(state, b), status=201)
 
@@ -329,9 +366,15 @@ async def reschedule_booking(request: web.Request) -> web.Response:
     except ValueError:
         raise fail("3003") from None
     wall = _wall(attrs)
-    start, table, exp = _place(state, rest, wall, size,
-                               attrs.get("booking-experience-id", b.experience_id),
-                               paid=b.deposit, ignore=b.id)
+    start, table, exp = _place(
+        state,
+        rest,
+        wall,
+        size,
+        attrs.get("booking-experience-id", b.experience_id),
+        paid=b.deposit,
+        ignore=b.id,
+    )
     b.start, b.size, b.table = start, size, table
     b.experience_id = exp.id if exp else None
     b.updated_at = state.clock.now()
@@ -384,10 +427,12 @@ async def list_people(request: web.Request) -> web.Response:
         people = [p for p in people if _digits(p.phone) == phone]
     people.sort(key=lambda p: -p.id)  # newest id first (DOC people/_list.md)
     limit, offset = _page(request, 25)
-    return web.json_response({
-        "data": [person_doc(p) for p in people[offset:offset + limit]],
-        "meta": {"page": {"limit": limit, "offset": offset, "total": len(people)}},
-    })
+    return web.json_response(
+        {
+            "data": [person_doc(p) for p in people[offset : offset + limit]],
+            "meta": {"page": {"limit": limit, "offset": offset, "total": len(people)}},
+        }
+    )
 
 
 async def get_person(request: web.Request) -> web.Response:
@@ -399,9 +444,15 @@ async def update_person(request: web.Request) -> web.Response:
     _need_scope(request, "people")
     p, body = _person(request), await _body(request)
     attrs = (body.get("data") or {}).get("attributes") or {}
-    for key, attr in (("first-name", "first_name"), ("last-name", "last_name"),
-                      ("email", "email"), ("phone", "phone"), ("note", "note"),
-                      ("locale", "locale"), ("preferred-communication-channel", "channel")):
+    for key, attr in (
+        ("first-name", "first_name"),
+        ("last-name", "last_name"),
+        ("email", "email"),
+        ("phone", "phone"),
+        ("note", "note"),
+        ("locale", "locale"),
+        ("preferred-communication-channel", "channel"),
+    ):
         if key in attrs:
             setattr(p, attr, attrs[key])
     if "tags" in attrs:
@@ -415,11 +466,15 @@ async def list_reviews(request: web.Request) -> web.Response:
     state = _state(request)
     rest = _restaurant(request, request.query.get("restaurant-code"), required=True)
     assert rest is not None
-    items = sorted((r for r in state.reviews.values() if r.restaurant_id == rest.id),
-                   key=lambda r: (r.created_at, r.id), reverse=True)
+    items = sorted(
+        (r for r in state.reviews.values() if r.restaurant_id == rest.id),
+        key=lambda r: (r.created_at, r.id),
+        reverse=True,
+    )
     limit, offset = _page(request, 20)
-    return web.json_response({"data": [review_doc(state, r) for r in items[offset:offset + limit]],
-                              "included": []})
+    return web.json_response(
+        {"data": [review_doc(state, r) for r in items[offset : offset + limit]], "included": []}
+    )
 
 
 ROUTES = [

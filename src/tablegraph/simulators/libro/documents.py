@@ -40,8 +40,11 @@ def restaurant_doc(r: RestaurantRec) -> dict[str, Any]:
             "online-booking-lead-months": r.lead_months,
             "cancelation-delay": r.cancelation_delay,
             "service-scopes": [
-                {"name": s.name, "startTime": s.start.strftime("%H:%M"),
-                 "endTime": s.end.strftime("%H:%M")}
+                {
+                    "name": s.name,
+                    "startTime": s.start.strftime("%H:%M"),
+                    "endTime": s.end.strftime("%H:%M"),
+                }
                 for s in r.scopes
             ],
             "classifications": [],

@@ -23,8 +23,11 @@ def _oauth_error(status: int, error: str, description: str) -> web.Response:
 
 
 def _token_body(token: Token, refresh: str | None, ttl: int) -> dict[str, object]:
-    body: dict[str, object] = {"access_token": token.value, "token_type": "Bearer",
-                               "expires_in": ttl}
+    body: dict[str, object] = {
+        "access_token": token.value,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+    }
     if refresh is not None:
         body["refresh_token"] = refresh
     return body
@@ -36,16 +39,21 @@ async def token(request: web.Request) -> web.Response:
     grant_type = str(form.get("grant_type", ""))
     state.token_calls.append(grant_type)
     client = state.clients.get(str(form.get("client_id", "")))
-    if client is None or not secrets.compare_digest(client.secret,
-                                                     str(form.get("client_secret", ""))):
+    if client is None or not secrets.compare_digest(
+        client.secret, str(form.get("client_secret", ""))
+    ):
         return _oauth_error(401, "invalid_client", "Client authentication failed")
     if grant_type == "client_credentials":
         tok = state.issue_token(client.client_id, None, ALL_SCOPES, client.restaurant_ids)
         return web.json_response(_token_body(tok, None, state.token_ttl))
     if grant_type == "authorization_code":
         grant = state.codes.get(str(form.get("code", "")))
-        if (grant is None or grant.used or grant.client_id != client.client_id
-                or grant.redirect_uri != form.get("redirect_uri")):
+        if (
+            grant is None
+            or grant.used
+            or grant.client_id != client.client_id
+            or grant.redirect_uri != form.get("redirect_uri")
+        ):
             return _oauth_error(400, "invalid_grant", "The authorization code is invalid")
         grant.used = True
         return _user_tokens(state, client, grant)
@@ -84,10 +92,13 @@ async def authorize_page(request: web.Request) -> web.Response:
         f'<input type="hidden" name="{k}" value="{html.escape(q.get(k, ""))}">'
         for k in ("client_id", "redirect_uri", "scope", "state")
     )
-    options = "".join(f'<option value="{html.escape(u)}">{html.escape(u)}</option>'
-                      for u in sorted(state.users))
-    return web.Response(content_type="text/html", text=_PAGE.format(
-        client=html.escape(client.client_id), hidden=hidden, options=options))
+    options = "".join(
+        f'<option value="{html.escape(u)}">{html.escape(u)}</option>' for u in sorted(state.users)
+    )
+    return web.Response(
+        content_type="text/html",
+        text=_PAGE.format(client=html.escape(client.client_id), hidden=hidden, options=options),
+    )
 
 
 async def authorize_submit(request: web.Request) -> web.Response:

@@ -20,11 +20,18 @@ from tablegraph.simulators.common import Clock
 from tablegraph.timeutil import localize, zone
 
 STEP = timedelta(minutes=15)
-ACTIVE_STATUSES = frozenset(
-    {"pending", "approved", "confirmed", "arrived", "partial", "seated"}
+ACTIVE_STATUSES = frozenset({"pending", "approved", "confirmed", "arrived", "partial", "seated"})
+ALL_STATUSES = (
+    "approved",
+    "canceled",
+    "confirmed",
+    "noshow",
+    "pending",
+    "seated",
+    "partial",
+    "arrived",
+    "completed",
 )
-ALL_STATUSES = ("approved", "canceled", "confirmed", "noshow", "pending", "seated", "partial",
-                "arrived", "completed")
 
 
 class LibroError(Exception):
@@ -46,10 +53,16 @@ ERRORS: dict[str, tuple[int, str, str]] = {
     "2001": (422, "validation.service.slots-unavailable-not-specific", "Slot unavailable"),
     "2002": (422, "validation.service.slots-unavailable-not-specific", "Booking window closed"),
     "2003": (422, "validation.service.slots-unavailable-not-specific", "Not enough room"),
-    "2004": (422, "validation.service.slots-unavailable-not-specific",
-             "Not enough room at this time"),
-    "2005": (422, "validation.service.slots-unavailable-not-specific",
-             "Party size outside the online range"),
+    "2004": (
+        422,
+        "validation.service.slots-unavailable-not-specific",
+        "Not enough room at this time",
+    ),
+    "2005": (
+        422,
+        "validation.service.slots-unavailable-not-specific",
+        "Party size outside the online range",
+    ),
     "2006": (422, "exception.no-table", "No table available"),
     "2007": (422, "validation.service.date-out-of-range", "Date out of range"),
     "2008": (422, "service-not-found", "Service not found"),
@@ -253,10 +266,21 @@ class LibroState:
 
     # ---- tokens ----------------------------------------------------------------------------
 
-    def issue_token(self, client_id: str, user: str | None, scopes: frozenset[str],
-                    restaurant_ids: frozenset[str]) -> Token:
-        token = Token(secrets.token_urlsafe(24), client_id, user, scopes, restaurant_ids,
-                      self.clock.now() + timedelta(seconds=self.token_ttl))
+    def issue_token(
+        self,
+        client_id: str,
+        user: str | None,
+        scopes: frozenset[str],
+        restaurant_ids: frozenset[str],
+    ) -> Token:
+        token = Token(
+            secrets.token_urlsafe(24),
+            client_id,
+            user,
+            scopes,
+            restaurant_ids,
+            self.clock.now() + timedelta(seconds=self.token_ttl),
+        )
         self.tokens[token.value] = token
         return token
 
@@ -286,8 +310,9 @@ class LibroState:
 
     # ---- availability ----------------------------------------------------------------------
 
-    def seatings(self, rest: RestaurantRec, day: date, size: int,
-                 ignore_booking: int | None = None) -> dict[str, list[dict[str, Any]]]:
+    def seatings(
+        self, rest: RestaurantRec, day: date, size: int, ignore_booking: int | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
         """``{"YYYY-MM-DDTHH:MM:SS": [entry, ...]}`` for the services starting on ``day``."""
         out: dict[str, list[dict[str, Any]]] = {}
         if not rest.min_size <= size <= rest.max_size or not self._in_window(rest, day):
@@ -305,19 +330,29 @@ class LibroState:
                     out[wall.isoformat()] = entries
         return out
 
-    def _entries(self, rest: RestaurantRec, scope: ServiceScope, start: datetime, size: int,
-                 ignore_booking: int | None) -> list[dict[str, Any]]:
+    def _entries(
+        self,
+        rest: RestaurantRec,
+        scope: ServiceScope,
+        start: datetime,
+        size: int,
+        ignore_booking: int | None,
+    ) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = []
         if scope.experiences:
             for exp in scope.experiences:
                 if self.free_table(rest, start, size, exp.zones, ignore_booking):
-                    entries.append({"id": exp.id, "name": exp.names(),
-                                    "payment-required": exp.payment})
+                    entries.append(
+                        {"id": exp.id, "name": exp.names(), "payment-required": exp.payment}
+                    )
         elif self.free_table(rest, start, size, None, ignore_booking):
             payment: dict[str, Any] | bool = False
             if scope.no_show_from_size is not None and size >= scope.no_show_from_size:
-                payment = {"payment-type": "NO_SHOW", "amount-cents": scope.no_show_cents,
-                           "payment-delay": 86400}
+                payment = {
+                    "payment-type": "NO_SHOW",
+                    "amount-cents": scope.no_show_cents,
+                    "payment-delay": 86400,
+                }
             entries.append({"payment-required": payment})
         return entries
 
@@ -326,18 +361,30 @@ class LibroState:
         last = _add_months(today, rest.lead_months)
         return today - timedelta(days=1) <= day <= last
 
-    def free_table(self, rest: RestaurantRec, start: datetime, size: int,
-                   zones: tuple[str, ...] | None, ignore_booking: int | None = None
-                   ) -> Table | None:
+    def free_table(
+        self,
+        rest: RestaurantRec,
+        start: datetime,
+        size: int,
+        zones: tuple[str, ...] | None,
+        ignore_booking: int | None = None,
+    ) -> Table | None:
         end = start + rest.duration
         busy = {
-            b.table for b in self.bookings.values()
-            if b.restaurant_id == rest.id and b.status in ACTIVE_STATUSES and b.table
-            and b.id != ignore_booking and b.start < end and start < b.end
+            b.table
+            for b in self.bookings.values()
+            if b.restaurant_id == rest.id
+            and b.status in ACTIVE_STATUSES
+            and b.table
+            and b.id != ignore_booking
+            and b.start < end
+            and start < b.end
         }
-        fitting = [t for t in rest.tables
-                   if t.seats >= size and t.number not in busy
-                   and (zones is None or t.zone in zones)]
+        fitting = [
+            t
+            for t in rest.tables
+            if t.seats >= size and t.number not in busy and (zones is None or t.zone in zones)
+        ]
         return min(fitting, key=lambda t: (t.seats, t.number)) if fitting else None
 
     def find_scope(self, rest: RestaurantRec, wall: datetime) -> tuple[ServiceScope, date] | None:
@@ -367,15 +414,30 @@ class LibroState:
             reason = "validation.service.date-out-of-range"
         return {"restricted": reason is not None, "reason": reason}
 
-    def new_booking(self, rest: RestaurantRec, person: Person, size: int, start: datetime,
-                    table: str | None, **kw: Any) -> BookingRec:
+    def new_booking(
+        self,
+        rest: RestaurantRec,
+        person: Person,
+        size: int,
+        start: datetime,
+        table: str | None,
+        **kw: Any,
+    ) -> BookingRec:
         now = kw.pop("created_at", None) or self.clock.now().astimezone(zone(rest.tz))
         b = BookingRec(
-            id=self.next_id(), restaurant_id=rest.id, person_id=person.id, size=size,
-            status=kw.pop("status", "approved"), start=start.astimezone(zone(rest.tz)),
-            duration=rest.duration, table=table, created_at=now, updated_at=now,
+            id=self.next_id(),
+            restaurant_id=rest.id,
+            person_id=person.id,
+            size=size,
+            status=kw.pop("status", "approved"),
+            start=start.astimezone(zone(rest.tz)),
+            duration=rest.duration,
+            table=table,
+            created_at=now,
+            updated_at=now,
             read_token=f"{self._rng.getrandbits(36):09x}",
-            edit_token=f"{self._rng.getrandbits(36):09x}", **kw,
+            edit_token=f"{self._rng.getrandbits(36):09x}",
+            **kw,
         )
         self.bookings[b.id] = b
         person.restaurant_ids.add(rest.id)
@@ -394,9 +456,13 @@ class LibroState:
             id=self._next_person,
             first_name=attrs.get("first-name") or attrs.get("first_name") or "",
             last_name=attrs.get("last-name") or attrs.get("last_name") or "",
-            email=email, phone=attrs.get("phone"), locale=attrs.get("locale"),
+            email=email,
+            phone=attrs.get("phone"),
+            locale=attrs.get("locale"),
             channel=attrs.get("preferred-communication-channel"),
-            tags=list(attrs.get("tags") or []), created_at=now, updated_at=now,
+            tags=list(attrs.get("tags") or []),
+            created_at=now,
+            updated_at=now,
             restaurant_ids={rest.id},
         )
         self.people[person.id] = person
@@ -426,59 +492,119 @@ DEMO_WEBHOOK_SECRET = "libro-demo-webhook-secret"
 DEMO_CODES = ("QC016214487921", "QC016214487922")
 MONTREAL = "America/Montreal"
 
-_FIRST = ["Camille", "Olivier", "Léa", "Mathis", "Chloé", "Gabriel", "Alice", "Thomas",
-          "Jade", "Félix", "Emma", "Louis"]
-_LAST = ["Tremblay", "Gagnon", "Roy", "Côté", "Bouchard", "Gauthier", "Morin", "Lavoie",
-         "Fortin", "Gagné"]
-_REVIEWS = ["Parfait!", "Perfect!", "Great food, slow service.", "Belle terrasse.",
-            "Excellent tasting menu.", "A bit noisy but lovely.", None]
+_FIRST = [
+    "Camille",
+    "Olivier",
+    "Léa",
+    "Mathis",
+    "Chloé",
+    "Gabriel",
+    "Alice",
+    "Thomas",
+    "Jade",
+    "Félix",
+    "Emma",
+    "Louis",
+]
+_LAST = [
+    "Tremblay",
+    "Gagnon",
+    "Roy",
+    "Côté",
+    "Bouchard",
+    "Gauthier",
+    "Morin",
+    "Lavoie",
+    "Fortin",
+    "Gagné",
+]
+_REVIEWS = [
+    "Parfait!",
+    "Perfect!",
+    "Great food, slow service.",
+    "Belle terrasse.",
+    "Excellent tasting menu.",
+    "A bit noisy but lovely.",
+    None,
+]
 
 
-def seed(state: LibroState, seed_number: int, *, bookings_per_day: int = 6,
-         days: int = 7) -> None:
+def seed(state: LibroState, seed_number: int, *, bookings_per_day: int = 6, days: int = 7) -> None:
     rng = random.Random(seed_number)
     created = datetime(2024, 1, 1, 12, 0, tzinfo=zone(MONTREAL))
     dining = Experience(5211, "Dining Room", "Salle à manger", ("main",))
-    chefs = Experience(5212, "Chef's Table", "Table du chef", ("chef",), {
-        "payment-type": "TICKETING", "amount-cents": 9500,
-        "offer": {"id": 77, "name": "Menu dégustation", "number": 1,
-                  "description": "Seven courses"},
-    })
+    chefs = Experience(
+        5212,
+        "Chef's Table",
+        "Table du chef",
+        ("chef",),
+        {
+            "payment-type": "TICKETING",
+            "amount-cents": 9500,
+            "offer": {
+                "id": 77,
+                "name": "Menu dégustation",
+                "number": 1,
+                "description": "Seven courses",
+            },
+        },
+    )
     bistro = RestaurantRec(
-        id="4521", code=DEMO_CODES[0], name="Bistro Saint-Denis", latitude=45.5206,
-        longitude=-73.5694, tz=MONTREAL, created_at=created,
+        id="4521",
+        code=DEMO_CODES[0],
+        name="Bistro Saint-Denis",
+        latitude=45.5206,
+        longitude=-73.5694,
+        tz=MONTREAL,
+        created_at=created,
         scopes=[
             ServiceScope("Diner", time(11, 0), time(14, 30)),
             ServiceScope("Souper", time(17, 0), time(22, 0), experiences=[dining, chefs]),
         ],
-        tables=[Table(str(n), s, "main") for n, s in
-                [(1, 2), (2, 2), (3, 2), (4, 4), (5, 4), (6, 4), (7, 6), (8, 8)]]
+        tables=[
+            Table(str(n), s, "main")
+            for n, s in [(1, 2), (2, 2), (3, 2), (4, 4), (5, 4), (6, 4), (7, 6), (8, 8)]
+        ]
         + [Table("C1", 6, "chef")],
     )
     plateau = RestaurantRec(
-        id="4522", code=DEMO_CODES[1], name="Le Plateau de Nuit", latitude=45.5225,
-        longitude=-73.5810, tz=MONTREAL, created_at=created, lead_months=3,
+        id="4522",
+        code=DEMO_CODES[1],
+        name="Le Plateau de Nuit",
+        latitude=45.5225,
+        longitude=-73.5810,
+        tz=MONTREAL,
+        created_at=created,
+        lead_months=3,
         cancelation_delay=7200,
-        scopes=[ServiceScope("Souper", time(17, 0), time(2, 30), no_show_from_size=6,
-                             no_show_cents=2500)],
-        tables=[Table(str(n), s, "main") for n, s in [(10, 2), (11, 2), (12, 4), (13, 4),
-                                                        (14, 8)]],
+        scopes=[
+            ServiceScope(
+                "Souper", time(17, 0), time(2, 30), no_show_from_size=6, no_show_cents=2500
+            )
+        ],
+        tables=[Table(str(n), s, "main") for n, s in [(10, 2), (11, 2), (12, 4), (13, 4), (14, 8)]],
     )
     for rest in (bistro, plateau):
         state.restaurants[rest.id] = rest
     state.clients[DEMO_CLIENT_ID] = OAuthClient(
-        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, (), frozenset(state.restaurants))
+        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, (), frozenset(state.restaurants)
+    )
     state.users["owner-bistro"] = frozenset({bistro.id})
     state.users["owner-plateau"] = frozenset({plateau.id})
 
     people = []
     for i in range(12):
         first, last = _FIRST[i], rng.choice(_LAST)
-        p = state.find_or_create_person({
-            "first-name": first, "last-name": last,
-            "email": f"{first.lower().replace('é', 'e')}.{i}@example.ca",
-            "phone": f"+1514555{1000 + i:04d}", "locale": rng.choice(["fr", "en"]),
-        }, bistro)
+        p = state.find_or_create_person(
+            {
+                "first-name": first,
+                "last-name": last,
+                "email": f"{first.lower().replace('é', 'e')}.{i}@example.ca",
+                "phone": f"+1514555{1000 + i:04d}",
+                "locale": rng.choice(["fr", "en"]),
+            },
+            bistro,
+        )
         p.restaurant_ids = {bistro.id, plateau.id}
         people.append(p)
 
@@ -496,18 +622,38 @@ def seed(state: LibroState, seed_number: int, *, bookings_per_day: int = 6,
                 if table is None or start <= now:
                     continue
                 status = rng.choice(["approved", "approved", "confirmed", "pending"])
-                state.new_booking(rest, rng.choice(people), size, start, table.number,
-                                  status=status, source=rng.choice(["online", "dashboard",
-                                                                    "google"]),
-                                  created_at=now.astimezone(zone(rest.tz)) - timedelta(days=2))
+                state.new_booking(
+                    rest,
+                    rng.choice(people),
+                    size,
+                    start,
+                    table.number,
+                    status=status,
+                    source=rng.choice(["online", "dashboard", "google"]),
+                    created_at=now.astimezone(zone(rest.tz)) - timedelta(days=2),
+                )
         for n in range(8):
             r = rng.choice([3.0, 4.0, 4.0, 4.5, 5.0, 5.0])
             when = now - timedelta(days=3 * n + 1)
-            subs = {k: rng.choice([None, 3.0, 4.0, 5.0]) for k in
-                    ("ambiance-rating", "food-rating", "service-rating", "menu-rating",
-                     "presentation-rating")}
+            subs = {
+                k: rng.choice([None, 3.0, 4.0, 5.0])
+                for k in (
+                    "ambiance-rating",
+                    "food-rating",
+                    "service-rating",
+                    "menu-rating",
+                    "presentation-rating",
+                )
+            }
             rid = 1234567890 + len(state.reviews)
             state.reviews[rid] = ReviewRec(
-                rid, rest.id, rng.choice(people).id, {"rating": r, **subs},
-                rng.choice(_REVIEWS), rng.choice([None, "Merci!"]),
-                rng.choice(["libro", "google"]), when, when)
+                rid,
+                rest.id,
+                rng.choice(people).id,
+                {"rating": r, **subs},
+                rng.choice(_REVIEWS),
+                rng.choice([None, "Merci!"]),
+                rng.choice(["libro", "google"]),
+                when,
+                when,
+            )

@@ -41,7 +41,8 @@ class WebhookSender:
         headers = {"Content-Type": "application/json", "X-Libro-Event": event}
         if self.secret:
             headers["X-Libro-Signature"] = sign(
-                self.secret, int(self.clock.now().timestamp()), body)
+                self.secret, int(self.clock.now().timestamp()), body
+            )
         for url in self.urls:
             task = asyncio.get_running_loop().create_task(self._post(url, body, headers))
             self._tasks.add(task)
