@@ -63,7 +63,7 @@ from tablegraph.model import (
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
-from tablegraph.providers.kit import webhooks
+from tablegraph.providers.kit import Runtime, webhooks
 from tablegraph.timeutil import UTC, format_utc_millis, parse_instant, zone
 from tablegraph.upstream import UpstreamClient, json_body
 
@@ -166,8 +166,8 @@ class VardvikProvider(Provider):
     credential_names = ("api_key", "webhook_secret")
     option_names = ("restaurant_ids", "config_ttl_seconds", "availability_via_post")
 
-    def __init__(self, config: Any) -> None:
-        super().__init__(config)
+    def __init__(self, config: Any, runtime: Runtime | None = None) -> None:
+        super().__init__(config, runtime)
         ids = config.options.get("restaurant_ids")
         if not ids or not all(isinstance(i, str) for i in ids):
             from tablegraph.settings import ConfigError

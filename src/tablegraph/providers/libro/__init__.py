@@ -63,6 +63,7 @@ from tablegraph.model import (
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
+from tablegraph.providers.kit import Runtime
 from tablegraph.providers.libro.auth import Account, Now, TokenAuth
 from tablegraph.providers.libro.connections import Connections
 from tablegraph.providers.libro.errors import raise_for
@@ -134,8 +135,8 @@ class LibroProvider(Provider):
         "reference_ttl_seconds",
     )
 
-    def __init__(self, config: Any) -> None:
-        super().__init__(config)
+    def __init__(self, config: Any, runtime: Runtime | None = None) -> None:
+        super().__init__(config, runtime)
         opts = config.options
         clock = opts.get("_clock")
         self._now: Now = clock.now if clock is not None else (lambda: datetime.now(UTC))
