@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from pydantic import Field
@@ -89,26 +89,27 @@ MAX_LIST_DAYS = 62
 SIGNATURE_HEADER = "X-Webhook-Signature"
 
 
-class VardvikOptions(ProviderOptions):
-    #: Vardvik restaurant ids this upstream exposes; each location becomes a restaurant.
-    restaurant_ids: tuple[str, ...] = Field(min_length=1)
-    #: How long a restaurant's config (locations, zones, policy, features) is kept.
-    config_ttl_seconds: float = Field(default=300.0, ge=0)
-    #: Ask for availability with the POST search form (for proxies that strip query strings).
-    availability_via_post: bool = False
-
-
 @register
 class VardvikProvider(Provider):
     kind = "vardvik"
     display_name = "Vardvik Bookings (REST API v1)"
     capabilities = mapping.BASE_CAPABILITIES | frozenset(mapping.FEATURE_CAPABILITIES.values())
     credential_names = ("api_key", "webhook_secret")
-    Options: ClassVar[type[ProviderOptions]] = VardvikOptions
+
+    class Options(ProviderOptions):
+        """The ``options`` table of a Vardvik upstream."""
+
+        #: Vardvik restaurant ids this upstream exposes; each location becomes a restaurant.
+        restaurant_ids: tuple[str, ...] = Field(min_length=1)
+        #: How long the gateway caches a restaurant's config (locations, zones, policy,
+        #: features).
+        config_ttl_seconds: float = Field(default=300.0, ge=0)
+        #: Ask for availability with the POST search form (proxies that strip query strings).
+        availability_via_post: bool = False
 
     def __init__(self, config: UpstreamConfig, runtime: Runtime | None = None) -> None:
         super().__init__(config, runtime)
-        self.options = VardvikOptions.parse(config.options, self.name)
+        self.options = self.Options.parse(config.options, self.name)
         self.restaurant_ids = self.options.restaurant_ids
         self.http = self._client(auth=api_key_auth(self._credential("api_key")))
         self.api = Caller(self.http, ERRORS)
