@@ -29,6 +29,7 @@ from tablegraph.errors import (
     UpstreamAuthError,
 )
 from tablegraph.providers.kit import ErrorBody, ErrorTable, Rule
+from tablegraph.providers.vardvik.payloads import RawError
 
 #: Vardvik's ``details.field`` (a request-body path) → the model field it came from.
 FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -61,7 +62,8 @@ FIELDS: Mapping[str, tuple[str, ...]] = {
 def parse(response: httpx.Response) -> ErrorBody:
     """Read the envelope; a missing scope becomes a message that names it (and nothing else
     of the key)."""
-    error = response.json()["error"]
+    envelope: RawError = response.json()
+    error = envelope["error"]
     code = str(error["code"]) if error.get("code") is not None else None
     details = error.get("details") or {}
     message = str(error.get("message") or "")

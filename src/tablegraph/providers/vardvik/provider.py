@@ -65,6 +65,7 @@ from tablegraph.providers.vardvik import mapping
 from tablegraph.providers.vardvik.auth import api_key_auth
 from tablegraph.providers.vardvik.errors import ERRORS
 from tablegraph.providers.vardvik.payloads import (
+    PatchBody,
     RawAvailability,
     RawConfig,
     RawDeliveries,
@@ -163,7 +164,9 @@ class VardvikProvider(Provider):
         async def day_rows(day: date) -> list[RawReservation]:
             return await self._list_day(rid, loc, day)
 
-        pages = _whole(await batch_by_key(days, day_rows), "a day's reservations", self.name)
+        pages = _whole(
+            await batch_by_key(days, day_rows), "the reservation list of a day", self.name
+        )
         start, end = query.start.astimezone(UTC), query.end.astimezone(UTC)
         seen: dict[str, Booking] = {}
         for raw in (r for page in pages for r in page):
@@ -194,7 +197,7 @@ class VardvikProvider(Provider):
             return narrowed.get("reservations", [])
 
         batch = await batch_by_key(list(mapping.STATUSES), with_status)
-        pages = _whole(batch, "a day's reservations", self.name)
+        pages = _whole(batch, "the reservation list of a day", self.name)
         return [r for p in pages for r in p]
 
     async def get_bookings(self, ids: Sequence[str]) -> Batch[Booking]:
@@ -269,7 +272,7 @@ class VardvikProvider(Provider):
         data: RawReservationEnvelope = await self.api.json("GET", _reservation_path(native_id))
         return await self._booking_from(data["reservation"])
 
-    async def _patch(self, booking_id: str, body: Any) -> Booking:
+    async def _patch(self, booking_id: str, body: PatchBody) -> Booking:
         data: RawReservationEnvelope = await self.api.json(
             "PATCH", _reservation_path(booking_id), json=body
         )
