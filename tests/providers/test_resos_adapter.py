@@ -11,8 +11,12 @@ import pytest
 from aiohttp import web
 
 from tablegraph.errors import (
+    BookingRejected,
+    GatewayError,
     IdempotencyConflict,
+    InvalidInput,
     InvalidState,
+    NotFound,
     NotSupported,
     OutcomeUnknown,
     SlotUnavailable,
@@ -29,6 +33,7 @@ from tablegraph.model import (
     WaitlistRequest,
 )
 from tablegraph.providers.resos import ResosProvider
+from tablegraph.providers.resos.errors import ERRORS
 from tablegraph.simulators.common import REQUEST_COUNTS
 from tablegraph.simulators.faults import FAULTS, Fault
 from tablegraph.simulators.resos import (
@@ -491,3 +496,61 @@ async def test_a_whole_booking_life_never_sends_patch_or_delete(serve, fake) -> 
     methods = {key.split(" ")[0] for key in app[REQUEST_COUNTS] if key != "*"}
     assert methods == {"GET", "POST", "PUT"}
     assert app[REQUEST_COUNTS]["PUT /v1/bookings/{id}"] == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "error", "code", "message"),
+    [
+        # Source: providers/resos.md, "Status codes seen" and "Error body" (a JSON string).
+        (
+            400,
+            "Bookings cannot be deleted; set status to canceled",
+            BookingRejected,
+            "REJECTED",
+            "Bookings cannot be deleted; set status to canceled",
+        ),
+        (
+            422,
+            "Missing required parameter: date",
+            InvalidInput,
+            "INVALID_INPUT",
+            "Missing required parameter: date",
+        ),
+        (
+            422,
+            "No available tables",
+            SlotUnavailable,
+            "SLOT_UNAVAILABLE",
+            "the requested time is no longer available",
+        ),
+        (404, "Not found", NotFound, "NOT_FOUND", "not found at resOS"),
+        (
+            401,
+            "Unauthorized",
+            UpstreamAuthError,
+            "UPSTREAM_AUTH_FAILED",
+            "resOS refused the API key",
+        ),
+        (409, "", BookingRejected, "REJECTED", "resOS refused the request (409)"),
+    ],
+)
+def test_a_4xx_with_a_resos_body_is_a_definite_refusal_with_its_reason(
+    status: int, reason: str, error: type[GatewayError], code: str, message: str
+) -> None:
+    # A 4xx means resOS did not apply the request: never an unknown outcome (issue #14, 2).
+    got = ERRORS.error_for(httpx.Response(status, json=reason), "resos-nordics")
+    assert type(got) is error and not isinstance(got, OutcomeUnknown)
+    assert (got.code, got.message, got.upstream) == (code, message, "resos-nordics")
+    assert got.details["providerStatus"] == status
+
+
+async def test_a_refused_create_is_reported_as_refused_and_never_sent_again(serve, fake) -> None:
+    app, state, provider = await serve()
+    app[FAULTS].add(Fault("error", status=400, method="POST", path="^/v1/bookings$", count=1))
+    before = len(state.restaurant(COPENHAGEN_ID).bookings)
+    start = datetime(2026, 6, 12, 19, 45, tzinfo=CPH)
+    with pytest.raises(BookingRejected) as info:
+        await GatewayCreates().create(provider, new_booking(start, key="refused-1"))
+    assert (info.value.code, info.value.message) == ("REJECTED", "Bad Request")
+    assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 1  # refused: not sent again
+    assert len(state.restaurant(COPENHAGEN_ID).bookings) == before

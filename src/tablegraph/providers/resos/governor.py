@@ -178,6 +178,18 @@ class RateLimitObserver(httpx.AsyncBaseTransport):
         self._inner = inner
         self._governor = governor
 
+    @classmethod
+    def around(
+        cls, inner: httpx.AsyncBaseTransport | None, governor: RateGovernor, connections: int
+    ) -> RateLimitObserver:
+        """Observe ``inner`` (the runtime's transport), else a pool of ``connections``."""
+        if inner is None:
+            limits = httpx.Limits(
+                max_connections=connections, max_keepalive_connections=connections
+            )
+            inner = httpx.AsyncHTTPTransport(limits=limits)
+        return cls(inner, governor)
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self._inner.handle_async_request(request)
         if response.status_code != 429:

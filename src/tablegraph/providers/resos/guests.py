@@ -15,7 +15,7 @@ from tablegraph.model import Guest
 from tablegraph.providers.kit import Caller, Page, offset_pages
 from tablegraph.providers.resos import endpoints as api
 from tablegraph.providers.resos.mapping import to_guests
-from tablegraph.providers.resos.options import RestaurantConfig
+from tablegraph.providers.resos.options import Options, RestaurantConfig
 from tablegraph.providers.resos.payloads import RawBooking
 from tablegraph.providers.resos.queries import identity_term, search_hit, search_term
 from tablegraph.timeutil import local_day_bounds, to_zone
@@ -25,10 +25,10 @@ SEARCH_PAGES = 5
 Window = tuple[datetime, datetime]
 
 
-def window(r: RestaurantConfig, now: datetime, back_days: int, ahead_days: int) -> Window:
+def window(r: RestaurantConfig, now: datetime, options: Options) -> Window:
     today = to_zone(now, r.timezone).date()
-    start, _ = local_day_bounds(today - timedelta(days=back_days), r.timezone)
-    _, end = local_day_bounds(today + timedelta(days=ahead_days), r.timezone)
+    start, _ = local_day_bounds(today - timedelta(days=options.guest_lookback_days), r.timezone)
+    _, end = local_day_bounds(today + timedelta(days=options.guest_lookahead_days), r.timezone)
     return start, end
 
 

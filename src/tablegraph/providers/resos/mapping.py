@@ -209,6 +209,14 @@ def _wall(text: str) -> time:
     return time(int(text[:2]), int(text[3:5]))
 
 
+def service_days(local: datetime) -> list[date]:
+    """The service days whose periods may offer this local time: its own date, and the
+    evening before for a time before 06:00 (a service running past midnight)."""
+    if local.hour < 6:
+        return [local.date(), local.date() - timedelta(days=1)]
+    return [local.date()]
+
+
 def to_slots(
     periods: list[RawTimesPeriod],
     day: date,

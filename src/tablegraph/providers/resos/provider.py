@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
-
-import httpx
 
 from tablegraph.cache import AsyncTTLCache
 from tablegraph.errors import (
@@ -83,6 +82,7 @@ from tablegraph.providers.resos.mapping import (
     NOT_CANCELLABLE,
     PeriodPolicy,
     nearest_waitlist_time,
+    service_days,
     to_booking,
     to_opening_hours,
     to_period_policies,
@@ -148,7 +148,9 @@ class ResosProvider(Provider):
             client = self._client(
                 auth=GovernedBasicAuth(self._credential(credential), governor),
                 retry=retry,
-                transport=RateLimitObserver(self._inner_transport(), governor),
+                transport=RateLimitObserver.around(
+                    self.runtime.transport, governor, self.config.max_connections
+                ),
                 default_headers={"Accept": "application/json"},
                 on_rate_limited=governor.exhaust,
             )
@@ -157,19 +159,10 @@ class ResosProvider(Provider):
             "opening_hours", self.options.opening_hours_ttl_seconds
         )
         #: Per restaurant: held from the availability re-check to the write it allows.
-        self._write_locks: dict[str, asyncio.Lock] = {}
+        self._write_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def _wall_seconds(self) -> float:
         return self.runtime.now().timestamp()
-
-    def _inner_transport(self) -> httpx.AsyncBaseTransport:
-        if self.runtime.transport is not None:
-            return self.runtime.transport
-        limits = httpx.Limits(
-            max_connections=self.config.max_connections,
-            max_keepalive_connections=self.config.max_connections,
-        )
-        return httpx.AsyncHTTPTransport(limits=limits)
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -259,10 +252,7 @@ class ResosProvider(Provider):
     ) -> tuple[date, RawTimesPeriod]:
         """The service day and period offering exactly this time, or ``SlotUnavailable``."""
         hhmm = local.strftime("%H:%M")
-        days = [local.date()]
-        if local.hour < 6:  # may belong to the previous evening's period
-            days.append(local.date() - timedelta(days=1))
-        offering = await api.period_offering(self._api(r), days, hhmm, people)
+        offering = await api.period_offering(self._api(r), service_days(local), hhmm, people)
         if offering is None:
             raise SlotUnavailable(
                 f"{hhmm} on {local.date().isoformat()} is not available for {people}",
@@ -326,9 +316,6 @@ class ResosProvider(Provider):
 
     # ---- bookings: writes (at MUTATION priority) -----------------------------------------
 
-    def _write_lock(self, r: RestaurantConfig) -> asyncio.Lock:
-        return self._write_locks.setdefault(r.id, asyncio.Lock())
-
     async def _post(self, r: RestaurantConfig, body: dict[str, Any]) -> Booking:
         return await self._read(r, await api.create_booking(self._api(r), body))
 
@@ -342,7 +329,7 @@ class ResosProvider(Provider):
                 field=("party_size",),
             )
         local = to_zone(request.start, r.timezone)
-        async with self._write_lock(r):
+        async with self._write_locks[r.id]:
             service_day, period = await self._check_slot(r, local, request.party_size)
             body = create_body(r, request, local, service_day, period, self.name)
             try:
@@ -399,7 +386,7 @@ class ResosProvider(Provider):
         people = change.party_size or current.party_size
         if local == current.start and people == current.party_size:
             return current
-        async with self._write_lock(r):
+        async with self._write_locks[r.id]:
             service_day, period = await self._check_slot(r, local, people)
             moved_to = period.get("_id")
             policy = None
@@ -457,8 +444,7 @@ class ResosProvider(Provider):
     # ---- guests (derived from bookings) ---------------------------------------------------
 
     def _guest_window(self, r: RestaurantConfig) -> guests.Window:
-        back, ahead = self.options.guest_lookback_days, self.options.guest_lookahead_days
-        return guests.window(r, self.runtime.now(), back, ahead)
+        return guests.window(r, self.runtime.now(), self.options)
 
     async def _guest(self, native_id: str) -> Guest | None:
         parsed = self._split(native_id)
