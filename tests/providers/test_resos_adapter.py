@@ -217,8 +217,8 @@ async def test_lost_create_response_is_reconciled_and_never_doubles(serve, fake)
     app, state, provider = await serve()
     app[FAULTS].add(Fault("drop_response", method="POST", path="^/v1/bookings$", count=1))
     start = datetime(2026, 6, 12, 20, 0, tzinfo=CPH)
-    # The adapter finds its lost create by the key's marker; replaying the key is the
-    # gateway's (the adapter keeps no memory of keys).
+    # The gateway finds the lost create by the key's marker (find_booking_by_idempotency_key)
+    # and replays the key; the adapter keeps no memory of keys.
     gateway = GatewayCreates()
     first = await gateway.create(provider, new_booking(start, key="lost-1"))
     second = await gateway.create(provider, new_booking(start, key="lost-1"))  # a retry
@@ -408,7 +408,13 @@ async def test_lost_post_that_stored_nothing_is_looked_up_then_sent_once_more(
     lose = LosePosts(1)
     provider = make_provider(await start_server(app), fake, transport=lose)
     start = datetime(2026, 6, 12, 21, 0, tzinfo=CPH)
-    booking = await provider.create_booking(new_booking(start, key="cut-1"))
+    # The adapter reports a lost POST and never sends it again by itself; looking the key up
+    # and sending once more is the gateway's (tablegraph.reconcile.LostCreates) on the retry.
+    gateway = GatewayCreates()
+    with pytest.raises(OutcomeUnknown):
+        await gateway.create(provider, new_booking(start, key="cut-1"))
+    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 1  # looked after the loss: nothing
+    booking = await gateway.create(provider, new_booking(start, key="cut-1"))  # the retry
     made = [
         b
         for b in state.restaurant(COPENHAGEN_ID).bookings.values()
@@ -416,7 +422,7 @@ async def test_lost_post_that_stored_nothing_is_looked_up_then_sent_once_more(
     ]
     assert [b["_id"] for b in made] == [booking.reference]
     assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 1
-    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 1  # the look-up before the retry
+    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 2  # and the look-up before the retry
     await provider.close()
 
 
@@ -425,14 +431,14 @@ async def test_unknown_outcome_is_reported_and_the_next_try_looks_first(start_se
     state = app[RESOS_STATE]
     provider = make_provider(await start_server(app), fake, transport=LosePosts(2))
     start = datetime(2026, 6, 12, 21, 15, tzinfo=CPH)
-    # The adapter looks once after its first lost POST; the look-up after the second and the
-    # one before the retry are the gateway's (tablegraph.reconcile.LostCreates).
     gateway = GatewayCreates()
-    with pytest.raises(OutcomeUnknown):
-        await gateway.create(provider, new_booking(start, key="cut-2"))
+    for _ in range(2):  # each try's POST is lost: each is reported, none is sent twice
+        with pytest.raises(OutcomeUnknown):
+            await gateway.create(provider, new_booking(start, key="cut-2"))
     assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 0
     booking = await gateway.create(provider, new_booking(start, key="cut-2"))
-    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 3  # two look-ups, then one more first
+    # A look-up after each loss and one before each retry.
+    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 4
     made = [
         b
         for b in state.restaurant(COPENHAGEN_ID).bookings.values()

@@ -20,9 +20,9 @@ Quirks handled here:
   per-restaurant lock, so concurrent writes through this gateway cannot overbook a slot
   (writes by other clients of the account still can; resOS offers nothing against that).
 - No idempotency: the gateway's key goes into ``metadata.tablegraphIdempotencyKey``
-  (``bodies``). A POST whose answer was lost is looked up by that marker among the day's
-  bookings and sent once more only when nothing is there; ``find_booking_by_idempotency_key``
-  is the same look-up for ``tablegraph.reconcile``, which owns every later retry.
+  (``bodies``), and ``find_booking_by_idempotency_key`` finds it among the bookings of the
+  request's day (±1). A create whose answer was lost is ``OutcomeUnknown`` here and never sent
+  again by the adapter: ``tablegraph.reconcile`` looks the marker up and decides.
 - No guest endpoint: guests are derived from bookings (identity = E.164 phone, else e-mail).
 """
 
@@ -38,11 +38,9 @@ from typing import Any
 from tablegraph.cache import AsyncTTLCache
 from tablegraph.errors import (
     GatewayError,
-    IdempotencyConflict,
     InvalidInput,
     InvalidState,
     NotFound,
-    OutcomeUnknown,
     PolicyViolation,
     SlotUnavailable,
     UpstreamBadResponse,
@@ -332,28 +330,9 @@ class ResosProvider(Provider):
         async with self._write_locks[r.id]:
             service_day, period = await self._check_slot(r, local, request.party_size)
             body = create_body(r, request, local, service_day, period, self.name)
-            try:
-                return await self._post(r, body)
-            except OutcomeUnknown as lost:
-                try:
-                    found = await self._find_by_marker(r, request.idempotency_key, local)
-                except GatewayError:
-                    raise lost from None
-                if found is not None:
-                    return self._same_request(found, local, request)
-            # The lost POST stored nothing: sending it once more cannot book twice. If this
-            # answer is lost too, ``tablegraph.reconcile`` looks again before reporting it.
+            # A lost answer is OutcomeUnknown: never sent again from here. The gateway
+            # (``tablegraph.reconcile.LostCreates``) looks the key's marker up first.
             return await self._post(r, body)
-
-    def _same_request(self, booking: Booking, local: datetime, request: NewBooking) -> Booking:
-        """A booking carrying this key must be the one this request asks for."""
-        if booking.start != local or booking.party_size != request.party_size:
-            raise IdempotencyConflict(
-                "this idempotency key was already used for another booking request",
-                upstream=self.name,
-                field=("idempotency_key",),
-            )
-        return booking
 
     @mutation
     async def find_booking_by_idempotency_key(
