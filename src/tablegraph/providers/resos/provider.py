@@ -338,15 +338,11 @@ class ResosProvider(Provider):
     async def find_booking_by_idempotency_key(
         self, restaurant_id: str, key: str, request: NewBooking
     ) -> Booking | None:
+        """The booking marked with this key on the request's day (±1 for past-midnight)."""
         r = self._restaurant(restaurant_id)
-        return await self._find_by_marker(r, key, to_zone(request.start, r.timezone))
-
-    async def _find_by_marker(
-        self, r: RestaurantConfig, key: str, local: datetime
-    ) -> Booking | None:
-        """The booking marked with this key on its day (±1 for past-midnight), if any."""
-        start, _ = local_day_bounds(local.date() - timedelta(days=1), r.timezone)
-        _, end = local_day_bounds(local.date() + timedelta(days=1), r.timezone)
+        day = to_zone(request.start, r.timezone).date()
+        start, _ = local_day_bounds(day - timedelta(days=1), r.timezone)
+        _, end = local_day_bounds(day + timedelta(days=1), r.timezone)
         raw = await api.booking_marked(self._api(r), METADATA_KEY, stored_key(key), start, end)
         return None if raw is None else self._map(r, raw)
 
