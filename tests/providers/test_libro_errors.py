@@ -19,7 +19,7 @@ from tablegraph.errors import (
     UpstreamRateLimited,
 )
 from tablegraph.model import GuestData, NewBooking
-from tablegraph.providers.libro.errors import raise_for
+from tablegraph.providers.libro.errors import ERRORS
 from tablegraph.timeutil import localize
 from tests.providers.libro_support import BISTRO, NOW, FrozenClock, libro_env
 
@@ -52,7 +52,7 @@ def test_error_body_from_the_reference() -> None:
         },
     )
     with pytest.raises(SlotUnavailable) as err:
-        raise_for(response, "libro-x")
+        raise ERRORS.error_for(response, "libro-x")
     assert err.value.code == "SLOT_UNAVAILABLE" and err.value.upstream == "libro-x"
     assert "Unfortunately" not in err.value.message  # never echo the upstream body
     assert err.value.details == {"providerStatus": 422, "providerCode": "2001"}
@@ -121,7 +121,7 @@ async def test_429_then_success_once_the_window_passes(start_server) -> None:
         slept.append(seconds)
         clock.advance(1.0)
 
-    async with libro_env(start_server, clock=clock, sim={"rate_limit": 1}, _sleep=sleep) as env:
+    async with libro_env(start_server, clock=clock, sim={"rate_limit": 1}, sleep=sleep) as env:
         await env.provider.list_restaurants()
         reviews = await env.provider.list_reviews(BISTRO)
         assert len(reviews) == 8 and len(slept) == 1
