@@ -74,3 +74,16 @@ class LibroApi:
 
         rows = await offset_pages(page, page_size=self.page_size, max_rows=max_rows)
         return rows, included
+
+    async def find_person(
+        self, caller: Caller, code: str, email: str | None, phone: str | None
+    ) -> str | None:
+        """A person's id by e-mail, then by phone (Libro dedupes people; we look first)."""
+        for param, value in (("guest-email", email), ("guest-phone", phone)):
+            if not value:
+                continue
+            params = {"restaurant-code": code, param: value, "limit": 1}
+            found = resources(await self.send(caller, "GET", PEOPLE, params=params))
+            if found:
+                return str(found[0]["id"])
+        return None

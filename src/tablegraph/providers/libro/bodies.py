@@ -1,4 +1,5 @@
-"""Request bodies the adapter sends (the reverse of ``mapping``): model values → Libro JSON.
+"""What the adapter sends (the reverse of ``mapping``): model values → Libro request bodies
+and query parameters.
 
 Libro's tables are normative where its examples disagree: kebab-case person attributes,
 ``time`` as ``HH:MM:SS``, and ``restaurant-code`` in every write body (providers/libro.md).
@@ -10,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from tablegraph.errors import InvalidInput
-from tablegraph.model import BookingUpdate, GuestData, NewBooking
+from tablegraph.model import BookingQuery, BookingUpdate, GuestData, NewBooking
+from tablegraph.providers.libro.mapping import day_of, libro_statuses
 
 
 def _present(attributes: dict[str, Any]) -> dict[str, Any]:
@@ -100,3 +102,50 @@ def person_update(guest: GuestData, notes: str | None) -> dict[str, Any]:
         "note": notes,
     }
     return {"data": {"attributes": _present(attributes)}}
+
+
+# ---- query parameters ---------------------------------------------------------------------
+
+
+def booking_list_params(query: BookingQuery, tz: str) -> dict[str, Any]:
+    """``GET …/bookings``: one local ``date`` when the window is exactly one local day, else
+    ``started-after``/``started-before``; ``status`` only when it names one Libro status."""
+    params: dict[str, Any] = {"restaurant-code": query.restaurant_id}
+    day = day_of(query.start, query.end, tz)
+    if day is not None:
+        params["date"] = day.isoformat()
+    else:
+        params["started-after"] = query.start.isoformat()
+        params["started-before"] = query.end.isoformat()
+    raw_statuses = libro_statuses(query.statuses) if query.statuses else []
+    if len(raw_statuses) == 1:
+        params["status"] = raw_statuses[0]
+    if query.guest_id:
+        params["guest-id"] = query.guest_id
+    return params
+
+
+def same_slot_params(request: NewBooking, local_start: datetime) -> dict[str, Any]:
+    """``GET …/bookings`` for the bookings a lost create could have made (its date and time,
+    narrowed by the guest's phone: providers/libro.md "Idempotency")."""
+    params = {
+        "restaurant-code": request.restaurant_id,
+        "date": local_start.date().isoformat(),
+        "time": local_start.strftime("%H:%M"),
+        "guest-phone": request.guest.phone or None,
+    }
+    return _present(params)
+
+
+def people_search(code: str, search: str | None) -> tuple[dict[str, Any], str | None]:
+    """``GET /restricted/people`` parameters for a search, and the lowercase name to filter
+    on locally (Libro searches by e-mail or phone only)."""
+    params: dict[str, Any] = {"restaurant-code": code}
+    text = (search or "").strip()
+    if "@" in text:
+        params["guest-email"] = text
+    elif text and text.lstrip("+").replace(" ", "").replace("-", "").isdigit():
+        params["guest-phone"] = text
+    elif text:
+        return params, text.lower()
+    return params, None

@@ -39,14 +39,9 @@ import contextlib
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from tablegraph.errors import (
-    GatewayError,
-    InvalidState,
-    NotFound,
-    NotSupported,
-)
+from tablegraph.errors import GatewayError, NotFound, NotSupported
 from tablegraph.model import (
     Booking,
     BookingChange,
@@ -65,8 +60,8 @@ from tablegraph.model import (
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import Provider
-from tablegraph.providers.kit import Batch, Caller, Runtime, batch_by_key
-from tablegraph.providers.libro import bodies
+from tablegraph.providers.kit import Batch, Runtime, batch_by_key
+from tablegraph.providers.libro import bodies, guards
 from tablegraph.providers.libro.api import (
     BOOKINGS,
     PEOPLE,
@@ -79,11 +74,8 @@ from tablegraph.providers.libro.api import (
 from tablegraph.providers.libro.auth import Account, TokenAuth
 from tablegraph.providers.libro.connections import Connections
 from tablegraph.providers.libro.directory import Directory
-from tablegraph.providers.libro.jsonapi import Included, related_id, resources
+from tablegraph.providers.libro.jsonapi import Included, related_id
 from tablegraph.providers.libro.mapping import (
-    ACTIVE,
-    day_of,
-    libro_statuses,
     to_booking,
     to_guest,
     to_opening_hours,
@@ -91,10 +83,10 @@ from tablegraph.providers.libro.mapping import (
     to_slots,
 )
 from tablegraph.providers.libro.options import LibroOptions
-from tablegraph.providers.libro.payloads import BookingAttributes, Document, Resource
+from tablegraph.providers.libro.payloads import Document, Resource
 from tablegraph.providers.libro.webhooks import read_delivery
 from tablegraph.settings import ConfigError, UpstreamConfig
-from tablegraph.timeutil import parse_instant, to_zone
+from tablegraph.timeutil import to_zone
 from tablegraph.tokenstore import MemoryTokenStore, SqliteTokenStore, TokenStore
 from tablegraph.upstream import RetryPolicy, UpstreamClient
 
@@ -264,26 +256,15 @@ class LibroProvider(Provider):
     async def list_bookings(self, query: BookingQuery) -> list[Booking]:
         code = query.restaurant_id
         restaurant, _ = await self._directory.entry(code)
-        params: dict[str, Any] = {"restaurant-code": code}
-        day = day_of(query.start, query.end, restaurant.timezone)
-        if day is not None:
-            params["date"] = day.isoformat()
-        else:
-            params["started-after"] = query.start.isoformat()
-            params["started-before"] = query.end.isoformat()
-        raw_statuses = libro_statuses(query.statuses) if query.statuses else None
-        if raw_statuses is not None and len(raw_statuses) == 1:
-            params["status"] = raw_statuses[0]
-        if query.guest_id:
-            params["guest-id"] = query.guest_id
+        params = bodies.booking_list_params(query, restaurant.timezone)
         items, included = await self._api.rows(await self._api.route(code), BOOKINGS, params)
         out = [await self._booking_from(res, included, code) for res in items]
+        wanted = query.statuses
         return sorted(
             (
                 b
                 for b in out
-                if query.start <= b.start < query.end
-                and (query.statuses is None or b.status in query.statuses)
+                if query.start <= b.start < query.end and b.status in (wanted or {b.status})
             ),
             key=lambda b: (b.start, b.native_id),
         )
@@ -294,24 +275,12 @@ class LibroProvider(Provider):
 
         return await batch_by_key(ids, fetch, concurrency=self.options.max_concurrency)
 
-    async def _find_person(
-        self, caller: Caller, code: str, email: str | None, phone: str | None
-    ) -> str | None:
-        for param, value in (("guest-email", email), ("guest-phone", phone)):
-            if not value:
-                continue
-            params = {"restaurant-code": code, param: value, "limit": 1}
-            found = resources(await self._api.send(caller, "GET", PEOPLE, params=params))
-            if found:
-                return str(found[0]["id"])
-        return None
-
     async def create_booking(self, request: NewBooking) -> Booking:
         code = request.restaurant_id
         restaurant, _ = await self._directory.entry(code)
         caller = await self._api.route(code)
         guest = request.guest
-        person_id = await self._find_person(caller, code, guest.email, guest.phone)
+        person_id = await self._api.find_person(caller, code, guest.email, guest.phone)
         person = bodies.person(guest, person_id, upstream=self.name)
         local = to_zone(request.start, restaurant.timezone)
         body = bodies.new_booking(request, local, person, upstream=self.name)
@@ -321,17 +290,10 @@ class LibroProvider(Provider):
     async def find_booking_by_idempotency_key(
         self, restaurant_id: str, key: str, request: NewBooking
     ) -> Booking | None:
-        # Libro keeps no key and no field for one: the booking's marks are its guest, its
-        # local date and time and its party size.
+        # Libro keeps no key and has no field for one: a lost create's marks are its guest, its
+        # local date and time and its party size (providers/libro.md "Idempotency").
         restaurant, _ = await self._directory.entry(restaurant_id)
-        local = to_zone(request.start, restaurant.timezone)
-        params = {
-            "restaurant-code": restaurant_id,
-            "date": local.date().isoformat(),
-            "time": local.strftime("%H:%M"),
-        }
-        if request.guest.phone:
-            params["guest-phone"] = request.guest.phone
+        params = bodies.same_slot_params(request, to_zone(request.start, restaurant.timezone))
         caller = await self._api.route(restaurant_id)
         items, included = await self._api.rows(caller, BOOKINGS, params)
         candidates = [
@@ -349,55 +311,28 @@ class LibroProvider(Provider):
                 return booking
         return None
 
-    def _check_modifiable(self, res: Resource) -> None:
-        attributes = cast(BookingAttributes, res.get("attributes") or {})
-        restricted = attributes.get("modification-restricted") or {}
-        if isinstance(restricted, dict) and restricted.get("restricted"):
-            raise InvalidState(
-                "only the restaurant can change this booking",
-                upstream=self.name,
-                code="MODIFICATION_RESTRICTED",
-                details={"reason": restricted.get("reason")},
-            )
-
     async def reschedule_booking(self, booking_id: str, change: BookingChange) -> Booking:
         res, current = await self._raw_booking(booking_id)
-        if current.provider_status not in ACTIVE:
-            raise InvalidState("the booking can no longer be moved", upstream=self.name)
-        self._check_modifiable(res)
+        guards.check_movable(res, current, upstream=self.name)
         code = current.restaurant_id
         restaurant, _ = await self._directory.entry(code)
         start = to_zone(change.start or current.start, restaurant.timezone)
         body = bodies.reschedule(code, start, change.party_size or current.party_size)
+        caller = await self._api.route(code)
         path = f"{BOOKINGS}/{booking_id}/reschedule"
-        return await self._written(
-            await self._api.send(await self._api.route(code), "PUT", path, json=body), code
-        )
+        return await self._written(await self._api.send(caller, "PUT", path, json=body), code)
 
     async def cancel_booking(self, booking_id: str, reason: str | None) -> Booking:
         res, current = await self._raw_booking(booking_id)
         if current.status == BookingStatus.CANCELLED:
             return current
-        if current.provider_status not in ACTIVE:
-            raise InvalidState(
-                "the booking can no longer be cancelled", upstream=self.name, code="NOT_CANCELLABLE"
-            )
-        self._check_modifiable(res)
-        until = cast(BookingAttributes, res.get("attributes") or {}).get(
-            "cancelation-allowed-until"
-        )
-        if until and self.runtime.now() >= parse_instant(str(until)):
-            raise InvalidState(
-                "the cancellation deadline has passed",
-                upstream=self.name,
-                code="NOT_CANCELLABLE",
-                details={"deadline": str(until)},
-            )
+        guards.check_cancellable(res, current, self.runtime.now(), upstream=self.name)
         code = current.restaurant_id
         caller = await self._api.route(code)
-        params = {"restaurant-code": code}
-        doc = await self._api.send(caller, "DELETE", f"{BOOKINGS}/{booking_id}", params=params)
-        return await self._written(doc, code)
+        path, params = f"{BOOKINGS}/{booking_id}", {"restaurant-code": code}
+        return await self._written(
+            await self._api.send(caller, "DELETE", path, params=params), code
+        )
 
     async def update_booking(self, booking_id: str, update: BookingUpdate) -> Booking:
         if update.status is not None or update.tables is not None:
@@ -426,14 +361,7 @@ class LibroProvider(Provider):
         return await batch_by_key(ids, self._person, concurrency=self.options.max_concurrency)
 
     async def list_guests(self, restaurant_id: str, search: str | None, limit: int) -> list[Guest]:
-        params: dict[str, Any] = {"restaurant-code": restaurant_id}
-        name: str | None = None
-        if search and "@" in search:
-            params["guest-email"] = search.strip()
-        elif search and search.strip().lstrip("+").replace(" ", "").replace("-", "").isdigit():
-            params["guest-phone"] = search.strip()
-        elif search:
-            name = search.strip().lower()  # Libro has no name search: filter locally
+        params, name = bodies.people_search(restaurant_id, search)
         caller = await self._api.route(restaurant_id)
         # Without a local filter the first ``limit`` rows are the answer.
         rows, _ = await self._api.rows(
@@ -452,7 +380,7 @@ class LibroProvider(Provider):
         code = request.restaurant_id
         caller = await self._api.route(code)
         guest = request.guest
-        person_id = await self._find_person(caller, code, guest.email, guest.phone)
+        person_id = await self._api.find_person(caller, code, guest.email, guest.phone)
         if person_id is None:
             raise NotSupported(
                 "Libro creates a guest only together with a booking", upstream=self.name
