@@ -11,7 +11,7 @@ messages are fixed sentences written for people. 429 and 5xx never reach this ta
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -25,6 +25,7 @@ from tablegraph.errors import (
     UpstreamBadResponse,
 )
 from tablegraph.providers.kit import ErrorBody, ErrorTable, Rule
+from tablegraph.providers.libro.payloads import ErrorPayload
 
 _SLOT_GONE = {
     "2001": "the slot is no longer available",
@@ -84,8 +85,8 @@ def parse(response: httpx.Response) -> ErrorBody:
         body = None
     if not isinstance(body, dict):
         return ErrorBody(details=details)
-    code = body.get("code")
-    message = body.get("message")
+    payload = cast(ErrorPayload, body)
+    code, message = payload.get("code"), payload.get("message")
     return ErrorBody(
         code=str(code) if code is not None else None,
         messages=(message,) if isinstance(message, str) and message.strip() else (),

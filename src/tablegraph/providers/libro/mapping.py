@@ -152,7 +152,8 @@ def to_area(entry: dict[str, Any]) -> Area:
 def to_slots(
     body: Any, tz: str, party_size: int, currency: str, restaurant: Resource | None = None
 ) -> list[Slot]:
-    """The seatings map: ``{date: {local datetime without offset: true | [entry, ...]}}``.
+    """The seatings map (``payloads.Seatings``): ``{date: {local datetime without offset:
+    true | [entry, ...]}}``, read defensively (``body`` is whatever Libro sent).
 
     One slot per start and distinct payment requirement, so a ticketed experience is not
     confused with a free dining room at the same time.
