@@ -264,7 +264,7 @@ class LibroProvider(Provider):
             (
                 b
                 for b in out
-                if query.start <= b.start < query.end and b.status in (wanted or {b.status})
+                if query.start <= b.start < query.end and (wanted is None or b.status in wanted)
             ),
             key=lambda b: (b.start, b.native_id),
         )
