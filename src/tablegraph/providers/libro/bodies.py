@@ -12,7 +12,7 @@ from typing import Any
 
 from tablegraph.errors import InvalidInput
 from tablegraph.model import BookingQuery, BookingUpdate, GuestData, NewBooking
-from tablegraph.providers.libro.mapping import day_of, libro_statuses
+from tablegraph.providers.libro.mapping import day_of, libro_statuses, with_marker
 
 
 def _present(attributes: dict[str, Any]) -> dict[str, Any]:
@@ -50,8 +50,8 @@ def new_booking(
         "date": local_start.date().isoformat(),
         "time": local_start.strftime("%H:%M:%S"),
     }
-    if request.notes:
-        attributes["note"] = request.notes
+    # Libro keeps no idempotency key: the note carries its marker (``mapping.with_marker``).
+    attributes["note"] = with_marker(request.notes, request.idempotency_key)
     if request.guest.locale:
         attributes["locale"] = request.guest.locale
     if request.area_id:
@@ -126,15 +126,14 @@ def booking_list_params(query: BookingQuery, tz: str) -> dict[str, Any]:
 
 
 def same_slot_params(request: NewBooking, local_start: datetime) -> dict[str, Any]:
-    """``GET …/bookings`` for the bookings a lost create could have made (its date and time,
-    narrowed by the guest's phone: providers/libro.md "Idempotency")."""
-    params = {
+    """``GET …/bookings`` for every booking at a lost create's date and time. Not narrowed by
+    guest: Libro files a booking under a person it dedupes by e-mail or phone, whose phone
+    may not be the one sent."""
+    return {
         "restaurant-code": request.restaurant_id,
         "date": local_start.date().isoformat(),
         "time": local_start.strftime("%H:%M"),
-        "guest-phone": request.guest.phone or None,
     }
-    return _present(params)
 
 
 def people_search(code: str, search: str | None) -> tuple[dict[str, Any], str | None]:

@@ -7,6 +7,8 @@ into ``UpstreamBadResponse``.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -64,6 +66,30 @@ SUB_RATINGS = (
 PAYMENT_KINDS = {"TICKETING": "TICKET", "NO_SHOW": "NO_SHOW_FEE"}
 
 DEFAULT_DURATION = timedelta(minutes=90)  # DOC examples: expected-leave-at = time + 1:30
+
+
+#: The idempotency marker appended to a booking's ``note`` (Libro keeps no key and has no
+#: other free field on create): a hash of the key, so staff never see a client's key.
+_MARKER = re.compile(r"\s*\[tablegraph:([0-9a-f]{16})\]\s*$")
+
+
+def marker_of(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def with_marker(note: str | None, key: str) -> str:
+    return f"{note or ''} [tablegraph:{marker_of(key)}]".strip()
+
+
+def without_marker(note: Any) -> str | None:
+    """The note as people wrote it (the marker removed); ``None`` when empty."""
+    return _MARKER.sub("", str(note or "")).strip() or None
+
+
+def marked(res: Resource) -> str | None:
+    """The idempotency marker on a raw booking, if the gateway made it."""
+    found = _MARKER.search(str((res.get("attributes") or {}).get("note") or ""))
+    return found.group(1) if found else None
 
 
 def _instant(value: Any, tz: str) -> datetime | None:
@@ -239,7 +265,7 @@ def to_booking(upstream: str, res: Resource, restaurant: Restaurant, included: I
         guest_id=person_id,
         guest=to_guest(upstream, person) if person is not None else None,
         tables=(str(table),) if table else (),
-        notes=a.get("note") or None,
+        notes=without_marker(a.get("note")),
         tags=tuple(str(t) for t in a.get("tags") or ()),
         source=a.get("source"),
         created_at=_instant(a.get("created-at"), tz),

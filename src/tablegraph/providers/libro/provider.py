@@ -24,9 +24,11 @@ Quirks and choices (where Libro is silent, per providers/libro.md):
   ``currency`` option (default CAD) supplies it. Slots last 90 minutes (DOC examples).
 - The nine statuses map through ``mapping.STATUSES``; the raw value stays in
   ``provider_status``. ``modification-restricted`` and ``cancelation-allowed-until`` are checked
-  before any write. Libro has no idempotency and no field to carry a key:
-  ``find_booking_by_idempotency_key`` looks upstream for the same guest at the same time with
-  the same party size (providers/libro.md "Idempotency").
+  before any write. Libro has no idempotency key, and matching guest, time and size (the
+  reference's suggestion) cannot tell a lost create from the same guest's earlier booking, as
+  Libro files both under one deduplicated person: a create appends ``[tablegraph:<16 hex of
+  SHA-256(key)>]`` to the booking's ``note`` (stripped when read back; a later note update
+  replaces it), and ``find_booking_by_idempotency_key`` looks for it at that date and time.
 - Libro cannot create a person on its own: ``upsert_guest`` updates an existing one (found by
   e-mail, then phone) and raises ``NotSupported`` otherwise.
 - Libro documents no rate numbers: ≤ ``max_concurrency`` connections per token, 429 retried
@@ -76,6 +78,8 @@ from tablegraph.providers.libro.connections import Connections
 from tablegraph.providers.libro.directory import Directory
 from tablegraph.providers.libro.jsonapi import Included, related_id
 from tablegraph.providers.libro.mapping import (
+    marked,
+    marker_of,
     to_booking,
     to_guest,
     to_opening_hours,
@@ -290,25 +294,15 @@ class LibroProvider(Provider):
     async def find_booking_by_idempotency_key(
         self, restaurant_id: str, key: str, request: NewBooking
     ) -> Booking | None:
-        # Libro keeps no key and has no field for one: a lost create's marks are its guest, its
-        # local date and time and its party size (providers/libro.md "Idempotency").
+        """The booking at the request's date and time whose note carries the key's marker."""
         restaurant, _ = await self._directory.entry(restaurant_id)
         params = bodies.same_slot_params(request, to_zone(request.start, restaurant.timezone))
         caller = await self._api.route(restaurant_id)
         items, included = await self._api.rows(caller, BOOKINGS, params)
-        candidates = [
-            b
-            for b in [await self._booking_from(r, included, restaurant_id) for r in items]
-            if b.party_size == request.party_size and b.status != BookingStatus.CANCELLED
-        ]
-        guests = await self.get_guests([b.guest_id or "" for b in candidates])
-        wanted = request.guest
-        for booking, guest in zip(candidates, guests, strict=True):
-            if isinstance(guest, Guest) and (
-                (wanted.email and guest.email == wanted.email)
-                or (wanted.phone and guest.phone == wanted.phone)
-            ):
-                return booking
+        mark = marker_of(key)
+        for res in items:
+            if marked(res) == mark:
+                return await self._booking_from(res, included, restaurant_id)
         return None
 
     async def reschedule_booking(self, booking_id: str, change: BookingChange) -> Booking:
