@@ -6,6 +6,7 @@ shared loader cache would leak data between users.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -36,15 +37,20 @@ class UpstreamLoader(DataLoader, Generic[T]):  # type: ignore[misc]
         for upstream, native in keys:
             if native not in by_upstream[upstream]:
                 by_upstream[upstream].append(native)
+        # Upstreams are independent: fetch them at once, so a batch costs its slowest upstream,
+        # not the sum of them all.
+        batches = await asyncio.gather(*(self._fetch_one(u, n) for u, n in by_upstream.items()))
         found: dict[K, Any] = {}
-        for upstream, natives in by_upstream.items():
-            try:
-                results = await self._fetch(upstream, natives)
-            except GatewayError as exc:
-                results = [exc] * len(natives)
+        for (upstream, natives), results in zip(by_upstream.items(), batches, strict=True):
             for native, result in zip(natives, results, strict=True):
                 found[(upstream, native)] = result
         return [found.get(k) for k in keys]
+
+    async def _fetch_one(self, upstream: str, natives: list[str]) -> Sequence[Any]:
+        try:
+            return await self._fetch(upstream, natives)
+        except GatewayError as exc:
+            return [exc] * len(natives)
 
 
 @dataclass
