@@ -28,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--seed", type=int, default=1)
+    _latency_arguments(demo)
     serve = sub.add_parser("serve", help="the gateway against the upstreams in a TOML file")
     serve.add_argument("--config", required=True)
     serve.add_argument("--host")
@@ -39,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, required=True)
     sim.add_argument("--seed", type=int, default=1)
+    _latency_arguments(sim)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -55,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         if args.command == "demo":
-            asyncio.run(_run_demo(args.host, args.port, args.seed))
+            asyncio.run(_run_demo(args.host, args.port, args.seed, _latency(args)))
         elif args.command == "serve":
             from tablegraph.settings import load_settings
 
@@ -64,13 +66,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             port = args.port if args.port is not None else settings.port
             asyncio.run(_run_gateway(settings, host, port))
         elif args.command == "simulate":
-            asyncio.run(_run_simulator(args.kind, args.host, args.port, args.seed))
+            asyncio.run(_run_simulator(args.kind, args.host, args.port, args.seed, _latency(args)))
     except ConfigError as exc:
         print(f"tablegraph: configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _latency_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay every simulator answer (benchmarks)"
+    )
+    parser.add_argument("--jitter-ms", type=float, default=0.0, help="plus uniform(0, jitter)")
+
+
+def _latency(args: argparse.Namespace) -> tuple[float, float]:
+    if args.latency_ms < 0 or args.jitter_ms < 0:
+        raise ConfigError("--latency-ms and --jitter-ms must not be negative")
+    return float(args.latency_ms), float(args.jitter_ms)
 
 
 async def _wait_for_stop() -> None:
@@ -100,7 +115,9 @@ async def _run_gateway(settings: GatewaySettings, host: str, port: int) -> None:
         await runner.cleanup()
 
 
-async def start_demo(host: str, port: int, seed: int) -> tuple[list[web.AppRunner], str]:
+async def start_demo(
+    host: str, port: int, seed: int, latency: tuple[float, float] = (0.0, 0.0)
+) -> tuple[list[web.AppRunner], str]:
     """Every available simulator on a free loopback port, then the gateway on ``port``."""
     from tablegraph.simulators import available_simulators, simulator_module
 
@@ -108,7 +125,7 @@ async def start_demo(host: str, port: int, seed: int) -> tuple[list[web.AppRunne
     upstreams: list[UpstreamConfig] = []
     for kind in available_simulators():
         module = simulator_module(kind)
-        runner, url = await _serve_simulator(module, host, 0, seed)
+        runner, url = await _serve_simulator(module, host, 0, seed, latency)
         runners.append(runner)
         upstreams.extend(module.demo_upstreams(url))
         print(f"  simulator {kind:<13} {url}", flush=True)
@@ -117,9 +134,9 @@ async def start_demo(host: str, port: int, seed: int) -> tuple[list[web.AppRunne
     return runners, f"http://{host}:{port}/graphql"
 
 
-async def _run_demo(host: str, port: int, seed: int) -> None:
+async def _run_demo(host: str, port: int, seed: int, latency: tuple[float, float]) -> None:
     print("tablegraph demo: starting simulators…", flush=True)
-    runners, url = await start_demo(host, port, seed)
+    runners, url = await start_demo(host, port, seed, latency)
     print(f"\nGraphiQL: {url}\n\nTry:\n{SAMPLE_QUERY}\n\nCtrl-C stops everything.", flush=True)
     try:
         await _wait_for_stop()
@@ -130,15 +147,22 @@ async def _run_demo(host: str, port: int, seed: int) -> None:
 
 
 async def _serve_simulator(
-    module: ModuleType, host: str, port: int, seed: int
+    module: ModuleType, host: str, port: int, seed: int, latency: tuple[float, float]
 ) -> tuple[web.AppRunner, str]:
-    """A simulator with its seeded demo data and demo options, on ``host:port``."""
+    """A simulator with its seeded demo data and demo options, on ``host:port``; ``latency``
+    (fixed ms, jitter ms) delays every answer when it is not zero."""
     from tablegraph.simulators.common import serve
+    from tablegraph.simulators.faults import upstream_latency
 
-    return await serve(module.create_app(seed, **getattr(module, "DEMO_OPTIONS", {})), host, port)
+    options = dict(getattr(module, "DEMO_OPTIONS", {}))
+    if any(latency):
+        options["faults"] = [upstream_latency(*latency)]
+    return await serve(module.create_app(seed, **options), host, port)
 
 
-async def _run_simulator(kind: str, host: str, port: int, seed: int) -> None:
+async def _run_simulator(
+    kind: str, host: str, port: int, seed: int, latency: tuple[float, float]
+) -> None:
     from tablegraph.simulators import available_simulators, simulator_module
 
     try:
@@ -147,7 +171,7 @@ async def _run_simulator(kind: str, host: str, port: int, seed: int) -> None:
         raise ConfigError(
             f"unknown simulator {kind!r}; available: {', '.join(available_simulators())}"
         ) from None
-    runner, url = await _serve_simulator(module, host, port, seed)
+    runner, url = await _serve_simulator(module, host, port, seed, latency)
     print(f"{kind} simulator on {url}", flush=True)
     for upstream in module.demo_upstreams(url):
         print(f"  upstream {upstream.name}: options {dict(upstream.options)}", flush=True)

@@ -13,7 +13,9 @@ and serves ``/_sim/chaos``:
 A fault object has camelCase keys: ``kind``, ``rate``, ``count``, ``method``, ``path``,
 ``latencyMs``, ``jitterMs``, ``status``, ``retryAfterSeconds`` (meanings on ``Fault``); the
 ``hits`` that ``GET`` adds to each is ignored, so its faults can be posted back as they are.
-``create_app(..., faults=[Fault(...)])`` installs faults from the start.
+``create_app(..., faults=[Fault(...)])`` installs faults from the start; steady upstream latency
+for benchmarks is such a fault, ``upstream_latency(fixed_ms, jitter_ms)`` (``tablegraph simulate``
+and ``demo`` take ``--latency-ms`` / ``--jitter-ms``). Off unless asked for.
 
 Kinds and what a hit request gets:
 
@@ -388,6 +390,12 @@ async def _delete_chaos(request: web.Request) -> web.Response:
     injector = request.app[FAULTS]
     injector.clear()
     return web.json_response(injector.to_json())
+
+
+def upstream_latency(fixed_ms: float, jitter_ms: float = 0.0) -> Fault:
+    """Every request (not ``/_sim/...``) waits ``fixed_ms`` plus uniform(0, ``jitter_ms``):
+    a simulated network and backend, for benchmarks. A ``DELETE /_sim/chaos`` removes it too."""
+    return Fault("latency", latency_ms=fixed_ms, jitter_ms=jitter_ms)
 
 
 def install(
