@@ -1,0 +1,24 @@
+"""The theoretical minimum of upstream requests per workload operation, per provider kind.
+
+"Minimum" here: what the query cannot do without, given each provider's real API, with a warm
+gateway (tokens, sessions and the restaurant lists already held) and no answer cached. Why each
+number:
+
+- dashboard: one booking list per provider. Vardvik and resOS embed the guest in the list;
+  Libro's list carries its people in JSON:API ``included``; LibreBooking's list item carries the
+  owner's ``firstName``/``lastName``, which is all the query asks of the guest.
+- search: one availability request per restaurant (Vardvik: 3 restaurants, the others 2 each).
+- book: create, then cancel: Vardvik answers the create with the booking and cancels with one
+  ``DELETE``; the gateway's read-before-cancel is one more than the minimum.
+- reference: the restaurant lists are warm; opening hours come with Libro's and resOS' restaurant
+  documents, and need one request per restaurant at Vardvik and per schedule at LibreBooking.
+"""
+
+from __future__ import annotations
+
+MINIMUM: dict[str, dict[str, int]] = {
+    "dashboard": {"vardvik": 1, "libro": 1, "librebooking": 1, "resos": 1},
+    "search": {"vardvik": 3, "libro": 2, "librebooking": 2, "resos": 2},
+    "book": {"vardvik": 2, "libro": 0, "librebooking": 0, "resos": 0},
+    "reference": {"vardvik": 3, "libro": 0, "librebooking": 2, "resos": 0},
+}
