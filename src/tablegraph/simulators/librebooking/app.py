@@ -21,13 +21,14 @@ from aiohttp import web
 
 from tablegraph.simulators.common import CLOCK, Clock, new_app
 from tablegraph.simulators.faults import Fault, FaultProfile
-from tablegraph.simulators.librebooking import views
+from tablegraph.simulators.librebooking import openapi, views
 from tablegraph.simulators.librebooking.state import (
     LibreBookingState,
     Reservation,
     ReservationError,
     User,
 )
+from tablegraph.simulators.openapi import add_openapi
 from tablegraph.timeutil import UTC, zone
 
 PREFIX = "/Web/Services/index.php"
@@ -708,4 +709,5 @@ def create_app(
     r.add_post(f"{p}/Users/", create_user)
     r.add_get(f"{p}/Users/{{userId}}", get_user)
     r.add_post("/_sim/expire-sessions", sim_expire_sessions)
+    add_openapi(app, openapi.DOCUMENT)
     return app

@@ -26,7 +26,7 @@ from aiohttp import web
 from tablegraph.settings import Secret, UpstreamConfig
 from tablegraph.simulators.common import CLOCK, Clock, Handler, StoredBooking, new_app
 from tablegraph.simulators.faults import Fault, FaultProfile
-from tablegraph.simulators.libro import api, oauth
+from tablegraph.simulators.libro import api, oauth, openapi
 from tablegraph.simulators.libro.api import LIBRO_STATE, LIBRO_WEBHOOKS, http_error
 from tablegraph.simulators.libro.state import (
     DEMO_CLIENT_ID,
@@ -40,6 +40,7 @@ from tablegraph.simulators.libro.state import (
 )
 from tablegraph.simulators.libro.state import seed as seed_state
 from tablegraph.simulators.libro.webhooks import WebhookSender
+from tablegraph.simulators.openapi import add_openapi
 
 __all__ = [
     "LIBRO_STATE",
@@ -197,6 +198,7 @@ def create_app(
         await sender.close()
 
     app.on_cleanup.append(_close)
+    add_openapi(app, openapi.DOCUMENT)
     return app
 
 

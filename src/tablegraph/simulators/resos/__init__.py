@@ -21,6 +21,8 @@ from aiohttp import web
 
 from tablegraph.simulators.common import CLOCK, Clock, StoredBooking, new_app
 from tablegraph.simulators.faults import Fault
+from tablegraph.simulators.openapi import add_openapi
+from tablegraph.simulators.resos import openapi
 from tablegraph.simulators.resos.app import FAULT_PROFILE, RESOS_STATE, add_routes, guard
 from tablegraph.simulators.resos.seed import (
     COPENHAGEN_ID,
@@ -70,6 +72,7 @@ def create_app(
         seed_state(state, seed)
     app[RESOS_STATE] = state
     add_routes(app)
+    add_openapi(app, openapi.DOCUMENT)
     return app
 
 

@@ -116,7 +116,7 @@ def restaurant_of(request: web.Request) -> Restaurant:
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Auth, then the per-key fixed-window limit; ``Retry-After`` (ms) on every answer."""
-    if request.path.startswith("/_sim"):
+    if request.path.startswith("/_sim") or request.path == "/openapi.json":
         return await handler(request)
     state = request.app[RESOS_STATE]
     restaurant = _authenticate(request, state)

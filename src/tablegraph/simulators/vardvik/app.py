@@ -13,7 +13,8 @@ from aiohttp import web
 
 from tablegraph.simulators.common import CLOCK, REQUEST_COUNTS, Clock, Handler, new_app
 from tablegraph.simulators.faults import Fault, FaultProfile
-from tablegraph.simulators.vardvik import availability, control, guests, reservations
+from tablegraph.simulators.openapi import add_openapi
+from tablegraph.simulators.vardvik import availability, control, guests, openapi, reservations
 from tablegraph.simulators.vardvik.model import ApiError, ApiKey
 from tablegraph.simulators.vardvik.parsing import (
     API_KEY,
@@ -238,4 +239,5 @@ def create_app(
 
     app.on_cleanup.append(close_webhooks)
     _routes(app)
+    add_openapi(app, openapi.DOCUMENT)
     return app

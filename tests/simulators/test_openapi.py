@@ -1,0 +1,43 @@
+"""Each simulator serves ``GET /openapi.json``: a valid OpenAPI 3 document listing exactly the
+routes the simulator serves (control routes under ``/_sim/`` and aiohttp's implicit ``HEAD``
+aside)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from openapi_spec_validator import validate
+
+from tablegraph.providers import KINDS
+from tablegraph.simulators import simulator_module
+from tablegraph.simulators.common import serve
+from tablegraph.simulators.openapi import OPENAPI_PATH
+
+
+def _routes(app: Any) -> set[tuple[str, str]]:
+    found = set()
+    for route in app.router.routes():
+        path = route.resource.canonical
+        if route.method == "HEAD" or path.startswith("/_sim/") or path == OPENAPI_PATH:
+            continue
+        found.add((route.method, path))
+    return found
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_document_is_openapi_3_and_lists_every_route(kind: str) -> None:
+    app = simulator_module(kind).create_app(1)
+    runner, url = await serve(app)
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+            response = await http.get(OPENAPI_PATH)  # no credentials
+    finally:
+        await runner.cleanup()
+    assert response.status_code == 200
+    doc = response.json()
+    validate(doc)
+    assert doc["openapi"].startswith("3.")
+    documented = {(method.upper(), path) for path, item in doc["paths"].items() for method in item}
+    assert documented == _routes(app)
