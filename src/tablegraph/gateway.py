@@ -60,14 +60,15 @@ class Gateway:
             providers = [provider_class(u.kind)(u, self.runtime) for u in settings.upstreams]
         self.providers: dict[str, Provider] = {p.name: p for p in providers}
         stale = settings.reference_stale_seconds
+        # The naive baseline keeps nothing: every read goes upstream.
+        reference_ttl = 0.0 if settings.naive else settings.reference_ttl_seconds
+        availability_ttl = 0.0 if settings.naive else settings.availability_ttl_seconds
         self.restaurant_lists: AsyncTTLCache[list[Restaurant]] = AsyncTTLCache(
-            settings.reference_ttl_seconds, timer=timer, stale_ttl=stale
+            reference_ttl, timer=timer, stale_ttl=stale
         )
-        self.availability: AsyncTTLCache[list[Slot]] = AsyncTTLCache(
-            settings.availability_ttl_seconds, timer=timer
-        )
+        self.availability: AsyncTTLCache[list[Slot]] = AsyncTTLCache(availability_ttl, timer=timer)
         self.opening: AsyncTTLCache[OpeningHours] = AsyncTTLCache(
-            settings.reference_ttl_seconds, timer=timer, stale_ttl=stale
+            reference_ttl, timer=timer, stale_ttl=stale
         )
         self.review_lists: AsyncTTLCache[list[Review]] = AsyncTTLCache(60.0, timer=timer)
         self.idempotency: IdempotencyStore[Any] = IdempotencyStore(timer=timer)

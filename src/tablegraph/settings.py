@@ -79,9 +79,13 @@ class GatewaySettings:
     #: upstream is failing. Availability is never served stale.
     reference_stale_seconds: float = 24 * 3600.0
     state_dir: str | None = None
+    #: The benchmark's naive baseline (issue #16): no DataLoader batching or per-request
+    #: cache, and no reference or availability caching. Never for production.
+    naive: bool = False
 
 
 _GATEWAY_KEYS = {
+    "naive",
     "host",
     "port",
     "reference_ttl_seconds",
