@@ -49,6 +49,14 @@ class UpstreamLoader(DataLoader, Generic[T]):  # type: ignore[misc]
                 found[(upstream, native)] = result
         return [found.get(k) for k in keys]
 
+    def loaded(self, key: K) -> tuple[bool, T | None]:
+        """``(True, value)`` when ``key`` is already loaded for this request (primed or
+        fetched), so a resolver can answer at once instead of awaiting (no task per list item)."""
+        future = self._cache.get(key) if self.cache else None
+        if future is None or not future.done() or future.cancelled() or future.exception():
+            return False, None
+        return True, future.result()
+
     async def _fetch_one(self, upstream: str, natives: list[str]) -> Sequence[Any]:
         try:
             return await self._fetch(upstream, natives)

@@ -258,9 +258,18 @@ class Booking(Node):
         )
 
     @strawberry.field
-    async def guest(self, info: Info) -> Guest | None:
+    def guest(self, info: Info) -> Guest | None:
+        # Not async: a guest already loaded (primed from the booking list) is answered at once,
+        # without a task per booking; otherwise graphql-core awaits the coroutine returned.
         if self.m.guest_id is None:
             return Guest.of(self.m.guest) if self.m.guest else None
+        done, found = info.context.guests.loaded((self.m.upstream, self.m.guest_id))
+        if done:
+            return Guest.of(found) if found else None
+        return self._load_guest(info)  # type: ignore[return-value]
+
+    async def _load_guest(self, info: Info) -> Guest | None:
+        assert self.m.guest_id is not None
         try:
             found = await info.context.guests.load((self.m.upstream, self.m.guest_id))
         except GatewayError as exc:

@@ -9,8 +9,8 @@ _CODE = ("restaurant-code",)
 
 DOCUMENT = document(
     title="Libro (simulated)",
-    description="Libro's restricted API (JSON:API documents; bookings carry their people in "
-    "`included`) behind OAuth 2 (client credentials or authorization code).",
+    description="Libro's restricted API (JSON:API documents; bookings side-load their "
+    "experiences in `included`) behind OAuth 2 (client credentials or authorization code).",
     security={
         "oauth": {
             "type": "oauth2",
