@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 from typing import Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 
 from tablegraph import ids, model
 from tablegraph.breaker import CircuitState
@@ -87,7 +88,7 @@ class Query:
                     last_error_code=error,
                     capabilities=sorted(provider.capabilities, key=lambda c: c.value),
                     requests_sent=provider.requests_sent,
-                    details=provider.health_details(),
+                    details=JSON(provider.health_details()),
                 )
             )
         return out
