@@ -24,6 +24,7 @@ from tablegraph.gateway import Gateway
 from tablegraph.settings import GatewaySettings, UpstreamConfig
 from tablegraph.simulators import simulator_module
 from tablegraph.simulators.common import serve
+from tests.auth_support import AUTH_HEADERS, all_scopes_auth
 
 KINDS = ("vardvik", "libro", "librebooking", "resos")
 SEED = 11
@@ -128,12 +129,12 @@ class FuzzEnv:
             for config in module.demo_upstreams(url):
                 extra = _UPSTREAM_OPTIONS.get(kind, {})
                 self.upstreams.append(replace(config, options={**config.options, **extra}))
-        gateway = Gateway(GatewaySettings(upstreams=tuple(self.upstreams)))
+        gateway = Gateway(GatewaySettings(upstreams=tuple(self.upstreams), auth=all_scopes_auth()))
         runner, url = await serve(create_app(gateway))
         assert url.startswith("http://127.0.0.1:")
         self.runners.append(runner)
         self.gateway_url = url
-        self.http = httpx.AsyncClient(base_url=url, timeout=60)
+        self.http = httpx.AsyncClient(base_url=url, timeout=60, headers=AUTH_HEADERS)
         await self._collect_known()
 
     def stop(self) -> None:

@@ -12,20 +12,22 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from tablegraph import model, reconcile
+from tablegraph import ids, model, reconcile
+from tablegraph.auth.scopes import Scope
 from tablegraph.errors import (
     USER_ERROR_TYPES,
     BookingRejected,
     GatewayError,
     InvalidInput,
+    NotFound,
     NotSupported,
     PolicyViolation,
 )
-from tablegraph.graphql import resolvers, validate
+from tablegraph.graphql import permissions, resolvers, validate
 from tablegraph.graphql.context import Info
 from tablegraph.graphql.queries import _booking
 from tablegraph.graphql.types import Booking, BookingStatus, Guest, WaitlistEntry
-from tablegraph.idempotency import fingerprint
+from tablegraph.idempotency import fingerprint, upstream_key
 from tablegraph.timeutil import UTC
 
 T = TypeVar("T")
@@ -68,6 +70,13 @@ class BookingPayload:
     idempotency_key: str | None = strawberry.field(
         description="The key this write ran under; retry with it to get the same outcome."
     )
+    manage_token: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Lets its holder read (booking(manageToken:)), reschedule and cancel this booking "
+            "only; bound to this client, expires after the booking's end."
+        ),
+    )
 
 
 @strawberry.type
@@ -105,7 +114,8 @@ class CreateBookingInput:
 
 @strawberry.input
 class RescheduleBookingInput:
-    booking_id: strawberry.ID
+    booking_id: strawberry.ID | None = None
+    manage_token: str | None = None
     start: datetime | None = None
     party_size: int | None = None
     idempotency_key: str | None = None
@@ -113,7 +123,8 @@ class RescheduleBookingInput:
 
 @strawberry.input
 class CancelBookingInput:
-    booking_id: strawberry.ID
+    booking_id: strawberry.ID | None = None
+    manage_token: str | None = None
     reason: str | None = None
     idempotency_key: str | None = None
 
@@ -202,6 +213,11 @@ async def _idempotent_booking_write(
             return await action(run_key), None
         except BookingRejected as exc:  # final business outcomes are replayed too
             return None, exc
+        except GatewayError as exc:
+            # The client retries with its own key, never with the one derived for upstream.
+            if exc.details.get("idempotencyKey") == upstream_key(info.context.client_id, run_key):
+                exc.details["idempotencyKey"] = run_key
+            raise
 
     try:
         if chosen:
@@ -224,6 +240,34 @@ async def _idempotent_booking_write(
     assert booking is not None
     info.context.prime_booking(booking)
     return BookingPayload(booking=Booking.of(booking), user_errors=[], idempotency_key=run_key)
+
+
+async def _target(
+    info: Info, booking_id: strawberry.ID | None, manage_token: str | None
+) -> model.Booking:
+    """The booking a reschedule or cancel acts on: by management token (no scope needed, the
+    token is the grant), or by id with ``bookings:write`` within the client's restaurants."""
+    if manage_token is not None:
+        found = await resolvers.load_booking_by_token(info, manage_token, ("input", "manageToken"))
+        if booking_id is not None and booking_id != ids.encode(
+            "Booking", found.upstream, found.native_id
+        ):
+            raise NotFound("no booking for this management token", field=("input", "manageToken"))
+        return found
+    if booking_id is None:
+        raise InvalidInput("give a bookingId or a manageToken", field=("input", "bookingId"))
+    permissions.require(info, Scope.BOOKINGS_WRITE)
+    return await _booking(info, booking_id, ("input", "bookingId"))
+
+
+def _with_manage_token(info: Info, payload: BookingPayload) -> BookingPayload:
+    manage = info.context.manage_tokens
+    if payload.booking is not None and manage is not None:
+        b = payload.booking.m
+        payload.manage_token = manage.issue(
+            ids.encode("Booking", b.upstream, b.native_id), info.context.client_id, b.end
+        )
+    return payload
 
 
 def _invalidate(info: Info, booking: model.Booking, *more: datetime) -> None:
@@ -271,7 +315,8 @@ class Mutation:
                 start=start,
                 party_size=party,
                 guest=guest,
-                idempotency_key=run_key,
+                # Upstream, the key is derived from client + key: two clients' keys never meet.
+                idempotency_key=upstream_key(info.context.client_id, run_key),
                 notes=notes,
                 area_id=input.area_id,
                 duration_minutes=input.duration_minutes,
@@ -294,12 +339,15 @@ class Mutation:
             "area": input.area_id,
             "duration": input.duration_minutes,
         }
-        return await _idempotent_booking_write(info, "create", input.idempotency_key, fp, create)
+        return _with_manage_token(
+            info,
+            await _idempotent_booking_write(info, "create", input.idempotency_key, fp, create),
+        )
 
     @strawberry.mutation
     async def reschedule_booking(self, info: Info, input: RescheduleBookingInput) -> BookingPayload:
         async def reschedule(run_key: str) -> model.Booking:
-            current = await _booking(info, input.booking_id, ("input", "bookingId"))
+            current = await _target(info, input.booking_id, input.manage_token)
             if input.start is None and input.party_size is None:
                 raise InvalidInput("give a new start, a new party size, or both", field=("input",))
             start = validate.instant(input.start, ("input", "start")) if input.start else None
@@ -318,7 +366,11 @@ class Mutation:
             ):
                 raise NotSupported("this restaurant does not accept reschedules through the API")
             provider = info.context.gateway.provider(current.upstream)
-            change = model.BookingChange(start=start, party_size=party, idempotency_key=run_key)
+            change = model.BookingChange(
+                start=start,
+                party_size=party,
+                idempotency_key=upstream_key(info.context.client_id, run_key),
+            )
             if reconcile.reschedule_outcome(current, change, current).verdict is (
                 reconcile.Verdict.APPLIED
             ):
@@ -338,22 +390,25 @@ class Mutation:
             _invalidate(info, current, moved.start)
             return moved
 
-        return await _idempotent_booking_write(
+        return _with_manage_token(
             info,
-            "reschedule",
-            input.idempotency_key,
-            {
-                "booking": str(input.booking_id),
-                "start": str(input.start),
-                "party": input.party_size,
-            },
-            reschedule,
+            await _idempotent_booking_write(
+                info,
+                "reschedule",
+                input.idempotency_key,
+                {
+                    "booking": str(input.booking_id or input.manage_token),
+                    "start": str(input.start),
+                    "party": input.party_size,
+                },
+                reschedule,
+            ),
         )
 
     @strawberry.mutation
     async def cancel_booking(self, info: Info, input: CancelBookingInput) -> BookingPayload:
         async def cancel(run_key: str) -> model.Booking:
-            current = await _booking(info, input.booking_id, ("input", "bookingId"))
+            current = await _target(info, input.booking_id, input.manage_token)
             reason = validate.text(input.reason, ("input", "reason"), limit=500)
             if current.status is model.BookingStatus.CANCELLED:
                 return current  # already cancelled (a retry after an unknown outcome): no write
@@ -377,7 +432,7 @@ class Mutation:
             info,
             "cancel",
             input.idempotency_key,
-            {"booking": str(input.booking_id), "reason": input.reason},
+            {"booking": str(input.booking_id or input.manage_token), "reason": input.reason},
             cancel,
         )
 
