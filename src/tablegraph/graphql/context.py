@@ -56,8 +56,9 @@ class Context:
     identity: Identity = NOBODY
     manage_tokens: ManageTokens | None = None
     client_id: str = ""
-    #: Whether this request already reported the one FORBIDDEN error for guests' personal data.
-    personal_data_refused: bool = False
+    #: Gated nested fields this request already reported FORBIDDEN for (one error each, not
+    #: one per list item).
+    refused: set[str] = field(default_factory=set)
     #: Errors to add to the response beside the data (an upstream that failed in a fan-out).
     extra_errors: list[GraphQLError] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)

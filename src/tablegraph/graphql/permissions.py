@@ -7,9 +7,10 @@ field cannot slip through unclassified. A gated query field must be nullable, so
 scope nulls that field alone and the rest of the data is returned (a mutation's payload stays
 non-null: a refused mutation answers ``data: null`` and the error).
 
-- ``Rule(scope)``: without the scope the field is null with a ``FORBIDDEN`` error naming it.
+- ``Rule(scope)``: without the scope the field is null with a ``FORBIDDEN`` error naming it
+  (a nested field in a list: one error per request, not one per item).
 - ``Rule(scope, personal=True)``: guests' personal data; null, and one ``FORBIDDEN`` error
-  per request however many guests were shown.
+  per request for all of it, however many guests were shown.
 - ``Rule(scope, manage_token=True)``: also open to the holder of a booking-management token
   (the resolver checks the token).
 - ``PUBLIC``: no scope (the resolver may still check one, as ``node`` does per type).
@@ -110,21 +111,23 @@ def _has_manage_token(kwargs: dict[str, Any]) -> bool:
     return bool(getattr(given, "manage_token", None))
 
 
-def _guard(resolve: Callable[..., Any], rule: Rule) -> Callable[..., Any]:
+def _guard(resolve: Callable[..., Any], rule: Rule, type_name: str, field_name: str) -> Any:
     scope = rule.scope
     assert scope is not None
+    top_level = type_name in ("Query", "Mutation")
+    once = "personal data" if rule.personal else f"{type_name}.{field_name}"
 
     def guarded(root: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:  # type: ignore[type-arg]
         context = info.context
         if context.identity.has(scope) or (rule.manage_token and _has_manage_token(kwargs)):
             return resolve(root, info, **kwargs)
         error = Forbidden(scope.value)
-        if rule.personal:
-            if not context.personal_data_refused:
-                context.personal_data_refused = True
-                context.report(error, info)
-            return None
-        raise error
+        if top_level:
+            raise error
+        if once not in context.refused:
+            context.refused.add(once)
+            context.report(error, info)
+        return None
 
     return guarded  # sync or async alike: the check runs before the resolver is called
 
@@ -150,7 +153,9 @@ def protect(schema: Any) -> None:
                 continue
             if isinstance(field.type, GraphQLNonNull) and type_name != "Mutation":
                 raise RuntimeError(f"{type_name}.{field_name} is gated, so it must be nullable")
-            field.resolve = _guard(field.resolve or default_field_resolver, rule)
+            field.resolve = _guard(
+                field.resolve or default_field_resolver, rule, type_name, field_name
+            )
 
 
 def gated_fields(schema: Any) -> list[tuple[str, str, Rule]]:
