@@ -99,7 +99,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[Any]]] = {
 }
 for _field in ("email", "phone", "notes", "marketingConsent", "visitCount"):
     OPERATIONS[("Guest", _field)] = (
-        "query($b: ID!) { booking(id: $b) { guest { %s } } }" % _field,
+        "query($b: ID!) { booking(id: $b) { guest { " + _field + " } } }",
         ["booking", "guest", _field],
     )
 
