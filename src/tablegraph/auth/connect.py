@@ -90,14 +90,15 @@ class ConnectGuard:
         return response
 
     async def callback(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        state = request.query.get("state", "")
-        remembered = self._states.pop(_digest(state), None) if state else None  # single use
+        state = _digest(request.query.get("state", ""))
+        remembered = self._states.get(state)
         binding = request.cookies.get(COOKIE, "")
-        if (
-            remembered is None
-            or remembered[2] <= self._timer()
-            or not hmac.compare_digest(remembered[0], _digest(binding))
-        ):
+        # A foreign browser's attempt does not burn the owner's state; the owner's use does.
+        if remembered is not None and hmac.compare_digest(remembered[0], _digest(binding)):
+            del self._states[state]
+        else:
+            remembered = None
+        if remembered is None or remembered[2] <= self._timer():
             log.warning(
                 "refused an OAuth callback on %s: unknown, reused or foreign state", request.path
             )
