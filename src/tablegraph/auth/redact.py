@@ -21,6 +21,9 @@ _PATTERNS = [
     (re.compile(r"(?i)(bearer|basic)\s+[\w.~+/=-]{8,}"), r"\1 [credential]"),
     (re.compile(r"(?i)(x-api-key['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+"), r"\1[api-key]"),
     (re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
+    # The same, URL-encoded (an upstream lookup by e-mail in a logged request line).
+    (re.compile(r"[\w.%+-]+%40[\w-]+(?:\.[\w-]+)+"), "[email]"),
+    (re.compile(r"(?i)%2B\d(?:[\d().-]|%20|\+){6,}\d"), "[phone]"),
     # International numbers (+49 30 1234567, +1 (514) 555-0100) and long local ones
     # written with separators (030 1234 5678), but not dates, times or plain ids.
     (re.compile(r"\+\d[\d ()./-]{6,}\d"), "[phone]"),
