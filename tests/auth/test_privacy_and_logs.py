@@ -22,13 +22,8 @@ BOOKINGS = (
     " { nodes { id guest { " + GUEST_FIELDS + " } } } }"
 )
 CREATE = (
-    """
-mutation($input: CreateBookingInput!) {
-  createBooking(input: $input) {
-    booking { id guest { %s } } userErrors { code message } manageToken
-  }
-}"""
-    % GUEST_FIELDS
+    "mutation($input: CreateBookingInput!) { createBooking(input: $input) {"
+    " booking { id guest { " + GUEST_FIELDS + " } } userErrors { code message } manageToken } }"
 )
 
 
