@@ -190,3 +190,42 @@ def test_jwt_config_reads_the_secret_from_the_environment(tmp_path: Path) -> Non
     assert settings.auth.jwt.hs256_secret == Secret(HS_SECRET)
     assert settings.auth.jwt.scope_claim == "scp"
     assert HS_SECRET not in repr(settings)
+
+
+async def test_a_jwks_url_is_cached_and_read_again_for_a_new_kid(start_server) -> None:  # type: ignore[no-untyped-def]
+    from aiohttp import web
+
+    served: dict[str, Any] = {"keys": []}
+    fetches: list[int] = []
+
+    async def jwks(request: web.Request) -> web.Response:
+        fetches.append(1)
+        return web.json_response(served)
+
+    app = web.Application()
+    app.router.add_get("/jwks.json", jwks)
+    url = await start_server(app)
+    first_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(RSA_KEY.public_key()))
+    served["keys"] = [{**first_jwk, "kid": "k1"}]
+    clock = [0.0]
+    verifier = JwtVerifier(
+        JwtSettings(issuer=ISS, audience=AUD, algorithms=("RS256",), jwks_url=f"{url}/jwks.json"),
+        timer=lambda: clock[0],
+    )
+    token = jwt.encode(_claims(), RSA_KEY, algorithm="RS256", headers={"kid": "k1"})
+    for _ in range(5):
+        assert (await verifier.verify(token)).client_id == "jwt:mobile-bff"
+    assert len(fetches) == 1  # cached
+
+    second = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    served["keys"].append(
+        {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(second.public_key())), "kid": "k2"}
+    )
+    rotated = jwt.encode(_claims(), second, algorithm="RS256", headers={"kid": "k2"})
+    clock[0] = 40.0
+    assert (await verifier.verify(rotated)).client_id == "jwt:mobile-bff"
+    assert len(fetches) == 2
+    # An algorithm the verifier was not configured for is refused, whatever the kid says.
+    es = jwt.encode(_claims(), EC_KEY, algorithm="ES256", headers={"kid": "k1"})
+    with pytest.raises(InvalidCredentials):
+        await verifier.verify(es)
