@@ -238,6 +238,8 @@ _PUBLIC, _IDENTIFIED, _OPTIONAL, _ADMIN = "public", "identified", "optional", "a
 
 def _policy(request: web.Request) -> str:
     path = request.path
+    if request.method == "OPTIONS":
+        return _PUBLIC  # a CORS preflight never carries credentials
     if path == "/graphql":
         graphiql = (
             request.method == "GET"
