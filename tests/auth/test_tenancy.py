@@ -44,10 +44,15 @@ async def _a_booking_at(gw: Gw, restaurant: str) -> str:
 
 def _same(a: dict[str, Any], b: dict[str, Any], a_id: str, b_id: str) -> None:
     """Identical answers once the id the client itself sent (and a key the gateway generated)
-    is masked; timing and provenance left out."""
+    is masked: data, errors, and which upstreams were asked how often (timing left out)."""
 
     def norm(body: dict[str, Any], own: str) -> str:
         kept = {k: v for k, v in body.items() if k != "extensions"}
+        # Which upstreams were asked, and how often, is part of the answer too.
+        kept["upstreams"] = {
+            name: (u["status"], u["requests"])
+            for name, u in body["extensions"]["upstreams"].items()
+        }
         text = re.sub(re.escape(own), "<ID>", repr(kept))
         return re.sub(r"tg-[0-9a-f-]{36}", "<generated key>", text)
 
