@@ -234,6 +234,7 @@ def _is_mutation(query: str, operation: str | None) -> bool:
 # ---- who is calling ---------------------------------------------------------------------------
 
 _PUBLIC, _IDENTIFIED, _OPTIONAL, _ADMIN = "public", "identified", "optional", "admin"
+_TICKET = "ticket"  # a connect start link an admin asked for (POST /connect/{upstream})
 
 
 def _policy(request: web.Request) -> str:
@@ -252,7 +253,9 @@ def _policy(request: web.Request) -> str:
     if path == "/readyz":
         return _OPTIONAL  # probes get the status; details only for admin
     if path.startswith("/connect/"):
-        return _PUBLIC if path.endswith("/callback") else _ADMIN
+        if path.endswith("/callback"):
+            return _PUBLIC
+        return _TICKET if request.method == "GET" and "ticket" in request.query else _ADMIN
     return _PUBLIC
 
 
@@ -269,6 +272,11 @@ async def authenticate(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     policy = _policy(request)
+    if policy == _TICKET:
+        guard = request.app[CONNECT_GUARD]
+        if not guard.take_ticket(request):
+            return _unauthorized(request, "unknown, used or expired start link", invalid=True)
+        return await guard.start(request, handler)
     if policy == _PUBLIC:
         if request.path.startswith("/connect/") and request.path.endswith("/callback"):
             return await request.app[CONNECT_GUARD].callback(request, handler)
@@ -291,8 +299,14 @@ async def authenticate(
         }
         return web.json_response(body, status=403)
     if request.path.startswith("/connect/"):
+        if request.method == "POST":
+            return request.app[CONNECT_GUARD].new_ticket(request)
         return await request.app[CONNECT_GUARD].start(request, handler)
     return await handler(request)
+
+
+async def _connect_link(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPNotFound()  # unreachable: the middleware answers POST /connect/{upstream}
 
 
 async def _no_server_banner(request: web.Request, response: web.StreamResponse) -> None:
@@ -408,7 +422,11 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
     app.router.add_post("/webhooks/{upstream}", webhook)
     app.router.add_routes(static_routes())
     for provider in gateway.providers.values():
-        app.router.add_routes(provider.http_routes())  # e.g. Libro's /connect/{upstream}
+        routes = provider.http_routes()  # e.g. Libro's /connect/{upstream}
+        app.router.add_routes(routes)
+        if routes:
+            # The start link for a browser; answered by the connect guard in ``authenticate``.
+            app.router.add_post(f"/connect/{provider.name}", _connect_link)
 
     async def lifecycle(app: web.Application) -> Any:
         await gateway.start()

@@ -154,3 +154,21 @@ async def test_a_connected_account_is_replaced_only_with_replace_true(env: Env) 
         )
         assert done.status_code == 200
         assert provider._conn.accounts["bistro"].refresh_token != before  # type: ignore[attr-defined]
+
+
+async def test_an_admin_hands_a_browser_a_single_use_start_link(env: Env) -> None:
+    async with env.browser() as admin, env.browser(admin=False) as browser:
+        assert (await browser.post(f"{env.url}/connect/libro-montreal")).status_code == 401
+        link = await admin.post(f"{env.url}/connect/libro-montreal", params={"account": "bistro"})
+        assert link.status_code == 200
+        url = link.json()["url"]
+        assert url.startswith(f"{env.url}/connect/libro-montreal?") and "ticket=" in url
+        # The browser has no credentials; the ticket is its permission to start, once.
+        started = await browser.get(url)
+        assert started.status_code == 302, started.text
+        assert (await browser.get(url)).status_code == 401
+        callback = await env.approve(browser, started.headers["Location"], "owner-bistro")
+        assert (await browser.get(callback)).status_code == 200
+        assert env.accounts() == {"bistro": "connected"}
+        forged = await browser.get(f"{env.url}/connect/libro-montreal", params={"ticket": "x"})
+        assert forged.status_code == 401

@@ -1,6 +1,10 @@
 """The guard in front of every ``/connect/{upstream}`` route (OAuth authorization-code flow).
 
-- Starting a connection needs an authenticated ``admin`` (the app's middleware checks it).
+- Starting a connection needs an authenticated ``admin`` (the app's middleware checks it):
+  either ``GET /connect/{upstream}`` with the admin's credentials, or — since a browser opening
+  a URL sends no ``Authorization`` header — ``POST /connect/{upstream}`` with them, which
+  answers a start link holding a single-use ticket valid for ``TICKET_TTL`` seconds, to open in
+  the browser that will approve the connection.
 - The start sets a cookie holding a random browser binding; the ``state`` the provider put
   into its authorize URL is remembered with a hash of that binding, for ``STATE_TTL`` seconds.
 - The callback is accepted once per state, only from the browser holding the binding cookie:
@@ -32,6 +36,7 @@ from yarl import URL
 log = logging.getLogger(__name__)
 
 STATE_TTL = 600.0
+TICKET_TTL = 120.0
 COOKIE = "tg_connect"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -48,6 +53,31 @@ class ConnectGuard:
         self._timer = timer
         #: digest(state) -> (digest(browser binding), replace, expires at)
         self._states: dict[str, tuple[str, bool, float]] = {}
+        #: digest(ticket) -> (path it opens, expires at)
+        self._tickets: dict[str, tuple[str, float]] = {}
+
+    def new_ticket(self, request: web.Request) -> web.Response:
+        """``POST /connect/{upstream}`` by an admin: a start link for a browser."""
+        ticket = secrets.token_urlsafe(24)
+        now = self._timer()
+        for old in [k for k, v in self._tickets.items() if v[1] <= now]:
+            del self._tickets[old]
+        self._tickets[_digest(ticket)] = (request.path, now + TICKET_TTL)
+        query = {k: v for k, v in request.query.items() if k in ("account", "replace")}
+        query["ticket"] = ticket
+        link = URL(str(self._public(request).url)).with_query(query)
+        return web.json_response({"url": str(link), "expiresInSeconds": int(TICKET_TTL)})
+
+    def take_ticket(self, request: web.Request) -> bool:
+        """Whether the request carries a live ticket for its own path (used up on success)."""
+        ticket = request.query.get("ticket")
+        if not ticket:
+            return False
+        found = self._tickets.get(_digest(ticket))
+        if found is None or found[0] != request.path or found[1] <= self._timer():
+            return False
+        del self._tickets[_digest(ticket)]
+        return True
 
     def _public(self, request: web.Request) -> web.Request:
         if self.public_base_url:
