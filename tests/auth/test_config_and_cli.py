@@ -12,7 +12,14 @@ from tablegraph.auth.scopes import Scope
 from tablegraph.cli import main
 from tablegraph.settings import ConfigError, parse_settings
 
-UPSTREAMS = [{"name": "vardvik-berlin", "kind": "vardvik", "base_url": "http://x"}]
+UPSTREAMS = [
+    {
+        "name": "vardvik-berlin",
+        "kind": "vardvik",
+        "base_url": "http://x",
+        "options": {"restaurant_ids": ["rst_1"]},
+    }
+]
 
 
 def test_keys_new_prints_a_key_and_the_line_to_paste(capsys: pytest.CaptureFixture[str]) -> None:

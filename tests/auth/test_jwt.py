@@ -172,7 +172,14 @@ def test_jwt_config_reads_the_secret_from_the_environment(tmp_path: Path) -> Non
     pem.write_text(_pem_public(RSA_KEY))
     settings = parse_settings(
         {
-            "upstreams": [{"name": "v", "kind": "vardvik", "base_url": "http://x"}],
+            "upstreams": [
+                {
+                    "name": "v",
+                    "kind": "vardvik",
+                    "base_url": "http://x",
+                    "options": {"restaurant_ids": ["r"]},
+                }
+            ],
             "auth": {
                 "jwt": {
                     "issuer": ISS,

@@ -139,7 +139,14 @@ async def test_rotation_keeps_old_tokens_for_the_overlap_only(start_gw: StartGw)
 def test_rotation_is_configured_with_environment_secrets() -> None:
     settings = parse_settings(
         {
-            "upstreams": [{"name": "v", "kind": "vardvik", "base_url": "http://x", "options": {}}],
+            "upstreams": [
+                {
+                    "name": "v",
+                    "kind": "vardvik",
+                    "base_url": "http://x",
+                    "options": {"restaurant_ids": ["r"]},
+                }
+            ],
             "auth": {
                 "manage_tokens": {
                     "secret": "TG_MANAGE_NEW",
