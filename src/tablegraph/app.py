@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 GATEWAY = web.AppKey("gateway", Gateway)
 SCHEMA = web.AppKey("schema", GatewaySchema)
 AUTH = web.AppKey("auth", Authenticator)
-MANAGE_TOKENS = web.AppKey("manage_tokens", ManageTokens)
 CONNECT_GUARD = web.AppKey("connect_guard", ConnectGuard)
 #: The request's authenticated identity, set by the ``authenticate`` middleware.
 IDENTITY = web.RequestKey("identity", Identity)
@@ -158,9 +157,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     except InvalidInput as exc:
         return _error_response(400, exc.code, exc.message, media)
 
-    context = Context(
-        gateway=gateway, identity=request[IDENTITY], manage_tokens=request.app[MANAGE_TOKENS]
-    )
+    context = Context(gateway=gateway, identity=request[IDENTITY])
     with deadline.scope(budget), provenance.recording() as record:
         try:
             result = await request.app[SCHEMA].execute(
@@ -410,7 +407,8 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
     )
     app[GATEWAY] = gateway
     app[AUTH] = Authenticator(auth)
-    app[MANAGE_TOKENS] = manage_tokens or ManageTokens.from_settings(auth.manage_tokens)
+    if manage_tokens is not None:  # a test's clock, or secrets not from the settings
+        gateway.bookings.manage_tokens = manage_tokens
     app[CONNECT_GUARD] = ConnectGuard(auth.public_base_url)
     app.on_response_prepare.append(_no_server_banner)
     app[SCHEMA] = build_schema(gateway.settings.limits)

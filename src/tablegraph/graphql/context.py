@@ -17,7 +17,6 @@ from graphql import GraphQLError
 from strawberry.types import Info as _Info
 
 from tablegraph.auth.identity import NOBODY, Identity
-from tablegraph.auth.manage import ManageTokens
 from tablegraph.errors import GatewayError
 from tablegraph.gateway import Gateway
 from tablegraph.model import Booking, Guest, Restaurant
@@ -54,7 +53,6 @@ class Context:
     gateway: Gateway
     #: Who is calling: scopes, restaurants, and the id that scopes idempotency keys.
     identity: Identity = NOBODY
-    manage_tokens: ManageTokens | None = None
     client_id: str = ""
     #: Gated nested fields this request already reported FORBIDDEN for (one error each, not
     #: one per list item).

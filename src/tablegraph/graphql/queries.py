@@ -146,16 +146,16 @@ class Query:
         if not restaurant_ids or len(restaurant_ids) > MAX_AVAILABILITY_RESTAURANTS:
             raise InvalidInput(
                 f"give 1 to {MAX_AVAILABILITY_RESTAURANTS} restaurant ids",
-                field=("restaurantIds",),
+                field=("restaurant_ids",),
             )
         for i, rid in enumerate(restaurant_ids):
-            validate.global_id(rid, "Restaurant", ("restaurantIds", str(i)))
+            validate.global_id(rid, "Restaurant", ("restaurant_ids", str(i)))
         validate.day(date)
         validate.party_size(party_size)
 
         async def one(index: int, rid: strawberry.ID) -> RestaurantAvailability:
             try:
-                restaurant = await resolvers.load_restaurant(info, rid, ("restaurantIds",))
+                restaurant = await resolvers.load_restaurant(info, rid, ("restaurant_ids",))
             except (NotFound, UpstreamError) as exc:
                 info.context.report(exc, info, upstream=ids.decode(rid).upstream)
                 return RestaurantAvailability(
@@ -187,9 +187,9 @@ class Query:
         self, info: Info, id: strawberry.ID | None = None, manage_token: str | None = None
     ) -> Booking | None:
         if manage_token is not None:
-            found = await resolvers.load_booking_by_token(info, manage_token, ("manageToken",))
+            found = await resolvers.load_booking_by_token(info, manage_token, ("manage_token",))
             if id is not None and id != ids.encode("Booking", found.upstream, found.native_id):
-                raise NotFound("no booking for this management token", field=("manageToken",))
+                raise NotFound("no booking for this management token", field=("manage_token",))
             return Booking.of(found)
         if id is None:
             raise InvalidInput("give an id or a manageToken", field=("id",))
@@ -208,7 +208,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Booking] | None:
-        restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurantId",))
+        restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurant_id",))
         if status is not None and len(status) > len(model.BookingStatus):
             raise InvalidInput("too many statuses", field=("status",))
         return await resolvers.bookings_for(info, restaurant, date, from_, to, status, first, after)
@@ -226,7 +226,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Guest] | None:
-        restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurantId",))
+        restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurant_id",))
         limit = validate.cap(first, info.context.gateway.settings.limits.max_list)
         validate.text(search, ("search",), limit=200)
         provider = info.context.gateway.provider(restaurant.upstream)
@@ -243,5 +243,5 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Review] | None:
-        restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurantId",))
+        restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurant_id",))
         return await resolvers.reviews_page(info, restaurant, first, after)

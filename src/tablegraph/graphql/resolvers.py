@@ -43,13 +43,13 @@ async def load_node(info: Info, global_id: str, type_: str, field: tuple[str, ..
 
 async def load_booking_by_token(info: Info, token: str, field: tuple[str, ...]) -> model.Booking:
     """The booking a management token names, if the token is genuine, unexpired, and was
-    issued to this client; ``NotFound`` otherwise (a refused token reveals nothing)."""
-    manage = info.context.manage_tokens
-    grant = manage.read(token) if manage is not None else None
-    if grant is None or grant.client_id != info.context.identity.client_id:
-        raise NotFound("no booking for this management token", field=field)
-    gid = validate.global_id(grant.booking_id, "Booking", field)
-    found = await info.context.bookings.load((gid.upstream, gid.native_id))
+    issued to this client; ``NotFound`` otherwise (a refused token reveals nothing). The
+    booking service decides (``BookingService.managed_ref``)."""
+    try:
+        ref = info.context.gateway.bookings.managed_ref(token, info.context.client_id)
+    except NotFound:
+        raise NotFound("no booking for this management token", field=field) from None
+    found = await info.context.bookings.load((ref.upstream, ref.native_id))
     if not isinstance(found, model.Booking):
         raise NotFound("no booking for this management token", field=field)
     return found
