@@ -1,0 +1,12 @@
+"""The gateway's HTTP concerns, one module each, used by ``tablegraph.app``:
+
+- ``problem``: request-level failures as a status, a stable code and a GraphQL-shaped body;
+- ``body``: whole-body reads with the size limit enforced while reading, bounded JSON;
+- ``clients``: who a request comes from, per-client concurrency caps;
+- ``ratelimit``: requests and cost per client and minute;
+- ``cors``: the origin allowlist and preflights;
+- ``caching``: ``Cache-Control`` and ``ETag`` for GET answers that read only reference data;
+- ``compression``: gzip or brotli, as the client accepts;
+- ``readiness``: ``/readyz`` answered from a short cache;
+- ``server``: serving the app with a header-read timeout.
+"""
