@@ -8,14 +8,15 @@ executed operations get 200 with data and errors side by side.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from graphql import OperationType, parse
+from aiohttp.typedefs import Middleware
+from graphql import DocumentNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
@@ -27,14 +28,45 @@ from tablegraph.graphql.context import Context
 from tablegraph.graphql.graphiql import graphiql_html, static_routes
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
 from tablegraph.http.body import loads_bounded, read_body
+from tablegraph.http.caching import cacheable_response, max_age, reads_only_reference, uncacheable
+from tablegraph.http.clients import ConcurrencyCap, client_key
+from tablegraph.http.compression import compression_middleware
+from tablegraph.http.cors import CorsPolicy, cors_middleware
 from tablegraph.http.params import budget_seconds, media_type, read_params
 from tablegraph.http.problem import HTTPProblem, close_after, error_response, problem_response
+from tablegraph.http.ratelimit import RateLimiter
+from tablegraph.http.readiness import ReadinessProbes
 from tablegraph.http.webhooks import webhook_touches
 
 log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 GATEWAY = web.AppKey("gateway", Gateway)
 SCHEMA = web.AppKey("schema", GatewaySchema)
+#: ``app[RATE_LIMITER].charge(client_key(request), cost)`` takes a query's cost per client.
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+READINESS = web.AppKey("readiness", ReadinessProbes)
+#: Only the API is rate-limited; health, metrics and webhooks are not.
+_RATE_LIMITED_PATHS = frozenset({"/graphql"})
+
+
+def client_limits_middleware(cap: ConcurrencyCap, limiter: RateLimiter) -> Middleware:
+    """Per-client concurrency cap on every route, request rate on the API; both answer 429
+    before the request's body is read."""
+
+    @web.middleware
+    async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+        client = client_key(request)
+        try:
+            with cap.hold(client):
+                if request.path in _RATE_LIMITED_PATHS:
+                    limiter.admit(client)
+                return await handler(request)
+        except HTTPProblem as problem:  # the cap, the limiter, or a charge() in the handler
+            return problem_response(problem, media_type(request))
+
+    return limit
+
 
 _UPSTREAM_CODES = ("UPSTREAM_", "OUTCOME_UNKNOWN")
 
@@ -62,7 +94,8 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             raise HTTPProblem(413, "QUERY_TOO_LARGE", "the query document is too large")
         if operation is not None and not isinstance(operation, str):
             raise HTTPProblem(400, "BAD_REQUEST", "'operationName' must be a string")
-        if request.method == "GET" and _is_mutation(query, operation):
+        document = _parse(query) if request.method == "GET" else None
+        if document is not None and _is_mutation(document, operation):
             raise HTTPProblem(405, "METHOD_NOT_ALLOWED", "mutations need POST")
         budget = budget_seconds(request, limits)
     except HTTPProblem as problem:
@@ -70,7 +103,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             return await close_after(request, problem_response(problem, media))
         return problem_response(problem, media)
 
-    context = Context(gateway=gateway, client_id=_client_id(request))
+    context = Context(gateway=gateway, client_id=client_key(request))
     with deadline.scope(budget), provenance.recording() as record:
         try:
             result = await request.app[SCHEMA].execute(
@@ -106,25 +139,33 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     status = 200
     if not executed:
         status = 400  # the document never executed: parse, validation or coercion failure
-    return web.Response(status=status, text=json.dumps(body, default=str), content_type=media)
+    text = json.dumps(body, default=str)
+    if (
+        document is not None
+        and status == 200
+        and not errors
+        and reads_only_reference(document, request.app[SCHEMA]._schema)
+    ):
+        seconds = max_age(record, gateway.settings.reference_ttl_seconds)
+        if seconds is not None:
+            return cacheable_response(request, body, text, media, seconds)
+    return uncacheable(web.Response(status=status, text=text, content_type=media))
 
 
-def _is_mutation(query: str, operation: str | None) -> bool:
+def _parse(query: str) -> DocumentNode | None:
     try:
-        doc = parse(query)
+        return parse(query)
     except GraphQLSyntaxError:
-        return False
-    for definition in doc.definitions:
+        return None  # execution reports it
+
+
+def _is_mutation(document: DocumentNode, operation: str | None) -> bool:
+    for definition in document.definitions:
         op = getattr(definition, "operation", None)
         name = getattr(getattr(definition, "name", None), "value", None)
         if op is OperationType.MUTATION and (operation is None or name == operation):
             return True
     return False
-
-
-def _client_id(request: web.Request) -> str:
-    """Who the caller is, for idempotency scoping. Client auth is a later issue: header or IP."""
-    return request.headers.get("X-Client-Id") or (request.remote or "anonymous")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -133,10 +174,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
-    names = list(gateway.providers)
-    checks = await asyncio.gather(*(gateway.check(n) for n in names))
+    checks = await request.app[READINESS].checks()
     upstreams = {}
-    for name, (ok, code, latency) in zip(names, checks, strict=True):
+    for name, (ok, code, latency) in checks.items():
         provider = gateway.providers[name]
         upstreams[name] = {
             "kind": provider.kind,
@@ -146,8 +186,8 @@ async def readyz(request: web.Request) -> web.Response:
             **provider.breaker.snapshot(),
             **provider.health_details(),
         }
-    healthy = sum(1 for ok, _, _ in checks if ok)
-    status = "ready" if healthy == len(names) else ("degraded" if healthy else "unavailable")
+    healthy = sum(1 for ok, _, _ in checks.values() if ok)
+    status = "ready" if healthy == len(checks) else ("degraded" if healthy else "unavailable")
     return web.json_response(
         {"status": status, "upstreams": upstreams}, status=200 if healthy else 503
     )
@@ -227,9 +267,22 @@ async def webhook(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(gateway: Gateway) -> web.Application:
-    app = web.Application(client_max_size=gateway.settings.limits.max_body_bytes + 1024)
+    settings = gateway.settings
+    limiter = RateLimiter(settings.limits.requests_per_minute, settings.limits.cost_per_minute)
+    app = web.Application(
+        client_max_size=settings.limits.max_body_bytes + 1024,
+        middlewares=[
+            cors_middleware(CorsPolicy(settings.cors)),
+            compression_middleware(settings.http.compress_min_bytes),
+            client_limits_middleware(
+                ConcurrencyCap(settings.limits.max_concurrent_per_client), limiter
+            ),
+        ],
+    )
     app[GATEWAY] = gateway
-    app[SCHEMA] = build_schema(gateway.settings.limits)
+    app[SCHEMA] = build_schema(settings.limits)
+    app[RATE_LIMITER] = limiter
+    app[READINESS] = ReadinessProbes(gateway, settings.http.readyz_cache_seconds)
     app.router.add_route("GET", "/graphql", graphql_handler)
     app.router.add_route("POST", "/graphql", graphql_handler)
     app.router.add_get("/healthz", healthz)

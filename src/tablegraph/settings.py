@@ -74,7 +74,7 @@ class Limits:
     #: Query cost per client and minute, charged by ``RateLimiter.charge`` once costs exist.
     cost_per_minute: int = 50_000
     #: Requests of one client being handled at once; more are refused with 429.
-    max_concurrent_per_client: int = 32
+    max_concurrent_per_client: int = 64
 
 
 @dataclass(frozen=True)

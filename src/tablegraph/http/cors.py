@@ -22,7 +22,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
+from tablegraph.http.headers import add_vary
 from tablegraph.settings import CorsSettings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -94,21 +96,13 @@ class CorsPolicy:
         )
 
     def decorate(self, response: web.StreamResponse, origin: str | None) -> None:
-        _add_vary(response, "Origin")
+        add_vary(response, "Origin")
         if origin is not None and self.allows(origin):
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Expose-Headers"] = ", ".join(_EXPOSE)
 
 
-def _add_vary(response: web.StreamResponse, name: str) -> None:
-    present = [v.strip().lower() for v in response.headers.get("Vary", "").split(",") if v]
-    if name.lower() not in present:
-        response.headers["Vary"] = ", ".join([*filter(None, [response.headers.get("Vary")]), name])
-
-
-def cors_middleware(
-    policy: CorsPolicy,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def cors_middleware(policy: CorsPolicy) -> Middleware:
     @web.middleware
     async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path not in CORS_PATHS:

@@ -1,0 +1,52 @@
+"""Who a request comes from, and how many of its requests run at once.
+
+``client_key`` is the one place that names the caller for limits and idempotency scoping.
+
+A greedy client could hold every worker of the gateway with slow or long requests; the
+per-client cap refuses its requests beyond ``max_concurrent_per_client`` at once with 429
+(its own, not anyone else's), before their bodies are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aiohttp import web
+
+from tablegraph.http.problem import HTTPProblem
+
+
+def client_key(request: web.Request) -> str:
+    """The caller's identity for per-client limits and idempotency scoping.
+
+    Replaced by the authenticated client id once auth lands (issue #11). Until then: the
+    ``X-Client-Id`` header, else the remote address."""
+    return request.headers.get("X-Client-Id") or request.remote or "anonymous"
+
+
+class ConcurrencyCap:
+    def __init__(self, per_client: int) -> None:
+        self.per_client = per_client
+        self.active: dict[str, int] = {}
+
+    @contextmanager
+    def hold(self, client: str) -> Iterator[None]:
+        """One slot of ``client`` for the duration; 429 when it has none left (0: no cap)."""
+        count = self.active.get(client, 0)
+        if self.per_client and count >= self.per_client:
+            raise HTTPProblem(
+                429,
+                "TOO_MANY_CONCURRENT_REQUESTS",
+                f"at most {self.per_client} requests of one client at a time",
+                headers={"Retry-After": "1"},
+            )
+        self.active[client] = count + 1
+        try:
+            yield
+        finally:
+            left = self.active[client] - 1
+            if left:
+                self.active[client] = left
+            else:
+                del self.active[client]  # the table holds only clients with requests running
