@@ -20,13 +20,20 @@ import math
 from typing import Any
 
 from aiohttp import web
-from graphql import DocumentNode, FieldNode, GraphQLSchema, TypeInfo, TypeInfoVisitor, Visitor
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+)
 from graphql import visit as visit_document
 
-from tablegraph.http.headers import add_vary
+from tablegraph.http.headers import NO_STORE, add_vary
 from tablegraph.provenance import Provenance
-
-NO_STORE = "private, no-store"
 
 #: Type → its fields that read only reference data; ``None``: every field of the type.
 REFERENCE_FIELDS: dict[str, frozenset[str] | None] = {
@@ -80,8 +87,9 @@ def reads_only_reference(document: DocumentNode, schema: GraphQLSchema) -> bool:
     """Whether every field the document names (in any operation or fragment) is reference
     data. Queries only: a mutation is never reference data."""
     for definition in document.definitions:
-        if getattr(definition, "operation", None) not in (None,) and (
-            definition.operation.value != "query"  # type: ignore[attr-defined]
+        if (
+            isinstance(definition, OperationDefinitionNode)
+            and definition.operation is not OperationType.QUERY
         ):
             return False
     type_info = TypeInfo(schema)

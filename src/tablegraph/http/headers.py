@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+#: For every answer that is not reference data read over GET: errors, bookings, guests...
+NO_STORE = "private, no-store"
+
 
 def add_vary(response: web.StreamResponse, name: str) -> None:
     """Add ``name`` to ``Vary`` once: caches must key the answer on that request header."""

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from tablegraph.http.headers import NO_STORE
+
 
 class HTTPProblem(Exception):
     def __init__(
@@ -43,7 +45,7 @@ def error_response(
     response = web.Response(
         status=status, text=json.dumps(body), content_type=media_type, headers=headers
     )
-    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Cache-Control", NO_STORE)
     if close:
         response.force_close()
     return response
