@@ -4,6 +4,9 @@
 client accepts it, ``application/graphql-response+json``. Request-level failures (unparseable
 body, oversized query, invalid document) get a 4xx and a GraphQL-shaped error body with a code;
 executed operations get 200 with data and errors side by side.
+
+Around every route, outermost first: CORS (``http.cors``), compression
+(``http.compression``), per-client concurrency and request-rate limits (``http.clients``).
 """
 
 from __future__ import annotations
@@ -11,11 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 from graphql import DocumentNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
@@ -29,7 +30,7 @@ from tablegraph.graphql.graphiql import graphiql_html, static_routes
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
 from tablegraph.http.body import loads_bounded, read_body
 from tablegraph.http.caching import cacheable_response, max_age, reads_only_reference, uncacheable
-from tablegraph.http.clients import ConcurrencyCap, client_key
+from tablegraph.http.clients import ConcurrencyCap, client_key, client_limits_middleware
 from tablegraph.http.compression import compression_middleware
 from tablegraph.http.cors import CorsPolicy, cors_middleware
 from tablegraph.http.params import budget_seconds, media_type, read_params
@@ -39,35 +40,12 @@ from tablegraph.http.readiness import ReadinessProbes
 from tablegraph.http.webhooks import webhook_touches
 
 log = logging.getLogger(__name__)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 GATEWAY = web.AppKey("gateway", Gateway)
 SCHEMA = web.AppKey("schema", GatewaySchema)
 #: ``app[RATE_LIMITER].charge(client_key(request), cost)`` takes a query's cost per client.
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 READINESS = web.AppKey("readiness", ReadinessProbes)
-#: Only the API is rate-limited; health, metrics and webhooks are not.
-_RATE_LIMITED_PATHS = frozenset({"/graphql"})
-
-
-def client_limits_middleware(cap: ConcurrencyCap, limiter: RateLimiter) -> Middleware:
-    """Per-client concurrency cap on every route, request rate on the API; both answer 429
-    before the request's body is read."""
-
-    @web.middleware
-    async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-        client = client_key(request)
-        try:
-            with cap.hold(client):
-                if request.path in _RATE_LIMITED_PATHS:
-                    limiter.admit(client)
-                return await handler(request)
-        except HTTPProblem as problem:  # the cap, the limiter, or a charge() in the handler
-            return problem_response(problem, media_type(request))
-
-    return limit
-
-
 _UPSTREAM_CODES = ("UPSTREAM_", "OUTCOME_UNKNOWN")
 
 
@@ -241,7 +219,8 @@ async def webhook(request: web.Request) -> web.StreamResponse:
     try:
         # The adapter parses only after the signature matched; parse here first anyway so
         # that nesting is bounded whatever the adapter does with the JSON.
-        loads_bounded(body, limits.max_json_depth, "the webhook body")
+        if not isinstance(loads_bounded(body, limits.max_json_depth, "the webhook body"), dict):
+            raise HTTPProblem(400, "BAD_REQUEST", "the webhook body must be a JSON object")
         touched = webhook_touches(provider.verify_webhook(dict(request.headers), body))
     except GatewayError as exc:
         log.warning("refused a webhook for %s: %s", name, exc.message)  # never the body

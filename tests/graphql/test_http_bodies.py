@@ -19,6 +19,7 @@ from aiohttp import web
 from tablegraph.app import create_app
 from tablegraph.gateway import Gateway
 from tablegraph.settings import GatewaySettings, Limits, Secret
+from tablegraph.simulators import simulator_module
 from tablegraph.simulators.common import serve
 from tablegraph.simulators.vardvik import demo_upstreams
 
@@ -280,3 +281,37 @@ async def test_the_timeout_header_at_the_floor_is_accepted(gw: Gw) -> None:
         headers={"X-Request-Timeout-Ms": "100"},
     )
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"data": [1, "x"]},
+        {"data": {"id": "1", "type": "booking", "relationships": "x"}},
+        {"data": {"id": "1", "type": "booking", "relationships": {"person": "x"}}},
+        [{"data": {}}],
+    ],
+)
+async def test_a_validly_signed_but_malformed_libro_webhook_is_400(payload: Any) -> None:
+    libro = simulator_module("libro")
+    runner, url = await serve(libro.create_app(1))
+    upstreams = [
+        replace(u, credentials={**u.credentials, "webhook_secret": Secret("whsec_test")})
+        for u in libro.demo_upstreams(url)
+    ]
+    gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams)))
+    gw_runner, gw_url = await serve(create_app(gateway))
+    body = json.dumps(payload).encode()
+    stamp = int(time.time())
+    sig = hmac.new(b"whsec_test", f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    try:
+        async with httpx.AsyncClient(base_url=gw_url) as http:
+            response = await http.post(
+                f"/webhooks/{upstreams[0].name}",
+                content=body,
+                headers={"X-Libro-Signature": f"t={stamp},v1={sig}"},
+            )
+        assert response.status_code == 400, response.text
+    finally:
+        await gw_runner.cleanup()
+        await runner.cleanup()

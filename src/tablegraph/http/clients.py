@@ -9,12 +9,19 @@ per-client cap refuses its requests beyond ``max_concurrent_per_client`` at once
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
-from tablegraph.http.problem import HTTPProblem
+from tablegraph.http.params import media_type
+from tablegraph.http.problem import HTTPProblem, problem_response
+from tablegraph.http.ratelimit import RateLimiter
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: Only the API is rate-limited; health, metrics and webhooks are not.
+RATE_LIMITED_PATHS = frozenset({"/graphql"})
 
 
 def client_key(request: web.Request) -> str:
@@ -50,3 +57,21 @@ class ConcurrencyCap:
                 self.active[client] = left
             else:
                 del self.active[client]  # the table holds only clients with requests running
+
+
+def client_limits_middleware(cap: ConcurrencyCap, limiter: RateLimiter) -> Middleware:
+    """Per-client concurrency cap on every route, request rate on the API; both answer 429
+    before the request's body is read."""
+
+    @web.middleware
+    async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+        client = client_key(request)
+        try:
+            with cap.hold(client):
+                if request.path in RATE_LIMITED_PATHS:
+                    limiter.admit(client)
+                return await handler(request)
+        except HTTPProblem as problem:  # the cap, the limiter, or a charge() in the handler
+            return problem_response(problem, media_type(request))
+
+    return limit
