@@ -37,7 +37,6 @@ from tablegraph.http.params import budget_seconds, media_type, read_params
 from tablegraph.http.problem import HTTPProblem, close_after, error_response, problem_response
 from tablegraph.http.ratelimit import RateLimiter
 from tablegraph.http.readiness import ReadinessProbes
-from tablegraph.http.webhooks import webhook_touches
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +220,7 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         # that nesting is bounded whatever the adapter does with the JSON.
         if not isinstance(loads_bounded(body, limits.max_json_depth, "the webhook body"), dict):
             raise HTTPProblem(400, "BAD_REQUEST", "the webhook body must be a JSON object")
-        touched = webhook_touches(provider.verify_webhook(dict(request.headers), body))
+        touched = provider.verify_webhook(dict(request.headers), body)
     except GatewayError as exc:
         log.warning("refused a webhook for %s: %s", name, exc.message)  # never the body
         return web.json_response(
@@ -231,16 +230,17 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         log.warning("refused a webhook for %s: %s", name, problem.message)
         return web.json_response({"error": problem.message}, status=problem.status)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
-        # A signed payload of a shape the adapter did not expect (``data`` a list, an id an
-        # object): the sender's fault, so a 400, logged without the body.
+        # A safety net: adapters refuse malformed payloads with InvalidInput, but a signed
+        # payload of a shape one did not foresee is still the sender's fault, so a 400
+        # (logged without the body), never a 500.
         log.warning("refused a malformed webhook payload for %s", name, exc_info=True)
         return web.json_response({"error": "the webhook payload is malformed"}, status=400)
-    event_id = touched.get("event_id")
+    event_id = touched.event_id
     if event_id and gateway.seen_webhook_events.get((name, event_id)):
         return web.json_response({"status": "duplicate"})
     if event_id:
         gateway.seen_webhook_events.set((name, event_id), True)
-    for rid in touched.get("restaurant_ids") or [None]:
+    for rid in touched.restaurant_ids or (None,):
         gateway.invalidate_availability(name, rid)
     return web.json_response({"status": "accepted"})
 

@@ -191,7 +191,7 @@ DEEP = "[" * 2000 + "]" * 2000
     [
         {"id": "evt_l", "type": "reservation.created", "restaurantId": "rst_1", "data": []},
         {"id": "evt_s", "type": "reservation.created", "restaurantId": "rst_1", "data": "x"},
-        {"id": {"x": 1}, "type": "reservation.created", "restaurantId": "rst_1", "data": {}},
+        {"id": "evt_n", "type": "reservation.created", "restaurantId": "rst_1", "data": 5},
         [1, 2],
         "event",
         None,

@@ -3,7 +3,6 @@
 - ``problem``: request-level failures as a status, a stable code and a GraphQL-shaped body;
 - ``body``: whole-body reads with the size limit enforced while reading, bounded JSON;
 - ``params``: GraphQL-over-HTTP parameters and the ``X-Request-Timeout-Ms`` header;
-- ``webhooks``: the shape of what a verified webhook touches;
 - ``clients``: who a request comes from (``client_key``), per-client limits middleware;
 - ``ratelimit``: requests and cost per client and minute;
 - ``cors``: the origin allowlist and preflights;
