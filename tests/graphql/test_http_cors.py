@@ -139,7 +139,8 @@ def test_origin_patterns_in_the_config_are_checked() -> None:
     for bad in ("https://*.com", "example.com", "https://app.example.com/path", "ftp://x.y", "*"):
         with pytest.raises(ValueError):
             parse_origin_pattern(bad)
-    base = {"upstreams": [{"name": "v", "kind": "vardvik", "base_url": "http://127.0.0.1:1"}]}
+    upstream = {"name": "v", "kind": "vardvik", "base_url": "http://127.0.0.1:1"}
+    base = {"upstreams": [{**upstream, "options": {"restaurant_ids": ["rst_1"]}}]}
     settings = parse_settings({**base, "cors": {"allow_origins": ["https://*.example.com"]}}, {})
     assert settings.cors.allow_origins == ("https://*.example.com",)
     with pytest.raises(ConfigError, match="allow_origins"):
