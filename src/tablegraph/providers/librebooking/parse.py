@@ -136,11 +136,14 @@ def to_datetime(value: Any) -> datetime | None:
         return None
 
 
-_DURATION_PART = re.compile(r"(\d+)\s*(days?|d|hours?|h|minutes?|m)\b", re.IGNORECASE)
+#: ``"1 hours 30 minutes"`` (list items, slots) and ``"1d0h0m"`` (resources: no word boundary
+#: between the parts, so none is required).
+_DURATION_PART = re.compile(r"(\d+)\s*(days?|hours?|minutes?|d|h|m)(?![a-z])", re.IGNORECASE)
 
 
 def to_minutes(value: Any) -> int:
-    """``"1 hours 30 minutes"``, ``"2 minutes"``, ``"1d0h0m"`` → minutes; ``""`` → 0.
+    """``"1 hours 30 minutes"``, ``"2 minutes"``, ``"1d0h0m"``, ``"0d1h30m"`` → minutes;
+    ``""`` → 0.
 
     A bare number is seconds, as LibreBooking takes it on input (``"minNotice": "86400"``).
     """
