@@ -105,7 +105,10 @@ async def test_create_for_a_known_guest_books_under_that_guest(api: Api, day: da
     second = await _create(api, slots[6]["start"], guest=known)
     assert first["userErrors"] == second["userErrors"] == []
     assert first["booking"]["guest"]["email"] == "user@example.com"
-    assert first["booking"]["guest"]["id"] == second["booking"]["guest"]["id"]
+    one = (await api.data(READ, {"id": first["booking"]["id"]}))["booking"]["guest"]
+    two = (await api.data(READ, {"id": second["booking"]["id"]}))["booking"]["guest"]
+    assert one["email"] == two["email"] == "user@example.com"
+    assert one["lastName"] == two["lastName"] == "User"
 
 
 async def test_reschedule_moves_the_booking(api: Api, day: date) -> None:
