@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
@@ -30,7 +30,7 @@ from tablegraph.simulators.librebooking.state import (
     ServerFault,
     User,
 )
-from tablegraph.timeutil import UTC, zone
+from tablegraph.timeutil import zone
 
 PREFIX = "/Web/Services/index.php"
 LIBREBOOKING_STATE = web.AppKey("librebooking_state", LibreBookingState)

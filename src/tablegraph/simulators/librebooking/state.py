@@ -15,10 +15,10 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from tablegraph.simulators.common import Clock
-from tablegraph.timeutil import UTC, localize, zone
+from tablegraph.timeutil import localize, zone
 
 SESSION_MINUTES = 30
 
