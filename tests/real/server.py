@@ -34,8 +34,8 @@ RULES_TABLE = {
     "name": "Rules table",
     "location": "Garden",
     "maxParticipants": 4,
-    "minNoticeAdd": "0d3h0m",
-    "minNoticeUpdate": "0d3h0m",
+    "minNoticeAdd": "1d0h0m",
+    "minNoticeUpdate": "1d0h0m",
     "bufferTime": "0d1h0m",
     "maxNotice": "20d0h0m",
 }

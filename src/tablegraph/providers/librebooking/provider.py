@@ -330,6 +330,7 @@ class LibreBookingProvider(Provider):
         title = mapping.title_for(g.first_name, g.last_name, request.party_size)
         notes = (request.notes or "").strip()
         description = mapping.with_marker(notes, request.idempotency_key, contact)
+        refused: SlotUnavailable | None = None
         for table, end in candidates[:3]:
             body = reservation_body(
                 table=table.id,
@@ -341,15 +342,16 @@ class LibreBookingProvider(Provider):
             )
             try:
                 created = await self._call.json("POST", "Reservations/", json=body)
-            except SlotUnavailable:
-                continue  # taken meanwhile: try the next smallest table
+            except SlotUnavailable as exc:
+                refused = exc  # taken meanwhile: try the next smallest table
+                continue
             ref = created.get("referenceNumber") if isinstance(created, dict) else None
             if not ref:
                 raise UpstreamBadResponse(
                     f"{self.name} did not return a reference", upstream=self.name
                 )
             return await self._booking(str(ref))
-        raise SlotUnavailable("no table is free at that time", upstream=self.name)
+        raise refused or SlotUnavailable("no table is free at that time", upstream=self.name)
 
     async def reschedule_booking(self, booking_id: str, change: BookingChange) -> Booking:
         raw, sid, tz = await self._raw_in_scope(booking_id)
