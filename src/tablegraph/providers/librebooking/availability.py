@@ -21,6 +21,10 @@ from tablegraph.providers.librebooking.parse import to_bool, to_datetime, to_min
 from tablegraph.timeutil import zone
 
 
+#: Offered starts keep this much room over the minimum notice (and "now").
+SAFETY = timedelta(minutes=1)
+
+
 @dataclass(frozen=True)
 class Table:
     id: str
@@ -122,7 +126,8 @@ def free_starts(
     """``(start, end)`` of every booking this table can take with a start inside ``window``."""
     pieces = _pieces(grid, exclude_ref)
     busy = [b for b in grid.busy if exclude_ref is None or b[2] != exclude_ref]
-    earliest = not_before + table.min_notice
+    # A slot that would expire while the guest is still booking it is not offered.
+    earliest = not_before + table.min_notice + SAFETY
     latest = not_before + table.max_notice if table.max_notice is not None else None
     out: list[tuple[datetime, datetime]] = []
     for i, (start, _) in enumerate(pieces):
