@@ -219,9 +219,8 @@ async def test_conflict_400_is_slot_unavailable() -> None:
     request = NewBooking("1", datetime(2026, 11, 23, 12, tzinfo=NY), 2, GuestData("A", "B"), "k")
     with pytest.raises(SlotUnavailable) as info:
         await provider.create_booking(request)
-    assert str(info.value).startswith(
-        "There are conflicting reservations"
-    )  # the server's reason (issue 14)
+    # the server's own reason reaches the client (issue 14)
+    assert str(info.value).startswith("There are conflicting reservations")
     assert replay.seen.count("POST Reservations/") == 3  # the three smallest fitting tables
     await provider.close()
 

@@ -20,7 +20,6 @@ from tablegraph.model import Area, OpeningHours, Slot
 from tablegraph.providers.librebooking.parse import to_bool, to_datetime, to_minutes, to_str_id
 from tablegraph.timeutil import zone
 
-
 #: Offered starts keep this much room over the minimum notice (and "now").
 SAFETY = timedelta(minutes=1)
 
