@@ -401,9 +401,6 @@ def _write_links(base: str, ref: str) -> list[dict[str, str]]:
     ]
 
 
-_SAVE_CONTROLLER = "/var/www/librebooking/WebServices/Controllers/ReservationSaveController.php"
-
-
 def _reservation_fields(
     state: LibreBookingState, body: dict[str, Any], user: User
 ) -> tuple[list[int], datetime, datetime, int]:
@@ -417,7 +414,10 @@ def _reservation_fields(
         rid = _int(extra)
         if rid is None or rid not in state.resources:
             # Observed: an unknown additional resource kills the request (500).
-            raise ServerFault("Call to a member function GetId() on null", _SAVE_CONTROLLER)
+            raise ServerFault(
+                "There was an error executing your query\\nColumn 'resource_id' cannot be null",
+                "/var/www/librebooking/lib/Database/MySQL/MySqlConnection.php",
+            )
         if rid not in ids:
             ids.append(rid)
     now = state.now()
