@@ -12,16 +12,16 @@ creates nothing, so the restaurant's zone is always sent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from tablegraph.errors import UpstreamAuthError, UpstreamBadResponse
 from tablegraph.model import Guest, GuestData
 from tablegraph.providers.kit import Batch, Caller, batch_by_key, in_key_order
 from tablegraph.providers.librebooking.auth import SessionAuth
 from tablegraph.providers.librebooking.errors import ERRORS
-from tablegraph.providers.librebooking.mapping import to_guest
+from tablegraph.providers.librebooking.mapping import TITLE_GUEST, title_guest, to_guest
 from tablegraph.providers.librebooking.parse import to_str_id
-from tablegraph.providers.librebooking.payloads import RawUser, user_body
+from tablegraph.providers.librebooking.payloads import RawReservation, RawUser, user_body
 
 #: From this many ids on, one ``GET Users/`` beats one ``GET Users/{id}`` per guest.
 LIST_FROM = 4
@@ -94,7 +94,22 @@ class Users:
             f"{self._call.name} refused to create a user twice", upstream=self._call.name
         )
 
-    async def get(self, ids: Sequence[str]) -> Batch[Guest]:
+    async def get(
+        self, ids: Sequence[str], *, read: Callable[[str], Awaitable[RawReservation]]
+    ) -> Batch[Guest]:
+        """Users by id, and title guests (``r-<reference>``) from their reservation."""
+        titled = [i for i in ids if i.startswith(TITLE_GUEST)]
+
+        async def title(gid: str) -> Guest | None:
+            raw = await read(gid.removeprefix(TITLE_GUEST))
+            ref = str(raw["referenceNumber"])
+            return title_guest(self._call.name, ref, raw.get("title"), raw.get("description"))
+
+        found = dict(zip(titled, await batch_by_key(titled, title), strict=True))
+        users = await self._users(ids)
+        return [found.get(i, u) for i, u in zip(ids, users, strict=True)]
+
+    async def _users(self, ids: Sequence[str]) -> Batch[Guest]:
         users = [i for i in ids if i.isdigit()]
         if len(set(users)) >= LIST_FROM:
             body = await self._call.json("GET", "Users/")

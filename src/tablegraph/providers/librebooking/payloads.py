@@ -160,6 +160,30 @@ def reservation_body(
     return body
 
 
+def update_body(
+    raw: RawReservation,
+    *,
+    tables: Sequence[str],
+    start: datetime,
+    end: datetime,
+    title: str,
+    description: str,
+) -> dict[str, Any]:
+    """The body that rewrites ``raw`` (an update replaces everything): its owner,
+    participants, attributes and reminder kept."""
+    owner = raw.get("owner") or {}
+    return reservation_body(
+        table=tables[0],
+        extra_tables=tables[1:],
+        start=start,
+        end=end,
+        title=title,
+        description=description,
+        owner_id=to_str_id(owner.get("userId")),
+        raw=raw,
+    )
+
+
 def user_body(
     *,
     first_name: str,

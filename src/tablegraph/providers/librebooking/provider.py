@@ -16,9 +16,8 @@ Quirks handled here:
 - writes always send explicit offsets, ``allowParticipation`` and ``termsAccepted`` (without
   them a real server answers 500 with an HTML page);
 - update/delete/approve of an unknown reference answer 200 with an empty body, so a cancel
-  reads the reservation first; a deleted reservation reads 404 (soft delete). A cancel made
-  through this adapter is kept in the gateway's cache so that cancelling twice, or reading the
-  booking back, gives the same CANCELLED booking (until the durable store: issue 14 item 7);
+  reads the reservation first; a deleted reservation reads 404 (soft delete): cancels made
+  here are remembered (``cancelled.py``);
 - check-in and check-out answer 500 on PHP 8.2 and change nothing: read back, ``NOT_SUPPORTED``;
 - the party size lives in the title; the idempotency key and a non-user guest's contact are
   marker lines in the description (``mapping.py``); guests are users (``guests.py``);
@@ -34,7 +33,6 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tablegraph.cache import AsyncTTLCache
 from tablegraph.errors import (
     GatewayError,
     InvalidInput,
@@ -64,6 +62,7 @@ from tablegraph.providers.kit import Batch, Caller, Runtime, batch_by_key
 from tablegraph.providers.librebooking import availability as slots
 from tablegraph.providers.librebooking import mapping, status
 from tablegraph.providers.librebooking.auth import SessionAuth
+from tablegraph.providers.librebooking.cancelled import Cancelled
 from tablegraph.providers.librebooking.catalog import Catalog
 from tablegraph.providers.librebooking.errors import ERRORS
 from tablegraph.providers.librebooking.guests import Users
@@ -74,14 +73,13 @@ from tablegraph.providers.librebooking.payloads import (
     RawReservation,
     fmt_input,
     reservation_body,
+    update_body,
 )
 from tablegraph.settings import UpstreamConfig
 from tablegraph.timeutil import local_day_bounds, zone
 
 API_PREFIX = "Web/Services/index.php/"
 #: How long a cancel made here is remembered for read-back (LibreBooking deletes).
-CANCELLED_TTL = 7 * 24 * 3600.0
-CANCELLED_MEMORY = 4096
 
 
 @register
@@ -128,10 +126,7 @@ class LibreBookingProvider(Provider):
             duration=self._duration,
             max_advance=timedelta(days=self.options.max_advance_days),
         )
-        self._cancelled: AsyncTTLCache[Booking] = self._cache("cancelled", CANCELLED_TTL)
-        self._cancelled_refs: AsyncTTLCache[tuple[str, ...]] = self._cache(
-            "cancelled-refs", CANCELLED_TTL
-        )
+        self._cancelled = Cancelled(self._cache)
 
     @property
     def clients(self) -> Sequence[Any]:
@@ -276,14 +271,7 @@ class LibreBookingProvider(Provider):
                 continue
             out.append(booking)
         if query.statuses is not None and BookingStatus.CANCELLED in query.statuses:
-            refs: tuple[str, ...] = self._cancelled_refs.get("refs") or ()
-            out += [
-                b
-                for ref in refs
-                if (b := self._cancelled.get(ref)) is not None
-                and b.restaurant_id == query.restaurant_id
-                and query.start <= b.start < query.end
-            ]
+            out += self._cancelled.between(query.restaurant_id, query.start, query.end)
         return sorted(out, key=lambda b: (b.start, b.native_id))
 
     async def get_bookings(self, ids: Sequence[str]) -> Batch[Booking]:
@@ -291,8 +279,7 @@ class LibreBookingProvider(Provider):
             try:
                 return await self._booking(ref)
             except NotFound:
-                cancelled: Booking | None = self._cancelled.get(ref)
-                return cancelled
+                return self._cancelled.get(ref)
 
         return await batch_by_key(ids, one, concurrency=self.options.max_concurrency)
 
@@ -372,14 +359,13 @@ class LibreBookingProvider(Provider):
             raise SlotUnavailable("no table is free at that time", upstream=self.name)
         table, end = chosen[0]
         guest_name = mapping.PARTY.sub("", str(raw.get("title") or "")).strip()
-        body = reservation_body(
-            table=table.id,
+        body = update_body(
+            raw,
+            tables=[table.id],
             start=start,
             end=end,
             title=f"{guest_name} for {party}".strip(),
             description=str(raw.get("description") or ""),
-            owner_id=to_str_id((raw.get("owner") or {}).get("userId")),
-            raw=raw,
         )
         await self._update(booking_id, body)
         return await self._booking(booking_id)
@@ -396,7 +382,7 @@ class LibreBookingProvider(Provider):
         try:
             booking = await self._booking(booking_id)
         except NotFound:
-            remembered: Booking | None = self._cancelled.get(booking_id)
+            remembered = self._cancelled.get(booking_id)
             if remembered is not None:
                 return remembered
             raise
@@ -415,9 +401,7 @@ class LibreBookingProvider(Provider):
             provider_status="deleted",
             updated_at=self._now().astimezone(booking.start.tzinfo),
         )
-        self._cancelled.set(booking_id, cancelled)
-        refs = self._cancelled_refs.get("refs") or ()
-        self._cancelled_refs.set("refs", (*refs[-(CANCELLED_MEMORY - 1) :], booking_id))
+        self._cancelled.remember(cancelled)
         return cancelled
 
     async def update_booking(self, booking_id: str, update: BookingUpdate) -> Booking:
@@ -436,17 +420,16 @@ class LibreBookingProvider(Provider):
                     "unknown table for this restaurant", upstream=self.name, field=("tables",)
                 )
             description = raw.get("description")
-            body = reservation_body(
-                table=tables[0],
-                extra_tables=tables[1:],
+            marked = mapping.with_marker(
+                notes, mapping.marker(description), mapping.contact_of(description)
+            )
+            body = update_body(
+                raw,
+                tables=tables,
                 start=current.start,
                 end=current.end,
                 title=str(raw.get("title") or ""),
-                description=mapping.with_marker(
-                    notes, mapping.marker(description), mapping.contact_of(description)
-                ),
-                owner_id=to_str_id((raw.get("owner") or {}).get("userId")),
-                raw=raw,
+                description=marked,
             )
             await self._update(booking_id, body)
         if update.status is not None and update.status is not current.status:
@@ -467,16 +450,7 @@ class LibreBookingProvider(Provider):
     # ---- guests ------------------------------------------------------------------------------
 
     async def get_guests(self, ids: Sequence[str]) -> Batch[Guest]:
-        users = await self._users.get(ids)
-
-        async def title_guest(gid: str) -> Guest | None:
-            raw = await self._raw_reservation(gid.removeprefix(mapping.TITLE_GUEST))
-            ref = str(raw["referenceNumber"])
-            return mapping.title_guest(self.name, ref, raw.get("title"), raw.get("description"))
-
-        titled = [i for i in ids if i.startswith(mapping.TITLE_GUEST)]
-        found = dict(zip(titled, await batch_by_key(titled, title_guest), strict=True))
-        return [found.get(i, u) for i, u in zip(ids, users, strict=True)]
+        return await self._users.get(ids, read=self._raw_reservation)
 
     async def list_guests(self, restaurant_id: str, search: str | None, limit: int) -> list[Guest]:
         self._catalog.check(restaurant_id)
