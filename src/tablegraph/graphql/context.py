@@ -24,14 +24,15 @@ K = tuple[str, str]  # (upstream, native id)
 T = TypeVar("T")
 
 
-class UpstreamLoader(DataLoader, Generic[T]):  # type: ignore[misc]
+class UpstreamLoader(DataLoader[K, T | None], Generic[T]):
     """Groups keys by upstream and makes one batch call per upstream."""
 
     def __init__(self, fetch: Callable[[str, list[str]], Awaitable[Sequence[Any]]]) -> None:
         super().__init__(max_batch_size=100)
         self._fetch = fetch
 
-    async def batch_load_fn(self, keys: list[K]) -> list[T | Exception | None]:
+    # aiodataloader fails a key whose entry is an Exception; its annotations do not say so.
+    async def batch_load_fn(self, keys: list[K]) -> list[T | Exception | None]:  # type: ignore[override]
         by_upstream: dict[str, list[str]] = defaultdict(list)
         for upstream, native in keys:
             if native not in by_upstream[upstream]:

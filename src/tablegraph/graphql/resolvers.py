@@ -8,7 +8,7 @@ from typing import Any
 from tablegraph import model
 from tablegraph.errors import GatewayError, NotFound, NotSupported, PolicyViolation
 from tablegraph.graphql import validate
-from tablegraph.graphql.context import Info
+from tablegraph.graphql.context import Info, UpstreamLoader
 from tablegraph.graphql.types import Booking, Connection, Notice, Review, Slot, paginate
 from tablegraph.timeutil import zone
 
@@ -16,7 +16,7 @@ from tablegraph.timeutil import zone
 async def load_node(info: Info, global_id: str, type_: str, field: tuple[str, ...]) -> Any:
     """The model behind a global id of ``type_``, through this request's loader."""
     gid = validate.global_id(global_id, type_, field)
-    loaders = {
+    loaders: dict[str, UpstreamLoader[Any]] = {
         "Restaurant": info.context.restaurants,
         "Booking": info.context.bookings,
         "Guest": info.context.guests,
