@@ -14,7 +14,7 @@ from tablegraph.model import BookingQuery
 from tablegraph.settings import Secret
 from tablegraph.simulators.librebooking import PREFIX
 from tablegraph.timeutil import local_day_bounds
-from tests.providers.librebooking_support import CAPTURE_TIME, MakeRig, make_rig_fixture  # noqa: F401
+from tests.providers.librebooking_support import CAPTURE_TIME, MakeRig
 
 DAY = date(2026, 11, 23)
 

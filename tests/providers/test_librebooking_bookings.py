@@ -27,7 +27,7 @@ from tablegraph.model import (
 )
 from tablegraph.simulators.librebooking import PREFIX, LibreBookingState
 from tablegraph.timeutil import UTC, local_day_bounds, zone
-from tests.providers.librebooking_support import MakeRig, Rig, make_rig_fixture  # noqa: F401
+from tests.providers.librebooking_support import MakeRig, Rig
 
 NY = zone("America/New_York")
 BERLIN = zone("Europe/Berlin")

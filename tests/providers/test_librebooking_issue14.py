@@ -15,7 +15,7 @@ from tablegraph.providers.librebooking import LibreBookingProvider
 from tablegraph.settings import Secret
 from tablegraph.simulators.librebooking import LibreBookingState, demo_upstreams
 from tablegraph.timeutil import zone
-from tests.providers.librebooking_support import MakeRig, make_rig_fixture  # noqa: F401
+from tests.providers.librebooking_support import MakeRig
 
 NY = zone("America/New_York")
 PLAIN = {"username": Secret("user"), "password": Secret("password")}

@@ -19,7 +19,7 @@ from tablegraph.simulators.librebooking import (
     demo_upstreams,
 )
 from tablegraph.timeutil import UTC, zone
-from tests.providers.librebooking_support import CAPTURE_TIME, MakeRig, Rig, make_rig_fixture  # noqa: F401
+from tests.providers.librebooking_support import CAPTURE_TIME, MakeRig, Rig
 
 NY = zone("America/New_York")
 

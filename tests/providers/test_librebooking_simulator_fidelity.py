@@ -11,7 +11,7 @@ from datetime import time
 
 from tablegraph.simulators.librebooking import LibreBookingState
 from tablegraph.simulators.librebooking.state import Attribute
-from tests.providers.librebooking_support import MakeRig, make_rig_fixture  # noqa: F401
+from tests.providers.librebooking_support import MakeRig
 from tests.providers.test_librebooking_simulator import _body, _client
 
 # CAPTURE_TIME is 2026-11-21 14:23 in New York; the 23rd is two days ahead.
