@@ -21,11 +21,37 @@ async def load_node(info: Info, global_id: str, type_: str, field: tuple[str, ..
         "Booking": info.context.bookings,
         "Guest": info.context.guests,
     }
+    missing = NotFound(f"no such {type_.lower()}", field=field)
     if gid.upstream not in info.context.gateway.providers or type_ not in loaders:
-        raise NotFound(f"no such {type_.lower()}", field=field)
+        raise missing
+    # Outside the client's restaurants is answered exactly like "does not exist"; what can be
+    # decided from the id alone is decided before any upstream call.
+    tenancy = info.context.identity.tenancy
+    if type_ == "Restaurant" and not tenancy.allows(gid.upstream, gid.native_id):
+        raise missing
+    if type_ == "Booking" and not tenancy.touches(gid.upstream):
+        raise missing
+    if type_ == "Guest" and not tenancy.covers(gid.upstream):
+        raise missing
     found = await loaders[type_].load((gid.upstream, gid.native_id))
     if found is None:
-        raise NotFound(f"no such {type_.lower()}", field=field)
+        raise missing
+    if isinstance(found, model.Booking) and not tenancy.allows(found.upstream, found.restaurant_id):
+        raise missing
+    return found
+
+
+async def load_booking_by_token(info: Info, token: str, field: tuple[str, ...]) -> model.Booking:
+    """The booking a management token names, if the token is genuine, unexpired, and was
+    issued to this client; ``NotFound`` otherwise (a refused token reveals nothing). The
+    booking service decides (``BookingService.managed_ref``)."""
+    try:
+        ref = info.context.gateway.bookings.managed_ref(token, info.context.client_id)
+    except NotFound:
+        raise NotFound("no booking for this management token", field=field) from None
+    found = await info.context.bookings.load((ref.upstream, ref.native_id))
+    if not isinstance(found, model.Booking):
+        raise NotFound("no booking for this management token", field=field)
     return found
 
 
