@@ -23,6 +23,7 @@ from tablegraph.settings import GatewaySettings
 from tablegraph.simulators.common import serve
 from tablegraph.timeutil import zone
 
+from ..auth_support import AUTH_HEADERS, all_scopes_auth
 from ..graphql.conftest import Api
 from ..graphql.helpers import CREATE, RESCHEDULE
 from .conftest import ZONE, upstream_config
@@ -43,11 +44,12 @@ async def _gateway(
     server: Server, account: str, now: Callable[[], datetime] | None = None, schedule: str = "1"
 ) -> tuple[Any, Api]:
     runtime = Runtime(now=now) if now is not None else Runtime()
-    gateway = Gateway(
-        GatewaySettings(upstreams=(upstream_config(server, account, schedule),)), runtime=runtime
+    settings = GatewaySettings(
+        upstreams=(upstream_config(server, account, schedule),), auth=all_scopes_auth()
     )
+    gateway = Gateway(settings, runtime=runtime)
     runner, url = await serve(create_app(gateway))
-    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30), gateway)
+    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS), gateway)
 
 
 @pytest.fixture
