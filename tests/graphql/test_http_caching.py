@@ -21,6 +21,7 @@ from tablegraph.settings import GatewaySettings, HttpSettings
 from tablegraph.simulators.vardvik import demo_upstreams
 
 from ..test_core_units import FakeTimer
+from ..auth_support import AUTH_HEADERS, all_scopes_auth
 from .conftest import Api, Sim
 from .helpers import BERLIN_MITTE, quiet_weekday
 
@@ -40,11 +41,13 @@ BOOKINGS = (
 async def clocked(sim: Sim) -> AsyncIterator[tuple[Api, FakeTimer]]:
     clock = FakeTimer()
     settings = GatewaySettings(
-        upstreams=tuple(demo_upstreams(sim.url)), http=HttpSettings(compress_min_bytes=200)
+        upstreams=tuple(demo_upstreams(sim.url)),
+        http=HttpSettings(compress_min_bytes=200),
+        auth=all_scopes_auth(),
     )
     gateway = Gateway(settings, timer=clock)
     runner, url = await serve_app(create_app(gateway), settings.http)
-    api = Api(httpx.AsyncClient(base_url=url, timeout=30), gateway)
+    api = Api(httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS), gateway)
     yield api, clock
     await api.http.aclose()
     await runner.cleanup()
