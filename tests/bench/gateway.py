@@ -9,9 +9,10 @@ from dataclasses import replace
 
 from tablegraph.cli import _run_gateway
 from tablegraph.providers import KINDS
-from tablegraph.settings import GatewaySettings
+from tablegraph.settings import GatewaySettings, Limits
 from tablegraph.simulators import simulator_module
 from tablegraph.simulators.harness import harness_of
+from tests.auth_support import all_scopes_auth
 
 
 def settings(port_base: int, naive: bool) -> GatewaySettings:
@@ -23,7 +24,12 @@ def settings(port_base: int, naive: bool) -> GatewaySettings:
             replace(c, options={**c.options, **unlimited})
             for c in simulator_module(kind).demo_upstreams(url)
         ]
-    return GatewaySettings(upstreams=tuple(upstreams), naive=naive)
+    # One client with every scope (authentication is in the figures); per-client limits off,
+    # since the load generator is one client.
+    limits = Limits(requests_per_minute=0, cost_per_minute=0, max_concurrent_per_client=0)
+    return GatewaySettings(
+        upstreams=tuple(upstreams), naive=naive, auth=all_scopes_auth(), limits=limits
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 -- Prints one WRKJSON line. Adapted from /work/shared/bench-peer/bench/graphql.lua.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("GQL_AUTH_KEY")
 local function read(name)
   local f = assert(io.open(name, "r")); local s = f:read("*a"); f:close(); return s
 end

@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.auth_support import AUTH_HEADERS, TEST_KEY
 from tests.bench.minimum import MINIMUM
 from tests.bench.upstreams import CONTROL_OFFSET
 from tests.bench.workloads import BOOK_CANCEL, BOOK_CREATE, DASHBOARD, REFERENCE, SEARCH
@@ -36,7 +37,8 @@ SYSTEMS = {"tablegraph": [], "tablegraph-naive": ["--naive"]}
 
 
 def _get(url: str, data: bytes | None = None) -> Any:
-    request = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json", **AUTH_HEADERS}
+    request = urllib.request.Request(url, data=data, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as answer:
         return json.loads(answer.read())
 
@@ -121,7 +123,7 @@ def _peak_rss_mb(pid: int) -> float:
 
 
 def _wrk(url: str, files: list[Path], concurrency: int, duration: float) -> dict[str, Any]:
-    envvars = {**os.environ, "GQL_BODY_FILE": str(files[0])}
+    envvars = {**os.environ, "GQL_BODY_FILE": str(files[0]), "GQL_AUTH_KEY": TEST_KEY}
     if len(files) > 1:
         envvars["GQL_CANCEL_FILE"] = str(files[1])
     out = subprocess.run(

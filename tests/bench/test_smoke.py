@@ -19,6 +19,7 @@ from tablegraph.app import create_app
 from tablegraph.gateway import Gateway
 from tablegraph.settings import GatewaySettings
 from tablegraph.simulators.common import serve
+from tests.auth_support import AUTH_HEADERS, all_scopes_auth
 from tests.bench import workloads
 from tests.bench.env import Env, start_env
 from tests.bench.minimum import MINIMUM
@@ -63,9 +64,9 @@ async def counts(env: Env) -> dict[str, Counter[str]]:
 async def _gateway(env: Env) -> tuple[Any, httpx.AsyncClient]:
     """A fresh gateway over ``env``, warm (restaurant lists, tokens, sessions) but with no
     answer cached."""
-    gateway = Gateway(GatewaySettings(upstreams=env.configs))
+    gateway = Gateway(GatewaySettings(upstreams=env.configs, auth=all_scopes_auth()))
     runner, url = await serve(create_app(gateway))
-    http = httpx.AsyncClient(base_url=url, timeout=30)
+    http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
     await _post(http, workloads.Request("{ restaurants(first: 100) { nodes { id } } }", {}))
     env.reset_counts()
     return runner, http
