@@ -155,14 +155,34 @@ def _ops(control: str, url: str, files: list[Path], name: str) -> int:
     def once() -> None:
         created = _get(url, files[0].read_bytes().replace(b"KEY", os.urandom(6).hex().encode()))
         if len(files) > 1:
-            bid = created["data"]["createBooking"]["booking"]["id"]
+            booking = ((created.get("data") or {}).get("createBooking") or {}).get("booking")
+            if booking is None:
+                raise RuntimeError(f"create refused: {created}")
+            bid = booking["id"]
             body = files[1].read_bytes().replace(b"BOOKING_ID", bid.encode())
             _get(url, body.replace(b"KEY", os.urandom(6).hex().encode()))
 
-    once()
-    _get(control + "/reset", b"{}")
-    once()
+    try:
+        once()
+        _get(control + "/reset", b"{}")
+        once()
+    except (OSError, RuntimeError, KeyError) as exc:
+        print(f"{name}: operation failed, no request count: {exc}", file=sys.stderr)
+        return -1
     return sum(_get(control + "/counts").values())
+
+
+def _drain(control: str, limit: float = 30.0) -> None:
+    """Wait until the simulators' counters stop moving: the gateway finishing queries whose
+    client (wrk) has gone, so one point's backlog does not load the next."""
+    deadline = time.monotonic() + limit
+    last = None
+    while time.monotonic() < deadline:
+        now = _get(control + "/counts")
+        if now == last:
+            return
+        last = now
+        time.sleep(1.0)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -208,6 +228,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     for name in args.workloads:
                         requests = _ops(control, url, files[name], name)
                         for c in args.concurrency:
+                            _drain(control)
                             cpu0 = _cpu_seconds(gateway.pid)
                             got = _wrk(url, files[name], c, args.duration)
                             cpu = _cpu_seconds(gateway.pid) - cpu0
