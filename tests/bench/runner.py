@@ -226,6 +226,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 try:
                     _wait(f"http://127.0.0.1:{GATEWAY_PORT}/healthz", gateway)
                     for name in args.workloads:
+                        _drain(control)
                         requests = _ops(control, url, files[name], name)
                         for c in args.concurrency:
                             _drain(control)
