@@ -22,6 +22,8 @@ transport, validate their input, build the model, call this, and shape the answe
   sizes within the restaurant's policy, starts in the future and declared capabilities here
   (inside the key's record, so a replay after the start has passed still gets its booking);
   lengths, formats and ranges any restaurant would refuse, before the model is built.
+- **Every write it makes is an event** (``gateway.feed``, ``tablegraph.events``), published
+  once the outcome is known; a replayed outcome publishes nothing again.
 - **Errors name model fields** (``("guest", "email")``, ``("start",)``; ``()`` for the request
   as a whole); transports map them to their own input paths.
 """
@@ -147,6 +149,7 @@ class BookingService:
             # create whose outcome stayed unknown looks again before it books.
             booking = await self._gateway.lost_creates.create(provider, request, client)
             self._invalidate(booking)
+            await self._gateway.feed.wrote(None, booking)
             return booking
 
         asked = {"upstream": restaurant.upstream, **_without_key(request)}
@@ -201,6 +204,7 @@ class BookingService:
                     action="reschedule",
                 )
             self._invalidate(current, moved.start)
+            await self._gateway.feed.wrote(current, moved)
             return moved
 
         asked = {"booking": list(ref), **_without_key(change)}
@@ -229,6 +233,7 @@ class BookingService:
                     action="cancellation",
                 )
             self._invalidate(current)
+            await self._gateway.feed.wrote(current, cancelled)
             return cancelled
 
         asked = {"booking": list(ref), "reason": reason}
@@ -251,6 +256,7 @@ class BookingService:
             updated = await provider.update_booking(current.native_id, update)
             if update.status is not None or update.tables is not None:
                 self._invalidate(current)
+            await self._gateway.feed.wrote(current, updated)
             return updated
 
         asked = {"booking": list(ref), **_without_key(update)}
