@@ -22,15 +22,20 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 from tablegraph import deadline, provenance
 from tablegraph.breaker import CircuitState
 from tablegraph.errors import GatewayError, InvalidInput
+from tablegraph.events.access import Authenticate, open_access
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.graphiql import graphiql_html, static_routes
+from tablegraph.graphql.live import LiveView, sse, wants_sse
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
 
 log = logging.getLogger(__name__)
 
 GATEWAY = web.AppKey("gateway", Gateway)
 SCHEMA = web.AppKey("schema", GatewaySchema)
+#: Subscriptions: the WebSocket view and how subscribers authenticate (``graphql/live.py``).
+LIVE = web.AppKey("live", LiveView)
+AUTHENTICATE: web.AppKey[Authenticate] = web.AppKey("authenticate")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 #: A client may ask for a shorter request deadline than the gateway's, in milliseconds.
@@ -110,6 +115,11 @@ class _HTTPProblem(Exception):
 async def graphql_handler(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
     limits = gateway.settings.limits
+    live = request.app[LIVE]
+    if request.method == "GET" and live.is_websocket_request(request):
+        return await live(request)  # graphql-transport-ws subscriptions
+    if wants_sse(request):
+        return await sse(request, gateway, request.app[SCHEMA], request.app[AUTHENTICATE])
     if (
         request.method == "GET"
         and "text/html" in request.headers.get("Accept", "")
@@ -301,10 +311,12 @@ async def webhook(request: web.Request) -> web.Response:
     return web.json_response({"status": "accepted"})
 
 
-def create_app(gateway: Gateway) -> web.Application:
+def create_app(gateway: Gateway, *, authenticate: Authenticate = open_access) -> web.Application:
     app = web.Application(client_max_size=gateway.settings.limits.max_body_bytes + 1024)
     app[GATEWAY] = gateway
     app[SCHEMA] = build_schema(gateway.settings.limits)
+    app[AUTHENTICATE] = authenticate
+    app[LIVE] = LiveView(app[SCHEMA], gateway, authenticate)
     app.router.add_route("GET", "/graphql", graphql_handler)
     app.router.add_route("POST", "/graphql", graphql_handler)
     app.router.add_get("/healthz", healthz)

@@ -17,6 +17,7 @@ from graphql import GraphQLError
 from strawberry.types import Info as _Info
 
 from tablegraph.errors import GatewayError
+from tablegraph.events.access import Viewer
 from tablegraph.gateway import Gateway
 from tablegraph.model import Booking, Guest, Restaurant
 
@@ -54,6 +55,17 @@ class Context:
     #: Errors to add to the response beside the data (an upstream that failed in a fan-out).
     extra_errors: list[GraphQLError] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    #: A subscriber's identity (``tablegraph.events.access``); ``None`` outside subscriptions.
+    viewer: Viewer | None = None
+    #: graphql-transport-ws ``connection_init`` payload (Strawberry sets it).
+    connection_params: dict[str, Any] | None = None
+    #: The id of the last event a subscription yielded (SSE ``id:``), or the client's
+    #: ``Last-Event-ID`` to resume after.
+    last_event_id: str | None = None
+    #: The WebSocket a subscription runs on (closed with 4401 for missing credentials), and
+    #: the headers of its upgrade request (credentials a non-browser client sent there).
+    websocket: Any = None
+    upgrade_headers: dict[str, str] = field(default_factory=dict)
     restaurants: UpstreamLoader[Restaurant] = field(init=False)
     bookings: UpstreamLoader[Booking] = field(init=False)
     guests: UpstreamLoader[Guest] = field(init=False)

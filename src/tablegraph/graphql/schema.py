@@ -15,6 +15,7 @@ from tablegraph.graphql.fields import argument_path
 from tablegraph.graphql.mutations import Mutation
 from tablegraph.graphql.queries import Query
 from tablegraph.graphql.restaurant import Restaurant
+from tablegraph.graphql.subscriptions import Subscription
 from tablegraph.graphql.types import Booking, Guest, Review, WaitlistEntry
 from tablegraph.settings import Limits
 
@@ -50,6 +51,7 @@ def build_schema(limits: Limits | None = None) -> GatewaySchema:
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Restaurant, Booking, Guest, Review, WaitlistEntry],
         extensions=[
             lambda: QueryDepthLimiter(max_depth=limits.max_depth),

@@ -1,0 +1,183 @@
+"""Subscriptions over the wire: graphql-transport-ws on ``GET /graphql`` (an upgrade) and
+GraphQL over Server-Sent Events (``text/event-stream``) on ``GET``/``POST /graphql``.
+
+Both authenticate with the same ``authenticate`` (``tablegraph.events.access``): WebSocket
+clients in ``connection_init``'s payload (``{"Authorization": "Bearer …"}``) or the upgrade
+request's headers; SSE clients in the request headers. Missing credentials close the socket
+with 4401 (HTTP 401), refused ones with 4403 (HTTP 403).
+
+SSE follows the GraphQL-over-SSE "distinct connections" mode: each result is ``event: next``
+with the event's id as the SSE ``id:``, the end is ``event: complete``, and a comment every
+``keepalive_seconds`` keeps idle connections open. A client reconnecting with
+``Last-Event-ID`` (what ``EventSource`` sends itself) first gets the events it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from strawberry.aiohttp.views import GraphQLView
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+
+from tablegraph.events.access import Authenticate, Forbidden, Unauthenticated
+from tablegraph.gateway import Gateway
+from tablegraph.graphql.context import Context
+from tablegraph.graphql.schema import GatewaySchema, format_error
+
+log = logging.getLogger(__name__)
+
+UNAUTHORIZED = 4401
+FORBIDDEN = 4403
+
+
+class LiveView(GraphQLView):
+    """Strawberry's aiohttp view, used only for WebSocket upgrades (``app.py`` owns HTTP)."""
+
+    def __init__(self, schema: GatewaySchema, gateway: Gateway, authenticate: Authenticate) -> None:
+        super().__init__(
+            schema,
+            graphql_ide=None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=_seconds(10),
+        )
+        self.gateway = gateway
+        self.authenticate = authenticate
+
+    async def create_websocket_response(
+        self, request: web.Request, subprotocol: str | None
+    ) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(
+            protocols=[subprotocol] if subprotocol else [],
+            heartbeat=self.gateway.settings.events.keepalive_seconds,
+        )
+        await ws.prepare(request)
+        return ws
+
+    async def get_context(  # type: ignore[override]
+        self, request: web.Request, response: web.Response | web.WebSocketResponse
+    ) -> Context:
+        context = Context(gateway=self.gateway, websocket=response, connection_params={})
+        context.upgrade_headers = dict(request.headers)
+        return context
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:  # type: ignore[override]
+        headers = dict(context.upgrade_headers)
+        for key, value in (context.connection_params or {}).items():
+            if isinstance(value, str):
+                headers[key] = value
+        try:
+            context.viewer = await self.authenticate(headers)
+        except Unauthenticated:
+            if context.websocket is not None:
+                await context.websocket.close(code=UNAUTHORIZED, message=b"Unauthorized")
+            raise ConnectionRejectionError() from None
+        except Forbidden:
+            raise ConnectionRejectionError() from None  # Strawberry closes with 4403
+        context.client_id = context.viewer.client_id
+        return None
+
+
+def _seconds(value: float) -> Any:
+    from datetime import timedelta
+
+    return timedelta(seconds=value)
+
+
+def wants_sse(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return any(p.split(";", 1)[0].strip().lower() == "text/event-stream" for p in accept.split(","))
+
+
+def _problem(status: int, code: str, message: str) -> web.Response:
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return web.json_response(body, status=status)
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    if request.method == "GET":
+        params: dict[str, Any] = dict(request.query)
+        if "variables" in params:
+            params["variables"] = json.loads(params["variables"])
+        return params
+    raw = await request.content.read(1_000_001)
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("the request body must be a JSON object")
+    return data
+
+
+def _frame(result: ExecutionResult, event_id: str | None) -> str:
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [format_error(e) for e in result.errors]
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: next\ndata: {json.dumps(body, default=str)}\n\n"
+
+
+async def sse(
+    request: web.Request,
+    gateway: Gateway,
+    schema: GatewaySchema,
+    authenticate: Authenticate,
+) -> web.StreamResponse:
+    """One subscription over Server-Sent Events (see the module)."""
+    try:
+        viewer = await authenticate(dict(request.headers))
+    except Unauthenticated as exc:
+        return _problem(401, "UNAUTHENTICATED", str(exc) or "credentials are required")
+    except Forbidden as exc:
+        return _problem(403, "FORBIDDEN", str(exc) or "credentials refused")
+    try:
+        params = await _params(request)
+    except ValueError:
+        return _problem(400, "BAD_REQUEST", "the request is not valid JSON")
+    query, variables = params.get("query"), params.get("variables")
+    if not isinstance(query, str) or not isinstance(variables, dict | None):
+        return _problem(400, "BAD_REQUEST", "a 'query' string (and object 'variables') is required")
+    context = Context(gateway=gateway, client_id=viewer.client_id, viewer=viewer)
+    context.last_event_id = request.headers.get("Last-Event-ID") or None
+    results = await schema.subscribe(
+        query,
+        variable_values=variables,
+        context_value=context,
+        operation_name=params.get("operationName"),
+    )
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache, no-transform",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    keepalive = gateway.settings.events.keepalive_seconds
+    pending: asyncio.Task[Any] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(results))
+            done, _ = await asyncio.wait({pending}, timeout=keepalive)
+            if not done:
+                await response.write(b": ping\n\n")
+                continue
+            try:
+                result = pending.result()
+            except StopAsyncIteration:
+                break
+            pending = None
+            await response.write(_frame(result, context.last_event_id).encode())
+        await response.write(b"event: complete\ndata: \n\n")
+    except (ConnectionResetError, asyncio.CancelledError):
+        log.debug("an SSE subscriber went away")
+    finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
+            await asyncio.gather(pending, return_exceptions=True)
+        await results.aclose()
+    return response
