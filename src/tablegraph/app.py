@@ -285,7 +285,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def webhook(request: web.Request) -> web.Response:
-    """Verify a provider's webhook and drop the cached entries it touches."""
+    """Verify a provider's webhook, drop the cached entries it touches, and publish the booking
+    events it stands for (once per provider event id)."""
     gateway = request.app[GATEWAY]
     name = request.match_info["upstream"]
     provider = gateway.providers.get(name)
@@ -308,6 +309,7 @@ async def webhook(request: web.Request) -> web.Response:
         gateway.seen_webhook_events.set((name, event_id), True)
     for rid in touched.restaurant_ids or (None,):
         gateway.invalidate_availability(name, rid)
+    await gateway.feed.webhook(name, touched, gateway.provider(name).get_bookings)
     return web.json_response({"status": "accepted"})
 
 

@@ -21,7 +21,8 @@ from tablegraph.model import Booking, WebhookEvent
 
 log = logging.getLogger(__name__)
 
-Fetch = Callable[[str, Sequence[str]], Awaitable[Sequence[object]]]
+#: Reads bookings of one upstream by native id (``Provider.get_bookings``).
+Fetch = Callable[[Sequence[str]], Awaitable[Sequence[object]]]
 
 
 def _utc_now() -> datetime:
@@ -76,9 +77,14 @@ class BookingFeed:
         if not delivery.booking_ids:
             return 0
         try:
-            found = await fetch(upstream, delivery.booking_ids)
+            found = await fetch(delivery.booking_ids)
         except Exception:
-            log.warning("could not read the bookings of webhook %s", delivery.event_id)
+            log.warning(
+                "could not read the bookings of %s webhook %s",
+                upstream,
+                delivery.event_id,
+                exc_info=True,
+            )
             return 0
         published = 0
         creation = "creat" in (delivery.kind or "").lower()
