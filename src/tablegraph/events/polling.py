@@ -4,7 +4,8 @@ One poller per watched restaurant, however many subscribers watch it: the hub te
 ``Pollers`` when a restaurant's stream gets its first subscriber (start) and loses its last
 (stop). A poller lists the restaurant's bookings from a day ago to ``poll_window_days`` ahead
 every interval (``UpstreamConfig.poll_interval_seconds``, else ``[events]``'), keeps the
-previous list, and feeds every booking that differs to the feed (which diffs and publishes,
+previous list, and feeds every booking that differs (one that left the list is read by id:
+gone means deleted, which is how LibreBooking cancels) to the feed (which diffs and publishes,
 ``source: POLL``). The first list is the baseline: it reports nothing. Polls are background
 calls (``tablegraph.background``): an upstream with a request budget serves them after every
 request a client is waiting for. A failed poll is logged and retried at the next interval.
@@ -18,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from tablegraph import background
 from tablegraph.events.feeds import BookingFeed
 from tablegraph.events.hub import Stream
 from tablegraph.events.model import EventSource
-from tablegraph.model import Booking, BookingQuery
+from tablegraph.model import Booking, BookingQuery, BookingStatus
 from tablegraph.providers.base import Provider
 from tablegraph.settings import EventSettings
 
@@ -91,6 +93,27 @@ class Pollers:
             found = await provider.list_bookings(query)
         return {b.native_id: b for b in found}
 
+    async def _compare(
+        self, provider: Provider, previous: dict[str, Booking], current: dict[str, Booking]
+    ) -> None:
+        for native_id, booking in current.items():
+            before = previous.get(native_id)
+            if before != booking:
+                await self._feed.seen(before, booking, EventSource.POLL)
+        gone = [native_id for native_id in previous if native_id not in current]
+        if not gone:
+            return
+        # Moved out of the window, or deleted (LibreBooking deletes what it cancels).
+        with background.calls():
+            found = await provider.get_bookings(gone)
+        for native_id, now in zip(gone, found, strict=True):
+            before = previous[native_id]
+            if isinstance(now, Booking):
+                await self._feed.seen(before, now, EventSource.POLL)
+            elif now is None:
+                deleted = replace(before, status=BookingStatus.CANCELLED, provider_status="deleted")
+                await self._feed.seen(before, deleted, EventSource.POLL)
+
     async def _run(self, provider: Provider, stream: Stream) -> None:
         interval = self.interval(stream[0])
         previous: dict[str, Booking] | None = None
@@ -104,9 +127,6 @@ class Pollers:
             else:
                 self.polls[stream] = self.polls.get(stream, 0) + 1
                 if previous is not None:
-                    for native_id, booking in current.items():
-                        before = previous.get(native_id)
-                        if before != booking:
-                            await self._feed.seen(before, booking, EventSource.POLL)
+                    await self._compare(provider, previous, current)
                 previous = current
             await asyncio.sleep(interval)
