@@ -1,4 +1,9 @@
-"""GraphiQL, served from files shipped in the package (no CDN: it works offline)."""
+"""GraphiQL, served from files shipped in the package (no CDN: it works offline).
+
+Subscriptions run over graphql-transport-ws on the same path (the bundle carries
+``graphql-ws``); headers typed in GraphiQL's header editor go along as the
+``connection_init`` payload, which is where subscribers authenticate.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,15 @@ query Restaurants {
     nodes { id name timezone provider capabilities }
   }
 }
+
+# Live bookings: run this in one tab, book in another (README, "Live bookings").
+# subscription Live($ids: [ID!]!) {
+#   bookingEvents(restaurantIds: $ids) {
+#     id kind source occurredAt
+#     changes { field old new }
+#     booking { id status start partySize }
+#   }
+# }
 """
 
 _PAGE = """<!doctype html>
@@ -32,7 +46,12 @@ _PAGE = """<!doctype html>
   <script src="/static/graphiql/react-dom.production.min.js"></script>
   <script src="/static/graphiql/graphiql.min.js"></script>
   <script>
-    const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
+    const ws = (window.location.protocol === 'https:' ? 'wss://' : 'ws://')
+      + window.location.host + window.location.pathname;
+    const fetcher = GraphiQL.createFetcher({
+      url: window.location.pathname,
+      subscriptionUrl: ws,
+    });
     const root = ReactDOM.createRoot(document.getElementById('graphiql'));
     root.render(React.createElement(GraphiQL, {
       fetcher,
