@@ -334,5 +334,9 @@ def create_app(gateway: Gateway, *, authenticate: Authenticate = open_access) ->
         yield
         await gateway.close()
 
+    async def end_subscriptions(app: web.Application) -> None:
+        await app[LIVE].shutdown()  # open streams would hold the shutdown for its timeout
+
+    app.on_shutdown.append(end_subscriptions)
     app.cleanup_ctx.append(lifecycle)
     return app

@@ -3,6 +3,7 @@ graphql-transport-ws and Server-Sent Events, all on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -250,3 +251,29 @@ async def test_without_guest_scope_events_carry_no_email_or_phone(live: Api) -> 
         assert event["booking"]["guest"]["phone"] is None
     finally:
         await ws.close()
+
+
+async def test_stopping_the_gateway_ends_open_subscriptions_promptly(sim: Sim) -> None:
+    runner, api = await start_live(demo_upstreams(sim.url), TOKENS)
+    try:
+        ws = await _ws(api, {"ids": [BERLIN_MITTE]})
+        sse = await SseSubscriber.open(api, {"ids": [BERLIN_MITTE]}, BEARER)
+        await until(lambda: api.gateway.events.subscribers(STREAM) == 2)
+
+        async def until_closed() -> list[dict[str, Any]]:
+            seen = [await ws.message()]
+            while seen[-1]["type"] != "closed":
+                seen.append(await ws.message())
+            return seen
+
+        reading = asyncio.create_task(until_closed())
+        await asyncio.wait_for(runner.cleanup(), 10)  # not aiohttp's 60 s shutdown timeout
+        frame = await sse.frame()
+        errors = json.loads(frame["data"])["errors"]
+        assert errors[0]["extensions"]["code"] == "SHUTTING_DOWN"
+        seen = await reading
+        assert seen[-1] == {"type": "closed", "code": 1001}
+        await ws.close()
+        await sse.close()
+    finally:
+        await api.http.aclose()

@@ -14,6 +14,8 @@ another):
   after that id, then live ones, with nothing in between lost or repeated (both happen without
   yielding to the event loop). An id no longer retained is ``REPLAY_UNAVAILABLE``.
 - Watchers hear when a stream gets its first subscriber and loses its last (the pollers).
+- ``close_all`` ends every subscription with ``SHUTTING_DOWN`` so a stopping process does not
+  wait on open streams.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ Stream = tuple[str, str]  # (upstream, native restaurant id)
 
 SLOW_CONSUMER = "SLOW_CONSUMER"
 REPLAY_UNAVAILABLE = "REPLAY_UNAVAILABLE"
+SHUTTING_DOWN = "SHUTTING_DOWN"
 
 
 class SubscriptionClosed(GatewayError):
@@ -113,6 +116,10 @@ class EventBus(Protocol):
 
     def add_watcher(self, watcher: Watcher) -> None: ...
 
+    def close_all(self) -> None:
+        """End every subscription (``SHUTTING_DOWN``): the process is stopping."""
+        ...
+
 
 class MemoryEventHub:
     """``EventBus`` within one process (see the module)."""
@@ -143,6 +150,16 @@ class MemoryEventHub:
 
     def subscribers(self, stream: Stream) -> int:
         return len(self._subs.get(stream, ()))
+
+    def close_all(self) -> None:
+        everyone = {s for members in self._subs.values() for s in members}
+        for subscriber in everyone:
+            subscriber._end(
+                SubscriptionClosed(
+                    SHUTTING_DOWN,
+                    "the gateway is stopping; reconnect with the last event id received",
+                )
+            )
 
     async def publish(self, event: BookingEvent) -> bool:
         self._expire()

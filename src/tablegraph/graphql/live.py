@@ -48,6 +48,8 @@ class LiveView(GraphQLView):
         )
         self.gateway = gateway
         self.authenticate = authenticate
+        #: Open sockets, closed with 1001 (going away) when the app shuts down.
+        self.sockets: set[web.WebSocketResponse] = set()
 
     async def create_websocket_response(
         self, request: web.Request, subprotocol: str | None
@@ -57,7 +59,20 @@ class LiveView(GraphQLView):
             heartbeat=self.gateway.settings.events.keepalive_seconds,
         )
         await ws.prepare(request)
+        self.sockets.add(ws)
         return ws
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await super().__call__(request)
+        finally:
+            self.sockets = {ws for ws in self.sockets if not ws.closed}
+
+    async def shutdown(self) -> None:
+        """End every subscription and close every socket (``app.on_shutdown``)."""
+        self.gateway.events.close_all()
+        for ws in list(self.sockets):
+            await ws.close(code=1001, message=b"the gateway is stopping")
 
     async def get_context(  # type: ignore[override]
         self, request: web.Request, response: web.Response | web.WebSocketResponse
