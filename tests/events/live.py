@@ -14,7 +14,10 @@ import httpx
 from aiohttp import web
 
 from tablegraph.app import create_app
-from tablegraph.events.access import Authenticate, open_access
+from tablegraph.auth.config import AuthSettings, ClientConfig
+from tablegraph.auth.identity import Tenancy
+from tablegraph.auth.keys import hash_key
+from tablegraph.auth.scopes import ALL_SCOPES, Scope
 from tablegraph.gateway import Gateway
 from tablegraph.settings import GatewaySettings, UpstreamConfig
 from tablegraph.simulators.common import serve
@@ -34,14 +37,37 @@ subscription($ids: [ID!]!, $kinds: [BookingEventKind!], $after: ID) {
 WAIT = 15.0  # seconds a test waits for one event before it fails (never slept)
 
 
-async def start_live(
-    upstreams: list[UpstreamConfig],
-    authenticate: Authenticate = open_access,
-    **settings: Any,
-) -> tuple[web.AppRunner, Api]:
+def key_of(client: str) -> str:
+    return f"tgk_{client}-0123456789abcdef"
+
+
+def bearer(client: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key_of(client)}"}
+
+
+def _client(name: str, scopes: frozenset[Scope], restaurants: list[str] | None = None) -> Any:
+    tenancy = Tenancy.everything() if restaurants is None else Tenancy.parse(restaurants)
+    return ClientConfig(name, scopes, (hash_key(key_of(name)),), tenancy)
+
+
+#: The subscribers of these tests: every scope; one restaurant; no guest contact details; no
+#: bookings at all.
+CLIENTS = AuthSettings(
+    clients=(
+        _client("all", ALL_SCOPES),
+        _client("oslo-only", ALL_SCOPES, ["vardvik-oslo:rst_2/loc_3"]),
+        _client("no-pii", ALL_SCOPES - {Scope.GUESTS_READ}),
+        _client("no-bookings", ALL_SCOPES - {Scope.BOOKINGS_READ}),
+    )
+)
+
+
+async def start_live(upstreams: list[UpstreamConfig], **settings: Any) -> tuple[web.AppRunner, Api]:
+    settings.setdefault("auth", CLIENTS)
     gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), **settings))
-    runner, url = await serve(create_app(gateway, authenticate=authenticate))
-    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30), gateway)
+    runner, url = await serve(create_app(gateway))
+    http = httpx.AsyncClient(base_url=url, timeout=30, headers=bearer("all"))
+    return runner, Api(http, gateway)
 
 
 async def until(check: Callable[[], bool], timeout: float = WAIT) -> None:
@@ -61,10 +87,14 @@ class WsSubscriber:
 
     @classmethod
     async def connect(cls, api: Api, payload: dict[str, Any] | None = None) -> WsSubscriber:
+        """A socket sending ``payload`` (default: the all-scopes client's key) in
+        ``connection_init``; the upgrade itself carries no credentials, as in a browser."""
         session = aiohttp.ClientSession()
         url = api.url("/graphql").replace("http://", "ws://")
         ws = await session.ws_connect(url, protocols=("graphql-transport-ws",))
-        await ws.send_json({"type": "connection_init", "payload": payload or {}})
+        await ws.send_json(
+            {"type": "connection_init", "payload": bearer("all") if payload is None else payload}
+        )
         return cls(session, ws)
 
     async def acked(self) -> None:

@@ -153,7 +153,10 @@ async def test_graphql_reports_a_slow_subscriber_with_its_code() -> None:
     query = "subscription($a: ID!) { bookingEvents(restaurantIds: [$a]) { id kind } }"
     # A restaurant the gateway knows, from a stand-in loader instead of an upstream.
     gateway.providers["up"] = None  # type: ignore[assignment]  # known, never called
-    context = Context(gateway=gateway)
+    from tablegraph.auth.identity import Identity
+    from tablegraph.auth.scopes import ALL_SCOPES
+
+    context = Context(gateway=gateway, identity=Identity("t", ALL_SCOPES))
 
     async def known(key: tuple[str, str]) -> object:
         from tablegraph.model import Restaurant

@@ -15,13 +15,12 @@ from typing import Any
 
 import pytest
 
-from tablegraph.events.access import Client, TokenAccess
 from tablegraph.settings import Secret
 from tablegraph.simulators.vardvik import demo_upstreams
 
 from ..graphql.conftest import Api, Sim
 from ..graphql.helpers import BERLIN_MITTE, CANCEL, CREATE, OSLO, RESCHEDULE, guest, quiet_weekday
-from .live import SseSubscriber, WsSubscriber, start_live, until
+from .live import SseSubscriber, WsSubscriber, bearer, start_live, until
 
 STREAM = ("vardvik-berlin", "rst_1/loc_1")
 SLOTS = """
@@ -29,16 +28,7 @@ query($ids: [ID!]!, $date: Date!) {
   availability(restaurantIds: $ids, date: $date, partySize: 2) { slots { start } }
 }"""
 
-TOKENS = TokenAccess(
-    {
-        "all": Client("all-client"),
-        "oslo-only": Client(
-            "oslo-client", restaurants=frozenset({("vardvik-oslo", "rst_2/loc_3")})
-        ),
-        "no-pii": Client("no-pii-client", reads_guests=False),
-    }
-)
-BEARER = {"Authorization": "Bearer all"}
+BEARER = bearer("all")
 
 
 @pytest.fixture
@@ -47,7 +37,7 @@ async def live(sim: Sim) -> AsyncIterator[Api]:
         replace(u, credentials={**u.credentials, "webhook_secret": Secret("whsec_test")})
         for u in demo_upstreams(sim.url)
     ]
-    runner, api = await start_live(upstreams, TOKENS)
+    runner, api = await start_live(upstreams)
     yield api
     await api.http.aclose()
     await runner.cleanup()
@@ -79,7 +69,7 @@ async def _cancel(api: Api, booking_id: str) -> None:
 
 
 async def _ws(api: Api, variables: dict[str, Any], token: str = "all") -> WsSubscriber:
-    sub = await WsSubscriber.connect(api, {"Authorization": f"Bearer {token}"})
+    sub = await WsSubscriber.connect(api, bearer(token))
     await sub.acked()
     await sub.subscribe(variables)
     return sub
@@ -200,7 +190,10 @@ async def test_an_unknown_last_event_id_is_refused_with_a_reason(live: Api) -> N
         await ws.close()
 
 
-@pytest.mark.parametrize(("payload", "code"), [({}, 4401), ({"Authorization": "Bearer x"}, 4403)])
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [({}, 4401), ({"Authorization": "Bearer x"}, 4403), (bearer("no-bookings"), 4403)],
+)
 async def test_websocket_without_or_with_a_bad_token_is_closed(
     live: Api, payload: dict[str, str], code: int
 ) -> None:
@@ -212,10 +205,14 @@ async def test_websocket_without_or_with_a_bad_token_is_closed(
         await ws.close()
 
 
-@pytest.mark.parametrize(("headers", "status"), [({}, 401), ({"Authorization": "Bearer x"}, 403)])
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 401), ({"Authorization": "Bearer x"}, 401), (bearer("no-bookings"), 403)],
+)
 async def test_sse_without_or_with_a_bad_token_is_refused(
     live: Api, headers: dict[str, str], status: int
 ) -> None:
+    live.http.headers.pop("Authorization")
     response = await live.http.post(
         "/graphql",
         json={"query": "subscription { bookingEvents(restaurantIds: []) { id } }"},
@@ -254,7 +251,7 @@ async def test_without_guest_scope_events_carry_no_email_or_phone(live: Api) -> 
 
 
 async def test_stopping_the_gateway_ends_open_subscriptions_promptly(sim: Sim) -> None:
-    runner, api = await start_live(demo_upstreams(sim.url), TOKENS)
+    runner, api = await start_live(demo_upstreams(sim.url))
     try:
         ws = await _ws(api, {"ids": [BERLIN_MITTE]})
         sse = await SseSubscriber.open(api, {"ids": [BERLIN_MITTE]}, BEARER)

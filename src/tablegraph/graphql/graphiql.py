@@ -1,12 +1,20 @@
 """GraphiQL, served from files shipped in the package (no CDN: it works offline).
 
+The page is public (a browser cannot send an ``Authorization`` header when it opens a URL);
+the queries it sends carry the headers in GraphiQL's headers editor. A key in the URL's
+fragment (``/graphql#key=tgk_…``, what ``tablegraph demo`` prints) fills that editor in: the
+fragment never reaches a server or a log, and the page drops it from the address bar.
+The page's only script runs under a per-response CSP nonce; it may not be framed.
+
 Subscriptions run over graphql-transport-ws on the same path (the bundle carries
-``graphql-ws``); headers typed in GraphiQL's header editor go along as the
-``connection_init`` payload, which is where subscribers authenticate.
+``graphql-ws``); the headers in the editor go along as the ``connection_init`` payload, which is
+where WebSocket subscribers authenticate.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 from pathlib import Path
 
 from aiohttp import web
@@ -20,15 +28,6 @@ query Restaurants {
     nodes { id name timezone provider capabilities }
   }
 }
-
-# Live bookings: run this in one tab, book in another (README, "Live bookings").
-# subscription Live($ids: [ID!]!) {
-#   bookingEvents(restaurantIds: $ids) {
-#     id kind source occurredAt
-#     changes { field old new }
-#     booking { id status start partySize }
-#   }
-# }
 """
 
 _PAGE = """<!doctype html>
@@ -45,29 +44,63 @@ _PAGE = """<!doctype html>
   <script src="/static/graphiql/react.production.min.js"></script>
   <script src="/static/graphiql/react-dom.production.min.js"></script>
   <script src="/static/graphiql/graphiql.min.js"></script>
-  <script>
-    const ws = (window.location.protocol === 'https:' ? 'wss://' : 'ws://')
-      + window.location.host + window.location.pathname;
-    const fetcher = GraphiQL.createFetcher({
-      url: window.location.pathname,
-      subscriptionUrl: ws,
-    });
-    const root = ReactDOM.createRoot(document.getElementById('graphiql'));
-    root.render(React.createElement(GraphiQL, {
-      fetcher,
+  <script nonce="__NONCE__">
+    const fragment = new URLSearchParams(window.location.hash.slice(1));
+    const key = fragment.get('key');
+    const props = {
+      fetcher: GraphiQL.createFetcher({
+        url: window.location.pathname,
+        subscriptionUrl: (window.location.protocol === 'https:' ? 'wss://' : 'ws://')
+          + window.location.host + window.location.pathname,
+      }),
       defaultQuery: __DEFAULT_QUERY__,
       defaultEditorToolsVisibility: true,
-    }));
+      defaultHeaders: JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2),
+    };
+    if (key) {
+      props.headers = JSON.stringify({ Authorization: 'Bearer ' + key }, null, 2);
+      history.replaceState(null, '', window.location.pathname + window.location.search);
+    }
+    const root = ReactDOM.createRoot(document.getElementById('graphiql'));
+    root.render(React.createElement(GraphiQL, props));
   </script>
 </body>
 </html>
 """
 
 
-def graphiql_html() -> str:
-    import json
+def graphiql_html(nonce: str = "") -> str:
+    return _PAGE.replace("__DEFAULT_QUERY__", json.dumps(_DEFAULT_QUERY)).replace(
+        "__NONCE__", nonce
+    )
 
-    return _PAGE.replace("__DEFAULT_QUERY__", json.dumps(_DEFAULT_QUERY))
+
+def graphiql_response() -> web.Response:
+    nonce = secrets.token_urlsafe(16)
+    csp = "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            "style-src 'self' 'unsafe-inline'",  # GraphiQL styles its editors inline
+            "img-src 'self' data:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+    return web.Response(
+        text=graphiql_html(nonce),
+        content_type="text/html",
+        headers={
+            "Content-Security-Policy": csp,
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def static_routes() -> list[web.AbstractRouteDef]:

@@ -1,10 +1,12 @@
 """Subscriptions over the wire: graphql-transport-ws on ``GET /graphql`` (an upgrade) and
 GraphQL over Server-Sent Events (``text/event-stream``) on ``GET``/``POST /graphql``.
 
-Both authenticate with the same ``authenticate`` (``tablegraph.events.access``): WebSocket
-clients in ``connection_init``'s payload (``{"Authorization": "Bearer …"}``) or the upgrade
-request's headers; SSE clients in the request headers. Missing credentials close the socket
-with 4401 (HTTP 401), refused ones with 4403 (HTTP 403).
+Both authenticate with the gateway's client identities (``tablegraph.auth``) and need the
+``bookings:read`` scope. WebSocket clients send their credentials in ``connection_init``'s
+payload (``{"Authorization": "Bearer …"}``, what GraphiQL sends from its headers editor) or in
+the upgrade request's headers: missing ones close the socket with 4401, refused ones (unknown,
+or without the scope) with 4403. SSE requests pass the HTTP authentication every request does
+(401) and answer 403 without the scope.
 
 SSE follows the GraphQL-over-SSE "distinct connections" mode: each result is ``event: next``
 with the event's id as the SSE ``id:``, the end is ``event: complete``, and a comment every
@@ -17,15 +19,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDict
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from tablegraph.events.access import Authenticate, Forbidden, Unauthenticated
+from tablegraph.auth.authenticate import Authenticator, MissingCredentials
+from tablegraph.auth.identity import Identity
+from tablegraph.auth.scopes import Scope
+from tablegraph.auth.tokens import InvalidCredentials
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.schema import GatewaySchema, format_error
@@ -34,6 +41,36 @@ log = logging.getLogger(__name__)
 
 UNAUTHORIZED = 4401
 FORBIDDEN = 4403
+#: The scope a subscriber needs; guest contact details still follow ``guests:read``.
+SUBSCRIBE_SCOPE = Scope.BOOKINGS_READ
+
+
+class Unauthenticated(Exception):
+    """No credentials were sent."""
+
+
+class Refused(Exception):
+    """Credentials were sent and refused (unknown, or without the scope)."""
+
+
+Authenticate = Callable[[Mapping[str, str]], Awaitable[Identity]]
+
+
+def subscriber_access(authenticator: Authenticator) -> Authenticate:
+    """The subscriber's identity from its headers or ``connection_init`` payload."""
+
+    async def authenticate(headers: Mapping[str, str]) -> Identity:
+        try:
+            identity = await authenticator.identify(headers)
+        except MissingCredentials as exc:
+            raise Unauthenticated(str(exc)) from None
+        except InvalidCredentials as exc:
+            raise Refused(str(exc)) from None
+        if not identity.has(SUBSCRIBE_SCOPE):
+            raise Refused(f"subscribing needs the {SUBSCRIBE_SCOPE.value} scope")
+        return identity
+
+    return authenticate
 
 
 class LiveView(GraphQLView):
@@ -82,19 +119,20 @@ class LiveView(GraphQLView):
         return context
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:  # type: ignore[override]
-        headers = dict(context.upgrade_headers)
+        headers: CIMultiDict[str] = CIMultiDict(context.upgrade_headers)
         for key, value in (context.connection_params or {}).items():
             if isinstance(value, str):
-                headers[key] = value
+                headers[key] = value  # the payload's credentials win over the upgrade's
         try:
-            context.viewer = await self.authenticate(headers)
+            identity = await self.authenticate(headers)
         except Unauthenticated:
             if context.websocket is not None:
                 await context.websocket.close(code=UNAUTHORIZED, message=b"Unauthorized")
             raise ConnectionRejectionError() from None
-        except Forbidden:
+        except Refused:
             raise ConnectionRejectionError() from None  # Strawberry closes with 4403
-        context.client_id = context.viewer.client_id
+        context.identity = identity
+        context.client_id = identity.client_id
         return None
 
 
@@ -136,18 +174,13 @@ def _frame(result: ExecutionResult, event_id: str | None) -> str:
 
 
 async def sse(
-    request: web.Request,
-    gateway: Gateway,
-    schema: GatewaySchema,
-    authenticate: Authenticate,
+    request: web.Request, gateway: Gateway, schema: GatewaySchema, identity: Identity
 ) -> web.StreamResponse:
-    """One subscription over Server-Sent Events (see the module)."""
-    try:
-        viewer = await authenticate(dict(request.headers))
-    except Unauthenticated as exc:
-        return _problem(401, "UNAUTHENTICATED", str(exc) or "credentials are required")
-    except Forbidden as exc:
-        return _problem(403, "FORBIDDEN", str(exc) or "credentials refused")
+    """One subscription over Server-Sent Events (see the module), for an identity the HTTP
+    layer has authenticated."""
+    if not identity.has(SUBSCRIBE_SCOPE):
+        message = f"subscribing needs the {SUBSCRIBE_SCOPE.value} scope"
+        return _problem(403, "FORBIDDEN", message)
     try:
         params = await _params(request)
     except ValueError:
@@ -155,7 +188,7 @@ async def sse(
     query, variables = params.get("query"), params.get("variables")
     if not isinstance(query, str) or not isinstance(variables, dict | None):
         return _problem(400, "BAD_REQUEST", "a 'query' string (and object 'variables') is required")
-    context = Context(gateway=gateway, client_id=viewer.client_id, viewer=viewer)
+    context = Context(gateway=gateway, identity=identity)
     context.last_event_id = request.headers.get("Last-Event-ID") or None
     results = await schema.subscribe(
         query,

@@ -2,7 +2,8 @@
 
 The resolver checks the restaurant ids (malformed, unknown and outside the client's tenancy are
 answered alike), subscribes on the gateway's bus, and yields events of the asked kinds. Guest
-e-mail and phone are left out for a client without ``guests:read``. ``afterEventId`` (or an SSE
+e-mail and phone are left out for a client without ``guests:read`` (and the guest is not loaded
+by id, which would bring the whole profile). ``afterEventId`` (or an SSE
 ``Last-Event-ID``) replays what the client missed first (``tablegraph.events.hub``).
 """
 
@@ -16,11 +17,12 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from tablegraph import model
-from tablegraph.errors import InvalidInput, NotFound
+from tablegraph.auth.identity import Identity
+from tablegraph.auth.scopes import Scope
+from tablegraph.errors import InvalidInput
 from tablegraph.events import model as events
-from tablegraph.events.access import Client, Viewer
 from tablegraph.events.hub import Stream
-from tablegraph.graphql import resolvers, validate
+from tablegraph.graphql import permissions, resolvers
 from tablegraph.graphql.context import Info
 from tablegraph.graphql.types import Booking
 
@@ -59,9 +61,9 @@ class BookingEvent:
     m: strawberry.Private[events.BookingEvent]
 
     @classmethod
-    def of(cls, event: events.BookingEvent, viewer: Viewer) -> BookingEvent:
+    def of(cls, event: events.BookingEvent, identity: Identity) -> BookingEvent:
         booking = event.booking
-        if not viewer.reads_guests:
+        if not identity.has(Scope.GUESTS_READ):
             booking = _without_contact(booking)
         return cls(
             id=strawberry.ID(event.id),
@@ -95,16 +97,14 @@ def _without_contact(booking: model.Booking) -> model.Booking:
     return replace(booking, guest=guest, guest_id=None)
 
 
-async def _streams(info: Info, viewer: Viewer, restaurant_ids: list[strawberry.ID]) -> set[Stream]:
+async def _streams(info: Info, restaurant_ids: list[strawberry.ID]) -> set[Stream]:
+    """The restaurants' streams; one outside the client's tenancy is "no such restaurant"
+    (``resolvers.load_restaurant``), exactly like a missing one."""
     if not restaurant_ids or len(restaurant_ids) > MAX_RESTAURANTS:
         raise InvalidInput(f"give 1 to {MAX_RESTAURANTS} restaurant ids", field=("restaurant_ids",))
     streams: set[Stream] = set()
     for i, rid in enumerate(restaurant_ids):
-        field = ("restaurant_ids", str(i))
-        gid = validate.global_id(rid, "Restaurant", field)
-        if not viewer.sees(gid.upstream, gid.native_id):
-            raise NotFound("no such restaurant", field=field)  # as if it did not exist
-        restaurant = await resolvers.load_restaurant(info, rid, field)
+        restaurant = await resolvers.load_restaurant(info, rid, ("restaurant_ids", str(i)))
         streams.add((restaurant.upstream, restaurant.native_id))
     return streams
 
@@ -123,8 +123,8 @@ class Subscription:
         after_event_id: strawberry.ID | None = None,
     ) -> AsyncGenerator[BookingEvent, None]:
         context = info.context
-        viewer: Viewer = context.viewer or Client(context.client_id)
-        streams = await _streams(info, viewer, restaurant_ids)
+        permissions.require(info, Scope.BOOKINGS_READ)
+        streams = await _streams(info, restaurant_ids)
         wanted = frozenset(kinds) if kinds else None
         after = after_event_id or context.last_event_id
         subscriber = context.gateway.events.subscribe(streams, after=after)
@@ -132,7 +132,7 @@ class Subscription:
             async for event in subscriber:
                 context.last_event_id = event.id
                 if wanted is None or event.kind in wanted:
-                    yield BookingEvent.of(event, viewer)
+                    yield BookingEvent.of(event, context.identity)
         finally:
             subscriber.close()
 
