@@ -274,3 +274,37 @@ async def test_stopping_the_gateway_ends_open_subscriptions_promptly(sim: Sim) -
         await sse.close()
     finally:
         await api.http.aclose()
+
+
+async def test_kinds_filter_what_a_subscriber_hears(live: Api) -> None:
+    api = live
+    ws = await _ws(api, {"ids": [BERLIN_MITTE], "kinds": ["CANCELLED"]})
+    try:
+        await until(lambda: api.gateway.events.subscribers(STREAM) == 1)
+        first, _ = await _two_starts(api)
+        booking = await _create(api, first)
+        await _cancel(api, booking["id"])
+        event = await ws.event()  # the creation was not for this subscriber
+        assert (event["kind"], event["booking"]["id"]) == ("CANCELLED", booking["id"])
+    finally:
+        await ws.close()
+
+
+async def test_graphiql_is_configured_for_subscriptions(live: Api) -> None:
+    page = await live.http.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "subscriptionUrl" in page.text and "'ws://'" in page.text
+
+
+async def test_the_socket_carries_subscriptions_only(live: Api) -> None:
+    ws = await WsSubscriber.connect(live)
+    try:
+        await ws.acked()
+        await ws.ws.send_json(
+            {"id": "q", "type": "subscribe", "payload": {"query": "{ upstreams { name } }"}}
+        )
+        message = await ws.message()
+        assert message["type"] == "error"
+        assert message["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
+    finally:
+        await ws.close()

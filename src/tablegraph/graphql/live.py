@@ -23,10 +23,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
+from graphql import OperationType, parse
+from graphql.error import GraphQLFormattedError, GraphQLSyntaxError
 from multidict import CIMultiDict
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage
 from strawberry.types import ExecutionResult
 
 from tablegraph.auth.authenticate import Authenticator, MissingCredentials
@@ -73,8 +79,42 @@ def subscriber_access(authenticator: Authenticator) -> Authenticate:
     return authenticate
 
 
-class LiveView(GraphQLView):
+def _is_subscription(query: object, operation: object) -> bool:
+    """Whether the operation a ``subscribe`` message names is a subscription (a document that
+    does not parse counts as one: Strawberry reports the syntax error itself)."""
+    if not isinstance(query, str):
+        return True
+    try:
+        doc = parse(query)
+    except GraphQLSyntaxError:
+        return True
+    ops = [d for d in doc.definitions if hasattr(d, "operation")]
+    named = [d for d in ops if getattr(getattr(d, "name", None), "value", None) == operation]
+    chosen = named or (ops if operation is None else [])
+    return all(getattr(d, "operation", None) is OperationType.SUBSCRIPTION for d in chosen)
+
+
+class _SubscriptionsOnly(BaseGraphQLTransportWSHandler[Context, None]):
+    """Queries and mutations go through ``POST /graphql`` (its deadline, limits and
+    provenance); the socket carries subscriptions only."""
+
+    async def handle_subscribe(self, message: Any) -> None:
+        payload = message.get("payload") or {}
+        if not _is_subscription(payload.get("query"), payload.get("operationName")):
+            error: GraphQLFormattedError = {
+                "message": "this socket carries subscriptions only; "
+                "send queries and mutations with POST /graphql",
+                "extensions": {"code": "BAD_REQUEST"},
+            }
+            await self.send_message(ErrorMessage(id=message["id"], type="error", payload=[error]))
+            return
+        await super().handle_subscribe(message)
+
+
+class LiveView(GraphQLView[Context, None]):
     """Strawberry's aiohttp view, used only for WebSocket upgrades (``app.py`` owns HTTP)."""
+
+    graphql_transport_ws_handler_class = _SubscriptionsOnly
 
     def __init__(self, schema: GatewaySchema, gateway: Gateway, authenticate: Authenticate) -> None:
         super().__init__(
@@ -111,14 +151,14 @@ class LiveView(GraphQLView):
         for ws in list(self.sockets):
             await ws.close(code=1001, message=b"the gateway is stopping")
 
-    async def get_context(  # type: ignore[override]
+    async def get_context(
         self, request: web.Request, response: web.Response | web.WebSocketResponse
     ) -> Context:
         context = Context(gateway=self.gateway, websocket=response, connection_params={})
         context.upgrade_headers = dict(request.headers)
         return context
 
-    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:  # type: ignore[override]
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         headers: CIMultiDict[str] = CIMultiDict(context.upgrade_headers)
         for key, value in (context.connection_params or {}).items():
             if isinstance(value, str):
