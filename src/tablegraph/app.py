@@ -114,6 +114,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         request.method == "GET"
         and "text/html" in request.headers.get("Accept", "")
         and ("query" not in request.query)
+        and gateway.settings.security.graphiql_enabled
     ):
         return web.Response(text=graphiql_html(), content_type="text/html")
     media = _media_type(request)
@@ -152,7 +153,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         except CannotGetOperationTypeError:
             # Strawberry raises (instead of answering) when operationName names no operation.
             return _error_response(
-                400,
+                _refused_status(media),
                 "GRAPHQL_VALIDATION_FAILED",
                 "operationName names no operation in the document",
                 media,
@@ -173,10 +174,17 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         "durationMs": round((time.perf_counter() - context.started) * 1000, 1),
         "upstreams": record.to_json(),
     }
-    status = 200
-    if not executed:
-        status = 400  # the document never executed: parse, validation or coercion failure
+    if context.cost is not None:
+        body["extensions"]["cost"] = context.cost
+    # The document never executed (parse, validation, coercion or cost refusal).
+    status = 200 if executed else _refused_status(media)
     return web.Response(status=status, text=json.dumps(body, default=str), content_type=media)
+
+
+def _refused_status(media: str) -> int:
+    """GraphQL over HTTP: a well-formed request whose document is refused answers 200 with
+    ``errors`` in ``application/json``, and 4xx in ``application/graphql-response+json``."""
+    return 400 if media == GRAPHQL_RESPONSE else 200
 
 
 def _budget_seconds(request: web.Request, default_ms: int) -> float:
@@ -304,7 +312,7 @@ async def webhook(request: web.Request) -> web.Response:
 def create_app(gateway: Gateway) -> web.Application:
     app = web.Application(client_max_size=gateway.settings.limits.max_body_bytes + 1024)
     app[GATEWAY] = gateway
-    app[SCHEMA] = build_schema(gateway.settings.limits)
+    app[SCHEMA] = build_schema(gateway.settings.limits, gateway.settings.security)
     app.router.add_route("GET", "/graphql", graphql_handler)
     app.router.add_route("POST", "/graphql", graphql_handler)
     app.router.add_get("/healthz", healthz)

@@ -14,7 +14,7 @@ from types import ModuleType
 
 from aiohttp import web
 
-from tablegraph.settings import ConfigError, GatewaySettings, UpstreamConfig
+from tablegraph.settings import ConfigError, GatewaySettings, Security, UpstreamConfig
 
 SAMPLE_QUERY = """{
   restaurants(first: 5) { nodes { id name timezone provider } }
@@ -112,7 +112,9 @@ async def start_demo(host: str, port: int, seed: int) -> tuple[list[web.AppRunne
         runners.append(runner)
         upstreams.extend(module.demo_upstreams(url))
         print(f"  simulator {kind:<13} {url}", flush=True)
-    settings = GatewaySettings(upstreams=tuple(upstreams), host=host, port=port)
+    settings = GatewaySettings(
+        upstreams=tuple(upstreams), host=host, port=port, security=Security(production=False)
+    )
     runners.append(await _start_gateway(settings, host, port))
     return runners, f"http://{host}:{port}/graphql"
 

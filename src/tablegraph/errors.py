@@ -6,6 +6,10 @@ upstream body, a credential or a stack trace.
     ├── InvalidInput               INVALID_INPUT          (client sent something unusable)
     ├── NotFound                   NOT_FOUND
     ├── NotSupported               NOT_SUPPORTED          (outside a provider's capabilities)
+    ├── RequestRefused             the request is refused before it runs
+    │   ├── QueryTooCostly         QUERY_TOO_COSTLY       (over ``[limits] max_cost``)
+    │   ├── PersistedQueryNotFound PERSISTED_QUERY_NOT_FOUND (unknown document hash)
+    │   └── DocumentNotTrusted     PERSISTED_QUERY_NOT_IN_LIST (trusted-documents mode)
     ├── BookingRejected            business outcomes, shown as mutation userErrors
     │   ├── SlotUnavailable        SLOT_UNAVAILABLE
     │   ├── PolicyViolation        OUTSIDE_POLICY
@@ -69,6 +73,24 @@ class NotFound(GatewayError):
 
 class NotSupported(GatewayError):
     code = "NOT_SUPPORTED"
+
+
+class RequestRefused(GatewayError):
+    """The request is refused before anything runs (its document, its cost)."""
+
+    code = "BAD_REQUEST"
+
+
+class QueryTooCostly(RequestRefused):
+    code = "QUERY_TOO_COSTLY"
+
+
+class PersistedQueryNotFound(RequestRefused):
+    code = "PERSISTED_QUERY_NOT_FOUND"
+
+
+class DocumentNotTrusted(RequestRefused):
+    code = "PERSISTED_QUERY_NOT_IN_LIST"
 
 
 class BookingRejected(GatewayError):

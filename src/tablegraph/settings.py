@@ -61,10 +61,37 @@ class Limits:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5_000
+    #: Fields an operation selects once its fragments are expanded (``...F ...F`` counts twice).
+    max_fields: int = 2_000
+    max_directives: int = 50
+    #: The most an operation may cost (``tablegraph.graphql.cost``); more is QUERY_TOO_COSTLY.
+    max_cost: int = 1_000
+    #: Parsed and validated documents kept, keyed by their text (0: no cache).
+    document_cache_size: int = 1_000
     max_list: int = 100  # cap on every list argument and page size
     max_body_bytes: int = 1_000_000
     #: Default request-wide deadline; a client may ask for less with ``X-Request-Timeout-Ms``.
     request_timeout_ms: int = 10_000
+
+
+@dataclass(frozen=True)
+class Security:
+    """``[security]``: what a public deployment turns off, and which documents may run."""
+
+    #: No introspection, no "Did you mean" suggestions, no GraphiQL unless ``graphiql``.
+    #: On for ``serve`` (and whenever a config file is read); ``demo`` turns it off.
+    production: bool = True
+    #: Serve GraphiQL on ``GET /graphql``; by default only outside production mode.
+    graphiql: bool | None = None
+    #: Automatic persisted queries: clients may send a document's SHA-256 instead of its text.
+    apq: bool = True
+    apq_cache_size: int = 10_000
+    #: A manifest (``tablegraph documents``): when set, only its operations run.
+    trusted_documents: str | None = None
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.production
 
 
 @dataclass(frozen=True)
@@ -73,6 +100,7 @@ class GatewaySettings:
     host: str = "127.0.0.1"
     port: int = 8080
     limits: Limits = field(default_factory=Limits)
+    security: Security = field(default_factory=Security)
     reference_ttl_seconds: float = 300.0
     availability_ttl_seconds: float = 15.0
     #: How long reference data (profiles, opening hours) may be served stale while its
@@ -116,11 +144,13 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> GatewaySettin
 def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> GatewaySettings:
     from tablegraph.providers import provider_class  # late: providers import settings
 
-    _no_unknown(data, {"gateway", "limits", "upstreams"}, "top level")
+    _no_unknown(data, {"gateway", "limits", "security", "upstreams"}, "top level")
     gateway = dict(data.get("gateway", {}))
     _no_unknown(gateway, _GATEWAY_KEYS, "[gateway]")
     limits_data = dict(data.get("limits", {}))
     _no_unknown(limits_data, set(Limits.__dataclass_fields__), "[limits]")
+    security_data = dict(data.get("security", {}))
+    _no_unknown(security_data, set(Security.__dataclass_fields__), "[security]")
     upstreams: list[UpstreamConfig] = []
     seen: set[str] = set()
     for index, raw in enumerate(data.get("upstreams", [])):
@@ -162,7 +192,12 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
         )
     if not upstreams:
         raise ConfigError("no [[upstreams]] configured")
-    return GatewaySettings(upstreams=tuple(upstreams), limits=Limits(**limits_data), **gateway)
+    return GatewaySettings(
+        upstreams=tuple(upstreams),
+        limits=Limits(**limits_data),
+        security=Security(**security_data),
+        **gateway,
+    )
 
 
 def _no_unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:

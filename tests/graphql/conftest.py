@@ -12,7 +12,7 @@ from aiohttp import web
 
 from tablegraph.app import create_app
 from tablegraph.gateway import Gateway
-from tablegraph.settings import GatewaySettings, UpstreamConfig
+from tablegraph.settings import GatewaySettings, Security, UpstreamConfig
 from tablegraph.simulators.common import REQUEST_COUNTS, serve
 from tablegraph.simulators.vardvik import VARDVIK_STATE, VardvikState, demo_upstreams
 from tablegraph.simulators.vardvik import create_app as create_vardvik
@@ -39,6 +39,7 @@ class Sim:
 class Api:
     http: httpx.AsyncClient
     gateway: Gateway
+    app: web.Application
 
     def url(self, path: str) -> str:
         return str(self.http.base_url).rstrip("/") + path
@@ -82,9 +83,12 @@ async def start_vardvik(sims: list[Sim], seed: int = 1, **options: Any) -> Sim:
 async def start_gateway(
     upstreams: list[UpstreamConfig], **settings: Any
 ) -> tuple[web.AppRunner, Api]:
+    # Like the demo: production mode (no introspection, no GraphiQL) only where a test asks.
+    settings.setdefault("security", Security(production=False))
     gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), **settings))
-    runner, url = await serve(create_app(gateway))
-    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30), gateway)
+    app = create_app(gateway)
+    runner, url = await serve(app)
+    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30), gateway, app)
 
 
 @pytest.fixture

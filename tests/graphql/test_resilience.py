@@ -41,8 +41,9 @@ class Hanging:
 async def gateway_for(upstreams: list, timer: FakeTimer | None = None) -> tuple[web.AppRunner, Api]:
     kw = {"timer": timer} if timer is not None else {}
     gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams)), **kw)
-    runner, url = await serve(create_app(gateway))
-    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30), gateway)
+    app = create_app(gateway)
+    runner, url = await serve(app)
+    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30), gateway, app)
 
 
 @pytest.fixture

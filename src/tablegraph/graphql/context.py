@@ -6,9 +6,10 @@ shared loader cache would leak data between users.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -54,6 +55,9 @@ class Context:
     #: Errors to add to the response beside the data (an upstream that failed in a fan-out).
     extra_errors: list[GraphQLError] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    #: The operation's cost (``tablegraph.graphql.cost``), once computed.
+    cost: int | None = None
+    _once: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict, init=False)
     restaurants: UpstreamLoader[Restaurant] = field(init=False)
     bookings: UpstreamLoader[Booking] = field(init=False)
     guests: UpstreamLoader[Guest] = field(init=False)
@@ -78,6 +82,15 @@ class Context:
         self.restaurants = UpstreamLoader(restaurants)
         self.bookings = UpstreamLoader(bookings)
         self.guests = UpstreamLoader(guests)
+
+    async def once(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+        """``load()``'s result, fetched once per request for ``key`` however many fields ask
+        (a document may ask for the same upstream list under every item of another list)."""
+        if key not in self._once:
+            self._once[key] = asyncio.ensure_future(load())
+        # A field cancelled by its deadline must not cancel the load the others wait for.
+        result: T = await asyncio.shield(self._once[key])
+        return result
 
     def prime_booking(self, booking: Booking) -> None:
         """Cache ``booking`` for this request, replacing what a write has made stale."""
