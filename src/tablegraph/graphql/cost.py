@@ -4,7 +4,7 @@ anything runs.
 The unit is one upstream call. A field that lists from an upstream (``bookings``, ``guests``,
 ``reviews``, ``restaurants``) or reads one item that is not batched (``openingHours``,
 ``availability``, ``ratingSummary``) costs 1 each time it runs; a booking list costs 1 per
-started week of its window (providers page long windows); ``availability(restaurantIds:)``
+started day of its window (Vardvik lists a day per call); ``availability(restaurantIds:)``
 costs 1 per restaurant. What is selected under a list runs once per item: ``first`` (or the
 default page size) multiplies the cost of a connection's selection, the number of
 ``restaurantIds`` that of ``availability``'s. An item read through a per-request DataLoader
@@ -55,7 +55,7 @@ MAX_RESTAURANT_IDS = 20
 MAX_WINDOW_DAYS = 31
 
 #: (type, field) → how the field costs: "page" (a paged upstream list: 1 call, children × first),
-#: "window" (a booking list: 1 per started week, children × first), "each" (one restaurant per
+#: "window" (a booking list: 1 per started day, children × first), "each" (one restaurant per
 #: id: 1 each, children × ids), "call" (one upstream read), "batched" (a DataLoader item).
 FIELD_COSTS: dict[tuple[str, str], str] = {
     ("Query", "restaurants"): "page",
@@ -184,7 +184,7 @@ class _Costing:
         if kind == "page":
             return self.repeat(1, self.first(args), children)
         if kind == "window":
-            return self.repeat(self.weeks(args), self.first(args), children)
+            return self.repeat(self.days(args), self.first(args), children)
         if kind == "each":
             n = self.count(args.get("restaurantIds"))
             return self.repeat(n, n, children)
@@ -217,23 +217,22 @@ class _Costing:
             return min(len(ids), MAX_RESTAURANT_IDS) or 1
         return MAX_RESTAURANT_IDS if ids is None else 1
 
-    def weeks(self, args: Mapping[str, ValueNode]) -> int:
-        worst = math.ceil(MAX_WINDOW_DAYS / 7)
+    def days(self, args: Mapping[str, ValueNode]) -> int:
         if self.value(args.get("date")) is not None:
             return 1
         start = _instant(self.value(args.get("from")))
         if start is None:
-            return 1 if "from" not in args and "date" not in args else worst
-        if "to" not in args or self.value(args.get("to")) is None:
-            return 1
+            return 1 if "from" not in args and "date" not in args else MAX_WINDOW_DAYS
+        if self.value(args.get("to")) is None:
+            return 1  # from plus one day
         end = _instant(self.value(args.get("to")))
         if end is None:
-            return worst
+            return MAX_WINDOW_DAYS
         try:
             days = (end - start).total_seconds() / 86400
         except TypeError:  # one with an offset, one without: refused when it runs
-            return worst
-        return max(1, min(worst, math.ceil(days / 7)))
+            return MAX_WINDOW_DAYS
+        return max(1, min(MAX_WINDOW_DAYS, math.ceil(days)))
 
 
 def _literal(node: ValueNode, variables: Mapping[str, Any]) -> Any:
