@@ -46,11 +46,13 @@ def test_reads_that_touch_no_upstream_cost_nothing() -> None:
 
 def test_lists_multiply_what_they_select() -> None:
     assert cost("{ restaurants(first: 5) { nodes { id name } } }") == 1
-    day = '"2026-12-02"'
-    q = f"{{ restaurants(first: 5) {{ nodes {{ availability(date: {day}, partySize: 2) {{ start }} }} }} }}"
+    q = (
+        "{ restaurants(first: 5) { nodes { "
+        'availability(date: "2026-12-02", partySize: 2) { start } } } }'
+    )
     assert cost(q) == 1 + 5
     # No first: the default page of 50.
-    q = f"{{ restaurants {{ nodes {{ openingHours {{ weekly {{ opens }} }} }} }} }}"
+    q = "{ restaurants { nodes { openingHours { weekly { opens } } } } }"
     assert cost(q) == 1 + 50
 
 
