@@ -21,16 +21,18 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from tablegraph import deadline, provenance
 from tablegraph.breaker import CircuitState
-from tablegraph.errors import GatewayError, InvalidInput
+from tablegraph.errors import GatewayError, InvalidInput, RequestRefused
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.graphiql import graphiql_html, static_routes
+from tablegraph.graphql.persisted import MemoryDocumentStore, PersistedDocuments, load_manifest
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
 
 log = logging.getLogger(__name__)
 
 GATEWAY = web.AppKey("gateway", Gateway)
 SCHEMA = web.AppKey("schema", GatewaySchema)
+PERSISTED = web.AppKey("persisted", PersistedDocuments)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 #: A client may ask for a shorter request deadline than the gateway's, in milliseconds.
@@ -57,11 +59,12 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
     limits = request.app[GATEWAY].settings.limits
     if request.method == "GET":
         params: dict[str, Any] = dict(request.query)
-        if "variables" in params:
-            try:
-                params["variables"] = json.loads(params["variables"])
-            except ValueError:
-                raise InvalidInput("variables is not valid JSON") from None
+        for key in ("variables", "extensions"):
+            if key in params:
+                try:
+                    params[key] = json.loads(params[key])
+                except ValueError:
+                    raise InvalidInput(f"{key} is not valid JSON") from None
         _refuse_lone_surrogates(params)
         return params
     ctype = request.content_type
@@ -120,8 +123,9 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     media = _media_type(request)
     try:
         params = await _read_params(request)
+        persisted = await request.app[PERSISTED].resolve(params)  # before any parsing
         query, variables, operation = (
-            params.get("query"),
+            persisted.query,
             params.get("variables"),
             params.get("operationName"),
         )
@@ -140,6 +144,8 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         return _error_response(p.status, p.code, p.message, media)
     except InvalidInput as exc:
         return _error_response(400, exc.code, exc.message, media)
+    except RequestRefused as exc:  # an unknown or untrusted persisted document
+        return _error_response(_refused_status(media), exc.code, exc.message, media)
 
     context = Context(gateway=gateway, client_id=_client_id(request))
     with deadline.scope(budget), provenance.recording() as record:
@@ -176,6 +182,8 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     }
     if context.cost is not None:
         body["extensions"]["cost"] = context.cost
+    if executed:
+        await request.app[PERSISTED].register(persisted)
     # The document never executed (parse, validation, coercion or cost refusal).
     status = 200 if executed else _refused_status(media)
     return web.Response(status=status, text=json.dumps(body, default=str), content_type=media)
@@ -312,7 +320,12 @@ async def webhook(request: web.Request) -> web.Response:
 def create_app(gateway: Gateway) -> web.Application:
     app = web.Application(client_max_size=gateway.settings.limits.max_body_bytes + 1024)
     app[GATEWAY] = gateway
-    app[SCHEMA] = build_schema(gateway.settings.limits, gateway.settings.security)
+    security = gateway.settings.security
+    app[SCHEMA] = build_schema(gateway.settings.limits, security)
+    app[PERSISTED] = PersistedDocuments(
+        store=MemoryDocumentStore(security.apq_cache_size) if security.apq else None,
+        manifest=load_manifest(security.trusted_documents) if security.trusted_documents else None,
+    )
     app.router.add_route("GET", "/graphql", graphql_handler)
     app.router.add_route("POST", "/graphql", graphql_handler)
     app.router.add_get("/healthz", healthz)

@@ -34,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int)
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("capabilities", help="print the per-provider capability table (Markdown)")
+    docs = sub.add_parser(
+        "documents", help="build a trusted-documents manifest (JSON) from .graphql files"
+    )
+    docs.add_argument("paths", nargs="+", help=".graphql files or directories of them")
+    docs.add_argument("--output", help="write the manifest here instead of standard output")
     sim = sub.add_parser("simulate", help="one provider simulator on its own")
     sim.add_argument("kind")
     sim.add_argument("--host", default="127.0.0.1")
@@ -53,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(capability_table() + "\n")
         return 0
+    if args.command == "documents":
+        return _documents(args.paths, args.output)
     try:
         if args.command == "demo":
             asyncio.run(_run_demo(args.host, args.port, args.seed))
@@ -70,6 +77,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _documents(paths: list[str], output: str | None) -> int:
+    import json
+    from pathlib import Path
+
+    from tablegraph.graphql.persisted import build_manifest
+
+    try:
+        manifest = build_manifest([Path(p) for p in paths])
+    except ConfigError as exc:
+        print(f"tablegraph: {exc}", file=sys.stderr)
+        return 2
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    print(f"{len(manifest)} trusted document(s)", file=sys.stderr)
     return 0
 
 

@@ -9,6 +9,7 @@ upstream body, a credential or a stack trace.
     ├── RequestRefused             the request is refused before it runs
     │   ├── QueryTooCostly         QUERY_TOO_COSTLY       (over ``[limits] max_cost``)
     │   ├── PersistedQueryNotFound PERSISTED_QUERY_NOT_FOUND (unknown document hash)
+    │   ├── PersistedQueryNotSupported PERSISTED_QUERY_NOT_SUPPORTED (APQ turned off)
     │   └── DocumentNotTrusted     PERSISTED_QUERY_NOT_IN_LIST (trusted-documents mode)
     ├── BookingRejected            business outcomes, shown as mutation userErrors
     │   ├── SlotUnavailable        SLOT_UNAVAILABLE
@@ -87,6 +88,10 @@ class QueryTooCostly(RequestRefused):
 
 class PersistedQueryNotFound(RequestRefused):
     code = "PERSISTED_QUERY_NOT_FOUND"
+
+
+class PersistedQueryNotSupported(RequestRefused):
+    code = "PERSISTED_QUERY_NOT_SUPPORTED"
 
 
 class DocumentNotTrusted(RequestRefused):
