@@ -153,3 +153,16 @@ async def test_a_repeated_document_is_neither_parsed_nor_validated_again(api: Ap
         body = (await api.post(fragment_bomb(30))).json()
         assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert documents.hits == hits + 4
+
+
+def test_the_measuring_itself_has_a_work_budget() -> None:
+    text = "{ " + " ".join(f"a{i}: __typename" for i in range(20)) + " }"
+    error = check_document(parse(text), DocumentLimits(max_aliases=100, max_work=10))
+    assert error is not None and error.message == "the document is too large to validate"
+
+
+async def test_the_token_limit_stops_the_parser(api: Api) -> None:
+    response = await api.post("{" + " __typename" * 5001 + " }")
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert "5000 tokens" in error["message"]
