@@ -87,7 +87,10 @@ class Context:
         """``load()``'s result, fetched once per request for ``key`` however many fields ask
         (a document may ask for the same upstream list under every item of another list)."""
         if key not in self._once:
-            self._once[key] = asyncio.ensure_future(load())
+            task = self._once[key] = asyncio.ensure_future(load())
+            # Every asker may have given up (its deadline): the failure is theirs, not a
+            # "never retrieved" error in the log.
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
         # A field cancelled by its deadline must not cancel the load the others wait for.
         result: T = await asyncio.shield(self._once[key])
         return result
