@@ -37,6 +37,7 @@ from typing import Any
 from tablegraph import ids
 from tablegraph.settings import UpstreamConfig
 from tablegraph.simulators.faults import Fault
+from tablegraph.simulators.harness import harness_of
 from tablegraph.timeutil import zone
 from tests.stack import Stack, breaker_reset_after, start_stack, stop_stack
 
@@ -315,9 +316,8 @@ def _soak_config(config: UpstreamConfig) -> UpstreamConfig:
     """A short breaker period; resOS' request budget as high as its simulator's (the soak is
     about faults, not about queueing for resOS' 100 requests a minute)."""
     config = breaker_reset_after(1.0)(config)
-    if config.kind == "resos":
-        config = replace(config, options={**config.options, "rate_limit_per_minute": 100_000})
-    return config
+    lifted = harness_of(config.kind).unlimited_upstream
+    return replace(config, options={**config.options, **lifted})
 
 
 async def run(seconds: float, workers: int, seed: int, period: float) -> dict[str, int]:

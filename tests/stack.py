@@ -17,19 +17,15 @@ from aiohttp import web
 
 from tablegraph.app import create_app
 from tablegraph.gateway import Gateway
+from tablegraph.providers import KINDS
 from tablegraph.settings import GatewaySettings, UpstreamConfig
 from tablegraph.simulators import simulator_module
 from tablegraph.simulators.common import REQUEST_COUNTS, StoredBooking, serve
 from tablegraph.simulators.faults import FAULTS, FaultInjector
+from tablegraph.simulators.harness import harness_of
 from tests.simulators.test_ambiguous_create import CREATE_PATHS
 
-KINDS = ["vardvik", "libro", "librebooking", "resos"]
-#: Simulator options on top of DEMO_OPTIONS: built-in rate limits out of the faults' way.
-OPTIONS: dict[str, dict[str, Any]] = {
-    "vardvik": {"rate_limit_per_minute": 100_000},
-    "libro": {"rate_limit": None},
-    "resos": {"rate_limit": 100_000},
-}
+__all__ = ["CREATE_PATHS", "KINDS", "Stack", "start_stack", "stop_stack"]
 
 
 @dataclass
@@ -92,7 +88,8 @@ async def start_stack(
     kinds: dict[str, Upstreams] = {}
     for kind in KINDS:
         module = simulator_module(kind)
-        options = {**getattr(module, "DEMO_OPTIONS", {}), **OPTIONS.get(kind, {})}
+        # The simulators' own rate limits out of the faults' way.
+        options = {**getattr(module, "DEMO_OPTIONS", {}), **harness_of(kind).unlimited}
         app = module.create_app(seed, **options)
         runner, url = await serve(app)
         runners.append(runner)

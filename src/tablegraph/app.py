@@ -307,12 +307,12 @@ async def webhook(request: web.Request) -> web.Response:
         return web.json_response(
             {"error": exc.message}, status=400 if exc.code != "NOT_SUPPORTED" else 404
         )
-    event_id = touched.get("event_id")
+    event_id = touched.event_id
     if event_id and gateway.seen_webhook_events.get((name, event_id)):
         return web.json_response({"status": "duplicate"})
     if event_id:
         gateway.seen_webhook_events.set((name, event_id), True)
-    for rid in touched.get("restaurant_ids") or [None]:
+    for rid in touched.restaurant_ids or (None,):
         gateway.invalidate_availability(name, rid)
     return web.json_response({"status": "accepted"})
 

@@ -97,6 +97,10 @@ class CircuitBreaker:
             self.opened_count += 1
         self._probing = False
 
+    def reset(self) -> None:
+        """Close the circuit and forget past failures (an operator's or a test's fresh start)."""
+        self.succeeded()
+
     def abandoned(self) -> None:
         """An admitted call ended without an answer either way (cancelled): free the probe."""
         self._probing = False

@@ -29,6 +29,7 @@ from tablegraph.idempotency import IdempotencyStore
 from tablegraph.model import Capability, OpeningHours, Restaurant, Review, Slot
 from tablegraph.providers import provider_class
 from tablegraph.providers.base import Provider
+from tablegraph.providers.kit import Runtime
 from tablegraph.reconcile import LostCreates
 from tablegraph.settings import GatewaySettings
 
@@ -48,10 +49,13 @@ class Gateway:
         providers: Iterable[Provider] | None = None,
         *,
         timer: Timer = time.monotonic,
+        runtime: Runtime | None = None,
     ) -> None:
         self.settings = settings
+        #: What every adapter is built with: test seams and the gateway's own caches.
+        self.runtime = runtime or Runtime(monotonic=timer)
         if providers is None:
-            providers = [provider_class(u.kind)(u) for u in settings.upstreams]
+            providers = [provider_class(u.kind)(u, self.runtime) for u in settings.upstreams]
         self.providers: dict[str, Provider] = {p.name: p for p in providers}
         stale = settings.reference_stale_seconds
         self.restaurant_lists: AsyncTTLCache[list[Restaurant]] = AsyncTTLCache(

@@ -258,3 +258,20 @@ class GuestUpsert:
     guest: GuestData
     marketing_consent: bool | None = None
     notes: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A verified provider webhook delivery, reduced to what the gateway acts on."""
+
+    #: The provider's id for the delivery (de-duplication); ``None`` when it sends none.
+    event_id: str | None
+    #: Native restaurant ids it touches; empty means "any restaurant of the upstream".
+    restaurant_ids: tuple[str, ...] = ()
+    #: Native booking ids it names, where the provider says.
+    booking_ids: tuple[str, ...] = ()
+    #: Native guest ids it names, where the provider says.
+    guest_ids: tuple[str, ...] = ()
+    #: The provider's event type (``reservation.created``…), for logs and subscriptions.
+    kind: str | None = None
+    occurred_at: datetime | None = None

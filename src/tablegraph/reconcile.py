@@ -108,7 +108,7 @@ async def reread(provider: Provider, native_id: str) -> ReRead:
         (found,) = await provider.get_bookings([native_id])
     except GatewayError as exc:
         return exc
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 async def settle(

@@ -176,7 +176,7 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
                 raise ConfigError(f"upstream {name!r}: environment variable {env_name} is not set")
             creds[cred_key] = Secret(environ[env_name])
         options = dict(raw.get("options", {}))
-        _no_unknown(options, set(cls.option_names), f"upstream {name!r} options")
+        cls.check_options(options, name)
         upstreams.append(
             UpstreamConfig(
                 name=name,

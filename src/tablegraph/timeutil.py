@@ -8,13 +8,13 @@ restaurant's zone, and a ``date`` always means the restaurant's local calendar d
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC as UTC
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tablegraph.errors import InvalidInput
 
-UTC = UTC
 _COMPACT_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
 
 

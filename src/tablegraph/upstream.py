@@ -7,9 +7,10 @@ full jitter for reads (and for writes only when the caller says the write is ide
 deadline (each attempt and each backoff fits in what is left of it); translation of transport
 errors into the gateway's error tree; provenance records; and request counting.
 
-Adapters receive ``httpx.Response`` objects for every HTTP status and map provider error
-bodies themselves (one table per adapter); only transport failures, 429 and exhausted 5xx
-retries are raised from here.
+Adapters receive ``httpx.Response`` objects for every status below 500 (other than 429) and
+map provider error bodies through their error table (``providers.kit.calls.Caller``); only
+transport failures, 429 and exhausted 5xx retries are raised from here. The attempt loop is
+one step per concern: admission, timeouts, transport errors, auth replay, status handling.
 """
 
 from __future__ import annotations
@@ -45,13 +46,22 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Auth(Protocol):
-    """How an upstream authenticates. ``refresh`` is called (single-flight) after a 401."""
+    """How an upstream authenticates, in the manner of httpx's auth flows: headers for each
+    request, and which answers mean "these credentials went stale: refresh and replay once".
+    ``refresh`` is single-flight across concurrent requests."""
+
+    #: Statuses that trigger one refresh and replay (usually 401; Libro also sends 403 for an
+    #: expired token). A refused request was not applied, so a replay is safe for writes too.
+    refresh_statuses: frozenset[int]
 
     async def headers(self, client: UpstreamClient) -> Mapping[str, str]: ...
 
     async def refresh(self, client: UpstreamClient, stale: Mapping[str, str]) -> bool:
         """Renew credentials after ``stale`` headers were refused; True means replay."""
         ...
+
+
+RateLimitHook = Callable[[float | None], None]
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,35 @@ class RetryPolicy:
     #: Wait at most this long for a ``Retry-After``; longer waits raise instead.
     max_retry_after: float = 5.0
     retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+    #: A 429 is a refusal — nothing was applied — so a write may wait for ``Retry-After``
+    #: and go again (resOS). Off by default: most providers do not say 429 means "not done".
+    retry_refused_writes: bool = False
+
+
+@dataclass
+class _Call:
+    """One logical request and what its attempts have learnt so far."""
+
+    method: str
+    path: str
+    kwargs: dict[str, Any]
+    headers: Mapping[str, str]
+    authenticated: bool
+    retryable: bool
+    attempts: int
+    attempt: int = 0
+    replayed_auth: bool = False
+    #: A write was sent at least once without a definite answer: it may have been applied,
+    #: so whatever ends this call must say "outcome unknown", never a plain failure.
+    uncertain: bool = False
+
+    @property
+    def read(self) -> bool:
+        return self.method in _READS
+
+    @property
+    def may_retry(self) -> bool:
+        return self.retryable and self.attempt < self.attempts
 
 
 class UpstreamClient:
@@ -80,12 +119,15 @@ class UpstreamClient:
         default_headers: Mapping[str, str] | None = None,
         sleep: Sleep = asyncio.sleep,
         breaker: CircuitBreaker | None = None,
+        on_rate_limited: RateLimitHook | None = None,
     ) -> None:
         self.name = name
         #: Shared by every client of one upstream (the adapter's token and API clients).
         self.breaker = breaker
         self.auth = auth
         self.retry = retry or RetryPolicy()
+        #: Told of every 429 with its ``Retry-After`` in seconds (a rate governor listens).
+        self.on_rate_limited = on_rate_limited
         self._sleep = sleep
         self._http = httpx.AsyncClient(
             base_url=base_url,
@@ -126,156 +168,182 @@ class UpstreamClient:
         Only GET, HEAD and OPTIONS are retried unless the caller passes ``idempotent=True``.
         Every attempt is admitted by the breaker and cut to the request-wide deadline.
         """
+        method = method.upper()
+        retryable = idempotent if idempotent is not None else method in _READS
+        call = _Call(
+            method=method,
+            path=path,
+            kwargs={"params": _clean_params(params), "json": json, "content": content},
+            headers=dict(headers or {}),
+            authenticated=authenticated and self.auth is not None,
+            retryable=retryable,
+            attempts=self.retry.attempts if retryable else 1,
+        )
         try:
-            return await self._send(
-                method.upper(),
-                path,
-                params=params,
-                json=json,
-                content=content,
-                headers=headers,
-                idempotent=idempotent,
-                authenticated=authenticated,
-            )
+            return await self._send(call)
         except GatewayError as exc:
             record = provenance.current()
             if record is not None:
                 record.failed(self.name, exc.code)
             raise
 
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None,
-        json: Any,
-        content: bytes | None,
-        headers: Mapping[str, str] | None,
-        idempotent: bool | None,
-        authenticated: bool,
-    ) -> httpx.Response:
-        read = method in _READS
-        retryable = idempotent if idempotent is not None else read
-        attempts = self.retry.attempts if retryable else 1
-        replayed_auth = False
-        attempt = 0
-        #: A write was sent at least once without a definite answer: it may have been applied,
-        #: so whatever ends this call must say "outcome unknown", never a plain failure.
-        uncertain = False
+    # ---- the attempt loop: each concern in its own step --------------------------------
+
+    async def _send(self, call: _Call) -> httpx.Response:
         while True:
-            attempt += 1
-            sent_headers: dict[str, str] = dict(headers or {})
-            auth_headers: dict[str, str] = {}
-            try:
-                self._check_deadline(method)
-                if authenticated and self.auth is not None:
-                    auth_headers = dict(await self.auth.headers(self))
-                    sent_headers.update(auth_headers)
-                if self.breaker is not None:  # after auth: a token request may be the probe
-                    self.breaker.admit()
-            except GatewayError:
-                if uncertain:  # an earlier attempt may have landed
-                    raise self._unknown(method) from None
-                raise
+            call.attempt += 1
+            sent_headers, auth_headers = await self._admit(call)
             try:
                 response = await self._attempt(
-                    method,
-                    path,
-                    params=_clean_params(params),
-                    json=json,
-                    content=content,
-                    headers=sent_headers,
+                    call.method, call.path, headers=sent_headers, **call.kwargs
                 )
             except (httpx.TimeoutException, TimeoutError) as exc:
-                self.counts[f"{method} timeout"] += 1
-                sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
-                uncertain = uncertain or (sent and not read)
-                if retryable and attempt < attempts and await self._backoff(attempt):
-                    continue
-                if uncertain:
-                    raise self._unknown(method) from None
-                raise UpstreamTimeout(f"{self.name} timed out", upstream=self.name) from None
-            except httpx.TransportError as exc:
-                self.counts[f"{method} transport-error"] += 1
-                never_sent = isinstance(exc, httpx.ConnectError)
-                uncertain = uncertain or (not never_sent and not read)
-                if (
-                    (retryable or never_sent)
-                    and attempt < attempts
-                    and await self._backoff(attempt)
-                ):
-                    continue
-                if uncertain:
-                    raise self._unknown(method) from None
-                raise UpstreamUnavailable(
-                    f"{self.name} is unreachable", upstream=self.name
-                ) from None
-            self.counts[f"{method} {response.status_code}"] += 1
-            status = response.status_code
-            if status == 401 and authenticated and self.auth is not None and not replayed_auth:
-                replayed_auth = True
-                if await self._refresh_auth(auth_headers):
-                    attempt -= 1  # the replay does not use up a retry
-                    continue
-                return response
-            uncertain = uncertain or (status >= 500 and not read)
-            if status == 429:
-                wait = self._retry_after(response)
-                if (
-                    retryable
-                    and attempt < attempts
-                    and (wait is None or wait <= self.retry.max_retry_after)
-                    and await self._backoff(attempt, at_least=wait)
-                ):
-                    continue
-                if uncertain:
-                    raise self._unknown(method)
-                raise UpstreamRateLimited(
-                    f"{self.name} is rate limiting the gateway",
-                    upstream=self.name,
-                    retry_after=wait,
-                    details={"retryAfterSeconds": wait} if wait is not None else None,
-                )
-            if (
-                status in self.retry.retry_statuses
-                and retryable
-                and attempt < attempts
-                and await self._backoff(attempt, at_least=self._retry_after(response))
-            ):
+                await self._after_timeout(call, exc)
                 continue
-            if status >= 500:
-                if uncertain:  # a write that failed server-side may have been applied
-                    raise self._unknown(method)
-                raise UpstreamUnavailable(f"{self.name} answered {status}", upstream=self.name)
+            except httpx.TransportError as exc:
+                await self._after_transport_error(call, exc)
+                continue
+            self.counts[f"{call.method} {response.status_code}"] += 1
+            if await self._replay_after_auth(call, response, auth_headers):
+                continue
+            if await self._after_response(call, response):
+                continue
             return response
 
+    async def _admit(self, call: _Call) -> tuple[dict[str, str], dict[str, str]]:
+        """Deadline, then auth, then breaker (after auth: a token request may be the probe).
+        Returns the headers to send and the auth headers among them."""
+        sent: dict[str, str] = dict(call.headers)
+        auth_headers: dict[str, str] = {}
+        try:
+            self._check_deadline(call.method)
+            if call.authenticated:
+                assert self.auth is not None
+                auth_headers = dict(await self.auth.headers(self))
+                sent.update(auth_headers)
+            if self.breaker is not None:
+                self.breaker.admit()
+        except GatewayError:
+            if call.uncertain:  # an earlier attempt may have landed
+                raise self._unknown(call.method) from None
+            raise
+        return sent, auth_headers
+
+    async def _after_timeout(self, call: _Call, exc: BaseException) -> None:
+        """Return to retry; raise to end the call."""
+        self.counts[f"{call.method} timeout"] += 1
+        sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+        call.uncertain = call.uncertain or (sent and not call.read)
+        if call.may_retry and await self._backoff(call.attempt):
+            return
+        if call.uncertain:
+            raise self._unknown(call.method) from None
+        raise UpstreamTimeout(f"{self.name} timed out", upstream=self.name) from None
+
+    async def _after_transport_error(self, call: _Call, exc: httpx.TransportError) -> None:
+        """Return to retry; raise to end the call. A refused connection sent nothing, so it
+        may be retried even for a write."""
+        self.counts[f"{call.method} transport-error"] += 1
+        never_sent = isinstance(exc, httpx.ConnectError)
+        call.uncertain = call.uncertain or (not never_sent and not call.read)
+        may_retry = (call.retryable or never_sent) and call.attempt < call.attempts
+        if may_retry and await self._backoff(call.attempt):
+            return
+        if call.uncertain:
+            raise self._unknown(call.method) from None
+        raise UpstreamUnavailable(f"{self.name} is unreachable", upstream=self.name) from None
+
+    async def _replay_after_auth(
+        self, call: _Call, response: httpx.Response, auth_headers: Mapping[str, str]
+    ) -> bool:
+        """One refresh and replay when the auth flow says the credentials went stale."""
+        if not call.authenticated or call.replayed_auth:
+            return False
+        assert self.auth is not None
+        if response.status_code not in self.auth.refresh_statuses:
+            return False
+        call.replayed_auth = True
+        if await self._refresh_auth(auth_headers):
+            call.attempt -= 1  # the replay does not use up a retry
+            return True
+        return False
+
+    async def _after_response(self, call: _Call, response: httpx.Response) -> bool:
+        """True to retry; False to hand the response to the adapter; raises to end."""
+        status = response.status_code
+        call.uncertain = call.uncertain or (status >= 500 and not call.read)
+        if status == 429:
+            return await self._after_rate_limit(call, response)
+        if (
+            status in self.retry.retry_statuses
+            and call.may_retry
+            and await self._backoff(call.attempt, at_least=self._retry_after(response))
+        ):
+            return True
+        if status >= 500:
+            if call.uncertain:  # a write that failed server-side may have been applied
+                raise self._unknown(call.method)
+            raise UpstreamUnavailable(f"{self.name} answered {status}", upstream=self.name)
+        return False
+
+    async def _after_rate_limit(self, call: _Call, response: httpx.Response) -> bool:
+        wait = self._retry_after(response)
+        if self.on_rate_limited is not None:
+            self.on_rate_limited(wait)
+        # A 429 was refused, not applied: a write may go again where the policy allows it.
+        may_retry = call.retryable or (not call.read and self.retry.retry_refused_writes)
+        if (
+            may_retry
+            and call.attempt < self.retry.attempts
+            and (wait is None or wait <= self.retry.max_retry_after)
+            and await self._backoff(call.attempt, at_least=wait)
+        ):
+            return True
+        if call.uncertain:
+            raise self._unknown(call.method)
+        raise UpstreamRateLimited(
+            f"{self.name} is rate limiting the gateway",
+            upstream=self.name,
+            retry_after=wait,
+            details={"retryAfterSeconds": wait} if wait is not None else None,
+        )
+
     async def _attempt(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One HTTP exchange, cut to the deadline, reported to the breaker and provenance."""
+        """One HTTP exchange, cut to the deadline, reported to the breaker and provenance.
+
+        The breaker hears only about the upstream: its answers, its own timeout, a refused
+        or broken connection. A call cut short by the caller's deadline, cancelled, or that
+        never got a connection from the gateway's own pool is abandoned, not failed — a
+        hurried or overloaded client must not open the circuit for everyone.
+        """
         writes = _writes.get()
         if writes is not None and method not in _READS:
             writes.append(f"{self.name} {method} {path}")
         started = provenance.now()
-        healthy: bool | None = False  # None: no verdict (the caller was cancelled)
+        healthy: bool | None = False  # None: no verdict about the upstream
         try:
             async with asyncio.timeout(deadline.remaining()):
                 response = await self._http.request(method, path, **kwargs)
             healthy = response.status_code < 500
             return response
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, TimeoutError, httpx.PoolTimeout):
             healthy = None
             raise
         finally:
-            if self.breaker is not None:
-                if healthy is None:
-                    self.breaker.abandoned()
-                elif healthy:
-                    self.breaker.succeeded()
-                else:
-                    self.breaker.failed()
+            self._report(healthy)
             record = provenance.current()
             if record is not None:
                 record.called(self.name, started, provenance.now(), None)
+
+    def _report(self, healthy: bool | None) -> None:
+        if self.breaker is None:
+            return
+        if healthy is None:
+            self.breaker.abandoned()
+        elif healthy:
+            self.breaker.succeeded()
+        else:
+            self.breaker.failed()
 
     def _unknown(self, method: str) -> OutcomeUnknown:
         return OutcomeUnknown(
@@ -293,7 +361,7 @@ class UpstreamClient:
             )
 
     async def _refresh_auth(self, stale: Mapping[str, str]) -> bool:
-        """Single-flight: the first 401 re-authenticates, concurrent ones reuse its result."""
+        """Single-flight: the first refusal re-authenticates, concurrent ones reuse it."""
         assert self.auth is not None
         generation = self._auth_generation
         async with self._refresh_lock:

@@ -1,4 +1,4 @@
-"""The shared provider contract: each provider kind joins by being listed in ``KINDS``.
+"""The shared provider contract: every provider kind in the registry (``providers.KINDS``).
 
 A subject is built only from its simulator module's public face (``create_app``,
 ``DEMO_OPTIONS``, ``demo_upstreams``), so the suite holds no per-provider code; skips come
@@ -15,15 +15,12 @@ import pytest
 from aiohttp import web
 
 from tablegraph.model import Capability, Restaurant, Slot
-from tablegraph.providers import provider_class
+from tablegraph.providers import KINDS, provider_class
 from tablegraph.providers.base import Provider
 from tablegraph.settings import Secret, UpstreamConfig
 from tablegraph.simulators import simulator_module
 from tablegraph.simulators.common import REQUEST_COUNTS
 from tablegraph.timeutil import zone
-
-#: Provider kinds under contract. A new provider joins here.
-KINDS = ["vardvik", "libro", "librebooking", "resos"]
 
 
 @dataclass

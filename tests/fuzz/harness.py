@@ -21,21 +21,14 @@ from aiohttp import web
 from tablegraph import ids
 from tablegraph.app import create_app
 from tablegraph.gateway import Gateway
+from tablegraph.providers import KINDS
 from tablegraph.settings import GatewaySettings, UpstreamConfig
 from tablegraph.simulators import simulator_module
 from tablegraph.simulators.common import serve
+from tablegraph.simulators.harness import harness_of
 
-KINDS = ("vardvik", "libro", "librebooking", "resos")
 SEED = 11
 T = TypeVar("T")
-
-#: Simulator options that lift request budgets (everything else is the demo's).
-_SIM_OPTIONS: dict[str, dict[str, Any]] = {
-    "vardvik": {"rate_limit_per_minute": 1_000_000},
-    "libro": {"rate_limit": None},
-    "resos": {"rate_limit": 1_000_000},
-}
-_UPSTREAM_OPTIONS: dict[str, dict[str, Any]] = {"resos": {"rate_limit_per_minute": 1_000_000}}
 
 #: Loggers watched for failures; records propagate to the root handler installed here.
 WATCHED_LOGGERS = ("tablegraph", "aiohttp", "strawberry", "asyncio")
@@ -120,13 +113,14 @@ class FuzzEnv:
     async def _start(self) -> None:
         for kind in KINDS:
             module = simulator_module(kind)
-            options = {**getattr(module, "DEMO_OPTIONS", {}), **_SIM_OPTIONS.get(kind, {})}
+            harness = harness_of(kind)
+            options = {**getattr(module, "DEMO_OPTIONS", {}), **harness.unlimited}
             runner, url = await serve(module.create_app(SEED, **options))
             assert url.startswith("http://127.0.0.1:")
             self.runners.append(runner)
             self.sim_urls.append(url)
             for config in module.demo_upstreams(url):
-                extra = _UPSTREAM_OPTIONS.get(kind, {})
+                extra = harness.unlimited_upstream
                 self.upstreams.append(replace(config, options={**config.options, **extra}))
         gateway = Gateway(GatewaySettings(upstreams=tuple(self.upstreams)))
         runner, url = await serve(create_app(gateway))

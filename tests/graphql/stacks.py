@@ -2,10 +2,8 @@
 the concurrency and lost-answer tests.
 
 A stack is built from the simulator module's public face (``create_app``, ``DEMO_OPTIONS``,
-``demo_upstreams``) with its rate limits lifted, so no test waits for a rate window. What the
-public face cannot do — give a restaurant a known number of tables, count the bookings the
-upstream holds — is done on each simulator's state, one small function per kind below; bookings are
-counted through each simulator's ``stored_bookings``.
+``demo_upstreams``, ``stored_bookings``) and its harness (``simulators.harness``: rate limits
+lifted, so no test waits for a rate window; a restaurant given a known number of tables).
 """
 
 from __future__ import annotations
@@ -19,32 +17,19 @@ from aiohttp import web
 
 from tablegraph import ids
 from tablegraph.model import Restaurant, Slot
+from tablegraph.providers import KINDS
 from tablegraph.providers.base import Provider
 from tablegraph.simulators import simulator_module
 from tablegraph.simulators.common import REQUEST_COUNTS, StoredBooking
-from tablegraph.simulators.librebooking import LIBREBOOKING_STATE
-from tablegraph.simulators.libro import LIBRO_STATE
-from tablegraph.simulators.libro.state import Table as LibroTable
-from tablegraph.simulators.resos import RESOS_STATE
-from tablegraph.simulators.resos import Table as ResosTable
-from tablegraph.simulators.vardvik import VARDVIK_STATE
+from tablegraph.simulators.harness import harness_of
 from tablegraph.timeutil import zone
 
 from .conftest import Api, start_gateway
 
-KINDS = ["vardvik", "libro", "librebooking", "resos"]
+__all__ = ["DEAD", "KINDS", "Stack", "start_stack"]
+
 #: Provider status words of bookings that no longer hold a table.
 DEAD = frozenset({"cancelled", "canceled", "deleted", "no_show", "declined"})
-
-#: ``create_app`` options that lift each simulator's rate limit.
-UNLIMITED_SIMULATOR: dict[str, dict[str, Any]] = {
-    "vardvik": {"rate_limit_per_minute": 1_000_000},
-    "libro": {"rate_limit": None},
-    "librebooking": {},
-    "resos": {"rate_limit": 1_000_000},
-}
-#: Upstream options that lift the adapter's own rate governor.
-UNLIMITED_UPSTREAM: dict[str, dict[str, Any]] = {"resos": {"rate_limit_per_minute": 1_000_000}}
 
 
 @dataclass
@@ -75,7 +60,7 @@ class Stack:
 
     def leave_tables(self, restaurant: Restaurant, tables: int) -> None:
         """Give the restaurant exactly ``tables`` fresh four-seat tables (no bookings on them)."""
-        _ROOM[self.kind](self.app, restaurant.native_id, tables)
+        harness_of(self.kind).leave_tables(self.app, restaurant.native_id, tables)
 
     def stored(self) -> list[StoredBooking]:
         """Every booking the upstream holds, in neutral terms."""
@@ -107,11 +92,12 @@ class Stack:
 async def start_stack(kind: str, start_server: Callable[..., Any]) -> tuple[Stack, Any]:
     """The simulator and a gateway over its first upstream; returns the stack and a closer."""
     module = simulator_module(kind)
-    options = {**getattr(module, "DEMO_OPTIONS", {}), **UNLIMITED_SIMULATOR[kind]}
+    harness = harness_of(kind)
+    options = {**getattr(module, "DEMO_OPTIONS", {}), **harness.unlimited}
     app = module.create_app(7, **options)
     url = await start_server(app)
     config = module.demo_upstreams(url)[0]
-    config = replace(config, options={**config.options, **UNLIMITED_UPSTREAM.get(kind, {})})
+    config = replace(config, options={**config.options, **harness.unlimited_upstream})
     runner, api = await start_gateway([config])
 
     async def close() -> None:
@@ -119,45 +105,3 @@ async def start_stack(kind: str, start_server: Callable[..., Any]) -> tuple[Stac
         await runner.cleanup()
 
     return Stack(kind, app, api, config.name), close
-
-
-# ---- per-simulator state: tables ------------------------------------------------------------
-
-
-def _vardvik_room(app: web.Application, restaurant_id: str, n: int) -> None:
-    _rid, loc = restaurant_id.split("/")
-    # One area per table: no two tables can be joined for a party.
-    app[VARDVIK_STATE].set_tables(loc, [(f"race-{i}", 4, f"race-area-{i}") for i in range(n)])
-
-
-def _libro_room(app: web.Application, code: str, n: int) -> None:
-    rest = app[LIBRO_STATE].by_code(code)
-    assert rest is not None
-    rest.tables = [LibroTable(f"race-{i}", 4, "main") for i in range(n)]
-
-
-def _librebooking_room(app: web.Application, schedule_id: str, n: int) -> None:
-    state = app[LIBREBOOKING_STATE]
-    for resource in state.schedule_resources(int(schedule_id)):
-        resource.status_id = 2  # unavailable: neither offered nor bookable through the gateway
-    for i in range(n):
-        state.add_resource(int(schedule_id), f"Race table {i}", 4)
-
-
-def _resos_restaurant(app: web.Application, restaurant_id: str) -> Any:
-    return next(r for r in app[RESOS_STATE].restaurants.values() if r.id == restaurant_id)
-
-
-def _resos_room(app: web.Application, restaurant_id: str, n: int) -> None:
-    restaurant = _resos_restaurant(app, restaurant_id)
-    restaurant.tables = [
-        ResosTable(f"raceTable{i:02d}", f"R{i}", "raceArea", "Race", 1, 4) for i in range(n)
-    ]
-
-
-_ROOM: dict[str, Callable[[web.Application, str, int], None]] = {
-    "vardvik": _vardvik_room,
-    "libro": _libro_room,
-    "librebooking": _librebooking_room,
-    "resos": _resos_room,
-}

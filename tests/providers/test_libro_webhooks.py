@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from tablegraph.errors import InvalidInput
-from tablegraph.model import GuestData, NewBooking
+from tablegraph.model import GuestData, NewBooking, WebhookEvent
 from tablegraph.simulators.libro import LIBRO_WEBHOOKS
 from tablegraph.timeutil import localize
 from tests.providers.libro_support import BISTRO, libro_env
@@ -71,17 +71,18 @@ async def test_simulator_delivery_verifies_and_names_what_it_touches(start_serve
         assert headers["X-Libro-Event"] == "booking.created"
         touched = env.provider.verify_webhook(headers, body)
         t, _, v1 = headers["X-Libro-Signature"].partition(",v1=")
-        assert touched == {
-            "event_id": f"{t[2:]}.{v1}",
-            "restaurant_ids": [BISTRO],
-            "booking_ids": [made.native_id],
-            "guest_ids": [made.guest_id],
-        }
+        assert touched == WebhookEvent(
+            event_id=f"{t[2:]}.{v1}",
+            restaurant_ids=(BISTRO,),
+            booking_ids=(made.native_id,),
+            guest_ids=(made.guest_id,),
+            kind="booking.created",
+        )
         await env.provider.cancel_booking(made.native_id, None)
         await env.app[LIBRO_WEBHOOKS].flush()
         assert [h["X-Libro-Event"] for h, _ in received] == ["booking.created", "booking.canceled"]
         cancelled = env.provider.verify_webhook(*received[1])
-        assert cancelled["booking_ids"] == [made.native_id]
+        assert cancelled.booking_ids == (made.native_id,)
         # tampered body
         with pytest.raises(InvalidInput):
             env.provider.verify_webhook(headers, body.replace(b'"size": 2', b'"size": 9'))
@@ -98,10 +99,9 @@ async def test_signature_checks_on_a_reference_payload(start_server) -> None:
         body = json.dumps(DOC_BOOKING).encode()
         now = int(env.clock.now().timestamp())
         ok = env.provider.verify_webhook({"x-libro-signature": _sign(body, now)}, body)
-        assert ok["restaurant_ids"] == [BISTRO] and ok["booking_ids"] == ["63873433"]
-        assert env.provider.verify_webhook({"X-Libro-Signature": _sign(body, now - 299)}, body)[
-            "booking_ids"
-        ] == ["63873433"]
+        assert ok.restaurant_ids == (BISTRO,) and ok.booking_ids == ("63873433",)
+        earlier = env.provider.verify_webhook({"X-Libro-Signature": _sign(body, now - 299)}, body)
+        assert earlier.booking_ids == ("63873433",)
         for headers in (
             {},  # unsigned
             {"X-Libro-Signature": "garbage"},

@@ -22,21 +22,18 @@ from tablegraph.app import create_app
 from tablegraph.errors import GatewayError
 from tablegraph.gateway import Gateway
 from tablegraph.model import GuestData, NewBooking
+from tablegraph.providers import KINDS
 from tablegraph.settings import GatewaySettings
 from tablegraph.simulators.common import REQUEST_COUNTS, serve
 from tablegraph.simulators.faults import Fault
+from tablegraph.simulators.harness import harness_of
 from tablegraph.timeutil import zone
 
 from ..graphql.helpers import AVAILABILITY, CREATE
-from .conftest import KINDS, Sim
+from .conftest import Sim
 
-#: The create request's path, per kind (a regex for ``Fault.path``).
-CREATE_PATHS = {
-    "vardvik": r"/restaurants/[^/]+/reservations$",
-    "libro": r"^/restricted/restaurant/bookings$",
-    "librebooking": r"/Reservations/$",
-    "resos": r"^/v1/bookings$",
-}
+#: The create request's path, per kind (a regex for ``Fault.path``), from each harness.
+CREATE_PATHS = {kind: harness_of(kind).create_path for kind in KINDS}
 RESTAURANTS = "{ restaurants(first: 50) { nodes { id upstream timezone } } }"
 
 

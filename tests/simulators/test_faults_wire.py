@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tablegraph.providers import KINDS
 from tablegraph.simulators.faults import Fault
 
-from .conftest import KINDS, Sim, build_app
+from .conftest import Sim, build_app
 
 
 def _not_json(text: str) -> bool:
@@ -27,18 +28,7 @@ def _not_json(text: str) -> bool:
 def _assert_error_shape(sim: Sim, response: httpx.Response, status: int) -> None:
     """The provider's own error body for ``status``."""
     assert response.status_code == status
-    if sim.kind == "vardvik":
-        error = response.json()["error"]
-        assert error["code"] == ("rate_limited" if status == 429 else "internal_error")
-        assert error["message"]
-    elif sim.kind == "libro":
-        body = response.json()
-        assert body["code"] == str(status) and body["error"] and body["message"]
-    elif sim.kind == "librebooking":
-        assert response.headers["content-type"].startswith("text/html")
-        assert str(status) in response.text or "Slim Application Error" in response.text
-    else:
-        assert isinstance(response.json(), str) and response.json()
+    sim.harness.error_shape(response, status)
 
 
 def _quiet(caplog: pytest.LogCaptureFixture) -> None:
@@ -60,7 +50,9 @@ async def test_rate_limit_carries_retry_after_in_the_providers_unit(sim: Sim) ->
     sim.faults.add(Fault("rate_limit", retry_after_seconds=2.5, count=1))
     response = await sim.probe()
     _assert_error_shape(sim, response, 429)
-    expected = "2500" if sim.kind == "resos" else "3"  # milliseconds; else whole seconds, up
+    # 2.5 s in the provider's unit: milliseconds as they are, whole seconds rounded up.
+    unit = sim.harness.retry_after_unit
+    expected = str(round(2.5 / unit)) if unit < 1 else "3"
     assert response.headers["Retry-After"] == expected
     assert (await sim.probe()).status_code == 200  # count=1: a burst of one
 

@@ -1,15 +1,18 @@
 """The provider contract: what every adapter implements, documented once, here.
 
-An adapter is one class per provider kind (module name = registry key), constructed from an
-``UpstreamConfig``. It speaks its provider's HTTP API through ``UpstreamClient``s and returns
-only the unified model (``tablegraph.model``); provider JSON never leaves the module.
+An adapter is one class per provider kind (package name = registry key), constructed from an
+``UpstreamConfig`` and a ``Runtime`` (test seams and the gateway's caches). It speaks its
+provider's HTTP API through the provider kit (``providers.kit``: a ``Caller`` with the
+provider's error table, batch and paging helpers) and returns only the unified model
+(``tablegraph.model``); provider JSON never leaves its package. Options are a typed
+``Options`` model per adapter, validated when the configuration is read.
 
 Rules every adapter follows:
 
 - **Batch-shaped reads.** ``get_restaurants``, ``get_bookings`` and ``get_guests`` take native
-  ids and return one entry per id *in key order*: the object, ``None`` for not found, or an
-  exception for a key that failed alone. DataLoaders map straight onto them. Use a native
-  batch/list endpoint where there is one, else bounded-concurrency single calls.
+  ids and return a ``Batch``: one entry per id *in key order*, the object, ``None`` for not
+  found, or the ``GatewayError`` of a key that failed alone. DataLoaders map straight onto
+  them. Use a native batch/list endpoint where there is one, else ``kit.batch_by_key``.
 - **Priming.** A booking whose provider payload embeds its guest returns it in
   ``Booking.guest``; the GraphQL layer primes the guest loader with it.
 - **Time.** Every datetime returned is aware, in the restaurant's zone. ``day`` arguments are
@@ -19,7 +22,12 @@ Rules every adapter follows:
   outside them raises ``NotSupported`` — the defaults below do exactly that.
 - **Errors.** Business outcomes raise ``BookingRejected`` subclasses, unknown ids
   ``NotFound``; upstream failures ``UpstreamError`` subclasses, all naming the upstream.
-  Messages never contain raw upstream bodies or credentials.
+  Messages never contain raw upstream bodies or credentials. A field blamed for an error is
+  named by its *model* path (``("guest", "email")``, ``("party_size",)``); the GraphQL layer
+  turns it into the input path, the same for every provider.
+- **Memory.** Adapters keep no caches and no idempotency memories of their own: caches come
+  from ``self.runtime.cache(...)``; reconciling writes is ``tablegraph.reconcile``'s job,
+  helped by ``find_booking_by_idempotency_key``.
 - **Writes.** ``create_booking`` carries an idempotency key: the adapter passes it to a
   provider that supports one and otherwise marks the booking with it, so that an ambiguous
   outcome can be reconciled without booking twice.
@@ -29,9 +37,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from tablegraph.breaker import BreakerPolicy, CircuitBreaker
+from tablegraph.cache import AsyncTTLCache
 from tablegraph.errors import NotSupported
 from tablegraph.model import (
     Booking,
@@ -48,11 +57,15 @@ from tablegraph.model import (
     Slot,
     WaitlistEntry,
     WaitlistRequest,
+    WebhookEvent,
 )
-from tablegraph.settings import UpstreamConfig
+from tablegraph.providers.kit import Batch, ProviderOptions, Runtime
+from tablegraph.settings import ConfigError, UpstreamConfig
 from tablegraph.upstream import UpstreamClient
 
-BatchResult = list[Any]  # list[T | None | Exception], in key order
+V = TypeVar("V")
+#: Deprecated alias kept while adapters move to ``Batch[T]``.
+BatchResult = list[Any]
 
 
 class Provider:
@@ -66,17 +79,30 @@ class Provider:
     #: Credential names the TOML ``credentials`` table may set (values come from env vars);
     #: ``("*",)`` accepts any name (the adapter validates them itself, e.g. one per restaurant).
     credential_names: ClassVar[tuple[str, ...]] = ()
-    #: Option names the TOML ``options`` table may set.
+    #: The typed ``options`` table (an adapter declares its own subclass).
+    Options: ClassVar[type[ProviderOptions]] = ProviderOptions
+    #: Option names of an adapter that declares no ``Options`` model yet (legacy).
     option_names: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, config: UpstreamConfig) -> None:
+    def __init__(self, config: UpstreamConfig, runtime: Runtime | None = None) -> None:
         self.config = config
         self.name = config.name
+        self.runtime = runtime or Runtime()
         #: One breaker per upstream, shared by all of this adapter's clients.
         self.breaker = CircuitBreaker(
             config.name,
             BreakerPolicy(config.breaker_failures, config.breaker_reset_seconds),
         )
+
+    @classmethod
+    def check_options(cls, raw: Any, upstream: str) -> None:
+        """Refuse a bad ``options`` table at configuration time (``ConfigError``)."""
+        if cls.Options is not ProviderOptions:
+            cls.Options.parse(raw, upstream)
+            return
+        unknown = sorted(set(raw) - set(cls.option_names))
+        if unknown:
+            raise ConfigError(f"upstream {upstream!r} options: unknown key(s) {', '.join(unknown)}")
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -113,7 +139,7 @@ class Provider:
     async def list_restaurants(self) -> list[Restaurant]:
         raise NotImplementedError
 
-    async def get_restaurants(self, ids: Sequence[str]) -> BatchResult:
+    async def get_restaurants(self, ids: Sequence[str]) -> Batch[Restaurant]:
         by_id = {r.native_id: r for r in await self.list_restaurants()}
         return [by_id.get(i) for i in ids]
 
@@ -128,7 +154,7 @@ class Provider:
     async def list_bookings(self, query: BookingQuery) -> list[Booking]:
         raise self._unsupported(Capability.BOOKINGS_READ)
 
-    async def get_bookings(self, ids: Sequence[str]) -> BatchResult:
+    async def get_bookings(self, ids: Sequence[str]) -> Batch[Booking]:
         raise self._unsupported(Capability.BOOKINGS_READ)
 
     async def create_booking(self, request: NewBooking) -> Booking:
@@ -154,7 +180,7 @@ class Provider:
 
     # ---- guests and reviews ---------------------------------------------------------------
 
-    async def get_guests(self, ids: Sequence[str]) -> BatchResult:
+    async def get_guests(self, ids: Sequence[str]) -> Batch[Guest]:
         raise self._unsupported(Capability.GUESTS_READ)
 
     async def list_guests(self, restaurant_id: str, search: str | None, limit: int) -> list[Guest]:
@@ -168,8 +194,10 @@ class Provider:
 
     # ---- webhooks -------------------------------------------------------------------------
 
-    def verify_webhook(self, headers: dict[str, str], body: bytes) -> dict[str, Any]:
-        """Check a webhook delivery's signature; return what it touches (restaurant ids...)."""
+    def verify_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
+        """Check a webhook delivery's signature and read what it touches. A malformed or
+        unsigned delivery is ``InvalidInput``; an upstream without webhooks (or without a
+        configured secret) is ``NotSupported``."""
         raise self._unsupported(Capability.WEBHOOKS)
 
     # ---- helpers --------------------------------------------------------------------------
@@ -186,14 +214,17 @@ class Provider:
         kwargs.setdefault("timeout", self.config.timeout_seconds)
         kwargs.setdefault("max_connections", self.config.max_connections)
         kwargs.setdefault("breaker", self.breaker)
-        transport = self.config.options.get("_transport")
+        kwargs.setdefault("sleep", self.runtime.sleep)
+        transport = self.runtime.transport or self.config.options.get("_transport")
         if transport is not None:
             kwargs.setdefault("transport", transport)
         return UpstreamClient(self.name, self.config.base_url, **kwargs)
 
-    def _credential(self, key: str) -> str:
-        from tablegraph.settings import ConfigError
+    def _cache(self, what: str, ttl: float, *, stale_ttl: float = 0.0) -> AsyncTTLCache[V]:
+        """A gateway cache of this upstream (``"<upstream>.<what>"``)."""
+        return self.runtime.cache(f"{self.name}.{what}", ttl, stale_ttl=stale_ttl)
 
+    def _credential(self, key: str) -> str:
         secret = self.config.credentials.get(key)
         if secret is None:
             raise ConfigError(f"upstream {self.name!r}: credential {key!r} is not configured")

@@ -20,9 +20,6 @@ a completed one 409. Create sends ``Idempotency-Key``, so creates are safe to re
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import time as _time
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, NotRequired, TypedDict
@@ -62,9 +59,11 @@ from tablegraph.model import (
     SpecialDay,
     WaitlistEntry,
     WaitlistRequest,
+    WebhookEvent,
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
+from tablegraph.providers.kit import Runtime, webhooks
 from tablegraph.timeutil import UTC, format_utc_millis, parse_instant, zone
 from tablegraph.upstream import UpstreamClient, json_body
 
@@ -102,6 +101,8 @@ class _RawReservation(TypedDict):
 
 
 class _BearerAuth:
+    refresh_statuses: frozenset[int] = frozenset()  # a static key: a 401 is final
+
     def __init__(self, key: str) -> None:
         self._headers = {"Authorization": f"Bearer {key}"}
 
@@ -165,8 +166,8 @@ class VardvikProvider(Provider):
     credential_names = ("api_key", "webhook_secret")
     option_names = ("restaurant_ids", "config_ttl_seconds", "availability_via_post")
 
-    def __init__(self, config: Any) -> None:
-        super().__init__(config)
+    def __init__(self, config: Any, runtime: Runtime | None = None) -> None:
+        super().__init__(config, runtime)
         ids = config.options.get("restaurant_ids")
         if not ids or not all(isinstance(i, str) for i in ids):
             from tablegraph.settings import ConfigError
@@ -547,41 +548,27 @@ class VardvikProvider(Provider):
 
     # ---- webhooks -------------------------------------------------------------------------
 
-    def verify_webhook(self, headers: dict[str, str], body: bytes) -> dict[str, Any]:
-        import json
-
+    def verify_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
         secret = self.config.credentials.get("webhook_secret")
         if secret is None:
             raise NotSupported("no webhook secret configured", upstream=self.name)
-        lowered = {k.lower(): v for k, v in headers.items()}
-        parts = dict(
-            p.split("=", 1) for p in lowered.get("x-webhook-signature", "").split(",") if "=" in p
+        signature = webhooks.header(headers, "X-Webhook-Signature")
+        webhooks.verify_timestamped_hmac(
+            secret.reveal(), signature, body, self.runtime.now(), upstream=self.name
         )
-        try:
-            stamp = int(parts.get("t", ""))
-        except ValueError:
-            raise InvalidInput("webhook signature is malformed") from None
-        if abs(_time.time() - stamp) > 300:
-            raise InvalidInput("webhook signature is stale")
-        expected = hmac.new(
-            secret.reveal().encode(), f"{stamp}.".encode() + body, hashlib.sha256
-        ).hexdigest()
-        if not hmac.compare_digest(expected, parts.get("v1", "")):
-            raise InvalidInput("webhook signature does not match")
-        try:
-            event = json.loads(body)
-        except ValueError:
-            raise InvalidInput("webhook body is not JSON") from None
-        data = event.get("data", {})
+        event = webhooks.json_object(body, upstream=self.name)
+        data = webhooks.object_field(event, "data", upstream=self.name)
         # Events name the restaurant, not the location: touch every location we know of
-        # (an empty list means "everything of this upstream").
+        # (no ids means "everything of this upstream").
         config = self._configs.get(str(event.get("restaurantId")))
         locations = config.get("locations", []) if config else []
-        return {
-            "event_id": event.get("id"),
-            "restaurant_ids": [f"{event.get('restaurantId')}/{loc['id']}" for loc in locations],
-            "booking_ids": [data.get("reservationId")] if data.get("reservationId") else [],
-        }
+        booking = data.get("reservationId")
+        return WebhookEvent(
+            event_id=str(event["id"]) if event.get("id") is not None else None,
+            restaurant_ids=tuple(f"{event.get('restaurantId')}/{loc['id']}" for loc in locations),
+            booking_ids=(str(booking),) if booking else (),
+            kind=str(event["type"]) if event.get("type") is not None else None,
+        )
 
     async def send_test_webhook(self, restaurant_id: str, event_type: str) -> list[dict[str, Any]]:
         """Ask Vardvik to send a signed test event to every subscribed webhook."""

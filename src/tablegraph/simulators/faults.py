@@ -221,8 +221,10 @@ class FaultInjector:
         self._active.append(_Active(dataclasses.replace(fault)))
 
     def clear(self) -> None:
-        """Remove every fault and release any request hanging now."""
+        """Remove every fault, release any request hanging now, and start the seeded draws
+        over: what a fault does after ``clear`` does not depend on what came before it."""
         self._active.clear()
+        self._rng = random.Random(self.seed)
         self.release()
 
     def release(self) -> None:

@@ -33,6 +33,8 @@ FAILED_LOGIN_PAUSE = timedelta(seconds=30)
 
 
 class SessionAuth:
+    refresh_statuses: frozenset[int] = frozenset({401})
+
     def __init__(
         self,
         upstream: str,

@@ -65,6 +65,7 @@ from tablegraph.model import (
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
+from tablegraph.providers.kit import Runtime
 from tablegraph.providers.librebooking.auth import SessionAuth
 from tablegraph.providers.librebooking.availability import (
     Grid,
@@ -146,8 +147,8 @@ class LibreBookingProvider(Provider):
     #: Cancelled bookings remembered for read-back (LibreBooking deletes them).
     CANCELLED_MEMORY = 10_000
 
-    def __init__(self, config: UpstreamConfig) -> None:
-        super().__init__(config)
+    def __init__(self, config: UpstreamConfig, runtime: Runtime | None = None) -> None:
+        super().__init__(config, runtime)
         options = config.options
         self._prefix = "" if "index.php" in config.base_url else API_PREFIX
         self._now: Callable[[], datetime] = options.get("_now") or (lambda: datetime.now(UTC))

@@ -59,9 +59,11 @@ from tablegraph.model import (
     Restaurant,
     Review,
     Slot,
+    WebhookEvent,
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
+from tablegraph.providers.kit import Runtime
 from tablegraph.providers.libro.auth import Account, Now, TokenAuth
 from tablegraph.providers.libro.connections import Connections
 from tablegraph.providers.libro.errors import raise_for
@@ -133,8 +135,8 @@ class LibroProvider(Provider):
         "reference_ttl_seconds",
     )
 
-    def __init__(self, config: Any) -> None:
-        super().__init__(config)
+    def __init__(self, config: Any, runtime: Runtime | None = None) -> None:
+        super().__init__(config, runtime)
         opts = config.options
         clock = opts.get("_clock")
         self._now: Now = clock.now if clock is not None else (lambda: datetime.now(UTC))
@@ -231,12 +233,8 @@ class LibroProvider(Provider):
         json: Any = None,
     ) -> Any:
         async with self._semaphore(client):
+            # A 403 for an expired token is renewed and replayed by the client (TokenAuth).
             resp = await client.request(method, path, params=params, json=json)
-            if resp.status_code == 403 and method == "GET" and client.auth is not None:
-                # Libro documents 403 for an expired token too: renew once and replay the read.
-                stale = {"Authorization": resp.request.headers.get("Authorization", "")}
-                await client.auth.refresh(client, stale)
-                resp = await client.request(method, path, params=params, json=json)
         if resp.status_code >= 400:
             raise_for(resp, self.name)
         return json_body(resp, self.name)
@@ -721,21 +719,22 @@ class LibroProvider(Provider):
 
     # ---- webhooks -------------------------------------------------------------------------
 
-    def verify_webhook(self, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    def verify_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
         secret = self.config.credentials.get("webhook_secret")
         if secret is None:
-            raise InvalidInput(
+            raise NotSupported(
                 "no webhook secret is configured for this upstream", upstream=self.name
             )
         event_id = verify_signature(secret.reveal(), headers, body, self._now(), self.name)
         restaurants, bookings, people = touched(body, self.name)
-        return {
-            "event_id": event_id,
+        return WebhookEvent(
+            event_id=event_id,
             # Libro names restaurants by numeric id; the gateway addresses them by code.
-            "restaurant_ids": [self._ref_to_code.get(r, r) for r in restaurants],
-            "booking_ids": bookings,
-            "guest_ids": people,
-        }
+            restaurant_ids=tuple(self._ref_to_code.get(r, r) for r in restaurants),
+            booking_ids=tuple(bookings),
+            guest_ids=tuple(people),
+            kind=next((v for k, v in headers.items() if k.lower() == "x-libro-event"), None),
+        )
 
     # ---- authorization-code flow (used by libro_oauth_routes) -----------------------------
 

@@ -33,6 +33,9 @@ class Grant:
 
 
 class TokenAuth:
+    #: Libro documents 403 for an expired token too: renew once and replay.
+    refresh_statuses: frozenset[int] = frozenset({401, 403})
+
     def __init__(
         self,
         fetch: Callable[[], Awaitable[Grant]],

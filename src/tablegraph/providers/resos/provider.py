@@ -66,6 +66,7 @@ from tablegraph.model import (
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import BatchResult, Provider
+from tablegraph.providers.kit import Runtime
 from tablegraph.providers.resos.bodies import (
     METADATA_KEY,
     booking_body,
@@ -145,8 +146,8 @@ class ResosProvider(Provider):
         "opening_hours_ttl_seconds",
     )
 
-    def __init__(self, config: UpstreamConfig) -> None:
-        super().__init__(config)
+    def __init__(self, config: UpstreamConfig, runtime: Runtime | None = None) -> None:
+        super().__init__(config, runtime)
         opts = config.options
         self._restaurants = {
             r.id: r for r in parse_restaurants(self.name, opts, config.credentials)

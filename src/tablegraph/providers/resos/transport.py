@@ -46,6 +46,8 @@ FULL_MARKERS = ("no available table", "fully booked", "not available")
 class GovernedBasicAuth:
     """Basic auth for one key; every attempt (retries included) first waits for budget."""
 
+    refresh_statuses: frozenset[int] = frozenset()  # a static key: a 401 is final
+
     def __init__(self, api_key: str, governor: RateGovernor) -> None:
         token = base64.b64encode(f"{api_key}:".encode()).decode("ascii")
         self._headers = {"Authorization": f"Basic {token}"}
