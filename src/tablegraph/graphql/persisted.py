@@ -23,6 +23,19 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cachetools import LRUCache
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLSyntaxError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    parse,
+    print_ast,
+    validate,
+)
 
 from tablegraph.errors import (
     DocumentNotTrusted,
@@ -150,20 +163,7 @@ def build_manifest(paths: list[Path]) -> dict[str, str]:
     """A trusted-documents manifest from ``.graphql`` files (or directories of them): one
     document per operation — the operation and the fragments it uses, printed canonically —
     under its SHA-256. Every document must validate against the schema."""
-    from graphql import (
-        DocumentNode,
-        FragmentDefinitionNode,
-        FragmentSpreadNode,
-        GraphQLSyntaxError,
-        OperationDefinitionNode,
-        Visitor,
-        parse,
-        print_ast,
-        validate,
-        visit,
-    )
-
-    from tablegraph.graphql.schema import build_schema
+    from tablegraph.graphql.schema import build_schema  # late: the schema imports resolvers
 
     files: list[Path] = []
     for path in paths:
@@ -182,27 +182,10 @@ def build_manifest(paths: list[Path]) -> dict[str, str]:
                 fragments[definition.name.value] = definition
             elif isinstance(definition, OperationDefinitionNode):
                 operations.append((file, definition))
-
-    class Spreads(Visitor):
-        def __init__(self) -> None:
-            super().__init__()
-            self.names: list[str] = []
-
-        def enter_fragment_spread(self, node: FragmentSpreadNode, *_: Any) -> None:
-            self.names.append(node.name.value)
-
     schema = build_schema()._schema
     manifest: dict[str, str] = {}
     for file, operation in operations:
-        used: list[str] = []
-        pending: list[Any] = [operation]
-        while pending:
-            spreads = Spreads()
-            visit(pending.pop(), spreads)
-            for name in spreads.names:
-                if name not in used and name in fragments:
-                    used.append(name)
-                    pending.append(fragments[name])
+        used = _fragments_used(operation, fragments)
         document = DocumentNode(definitions=(operation, *(fragments[n] for n in used)))
         errors = validate(schema, document)
         if errors:
@@ -211,3 +194,24 @@ def build_manifest(paths: list[Path]) -> dict[str, str]:
         text = print_ast(document)
         manifest[document_hash(text)] = text
     return manifest
+
+
+def _fragments_used(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> list[str]:
+    """Names of the fragments ``operation`` spreads, transitively, in order of first use."""
+    used: list[str] = []
+    pending: list[SelectionSetNode] = [operation.selection_set]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in used and name in fragments:
+                    used.append(name)
+                    pending.append(fragments[name].selection_set)
+            elif (
+                isinstance(selection, FieldNode | InlineFragmentNode)
+                and selection.selection_set is not None
+            ):
+                pending.append(selection.selection_set)
+    return used
