@@ -178,6 +178,9 @@ class _Checker:
                     path.pop()
                     on_path.discard(name)
                     self.total[name] = self._add_spreads(self.local[name])
+                    # A fragment the operation reaches that is over a limit puts the operation
+                    # over it too: stop here.
+                    self._check(self.total[name])
                     continue
                 path[-1] = (name, index)
                 path.append((child, 0))
