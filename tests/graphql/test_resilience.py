@@ -117,7 +117,7 @@ async def test_a_bad_timeout_header_is_a_400(api: Api, value: str) -> None:
 
 
 def uncached(config: UpstreamConfig) -> UpstreamConfig:
-    """The Vardvik adapter keeps restaurant configs itself; off, so only the gateway caches."""
+    """Vardvik's restaurant-config cache off, so only the gateway's restaurant cache counts."""
     return replace(config, options={**config.options, "config_ttl_seconds": 0})
 
 

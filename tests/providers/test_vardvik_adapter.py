@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tablegraph.errors import UpstreamAuthError
+from tablegraph.errors import BookingRejected, UpstreamAuthError
 from tablegraph.model import GuestData, NewBooking
 from tablegraph.providers.vardvik import VardvikProvider
 from tablegraph.settings import Secret
@@ -54,6 +54,25 @@ async def test_a_missing_scope_is_an_auth_error_naming_the_scope(berlin) -> None
     assert "reservations:write" in caught.value.message
     assert "readonly-key" not in caught.value.message
     assert app[VARDVIK_STATE].reservation_count() == before
+
+
+async def test_an_unknown_4xx_refusal_is_rejected_with_vardviks_reason(berlin) -> None:
+    """Issue #14 item 2 for Vardvik: a 4xx in Vardvik's envelope is a definite "not applied"."""
+    app, _config, make = berlin
+    provider = make()
+    restaurant = (await provider.list_restaurants())[0]
+    slot = (await provider.get_availability(restaurant.native_id, _next_wednesday(), 2))[0]
+    state = app[VARDVIK_STATE]
+    before = state.reservation_count()
+    state.inject_fault(409, "deposit_required", match="POST /api/v1/restaurants/rst_1/reservations")
+    with pytest.raises(BookingRejected) as caught:
+        await provider.create_booking(
+            NewBooking(restaurant.native_id, slot.start, 2, GuestData("A", "B", "a@b.c"), "k-2")
+        )
+    assert caught.value.code == "REJECTED"
+    assert caught.value.message == "simulated failure"  # the simulator's reason, passed on
+    assert caught.value.details["providerCode"] == "deposit_required"
+    assert state.reservation_count() == before
 
 
 async def test_availability_through_the_search_form_matches_the_get_form(berlin) -> None:
