@@ -66,8 +66,8 @@ class Limits:
     max_directives: int = 50
     #: The most an operation may cost (``tablegraph.graphql.cost``); more is QUERY_TOO_COSTLY.
     max_cost: int = 1_000
-    #: Parsed and validated documents kept, keyed by their text (0: no cache).
-    document_cache_size: int = 1_000
+    #: Memory for parsed and validated documents, keyed by their text (0: no cache).
+    document_cache_mb: int = 64
     max_list: int = 100  # cap on every list argument and page size
     max_body_bytes: int = 1_000_000
     #: Default request-wide deadline; a client may ask for less with ``X-Request-Timeout-Ms``.

@@ -177,3 +177,20 @@ def test_many_operations_over_a_long_fragment_chain_are_refused() -> None:
     error = check_document(parse(text), DocumentLimits())
     assert error is not None and error.extensions == {"code": "QUERY_TOO_COMPLEX"}
     assert "operations and fragments" in error.message
+
+
+def test_the_document_cache_is_bounded_by_memory_not_by_count() -> None:
+    from tablegraph.graphql.documents import DocumentCache, ValidatedDocument
+
+    cache = DocumentCache(max_bytes=1_000_000)
+    dense = "{" + " __typename" * 2400 + "}"  # 26 kB of text, 1.4 MB once parsed
+    for i in range(20):
+        text = f"{dense} # {i}"
+        cache.put(text, ValidatedDocument(parse(text), (), len(text)))
+    assert len(cache) == 0 and cache.bytes == 0  # each is larger than the whole budget
+    for i in range(400):
+        text = f"query Q{i} {{ __typename }}"
+        cache.put(text, ValidatedDocument(parse(text), (), len(text)))
+    assert 0 < cache.bytes <= 1_000_000
+    assert len(cache) < 400  # the oldest were dropped
+    assert cache.get("query Q399 { __typename }") is not None

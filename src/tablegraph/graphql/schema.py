@@ -92,7 +92,7 @@ class CostLimit(SchemaExtension):
 def build_schema(limits: Limits | None = None, security: Security | None = None) -> GatewaySchema:
     limits = limits or Limits()
     security = security or Security()
-    documents = DocumentCache(limits.document_cache_size)
+    documents = DocumentCache(limits.document_cache_mb * 1024 * 1024)
     policy = DocumentPolicy(
         documents,
         DocumentLimits(
