@@ -323,7 +323,7 @@ def create_app(gateway: Gateway) -> web.Application:
     security = gateway.settings.security
     app[SCHEMA] = build_schema(gateway.settings.limits, security)
     app[PERSISTED] = PersistedDocuments(
-        store=MemoryDocumentStore(security.apq_cache_size) if security.apq else None,
+        store=MemoryDocumentStore(security.apq_cache_mb * 1024 * 1024) if security.apq else None,
         manifest=load_manifest(security.trusted_documents) if security.trusted_documents else None,
     )
     app.router.add_route("GET", "/graphql", graphql_handler)

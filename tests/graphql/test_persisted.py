@@ -150,3 +150,17 @@ async def test_trusted_mode_refuses_anything_else_before_parsing(
     response = await api.http.post("/graphql", json=register)
     assert response.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_IN_LIST"
     assert documents.misses == misses  # nothing reached the parser
+
+
+async def test_the_apq_store_is_bounded_by_memory() -> None:
+    from tablegraph.graphql.persisted import MemoryDocumentStore
+
+    store = MemoryDocumentStore(max_bytes=10_000)
+    big = "{ upstreams { name } }" + " " * 20_000
+    await store.put(document_hash(big), big)
+    assert await store.get(document_hash(big)) is None  # larger than the whole store
+    texts = [f"query Q{i} {{ upstreams {{ name }} }}" for i in range(200)]
+    for text in texts:
+        await store.put(document_hash(text), text)
+    assert await store.get(document_hash(texts[0])) is None  # the oldest were dropped
+    assert await store.get(document_hash(texts[-1])) == texts[-1]

@@ -15,6 +15,7 @@ sends its exact text; anything else is refused before it is parsed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Mapping
@@ -58,16 +59,20 @@ class DocumentStore(Protocol):
 
 
 class MemoryDocumentStore:
-    """Registered APQ documents in process memory, least recently used dropped first."""
+    """Registered APQ documents in process memory, least recently used dropped first; bounded
+    by the characters held (documents may be up to ``max_query_bytes`` each)."""
 
-    def __init__(self, maxsize: int = 10_000) -> None:
-        self._documents: LRUCache[str, str] = LRUCache(maxsize=maxsize)
+    def __init__(self, max_bytes: int = 16 * 1024 * 1024) -> None:
+        self._documents: LRUCache[str, str] = LRUCache(
+            maxsize=max(1, max_bytes), getsizeof=lambda text: len(text) + 100
+        )
 
     async def get(self, sha256: str) -> str | None:
         return self._documents.get(sha256)
 
     async def put(self, sha256: str, document: str) -> None:
-        self._documents[sha256] = document
+        with contextlib.suppress(ValueError):  # larger than the whole store: not kept
+            self._documents[sha256] = document
 
 
 def load_manifest(path: str | Path) -> dict[str, str]:
