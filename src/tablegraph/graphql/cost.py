@@ -11,8 +11,8 @@ default page size) multiplies the cost of a connection's selection, the number o
 (``restaurant``, ``booking``, ``Booking.guest``…) costs 1 however many parents ask for it:
 the loader makes one batched call per level.
 
-A value the cost cannot know (a variable that is missing or of the wrong type: coercion will
-refuse it next) counts as its worst case. Each fragment is costed once (memoised), so this is
+A value the cost cannot read (of the wrong type, or a required one missing: coercion refuses
+it next) counts as its worst case; an optional one left out counts as the default it runs with. Each fragment is costed once (memoised), so this is
 linear in the document, whatever its fragments expand to.
 
 The cost is an upper bound: within a request the same list is fetched once however often the
