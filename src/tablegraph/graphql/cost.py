@@ -12,8 +12,9 @@ default page size) multiplies the cost of a connection's selection, the number o
 the loader makes one batched call per level.
 
 A value the cost cannot read (of the wrong type, or a required one missing: coercion refuses
-it next) counts as its worst case; an optional one left out counts as the default it runs with. Each fragment is costed once (memoised), so this is
-linear in the document, whatever its fragments expand to.
+it next) counts as its worst case; an optional one left out counts as the default it runs
+with. Each fragment is costed once (memoised), so this is linear in the document, whatever its
+fragments expand to.
 
 The cost is an upper bound: within a request the same list is fetched once however often the
 document asks for it (``Context.once``), and reference data comes from the gateway's caches.

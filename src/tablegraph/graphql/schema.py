@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 from tablegraph.errors import GatewayError, QueryTooCostly
 from tablegraph.graphql.cost import operation_cost
 from tablegraph.graphql.documents import DocumentCache, DocumentPolicy, document_extension
+from tablegraph.graphql.fields import argument_path
 from tablegraph.graphql.limits import DocumentLimits
 from tablegraph.graphql.mutations import Mutation
 from tablegraph.graphql.queries import Query
@@ -125,8 +126,9 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         out["path"] = error.path
     if isinstance(original, GatewayError):
         ext = dict(original.extensions)
-        if original.field:
-            ext["field"] = list(original.field)
+        field = argument_path(original.field)
+        if field:
+            ext["field"] = field
         out["extensions"] = ext
     elif not error.path and (
         original is None

@@ -25,7 +25,7 @@ from tablegraph.providers.libro.auth import (
     read_state,
     sign_state,
 )
-from tablegraph.providers.libro.jsonapi import TokenResponse
+from tablegraph.providers.libro.payloads import TokenResponse
 from tablegraph.tokenstore import TokenStore
 from tablegraph.upstream import UpstreamClient, json_body
 

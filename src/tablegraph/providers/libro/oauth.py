@@ -23,9 +23,9 @@ def libro_oauth_routes(provider: LibroProvider) -> list[web.RouteDef]:
     base = f"/connect/{provider.name}"
 
     def redirect_uri(request: web.Request) -> str:
-        configured = provider.config.options.get("redirect_uri")
+        configured = provider.options.redirect_uri
         if configured:
-            return str(configured)
+            return configured
         return str(request.url.with_path(f"{base}/callback").with_query(None))
 
     async def connect(request: web.Request) -> web.Response:
