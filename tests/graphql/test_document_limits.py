@@ -65,9 +65,14 @@ async def test_fragment_bomb_is_refused_while_the_loop_stays_free(api: Api, leve
         assert body == {"__typename": "Query"}
         return time.perf_counter() - started
 
-    # Alone, measured by the gateway itself: from the request read to the refusal.
+    # Alone: the CPU the whole request costs in this process (client, gateway and all: the
+    # gateway runs in-process), which other work on a shared machine does not inflate; and the
+    # gateway's own wall-clock figure, with room for such load.
+    cpu = time.process_time()
     alone = await bomb(fragment_bomb(levels))
-    assert alone["extensions"]["durationMs"] < 50, alone["extensions"]
+    cpu = time.process_time() - cpu
+    assert cpu < 0.05, f"{cpu * 1000:.1f} ms of CPU"
+    assert alone["extensions"]["durationMs"] < 250, alone["extensions"]
     # With others: a different text (the refusal above is cached), two requests beside it.
     _, *others = await asyncio.gather(bomb(fragment_bomb(levels) + " "), typename(), typename())
     # Before the fix the bomb held the loop for 13 s at 20 levels (and forever at 60).
@@ -125,10 +130,13 @@ async def test_same_named_fields_exhaust_the_merge_budget_quickly(api: Api) -> N
     # 400 identical selections are 80 000 pairs for OverlappingFieldsCanBeMerged: graphql-core's
     # own budget let that run for seconds.
     query = "{" + " restaurants { nodes { name } }" * 400 + "}"
-    response = await api.post(query)
-    body = response.json()
+    cpu = time.process_time()
+    body = (await api.post(query)).json()
+    cpu = time.process_time() - cpu
     assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
-    assert body["extensions"]["durationMs"] < 500, body["extensions"]
+    assert "merging" in body["errors"][0]["message"]
+    # Parsing 5000 tokens and the linear rules take most of it.
+    assert cpu < 0.3, f"{cpu * 1000:.1f} ms of CPU"
 
 
 async def test_the_graphiql_introspection_query_passes_the_limits(api: Api) -> None:
