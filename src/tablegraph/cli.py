@@ -1,4 +1,4 @@
-"""The ``tablegraph`` command: demo, serve, export-schema, simulate."""
+"""The ``tablegraph`` command: demo, serve, export-schema, simulate, capabilities, keys."""
 
 from __future__ import annotations
 
@@ -9,12 +9,17 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from tablegraph.settings import ConfigError, GatewaySettings, Security, UpstreamConfig
+
+if TYPE_CHECKING:
+    from tablegraph.auth.config import AuthSettings
 
 SAMPLE_QUERY = """{
   restaurants(first: 5) { nodes { id name timezone provider } }
@@ -39,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     docs.add_argument("paths", nargs="+", help=".graphql files or directories of them")
     docs.add_argument("--output", help="write the manifest here instead of standard output")
+    keys = sub.add_parser("keys", help="API keys for [[clients]]")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_new = keys_sub.add_parser("new", help="print a fresh key and the line to paste")
+    keys_new.add_argument("client", help="the client id the key is for")
     sim = sub.add_parser("simulate", help="one provider simulator on its own")
     sim.add_argument("kind")
     sim.add_argument("--host", default="127.0.0.1")
@@ -52,6 +61,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tablegraph.graphql.schema import build_schema
 
         sys.stdout.write(build_schema().as_str() + "\n")
+        return 0
+    if args.command == "keys":
+        from tablegraph.auth.keys import hash_key, new_key
+
+        key = new_key()
+        sys.stdout.write(
+            f"API key for client {args.client!r} (shown once; give it to the client):\n"
+            f"  {key}\n\n"
+            "Paste into that client's [[clients]] entry in the gateway's config:\n"
+            f'  key_hashes = ["{hash_key(key)}"]\n'
+        )
         return 0
     if args.command == "capabilities":
         from tablegraph.docs import capability_table
@@ -127,8 +147,26 @@ async def _run_gateway(settings: GatewaySettings, host: str, port: int) -> None:
         await runner.cleanup()
 
 
-async def start_demo(host: str, port: int, seed: int) -> tuple[list[web.AppRunner], str]:
-    """Every available simulator on a free loopback port, then the gateway on ``port``."""
+def demo_auth(key: str) -> AuthSettings:
+    """The demo's one client: every scope, the given key; manage tokens signed with a secret
+    generated once into the temp directory."""
+    from tablegraph.auth.config import AuthSettings, ClientConfig, ManageTokenSettings
+    from tablegraph.auth.keys import hash_key
+    from tablegraph.auth.scopes import ALL_SCOPES
+
+    secret_file = os.path.join(tempfile.gettempdir(), "tablegraph-demo", "manage-token.secret")
+    return AuthSettings(
+        clients=(ClientConfig("demo", ALL_SCOPES, (hash_key(key),)),),
+        manage_tokens=ManageTokenSettings(secret_file=secret_file),
+    )
+
+
+async def start_demo(
+    host: str, port: int, seed: int, key: str | None = None
+) -> tuple[list[web.AppRunner], str]:
+    """Every available simulator on a free loopback port, then the gateway on ``port``,
+    admitting ``key`` (a fresh one if not given) with every scope."""
+    from tablegraph.auth.keys import new_key
     from tablegraph.simulators import available_simulators, simulator_module
 
     runners: list[web.AppRunner] = []
@@ -140,16 +178,28 @@ async def start_demo(host: str, port: int, seed: int) -> tuple[list[web.AppRunne
         upstreams.extend(module.demo_upstreams(url))
         print(f"  simulator {kind:<13} {url}", flush=True)
     settings = GatewaySettings(
-        upstreams=tuple(upstreams), host=host, port=port, security=Security(production=False)
+        upstreams=tuple(upstreams),
+        host=host,
+        port=port,
+        auth=demo_auth(key or new_key()),
+        security=Security(production=False),
     )
     runners.append(await _start_gateway(settings, host, port))
     return runners, f"http://{host}:{port}/graphql"
 
 
 async def _run_demo(host: str, port: int, seed: int) -> None:
+    from tablegraph.auth.keys import new_key
+
     print("tablegraph demo: starting simulators…", flush=True)
-    runners, url = await start_demo(host, port, seed)
-    print(f"\nGraphiQL: {url}\n\nTry:\n{SAMPLE_QUERY}\n\nCtrl-C stops everything.", flush=True)
+    key = new_key()
+    runners, url = await start_demo(host, port, seed, key)
+    print(
+        f"\nGraphiQL: {url}#key={key}\n"
+        f"API key:  {key}   (send it as 'Authorization: Bearer {key}')\n\n"
+        f"Try:\n{SAMPLE_QUERY}\n\nCtrl-C stops everything.",
+        flush=True,
+    )
     try:
         await _wait_for_stop()
     finally:

@@ -16,6 +16,7 @@ from tablegraph.settings import GatewaySettings, Security, UpstreamConfig
 from tablegraph.simulators.common import REQUEST_COUNTS, serve
 from tablegraph.simulators.vardvik import VARDVIK_STATE, VardvikState, demo_upstreams
 from tablegraph.simulators.vardvik import create_app as create_vardvik
+from tests.auth_support import AUTH_HEADERS, all_scopes_auth
 
 
 @dataclass
@@ -83,12 +84,14 @@ async def start_vardvik(sims: list[Sim], seed: int = 1, **options: Any) -> Sim:
 async def start_gateway(
     upstreams: list[UpstreamConfig], **settings: Any
 ) -> tuple[web.AppRunner, Api]:
+    settings.setdefault("auth", all_scopes_auth())
     # Like the demo: production mode (no introspection, no GraphiQL) only where a test asks.
     settings.setdefault("security", Security(production=False))
     gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), **settings))
     app = create_app(gateway)
     runner, url = await serve(app)
-    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30), gateway, app)
+    http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
+    return runner, Api(http, gateway, app)
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from tablegraph.auth.identity import Identity
+from tablegraph.auth.scopes import ALL_SCOPES
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.schema import build_schema
@@ -36,10 +38,13 @@ REQUESTS = 300
 async def _per_request_ms(cache_mb: int) -> list[float]:
     schema = build_schema(Limits(document_cache_mb=cache_mb))
     gateway = Gateway(GatewaySettings(upstreams=()), providers=[])
+    reader = Identity("benchmark", ALL_SCOPES)
     times = []
     for _ in range(REQUESTS):
         started = time.perf_counter()
-        result = await schema.execute(DOCUMENT, context_value=Context(gateway=gateway))
+        result = await schema.execute(
+            DOCUMENT, context_value=Context(gateway=gateway, identity=reader)
+        )
         times.append((time.perf_counter() - started) * 1000)
         assert result.errors is None, result.errors
     return times

@@ -99,11 +99,14 @@ async def test_unexpected_errors_are_masked_and_gateway_codes_pass(production: A
 async def test_the_demo_opens_graphiql() -> None:
     import httpx
 
-    runners, url = await start_demo("127.0.0.1", 0, seed=1)
+    from tablegraph.auth.keys import new_key
+
+    key = new_key()
+    runners, url = await start_demo("127.0.0.1", 0, seed=1, key=key)
     try:
         gateway = runners[-1]
         port = gateway.addresses[0][1]
-        async with httpx.AsyncClient() as http:
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as http:
             page = await http.get(
                 f"http://127.0.0.1:{port}/graphql", headers={"Accept": "text/html"}
             )

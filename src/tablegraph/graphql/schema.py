@@ -17,6 +17,7 @@ from tablegraph.graphql.documents import DocumentCache, DocumentPolicy, document
 from tablegraph.graphql.fields import argument_path
 from tablegraph.graphql.limits import DocumentLimits
 from tablegraph.graphql.mutations import Mutation
+from tablegraph.graphql.permissions import protect
 from tablegraph.graphql.queries import Query
 from tablegraph.graphql.restaurant import Restaurant
 from tablegraph.graphql.types import Booking, Guest, Review, WaitlistEntry
@@ -113,6 +114,7 @@ def build_schema(limits: Limits | None = None, security: Security | None = None)
     )
     schema.production = security.production
     schema.documents = documents
+    protect(schema)
     return schema
 
 

@@ -370,4 +370,4 @@ class Upstream:
     last_error_code: str | None
     capabilities: list[Capability]
     requests_sent: int
-    details: JSON
+    details: JSON | None = strawberry.field(description="Operator details (admin scope).")
