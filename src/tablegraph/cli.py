@@ -132,9 +132,9 @@ async def _wait_for_stop() -> None:
 async def _start_gateway(settings: GatewaySettings, host: str, port: int) -> web.AppRunner:
     from tablegraph.app import create_app
     from tablegraph.gateway import Gateway
-    from tablegraph.simulators.common import serve
+    from tablegraph.http.server import serve_app
 
-    runner, _url = await serve(create_app(Gateway(settings)), host, port)
+    runner, _url = await serve_app(create_app(Gateway(settings)), settings.http, host, port)
     return runner
 
 

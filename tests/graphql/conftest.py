@@ -12,6 +12,7 @@ from aiohttp import web
 
 from tablegraph.app import create_app
 from tablegraph.gateway import Gateway
+from tablegraph.http.server import serve_app
 from tablegraph.settings import GatewaySettings, Security, UpstreamConfig
 from tablegraph.simulators.common import REQUEST_COUNTS, serve
 from tablegraph.simulators.vardvik import VARDVIK_STATE, VardvikState, demo_upstreams
@@ -89,7 +90,7 @@ async def start_gateway(
     settings.setdefault("security", Security(production=False))
     gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), **settings))
     app = create_app(gateway)
-    runner, url = await serve(app)
+    runner, url = await serve_app(app, gateway.settings.http)
     http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
     return runner, Api(http, gateway, app)
 
