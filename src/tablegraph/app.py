@@ -45,7 +45,7 @@ from tablegraph.graphql.persisted import MemoryDocumentStore, PersistedDocuments
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
 from tablegraph.http.body import loads_bounded, read_body
 from tablegraph.http.caching import cacheable_response, max_age, reads_only_reference, uncacheable
-from tablegraph.http.clients import ConcurrencyCap, client_limits_middleware
+from tablegraph.http.clients import ConcurrencyCap, client_key, client_limits_middleware
 from tablegraph.http.compression import compression_middleware
 from tablegraph.http.cors import CorsPolicy, cors_middleware
 from tablegraph.http.params import budget_seconds, media_type, read_params
@@ -109,6 +109,8 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         return error_response(_refused_status(media), exc.code, exc.message, media)
 
     context = Context(gateway=gateway, identity=request[IDENTITY])
+    limiter, caller = request.app[RATE_LIMITER], client_key(request)
+    context.charge = lambda cost: limiter.charge(caller, cost)  # per-client cost per minute
     with deadline.scope(budget), provenance.recording() as record:
         try:
             result = await request.app[SCHEMA].execute(
@@ -125,6 +127,8 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
                 "operationName names no operation in the document",
                 media,
             )
+    if context.cost_refusal is not None:
+        raise context.cost_refusal  # over the client's cost budget: 429 from the middleware
     errors = [format_error(e) for e in (result.errors or [])]
     errors += [format_error(e) for e in context.extra_errors]
     for error in errors:  # failures an adapter raised itself (an unparseable body...)

@@ -150,3 +150,23 @@ async def test_the_same_list_is_fetched_once_per_request(generous: Api, sim: Sim
     # A different window is a different list: fetched once more, once.
     calls, _ = await list_calls(depth_seven(inner_days=2))
     assert calls == month + two_days
+
+
+async def test_the_cost_is_charged_to_the_client_before_anything_runs(sim: Sim) -> None:
+    runner, api = await start_gateway(demo_upstreams(sim.url), limits=Limits(cost_per_minute=5))
+    try:
+        query = "{ restaurants(first: 2) { nodes { openingHours { weekly { opens } } } } }"
+        assert cost(query) == 3
+        first = await api.post(query)
+        assert first.status_code == 200 and first.json()["extensions"]["cost"] == 3
+        before = sim.count()
+        refused = await api.post(query)  # 3 more: over the 5 a minute
+        assert refused.status_code == 429
+        assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert sim.count() == before  # refused before any upstream call
+        free = await api.post("{ __typename }")  # costs nothing: still answered
+        assert free.status_code == 200
+    finally:
+        await api.http.aclose()
+        await runner.cleanup()

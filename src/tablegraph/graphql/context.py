@@ -64,6 +64,10 @@ class Context:
     started: float = field(default_factory=time.perf_counter)
     #: The operation's cost (``tablegraph.graphql.cost``), once computed.
     cost: int | None = None
+    #: Takes the cost from the caller's budget before the operation runs; raises to refuse
+    #: (the HTTP layer's per-client rate limiter). The refusal is kept in ``cost_refusal``.
+    charge: Callable[[int], None] | None = None
+    cost_refusal: Exception | None = None
     _once: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict, init=False)
     restaurants: UpstreamLoader[Restaurant] = field(init=False)
     bookings: UpstreamLoader[Booking] = field(init=False)

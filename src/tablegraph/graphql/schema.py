@@ -12,6 +12,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from tablegraph.errors import GatewayError, QueryTooCostly
+from tablegraph.graphql.context import Context
 from tablegraph.graphql.cost import operation_cost
 from tablegraph.graphql.documents import DocumentCache, DocumentPolicy, document_extension
 from tablegraph.graphql.fields import argument_path
@@ -78,8 +79,9 @@ class CostLimit(SchemaExtension):
             ctx.variables,
             max_list=self.limits.max_list,
         )
-        if hasattr(ctx.context, "cost"):
-            ctx.context.cost = cost
+        context = ctx.context if isinstance(ctx.context, Context) else None
+        if context is not None:
+            context.cost = cost
         if cost > self.limits.max_cost:
             refused = QueryTooCostly(
                 f"the operation would cost {cost}; at most {self.limits.max_cost} is allowed",
@@ -88,6 +90,12 @@ class CostLimit(SchemaExtension):
             ctx.result = ExecutionResult(
                 data=None, errors=[GraphQLError(refused.message, original_error=refused)]
             )
+        elif context is not None and context.charge is not None and cost > 0:
+            try:
+                context.charge(cost)
+            except Exception as exc:  # the caller answers it (HTTP 429): nothing runs
+                context.cost_refusal = exc
+                ctx.result = ExecutionResult(data=None, errors=[GraphQLError(str(exc))])
         yield
 
 
