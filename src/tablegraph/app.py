@@ -37,15 +37,16 @@ from tablegraph.auth.manage import ManageTokens
 from tablegraph.auth.scopes import Scope
 from tablegraph.auth.tokens import InvalidCredentials
 from tablegraph.breaker import CircuitState
-from tablegraph.errors import GatewayError
+from tablegraph.errors import GatewayError, InvalidInput, RequestRefused
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.graphiql import graphiql_response, static_routes
 from tablegraph.graphql.live import LiveView, sse, subscriber_access, wants_sse
+from tablegraph.graphql.persisted import MemoryDocumentStore, PersistedDocuments, load_manifest
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
 from tablegraph.http.body import loads_bounded, read_body
 from tablegraph.http.caching import cacheable_response, max_age, reads_only_reference, uncacheable
-from tablegraph.http.clients import ConcurrencyCap, client_limits_middleware
+from tablegraph.http.clients import ConcurrencyCap, client_key, client_limits_middleware
 from tablegraph.http.compression import compression_middleware
 from tablegraph.http.cors import CorsPolicy, cors_middleware
 from tablegraph.http.params import budget_seconds, media_type, read_params
@@ -61,6 +62,7 @@ AUTH = web.AppKey("auth", Authenticator)
 CONNECT_GUARD = web.AppKey("connect_guard", ConnectGuard)
 #: Subscriptions over WebSocket (``graphql/live.py``).
 LIVE = web.AppKey("live", LiveView)
+PERSISTED = web.AppKey("persisted", PersistedDocuments)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 #: A client may ask for a shorter request deadline than the gateway's, in milliseconds.
@@ -83,13 +85,15 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         request.method == "GET"
         and "text/html" in request.headers.get("Accept", "")
         and ("query" not in request.query)
+        and gateway.settings.security.graphiql_enabled
     ):
         return graphiql_response()
     media = media_type(request)
     try:
         params = await read_params(request, limits, gateway.settings.http)
+        persisted = await request.app[PERSISTED].resolve(params)  # before any parsing
         query, variables, operation = (
-            params.get("query"),
+            persisted.query,
             params.get("variables"),
             params.get("operationName"),
         )
@@ -107,8 +111,14 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         if problem.close:
             return await close_after(request, problem_response(problem, media))
         return problem_response(problem, media)
+    except InvalidInput as exc:  # a malformed persisted-query extension
+        return error_response(400, exc.code, exc.message, media)
+    except RequestRefused as exc:  # an unknown or untrusted persisted document
+        return error_response(_refused_status(media), exc.code, exc.message, media)
 
     context = Context(gateway=gateway, identity=request[IDENTITY])
+    limiter, caller = request.app[RATE_LIMITER], client_key(request)
+    context.charge = lambda cost: limiter.charge(caller, cost)  # per-client cost per minute
     with deadline.scope(budget), provenance.recording() as record:
         try:
             result = await request.app[SCHEMA].execute(
@@ -120,11 +130,13 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         except CannotGetOperationTypeError:
             # Strawberry raises (instead of answering) when operationName names no operation.
             return error_response(
-                400,
+                _refused_status(media),
                 "GRAPHQL_VALIDATION_FAILED",
                 "operationName names no operation in the document",
                 media,
             )
+    if context.cost_refusal is not None:
+        raise context.cost_refusal  # over the client's cost budget: 429 from the middleware
     errors = [format_error(e) for e in (result.errors or [])]
     errors += [format_error(e) for e in context.extra_errors]
     for error in errors:  # failures an adapter raised itself (an unparseable body...)
@@ -141,9 +153,12 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         "durationMs": round((time.perf_counter() - context.started) * 1000, 1),
         "upstreams": record.to_json(),
     }
-    status = 200
-    if not executed:
-        status = 400  # the document never executed: parse, validation or coercion failure
+    if context.cost is not None:
+        body["extensions"]["cost"] = context.cost
+    if executed:
+        await request.app[PERSISTED].register(persisted)
+    # The document never executed (parse, validation, coercion or cost refusal).
+    status = 200 if executed else _refused_status(media)
     text = json.dumps(body, default=str)
     if (
         document is not None
@@ -155,6 +170,12 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         if seconds is not None:
             return cacheable_response(request, body, text, media, seconds)
     return uncacheable(web.Response(status=status, text=text, content_type=media))
+
+
+def _refused_status(media: str) -> int:
+    """GraphQL over HTTP: a well-formed request whose document is refused answers 200 with
+    ``errors`` in ``application/json``, and 4xx in ``application/graphql-response+json``."""
+    return 400 if media == GRAPHQL_RESPONSE else 200
 
 
 def _parse(query: str) -> DocumentNode | None:
@@ -192,6 +213,7 @@ def _policy(request: web.Request) -> str:
             request.method == "GET"
             and "text/html" in request.headers.get("Accept", "")
             and "query" not in request.query
+            and request.app[GATEWAY].settings.security.graphiql_enabled
         )
         return _PUBLIC if graphiql else _IDENTIFIED
     if path == "/metrics":
@@ -386,7 +408,12 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
         gateway.bookings.manage_tokens = manage_tokens
     app[CONNECT_GUARD] = ConnectGuard(auth.public_base_url)
     app.on_response_prepare.append(_no_server_banner)
-    app[SCHEMA] = build_schema(settings.limits)
+    security = settings.security
+    app[SCHEMA] = build_schema(settings.limits, security)
+    app[PERSISTED] = PersistedDocuments(
+        store=MemoryDocumentStore(security.apq_cache_mb * 1024 * 1024) if security.apq else None,
+        manifest=load_manifest(security.trusted_documents) if security.trusted_documents else None,
+    )
     app[RATE_LIMITER] = limiter
     app[READINESS] = ReadinessProbes(gateway, settings.http.readyz_cache_seconds)
     app[LIVE] = LiveView(app[SCHEMA], gateway, subscriber_access(app[AUTH]))

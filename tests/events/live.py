@@ -65,9 +65,10 @@ CLIENTS = AuthSettings(
 async def start_live(upstreams: list[UpstreamConfig], **settings: Any) -> tuple[web.AppRunner, Api]:
     settings.setdefault("auth", CLIENTS)
     gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), **settings))
-    runner, url = await serve(create_app(gateway))
+    app = create_app(gateway)
+    runner, url = await serve(app)
     http = httpx.AsyncClient(base_url=url, timeout=30, headers=bearer("all"))
-    return runner, Api(http, gateway)
+    return runner, Api(http, gateway, app)
 
 
 async def until(check: Callable[[], bool], timeout: float = WAIT) -> None:

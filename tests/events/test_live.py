@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tablegraph.settings import Secret
+from tablegraph.settings import Secret, Security
 from tablegraph.simulators.vardvik import demo_upstreams
 
 from ..graphql.conftest import Api, Sim
@@ -290,10 +290,15 @@ async def test_kinds_filter_what_a_subscriber_hears(live: Api) -> None:
         await ws.close()
 
 
-async def test_graphiql_is_configured_for_subscriptions(live: Api) -> None:
-    page = await live.http.get("/graphql", headers={"Accept": "text/html"})
-    assert page.status_code == 200
-    assert "subscriptionUrl" in page.text and "'ws://'" in page.text
+async def test_graphiql_is_configured_for_subscriptions(sim: Sim) -> None:
+    runner, api = await start_live(demo_upstreams(sim.url), security=Security(graphiql=True))
+    try:
+        page = await api.http.get("/graphql", headers={"Accept": "text/html"})
+        assert page.status_code == 200
+        assert "subscriptionUrl" in page.text and "'ws://'" in page.text
+    finally:
+        await api.http.aclose()
+        await runner.cleanup()
 
 
 async def test_the_socket_carries_subscriptions_only(live: Api) -> None:
