@@ -11,8 +11,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from tablegraph.bookings import BookingRef, BookingService, WriteKey, days_touched, fingerprint
+from tablegraph.bookings import BookingRef, BookingService, WriteKey, days_touched
 from tablegraph.errors import IdempotencyConflict, InvalidInput, OutcomeUnknown, PolicyViolation
+from tablegraph.idempotency import fingerprint
 from tablegraph.model import (
     Booking,
     BookingChange,

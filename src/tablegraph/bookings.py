@@ -9,9 +9,9 @@ transport, validate their input, build the model, call this, and shape the answe
   key): a retry of the same request gets the first *final* outcome (the booking, or the
   business rejection), concurrent duplicates wait for the first, and the same key with a
   different request is refused (``IdempotencyConflict``). Requests are compared by
-  fingerprint (``fingerprint``): the model request with every instant in UTC, so one instant
-  written with two offsets is one request. Outcomes that are not final (an upstream failure,
-  ``OUTCOME_UNKNOWN``) keep no record, so the retry runs again.
+  fingerprint (``idempotency.fingerprint``): the model request with every instant in UTC, so
+  one instant written with two offsets is one request. Outcomes that are not final (an
+  upstream failure, ``OUTCOME_UNKNOWN``) keep no record, so the retry runs again.
 - **Nothing reported before it is reconciled.** A create goes through ``LostCreates`` (looked
   up after any failure once the write was sent, and before booking again when the last
   outcome stayed unknown); a reschedule or cancel whose answer was lost is settled by a fresh
@@ -24,13 +24,10 @@ transport, validate their input, build the model, call this, and shape the answe
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tablegraph import reconcile
@@ -41,6 +38,7 @@ from tablegraph.errors import (
     NotSupported,
     PolicyViolation,
 )
+from tablegraph.idempotency import fingerprint, plain
 from tablegraph.model import (
     Booking,
     BookingChange,
@@ -92,29 +90,6 @@ class WriteKey:
                 field=("idempotency_key",),
             )
         return cls(value, chosen=True)
-
-
-def fingerprint(operation: str, request: Mapping[str, Any]) -> str:
-    """What makes two requests under one key "the same": instants compared in UTC."""
-    canonical = json.dumps([operation, _plain(request)], sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | frozenset | set):
-        items = [_plain(v) for v in value]
-        return sorted(items, key=json.dumps) if isinstance(value, frozenset | set) else items
-    return value
 
 
 def days_touched(booking: Booking, *moments: datetime) -> set[date]:
@@ -327,6 +302,6 @@ class BookingService:
 
 def _without_key(request: NewBooking | BookingChange | BookingUpdate) -> dict[str, Any]:
     """The request's fields but its idempotency key (the key is the record's name)."""
-    plain: dict[str, Any] = _plain(request)
-    plain.pop("idempotency_key", None)
-    return plain
+    fields: dict[str, Any] = plain(request)
+    fields.pop("idempotency_key", None)
+    return fields
