@@ -3,14 +3,19 @@ called with model requests. What it guarantees is in ``tablegraph.bookings``."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
+import tablegraph
 from tablegraph.bookings import BookingRef, BookingService, WriteKey, days_touched
 from tablegraph.errors import IdempotencyConflict, InvalidInput, OutcomeUnknown, PolicyViolation
 from tablegraph.idempotency import fingerprint
@@ -327,3 +332,17 @@ def test_a_generated_key_is_fresh_and_not_chosen() -> None:
     first, second = WriteKey.of(None), WriteKey.of(None)
     assert not first.chosen and first.value != second.value
     assert WriteKey.of("mine") == WriteKey("mine", chosen=True)
+
+
+def test_the_service_knows_no_graphql() -> None:
+    """Any transport can reuse it: importing it (and the gateway) loads no GraphQL at all."""
+    probe = (
+        "import sys, tablegraph.bookings, tablegraph.gateway; "
+        "print(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('strawberry', 'graphql') or m.startswith('tablegraph.graphql')))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(tablegraph.__file__).parent.parent)}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip() == "[]"

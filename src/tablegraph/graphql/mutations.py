@@ -237,7 +237,9 @@ class Mutation:
         async def reschedule() -> model.Booking:
             ref = _booking_ref(input.booking_id)
             change = model.BookingChange(
-                start=validate.instant(input.start, ("start",)) if input.start else None,
+                start=(
+                    validate.instant(input.start, ("start",)) if input.start is not None else None
+                ),
                 party_size=(
                     validate.party_size(input.party_size, ("party_size",))
                     if input.party_size is not None
