@@ -18,6 +18,10 @@ transport, validate their input, build the model, call this, and shape the answe
   read (``reconcile.settle``); a retry that finds its change already made writes nothing.
 - **Availability drops for every day a write touched**, on the restaurant's calendar: the
   old and new day of a move, and both as soon as a write's outcome is in doubt.
+- **The restaurant's rules are checked here, the input's shape by the transport**: party
+  sizes within the restaurant's policy, starts in the future and declared capabilities here
+  (inside the key's record, so a replay after the start has passed still gets its booking);
+  lengths, formats and ranges any restaurant would refuse, before the model is built.
 - **Errors name model fields** (``("guest", "email")``, ``("start",)``; ``()`` for the request
   as a whole); transports map them to their own input paths.
 """
