@@ -7,7 +7,8 @@ through here so that caching and invalidation live in one place:
   (and marked so in the response's provenance) while their upstream is failing;
 - availability per (upstream, restaurant, local date, party size): TTL (seconds), dropped by
   any booking write through the gateway for that restaurant and date, and by webhooks;
-- idempotency records for booking mutations.
+- idempotency records for booking mutations, and the booking service that uses them
+  (``gateway.bookings``, ``tablegraph.bookings``).
 
 Every cache hit and stale fallback is recorded in the request's provenance
 (``tablegraph.provenance``); the upstream client records the calls themselves.
@@ -23,6 +24,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from tablegraph import provenance
+from tablegraph.bookings import BookingService
 from tablegraph.cache import AsyncTTLCache, Timer
 from tablegraph.errors import GatewayError, NotFound, NotSupported, UpstreamError, UpstreamTimeout
 from tablegraph.idempotency import IdempotencyStore
@@ -73,6 +75,8 @@ class Gateway:
         #: Last known health per upstream: None (never checked), or the error code.
         self.last_error: dict[str, str | None] = {name: None for name in self.providers}
         self.seen_webhook_events: AsyncTTLCache[bool] = AsyncTTLCache(3600.0, timer=timer)
+        #: Every booking write goes through here, whatever transport asked for it.
+        self.bookings = BookingService(self)
 
     async def start(self) -> None:
         await asyncio.gather(*(p.start() for p in self.providers.values()))

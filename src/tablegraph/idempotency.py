@@ -13,8 +13,11 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import UTC, date, datetime
+from datetime import time as time_of_day
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from cachetools import TTLCache
@@ -26,8 +29,31 @@ DAY = 24 * 3600.0
 
 
 def fingerprint(operation: str, payload: Any) -> str:
-    canonical = json.dumps([operation, payload], sort_keys=True, default=str)
+    """What makes two requests under one key "the same". Instants are compared in UTC (one
+    instant written with two offsets is one request); dataclasses by their fields."""
+    canonical = json.dumps([operation, plain(payload)], sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON-ready data, canonical where two spellings mean the same thing."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, date | time_of_day):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((plain(v) for v in value), key=json.dumps)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
 
 
 @dataclass

@@ -1,32 +1,27 @@
-"""Mutations. Expected outcomes come back as ``userErrors`` with stable codes; upstream
-failures as GraphQL errors naming the upstream. Booking writes are idempotent per client and
-key, and drop the cached availability of the days they touch."""
+"""Mutations: input validated → the unified model → the booking service → a payload.
+
+Expected outcomes come back as ``userErrors`` with stable codes and the input path of the field
+at fault (``graphql.fields``); upstream failures as GraphQL errors naming the upstream. What a
+booking write guarantees (idempotency, reconciliation, invalidation) is the booking service's
+(``tablegraph.bookings``); the only thing done here after a write is priming this request's
+loaders with the booking it returned."""
 
 from __future__ import annotations
 
 import enum
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 
 import strawberry
 
-from tablegraph import model, reconcile
-from tablegraph.errors import (
-    USER_ERROR_TYPES,
-    BookingRejected,
-    GatewayError,
-    InvalidInput,
-    NotSupported,
-    PolicyViolation,
-)
+from tablegraph import model
+from tablegraph.bookings import BookingRef, WriteKey
+from tablegraph.errors import USER_ERROR_TYPES, GatewayError, InvalidInput
 from tablegraph.graphql import resolvers, validate
 from tablegraph.graphql.context import Info
-from tablegraph.graphql.queries import _booking
+from tablegraph.graphql.fields import input_path
 from tablegraph.graphql.types import Booking, BookingStatus, Guest, WaitlistEntry
-from tablegraph.idempotency import fingerprint
-from tablegraph.timeutil import UTC
 
 T = TypeVar("T")
 
@@ -58,7 +53,7 @@ class UserError:
             code = UserErrorCode(error.code)
         except ValueError:
             code = UserErrorCode.REJECTED
-        return cls(code=code, message=error.message, field=list(error.field or ()) or None)
+        return cls(code=code, message=error.message, field=input_path(error.field))
 
 
 @strawberry.type
@@ -145,7 +140,7 @@ class UpsertGuestInput:
     notes: str | None = None
 
 
-def _guest_data(g: GuestInput, field: tuple[str, ...]) -> model.GuestData:
+def _guest_data(g: GuestInput, field: tuple[str, ...] = ("guest",)) -> model.GuestData:
     for name in ("first_name", "last_name"):
         value = validate.text(getattr(g, name), (*field, name), limit=100)
         if not value or not value.strip():
@@ -163,15 +158,17 @@ def _guest_data(g: GuestInput, field: tuple[str, ...]) -> model.GuestData:
     )
 
 
-def _key(value: str | None) -> tuple[str, bool]:
-    """The idempotency key to run under, and whether the client chose it."""
-    if value is None:
-        return f"tg-{uuid.uuid4()}", False
-    if not 1 <= len(value) <= 255 or not value.isprintable():
-        raise InvalidInput(
-            "idempotency key must be 1-255 printable characters", field=("input", "idempotencyKey")
-        )
-    return value, True
+def _booking_ref(global_id: str) -> BookingRef:
+    gid = validate.global_id(global_id, "Booking", ("booking_id",))
+    return BookingRef(gid.upstream, gid.native_id)
+
+
+def _rejected(error: GatewayError, key: WriteKey | None) -> BookingPayload:
+    return BookingPayload(
+        booking=None,
+        user_errors=[UserError.of(error)],
+        idempotency_key=key.value if key is not None else None,
+    )
 
 
 async def _guarded(
@@ -183,53 +180,16 @@ async def _guarded(
         return wrap(None, [UserError.of(exc)])
 
 
-async def _idempotent_booking_write(
-    info: Info,
-    operation: str,
-    key: str | None,
-    request: dict[str, Any],
-    action: Callable[[str], Awaitable[model.Booking]],
+async def _booking_write(
+    info: Info, key: WriteKey, write: Callable[[], Awaitable[model.Booking]]
 ) -> BookingPayload:
-    """Run a booking write once per (client, operation, key); replay its first outcome."""
+    """The payload of a booking write run under ``key``; primes this request's loaders."""
     try:
-        run_key, chosen = _key(key)
-    except InvalidInput as exc:
-        return BookingPayload(booking=None, user_errors=[UserError.of(exc)], idempotency_key=None)
-    store = info.context.gateway.idempotency
-
-    async def attempt() -> tuple[model.Booking | None, GatewayError | None]:
-        try:
-            return await action(run_key), None
-        except BookingRejected as exc:  # final business outcomes are replayed too
-            return None, exc
-
-    try:
-        if chosen:
-            booking, rejected = await store.run(
-                info.context.client_id,
-                f"{operation}:{run_key}",
-                fingerprint(operation, request),
-                attempt,
-            )
-        else:
-            booking, rejected = await attempt()
+        booking = await write()
     except USER_ERROR_TYPES as exc:
-        return BookingPayload(
-            booking=None, user_errors=[UserError.of(exc)], idempotency_key=run_key
-        )
-    if rejected is not None:
-        return BookingPayload(
-            booking=None, user_errors=[UserError.of(rejected)], idempotency_key=run_key
-        )
-    assert booking is not None
+        return _rejected(exc, key)
     info.context.prime_booking(booking)
-    return BookingPayload(booking=Booking.of(booking), user_errors=[], idempotency_key=run_key)
-
-
-def _invalidate(info: Info, booking: model.Booking, *more: datetime) -> None:
-    gw = info.context.gateway
-    for moment in (booking.start, *more):
-        gw.invalidate_availability(booking.upstream, booking.restaurant_id, moment.date())
+    return BookingPayload(booking=Booking.of(booking), user_errors=[], idempotency_key=key.value)
 
 
 @strawberry.type
@@ -238,191 +198,115 @@ class Mutation:
     async def create_booking(self, info: Info, input: CreateBookingInput) -> BookingPayload:
         try:
             restaurant = await resolvers.load_restaurant(
-                info, input.restaurant_id, ("input", "restaurantId")
+                info, input.restaurant_id, ("restaurant_id",)
             )
-            start = validate.instant(input.start, ("input", "start"))
-            party = validate.party_size(input.party_size, ("input", "partySize"))
-            guest = _guest_data(input.guest, ("input", "guest"))
-            notes = validate.text(input.notes, ("input", "notes"), limit=1000)
+            start = validate.instant(input.start, ("start",))
+            party = validate.party_size(input.party_size, ("party_size",))
+            guest = _guest_data(input.guest)
+            notes = validate.text(input.notes, ("notes",), limit=1000)
             if input.duration_minutes is not None and not 15 <= input.duration_minutes <= 720:
-                raise InvalidInput(
-                    "duration must be 15-720 minutes", field=("input", "durationMinutes")
-                )
-            policy = restaurant.policy
-            if not policy.min_party_size <= party <= policy.max_party_size:
-                raise PolicyViolation(
-                    f"this restaurant takes parties of {policy.min_party_size} to "
-                    f"{policy.max_party_size}",
-                    field=("input", "partySize"),
-                )
-            if start <= datetime.now(UTC):
-                raise PolicyViolation("the start time is in the past", field=("input", "start"))
-            if model.Capability.BOOKING_CREATE not in restaurant.capabilities:
-                raise NotSupported("this restaurant takes no bookings through the gateway")
+                raise InvalidInput("duration must be 15-720 minutes", field=("duration_minutes",))
+            key = WriteKey.of(input.idempotency_key)
         except USER_ERROR_TYPES as exc:
-            return BookingPayload(
-                booking=None, user_errors=[UserError.of(exc)], idempotency_key=None
-            )
-        provider = info.context.gateway.provider(restaurant.upstream)
-
-        async def create(run_key: str) -> model.Booking:
-            request = model.NewBooking(
-                restaurant_id=restaurant.native_id,
-                start=start,
-                party_size=party,
-                guest=guest,
-                idempotency_key=run_key,
-                notes=notes,
-                area_id=input.area_id,
-                duration_minutes=input.duration_minutes,
-            )
-            # An ambiguous answer is looked up before anything is reported, and a retry of a
-            # create whose outcome stayed unknown looks again before it books.
-            booking = await info.context.gateway.lost_creates.create(
-                provider, request, info.context.client_id
-            )
-            _invalidate(info, booking)
-            return booking
-
-        fp = {
-            "restaurant": restaurant.native_id,
-            "upstream": restaurant.upstream,
-            "start": start.astimezone(UTC).isoformat(),
-            "party": party,
-            "guest": vars(guest),
-            "notes": notes,
-            "area": input.area_id,
-            "duration": input.duration_minutes,
-        }
-        return await _idempotent_booking_write(info, "create", input.idempotency_key, fp, create)
+            return _rejected(exc, None)
+        request = model.NewBooking(
+            restaurant_id=restaurant.native_id,
+            start=start,
+            party_size=party,
+            guest=guest,
+            idempotency_key=key.value,
+            notes=notes,
+            area_id=input.area_id,
+            duration_minutes=input.duration_minutes,
+        )
+        return await _booking_write(
+            info,
+            key,
+            lambda: info.context.gateway.bookings.create(
+                restaurant, request, client=info.context.client_id, key=key
+            ),
+        )
 
     @strawberry.mutation
     async def reschedule_booking(self, info: Info, input: RescheduleBookingInput) -> BookingPayload:
-        async def reschedule(run_key: str) -> model.Booking:
-            current = await _booking(info, input.booking_id, ("input", "bookingId"))
-            if input.start is None and input.party_size is None:
-                raise InvalidInput("give a new start, a new party size, or both", field=("input",))
-            start = validate.instant(input.start, ("input", "start")) if input.start else None
-            if start is not None and start <= datetime.now(UTC):
-                raise PolicyViolation("the new start time is in the past", field=("input", "start"))
-            party = (
-                validate.party_size(input.party_size, ("input", "partySize"))
-                if input.party_size is not None
-                else None
-            )
-            restaurant = await info.context.restaurants.load(
-                (current.upstream, current.restaurant_id)
-            )
-            if restaurant is not None and (
-                model.Capability.BOOKING_RESCHEDULE not in restaurant.capabilities
-            ):
-                raise NotSupported("this restaurant does not accept reschedules through the API")
-            provider = info.context.gateway.provider(current.upstream)
-            change = model.BookingChange(start=start, party_size=party, idempotency_key=run_key)
-            if reconcile.reschedule_outcome(current, change, current).verdict is (
-                reconcile.Verdict.APPLIED
-            ):
-                return current  # already there (a retry after an unknown outcome): no write
-            try:
-                moved = await provider.reschedule_booking(current.native_id, change)
-            except reconcile.AMBIGUOUS as lost:
-                _invalidate(info, current, *([start] if start else []))
-                moved = await reconcile.settle(
-                    provider,
-                    current,
-                    lost,
-                    run_key,
-                    lambda after: reconcile.reschedule_outcome(current, change, after),
-                    action="reschedule",
-                )
-            _invalidate(info, current, moved.start)
-            return moved
+        try:
+            key = WriteKey.of(input.idempotency_key)
+        except InvalidInput as exc:
+            return _rejected(exc, None)
 
-        return await _idempotent_booking_write(
-            info,
-            "reschedule",
-            input.idempotency_key,
-            {
-                "booking": str(input.booking_id),
-                "start": str(input.start),
-                "party": input.party_size,
-            },
-            reschedule,
-        )
+        async def reschedule() -> model.Booking:
+            ref = _booking_ref(input.booking_id)
+            change = model.BookingChange(
+                start=(
+                    validate.instant(input.start, ("start",)) if input.start is not None else None
+                ),
+                party_size=(
+                    validate.party_size(input.party_size, ("party_size",))
+                    if input.party_size is not None
+                    else None
+                ),
+                idempotency_key=key.value,
+            )
+            return await info.context.gateway.bookings.reschedule(
+                ref, change, client=info.context.client_id, key=key
+            )
+
+        return await _booking_write(info, key, reschedule)
 
     @strawberry.mutation
     async def cancel_booking(self, info: Info, input: CancelBookingInput) -> BookingPayload:
-        async def cancel(run_key: str) -> model.Booking:
-            current = await _booking(info, input.booking_id, ("input", "bookingId"))
-            reason = validate.text(input.reason, ("input", "reason"), limit=500)
-            if current.status is model.BookingStatus.CANCELLED:
-                return current  # already cancelled (a retry after an unknown outcome): no write
-            provider = info.context.gateway.provider(current.upstream)
-            try:
-                cancelled = await provider.cancel_booking(current.native_id, reason)
-            except reconcile.AMBIGUOUS as lost:
-                _invalidate(info, current)
-                cancelled = await reconcile.settle(
-                    provider,
-                    current,
-                    lost,
-                    run_key,
-                    lambda after: reconcile.cancel_outcome(current, after),
-                    action="cancellation",
-                )
-            _invalidate(info, current)
-            return cancelled
+        try:
+            key = WriteKey.of(input.idempotency_key)
+        except InvalidInput as exc:
+            return _rejected(exc, None)
 
-        return await _idempotent_booking_write(
-            info,
-            "cancel",
-            input.idempotency_key,
-            {"booking": str(input.booking_id), "reason": input.reason},
-            cancel,
-        )
+        async def cancel() -> model.Booking:
+            ref = _booking_ref(input.booking_id)
+            reason = validate.text(input.reason, ("reason",), limit=500)
+            return await info.context.gateway.bookings.cancel(
+                ref, reason, client=info.context.client_id, key=key
+            )
+
+        return await _booking_write(info, key, cancel)
 
     @strawberry.mutation
     async def update_booking(self, info: Info, input: UpdateBookingInput) -> BookingPayload:
-        async def update(_run_key: str) -> model.Booking:
-            current = await _booking(info, input.booking_id, ("input", "bookingId"))
-            notes = validate.text(input.notes, ("input", "notes"), limit=1000)
-            if input.tags is not None and len(input.tags) > 20:
-                raise InvalidInput("at most 20 tags", field=("input", "tags"))
-            if input.tables is not None and len(input.tables) > 10:
-                raise InvalidInput("at most 10 tables", field=("input", "tables"))
-            provider = info.context.gateway.provider(current.upstream)
-            updated = await provider.update_booking(
-                current.native_id,
-                model.BookingUpdate(
-                    notes=notes,
-                    tags=tuple(input.tags) if input.tags is not None else None,
-                    status=input.status,
-                    tables=tuple(input.tables) if input.tables is not None else None,
-                ),
-            )
-            if input.status is not None or input.tables is not None:
-                _invalidate(info, current)
-            return updated
+        key = WriteKey.of(None)  # no key in the input: an update is not replayed
 
-        return await _idempotent_booking_write(info, "update", None, {}, update)
+        async def update() -> model.Booking:
+            ref = _booking_ref(input.booking_id)
+            notes = validate.text(input.notes, ("notes",), limit=1000)
+            if input.tags is not None and len(input.tags) > 20:
+                raise InvalidInput("at most 20 tags", field=("tags",))
+            if input.tables is not None and len(input.tables) > 10:
+                raise InvalidInput("at most 10 tables", field=("tables",))
+            change = model.BookingUpdate(
+                notes=notes,
+                tags=tuple(input.tags) if input.tags is not None else None,
+                status=input.status,
+                tables=tuple(input.tables) if input.tables is not None else None,
+            )
+            return await info.context.gateway.bookings.update(
+                ref, change, client=info.context.client_id, key=key
+            )
+
+        return await _booking_write(info, key, update)
 
     @strawberry.mutation
     async def join_waitlist(self, info: Info, input: JoinWaitlistInput) -> WaitlistPayload:
         async def join() -> model.WaitlistEntry:
             restaurant = await resolvers.load_restaurant(
-                info, input.restaurant_id, ("input", "restaurantId")
+                info, input.restaurant_id, ("restaurant_id",)
             )
             request = model.WaitlistRequest(
                 restaurant_id=restaurant.native_id,
-                day=validate.day(input.date, ("input", "date")),
-                party_size=validate.party_size(input.party_size, ("input", "partySize")),
-                guest=_guest_data(input.guest, ("input", "guest")),
+                day=validate.day(input.date, ("day",)),
+                party_size=validate.party_size(input.party_size, ("party_size",)),
+                guest=_guest_data(input.guest),
                 preferred_time=input.preferred_time,
-                notes=validate.text(input.notes, ("input", "notes"), limit=1000),
+                notes=validate.text(input.notes, ("notes",), limit=1000),
             )
-            if model.Capability.WAITLIST not in restaurant.capabilities:
-                raise NotSupported("this restaurant has no waitlist")
-            return await info.context.gateway.provider(restaurant.upstream).join_waitlist(request)
+            return await info.context.gateway.bookings.join_waitlist(restaurant, request)
 
         return await _guarded(  # type: ignore[no-any-return]
             join,
@@ -435,17 +319,15 @@ class Mutation:
     async def upsert_guest(self, info: Info, input: UpsertGuestInput) -> GuestPayload:
         async def upsert() -> model.Guest:
             restaurant = await resolvers.load_restaurant(
-                info, input.restaurant_id, ("input", "restaurantId")
+                info, input.restaurant_id, ("restaurant_id",)
             )
             request = model.GuestUpsert(
                 restaurant_id=restaurant.native_id,
-                guest=_guest_data(input.guest, ("input", "guest")),
+                guest=_guest_data(input.guest),
                 marketing_consent=input.marketing_consent,
-                notes=validate.text(input.notes, ("input", "notes"), limit=1000),
+                notes=validate.text(input.notes, ("notes",), limit=1000),
             )
-            if model.Capability.GUEST_UPSERT not in restaurant.capabilities:
-                raise NotSupported("this restaurant's system does not take guest profiles")
-            return await info.context.gateway.provider(restaurant.upstream).upsert_guest(request)
+            return await info.context.gateway.bookings.upsert_guest(restaurant, request)
 
         return await _guarded(  # type: ignore[no-any-return]
             upsert,

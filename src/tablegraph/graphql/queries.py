@@ -138,16 +138,16 @@ class Query:
         if not restaurant_ids or len(restaurant_ids) > MAX_AVAILABILITY_RESTAURANTS:
             raise InvalidInput(
                 f"give 1 to {MAX_AVAILABILITY_RESTAURANTS} restaurant ids",
-                field=("restaurantIds",),
+                field=("restaurant_ids",),
             )
         for i, rid in enumerate(restaurant_ids):
-            validate.global_id(rid, "Restaurant", ("restaurantIds", str(i)))
+            validate.global_id(rid, "Restaurant", ("restaurant_ids", str(i)))
         validate.day(date)
         validate.party_size(party_size)
 
         async def one(index: int, rid: strawberry.ID) -> RestaurantAvailability:
             try:
-                restaurant = await resolvers.load_restaurant(info, rid, ("restaurantIds",))
+                restaurant = await resolvers.load_restaurant(info, rid, ("restaurant_ids",))
             except (NotFound, UpstreamError) as exc:
                 info.context.report(exc, info, upstream=ids.decode(rid).upstream)
                 return RestaurantAvailability(
@@ -190,7 +190,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Booking]:
-        restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurantId",))
+        restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurant_id",))
         if status is not None and len(status) > len(model.BookingStatus):
             raise InvalidInput("too many statuses", field=("status",))
         return await resolvers.bookings_for(info, restaurant, date, from_, to, status, first, after)
@@ -208,7 +208,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Guest]:
-        restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurantId",))
+        restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurant_id",))
         limit = validate.cap(first, info.context.gateway.settings.limits.max_list)
         validate.text(search, ("search",), limit=200)
         provider = info.context.gateway.provider(restaurant.upstream)
@@ -225,5 +225,5 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Review]:
-        restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurantId",))
+        restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurant_id",))
         return await resolvers.reviews_page(info, restaurant, first, after)

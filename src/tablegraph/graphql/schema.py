@@ -11,6 +11,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.types import ExecutionContext
 
 from tablegraph.errors import GatewayError
+from tablegraph.graphql.fields import argument_path
 from tablegraph.graphql.mutations import Mutation
 from tablegraph.graphql.queries import Query
 from tablegraph.graphql.restaurant import Restaurant
@@ -68,8 +69,9 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         out["path"] = error.path
     if isinstance(original, GatewayError):
         ext = dict(original.extensions)
-        if original.field:
-            ext["field"] = list(original.field)
+        field = argument_path(original.field)
+        if field:
+            ext["field"] = field
         out["extensions"] = ext
     elif not error.path:
         # The document or its variables were refused before execution; graphql-core's

@@ -1,4 +1,7 @@
-"""Argument checks shared by queries and mutations: clear errors, never a crash."""
+"""Argument checks shared by queries and mutations: clear errors, never a crash.
+
+Errors name fields in snake_case (``("party_size",)``), as the model and the adapters do;
+``graphql.fields`` turns them into the schema's names."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ def global_id(value: str, expected: str | None, field: tuple[str, ...]) -> ids.G
         raise InvalidInput(exc.message, field=field, details=exc.details) from None
 
 
-def party_size(value: int, field: tuple[str, ...] = ("partySize",)) -> int:
+def party_size(value: int, field: tuple[str, ...] = ("party_size",)) -> int:
     low, high = PARTY_SIZE_RANGE
     if not low <= value <= high:
         raise InvalidInput(f"party size must be between {low} and {high}", field=field)

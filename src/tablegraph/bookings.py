@@ -1,0 +1,311 @@
+"""The booking service: every booking write, whatever transport asked for it.
+
+A write comes in as the unified model (``NewBooking``, ``BookingChange``, ``BookingUpdate``,
+…) with the caller's client id and a ``WriteKey``, and goes out as a model object or an
+error of ``tablegraph.errors``. No GraphQL here: the GraphQL mutations, and any later
+transport, validate their input, build the model, call this, and shape the answer.
+
+- **Once per key.** A write under a key the client chose runs once per (client, operation,
+  key): a retry of the same request gets the first *final* outcome (the booking, or the
+  business rejection), concurrent duplicates wait for the first, and the same key with a
+  different request is refused (``IdempotencyConflict``). Requests are compared by
+  fingerprint (``idempotency.fingerprint``): the model request with every instant in UTC, so
+  one instant written with two offsets is one request. Outcomes that are not final (an
+  upstream failure, ``OUTCOME_UNKNOWN``) keep no record, so the retry runs again.
+- **Nothing reported before it is reconciled.** A create goes through ``LostCreates`` (looked
+  up after any failure once the write was sent, and before booking again when the last
+  outcome stayed unknown); a reschedule or cancel whose answer was lost is settled by a fresh
+  read (``reconcile.settle``); a retry that finds its change already made writes nothing.
+- **Availability drops for every day a write touched**, on the restaurant's calendar: the
+  old and new day of a move, and both as soon as a write's outcome is in doubt.
+- **The restaurant's rules are checked here, the input's shape by the transport**: party
+  sizes within the restaurant's policy, starts in the future and declared capabilities here
+  (inside the key's record, so a replay after the start has passed still gets its booking);
+  lengths, formats and ranges any restaurant would refuse, before the model is built.
+- **Errors name model fields** (``("guest", "email")``, ``("start",)``; ``()`` for the request
+  as a whole); transports map them to their own input paths.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from tablegraph import reconcile
+from tablegraph.errors import (
+    BookingRejected,
+    InvalidInput,
+    NotFound,
+    NotSupported,
+    PolicyViolation,
+)
+from tablegraph.idempotency import fingerprint, plain
+from tablegraph.model import (
+    Booking,
+    BookingChange,
+    BookingStatus,
+    BookingUpdate,
+    Capability,
+    Guest,
+    GuestUpsert,
+    NewBooking,
+    Restaurant,
+    WaitlistEntry,
+    WaitlistRequest,
+)
+
+if TYPE_CHECKING:
+    from tablegraph.gateway import Gateway
+
+MAX_KEY_LENGTH = 255
+#: A write's final outcome, as the idempotency store keeps it: the booking or the rejection.
+_Outcome = tuple[Booking | None, BookingRejected | None]
+
+
+class BookingRef(NamedTuple):
+    """A booking by upstream and native id (what a global id decodes to)."""
+
+    upstream: str
+    native_id: str
+
+
+@dataclass(frozen=True)
+class WriteKey:
+    """The idempotency key a write runs under, and whether the client chose it.
+
+    Only a chosen key is remembered: a generated one names the attempt (for the client's
+    retry after ``OUTCOME_UNKNOWN``, and for the upstream's own idempotency) but replays
+    nothing, since no client can send it again before it has seen it.
+    """
+
+    value: str
+    chosen: bool
+
+    @classmethod
+    def of(cls, value: str | None) -> WriteKey:
+        if value is None:
+            return cls(f"tg-{uuid.uuid4()}", chosen=False)
+        if not 1 <= len(value) <= MAX_KEY_LENGTH or not value.isprintable():
+            raise InvalidInput(
+                f"idempotency key must be 1-{MAX_KEY_LENGTH} printable characters",
+                field=("idempotency_key",),
+            )
+        return cls(value, chosen=True)
+
+
+def days_touched(booking: Booking, *moments: datetime) -> set[date]:
+    """The restaurant's local dates of ``booking`` and of ``moments`` (a requested new start
+    may carry the client's offset, whose date can be another one)."""
+    tz = booking.start.tzinfo
+    return {booking.start.date(), *(m.astimezone(tz).date() for m in moments)}
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class BookingService:
+    """Booking writes with idempotency, reconciliation and invalidation (see the module)."""
+
+    def __init__(self, gateway: Gateway, *, now: Callable[[], datetime] = _utc_now) -> None:
+        self._gateway = gateway
+        self._now = now
+
+    # ---- reads a write needs --------------------------------------------------------------
+
+    async def booking(self, ref: BookingRef) -> Booking:
+        """The booking as its upstream has it now (a write never acts on a cached copy)."""
+        if ref.upstream not in self._gateway.providers:
+            raise NotFound("no such booking", field=("booking_id",))
+        (found,) = await self._gateway.provider(ref.upstream).get_bookings([ref.native_id])
+        if isinstance(found, Exception):
+            raise found
+        if found is None:
+            raise NotFound("no such booking", field=("booking_id",))
+        assert isinstance(found, Booking)
+        return found
+
+    async def _restaurant(self, upstream: str, native_id: str) -> Restaurant | None:
+        restaurants = await self._gateway.restaurants_of(upstream)
+        return next((r for r in restaurants if r.native_id == native_id), None)
+
+    # ---- writes ---------------------------------------------------------------------------
+
+    async def create(
+        self, restaurant: Restaurant, request: NewBooking, *, client: str, key: WriteKey
+    ) -> Booking:
+        """Book at ``restaurant``; ``request`` runs under ``key`` whatever key it carries."""
+        request = replace(request, idempotency_key=key.value)
+        provider = self._gateway.provider(restaurant.upstream)
+
+        async def write() -> Booking:
+            self._check_create(restaurant, request)
+            # An ambiguous answer is looked up before anything is reported, and a retry of a
+            # create whose outcome stayed unknown looks again before it books.
+            booking = await self._gateway.lost_creates.create(provider, request, client)
+            self._invalidate(booking)
+            return booking
+
+        asked = {"upstream": restaurant.upstream, **_without_key(request)}
+        return await self._once(client, key, "create", asked, write)
+
+    def _check_create(self, restaurant: Restaurant, request: NewBooking) -> None:
+        policy = restaurant.policy
+        if not policy.min_party_size <= request.party_size <= policy.max_party_size:
+            raise PolicyViolation(
+                f"this restaurant takes parties of {policy.min_party_size} to "
+                f"{policy.max_party_size}",
+                field=("party_size",),
+            )
+        if request.start <= self._now():
+            raise PolicyViolation("the start time is in the past", field=("start",))
+        if Capability.BOOKING_CREATE not in restaurant.capabilities:
+            raise NotSupported("this restaurant takes no bookings through the gateway")
+
+    async def reschedule(
+        self, ref: BookingRef, change: BookingChange, *, client: str, key: WriteKey
+    ) -> Booking:
+        """Move a booking to a new start and/or party size."""
+        change = replace(change, idempotency_key=key.value)
+
+        async def write() -> Booking:
+            if change.start is None and change.party_size is None:
+                raise InvalidInput("give a new start, a new party size, or both", field=())
+            current = await self.booking(ref)
+            if change.start is not None and change.start <= self._now():
+                raise PolicyViolation("the new start time is in the past", field=("start",))
+            restaurant = await self._restaurant(current.upstream, current.restaurant_id)
+            if restaurant is not None and (
+                Capability.BOOKING_RESCHEDULE not in restaurant.capabilities
+            ):
+                raise NotSupported("this restaurant does not accept reschedules through the API")
+            if reconcile.reschedule_outcome(current, change, current).verdict is (
+                reconcile.Verdict.APPLIED
+            ):
+                return current  # already there (a retry after an unknown outcome): no write
+            provider = self._gateway.provider(current.upstream)
+            wanted = [change.start] if change.start is not None else []
+            try:
+                moved = await provider.reschedule_booking(current.native_id, change)
+            except reconcile.AMBIGUOUS as lost:
+                self._invalidate(current, *wanted)
+                moved = await reconcile.settle(
+                    provider,
+                    current,
+                    lost,
+                    key.value,
+                    lambda after: reconcile.reschedule_outcome(current, change, after),
+                    action="reschedule",
+                )
+            self._invalidate(current, moved.start)
+            return moved
+
+        asked = {"booking": list(ref), **_without_key(change)}
+        return await self._once(client, key, "reschedule", asked, write)
+
+    async def cancel(
+        self, ref: BookingRef, reason: str | None, *, client: str, key: WriteKey
+    ) -> Booking:
+        """Cancel a booking; cancelling a cancelled booking is its current state, not an error."""
+
+        async def write() -> Booking:
+            current = await self.booking(ref)
+            if current.status is BookingStatus.CANCELLED:
+                return current  # already cancelled (a retry after an unknown outcome): no write
+            provider = self._gateway.provider(current.upstream)
+            try:
+                cancelled = await provider.cancel_booking(current.native_id, reason)
+            except reconcile.AMBIGUOUS as lost:
+                self._invalidate(current)
+                cancelled = await reconcile.settle(
+                    provider,
+                    current,
+                    lost,
+                    key.value,
+                    lambda after: reconcile.cancel_outcome(current, after),
+                    action="cancellation",
+                )
+            self._invalidate(current)
+            return cancelled
+
+        asked = {"booking": list(ref), "reason": reason}
+        return await self._once(client, key, "cancel", asked, write)
+
+    async def update(
+        self,
+        ref: BookingRef,
+        update: BookingUpdate,
+        *,
+        client: str,
+        key: WriteKey | None = None,
+    ) -> Booking:
+        """Change notes, tags, status or tables; a status or table change frees or takes a
+        table, so it drops the day's availability too."""
+
+        async def write() -> Booking:
+            current = await self.booking(ref)
+            provider = self._gateway.provider(current.upstream)
+            updated = await provider.update_booking(current.native_id, update)
+            if update.status is not None or update.tables is not None:
+                self._invalidate(current)
+            return updated
+
+        asked = {"booking": list(ref), **_without_key(update)}
+        return await self._once(client, key or WriteKey.of(None), "update", asked, write)
+
+    async def join_waitlist(
+        self, restaurant: Restaurant, request: WaitlistRequest
+    ) -> WaitlistEntry:
+        if Capability.WAITLIST not in restaurant.capabilities:
+            raise NotSupported("this restaurant has no waitlist")
+        return await self._gateway.provider(restaurant.upstream).join_waitlist(request)
+
+    async def upsert_guest(self, restaurant: Restaurant, request: GuestUpsert) -> Guest:
+        if Capability.GUEST_UPSERT not in restaurant.capabilities:
+            raise NotSupported("this restaurant's system does not take guest profiles")
+        return await self._gateway.provider(restaurant.upstream).upsert_guest(request)
+
+    # ---- the machinery --------------------------------------------------------------------
+
+    async def _once(
+        self,
+        client: str,
+        key: WriteKey,
+        operation: str,
+        asked: Mapping[str, Any],
+        write: Callable[[], Awaitable[Booking]],
+    ) -> Booking:
+        """Run ``write`` once per (client, operation, chosen key); replay its final outcome."""
+
+        async def attempt() -> _Outcome:
+            try:
+                return await write(), None
+            except BookingRejected as exc:  # final business outcomes are replayed too
+                return None, exc
+
+        outcome: _Outcome
+        if key.chosen:
+            outcome = await self._gateway.idempotency.run(
+                client, f"{operation}:{key.value}", fingerprint(operation, asked), attempt
+            )
+        else:
+            outcome = await attempt()
+        booking, rejected = outcome
+        if rejected is not None:
+            raise rejected.with_traceback(None)
+        assert booking is not None
+        return booking
+
+    def _invalidate(self, booking: Booking, *moments: datetime) -> None:
+        for day in days_touched(booking, *moments):
+            self._gateway.invalidate_availability(booking.upstream, booking.restaurant_id, day)
+
+
+def _without_key(request: NewBooking | BookingChange | BookingUpdate) -> dict[str, Any]:
+    """The request's fields but its idempotency key (the key is the record's name)."""
+    fields: dict[str, Any] = plain(request)
+    fields.pop("idempotency_key", None)
+    return fields
