@@ -67,6 +67,24 @@ class Limits:
     request_timeout_ms: int = 10_000
 
 
+#: Where ``serve`` keeps its durable state when the config names no ``[store] data_dir``.
+DEFAULT_DATA_DIR = "~/.local/state/tablegraph"
+STORE_KINDS = ("memory", "sqlite", "redis")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """``[store]``: where idempotency records, write intents, tokens and budgets live.
+
+    The TOML loader defaults to ``sqlite`` (durable); settings built in code default to
+    ``memory``, which is what tests want.
+    """
+
+    kind: str = "memory"
+    data_dir: str = DEFAULT_DATA_DIR
+    redis_url: str | None = None
+
+
 @dataclass(frozen=True)
 class GatewaySettings:
     upstreams: tuple[UpstreamConfig, ...]
@@ -79,6 +97,7 @@ class GatewaySettings:
     #: upstream is failing. Availability is never served stale.
     reference_stale_seconds: float = 24 * 3600.0
     state_dir: str | None = None
+    store: StoreConfig = field(default_factory=StoreConfig)
 
 
 _GATEWAY_KEYS = {
@@ -116,7 +135,7 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> GatewaySettin
 def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> GatewaySettings:
     from tablegraph.providers import provider_class  # late: providers import settings
 
-    _no_unknown(data, {"gateway", "limits", "upstreams"}, "top level")
+    _no_unknown(data, {"gateway", "limits", "upstreams", "store"}, "top level")
     gateway = dict(data.get("gateway", {}))
     _no_unknown(gateway, _GATEWAY_KEYS, "[gateway]")
     limits_data = dict(data.get("limits", {}))
@@ -162,7 +181,26 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
         )
     if not upstreams:
         raise ConfigError("no [[upstreams]] configured")
-    return GatewaySettings(upstreams=tuple(upstreams), limits=Limits(**limits_data), **gateway)
+    return GatewaySettings(
+        upstreams=tuple(upstreams),
+        limits=Limits(**limits_data),
+        store=_store_config(dict(data.get("store", {}))),
+        **gateway,
+    )
+
+
+def _store_config(raw: dict[str, Any]) -> StoreConfig:
+    _no_unknown(raw, set(StoreConfig.__dataclass_fields__), "[store]")
+    kind = raw.get("kind", "sqlite")
+    if kind not in STORE_KINDS:
+        raise ConfigError(f"[store] kind must be one of {', '.join(STORE_KINDS)}, not {kind!r}")
+    if kind == "redis" and not raw.get("redis_url"):
+        raise ConfigError("[store] kind = 'redis' needs redis_url")
+    return StoreConfig(
+        kind=kind,
+        data_dir=str(raw.get("data_dir", DEFAULT_DATA_DIR)),
+        redis_url=raw.get("redis_url"),
+    )
 
 
 def _no_unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
