@@ -14,7 +14,13 @@ from types import ModuleType
 
 from aiohttp import web
 
-from tablegraph.settings import ConfigError, GatewaySettings, UpstreamConfig
+from tablegraph.settings import (
+    DEFAULT_DATA_DIR,
+    ConfigError,
+    GatewaySettings,
+    StoreConfig,
+    UpstreamConfig,
+)
 
 SAMPLE_QUERY = """{
   restaurants(first: 5) { nodes { id name timezone provider } }
@@ -28,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument(
+        "--data-dir",
+        default=f"{DEFAULT_DATA_DIR}/demo",
+        help="where the demo gateway keeps its SQLite store",
+    )
     serve = sub.add_parser("serve", help="the gateway against the upstreams in a TOML file")
     serve.add_argument("--config", required=True)
     serve.add_argument("--host")
@@ -55,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         if args.command == "demo":
-            asyncio.run(_run_demo(args.host, args.port, args.seed))
+            asyncio.run(_run_demo(args.host, args.port, args.seed, args.data_dir))
         elif args.command == "serve":
             from tablegraph.settings import load_settings
 
@@ -100,7 +111,9 @@ async def _run_gateway(settings: GatewaySettings, host: str, port: int) -> None:
         await runner.cleanup()
 
 
-async def start_demo(host: str, port: int, seed: int) -> tuple[list[web.AppRunner], str]:
+async def start_demo(
+    host: str, port: int, seed: int, data_dir: str | None = None
+) -> tuple[list[web.AppRunner], str]:
     """Every available simulator on a free loopback port, then the gateway on ``port``."""
     from tablegraph.simulators import available_simulators, simulator_module
 
@@ -112,14 +125,15 @@ async def start_demo(host: str, port: int, seed: int) -> tuple[list[web.AppRunne
         runners.append(runner)
         upstreams.extend(module.demo_upstreams(url))
         print(f"  simulator {kind:<13} {url}", flush=True)
-    settings = GatewaySettings(upstreams=tuple(upstreams), host=host, port=port)
+    store = StoreConfig("sqlite", data_dir) if data_dir else StoreConfig()
+    settings = GatewaySettings(upstreams=tuple(upstreams), host=host, port=port, store=store)
     runners.append(await _start_gateway(settings, host, port))
     return runners, f"http://{host}:{port}/graphql"
 
 
-async def _run_demo(host: str, port: int, seed: int) -> None:
+async def _run_demo(host: str, port: int, seed: int, data_dir: str) -> None:
     print("tablegraph demo: starting simulators…", flush=True)
-    runners, url = await start_demo(host, port, seed)
+    runners, url = await start_demo(host, port, seed, data_dir)
     print(f"\nGraphiQL: {url}\n\nTry:\n{SAMPLE_QUERY}\n\nCtrl-C stops everything.", flush=True)
     try:
         await _wait_for_stop()
