@@ -93,22 +93,33 @@ async def _wait_for_stop() -> None:
     await stop.wait()
 
 
-async def _start_gateway(settings: GatewaySettings, host: str, port: int) -> web.AppRunner:
+async def _start_gateway(
+    settings: GatewaySettings, host: str, port: int
+) -> tuple[web.AppRunner, str]:
+    """The gateway listening on ``host:port``; returns the runner and its base URL."""
     from tablegraph.app import create_app
     from tablegraph.gateway import Gateway
-    from tablegraph.simulators.common import serve
 
-    runner, _url = await serve(create_app(Gateway(settings)), host, port)
-    return runner
+    # The runner's shutdown timeout is the grace period: cleanup() stops the listening
+    # socket first, then waits that long for requests in flight before cancelling them.
+    runner = web.AppRunner(
+        create_app(Gateway(settings)), shutdown_timeout=settings.shutdown_grace_seconds
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1]
+    return runner, f"http://{host}:{bound}"
 
 
 async def _run_gateway(settings: GatewaySettings, host: str, port: int) -> None:
-    runner = await _start_gateway(settings, host, port)
-    print(f"tablegraph gateway on http://{host}:{port}/graphql", flush=True)
+    runner, url = await _start_gateway(settings, host, port)
+    print(f"tablegraph gateway on {url}/graphql", flush=True)
     try:
         await _wait_for_stop()
+        print("tablegraph gateway: stopping, finishing requests in flight", flush=True)
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # closes upstream clients and the store too (app cleanup)
 
 
 async def start_demo(
@@ -127,7 +138,7 @@ async def start_demo(
         print(f"  simulator {kind:<13} {url}", flush=True)
     store = StoreConfig("sqlite", data_dir) if data_dir else StoreConfig()
     settings = GatewaySettings(upstreams=tuple(upstreams), host=host, port=port, store=store)
-    runners.append(await _start_gateway(settings, host, port))
+    runners.append((await _start_gateway(settings, host, port))[0])
     return runners, f"http://{host}:{port}/graphql"
 
 

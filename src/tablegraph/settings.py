@@ -97,6 +97,8 @@ class GatewaySettings:
     #: upstream is failing. Availability is never served stale.
     reference_stale_seconds: float = 24 * 3600.0
     state_dir: str | None = None
+    #: On SIGTERM/SIGINT: stop accepting, then give in-flight requests this long to finish.
+    shutdown_grace_seconds: float = 30.0
     store: StoreConfig = field(default_factory=StoreConfig)
 
 
@@ -107,6 +109,7 @@ _GATEWAY_KEYS = {
     "availability_ttl_seconds",
     "reference_stale_seconds",
     "state_dir",
+    "shutdown_grace_seconds",
 }
 _UPSTREAM_KEYS = {
     "name",
