@@ -43,6 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--config", required=True)
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes on one port (SO_REUSEPORT); more than one needs a shared "
+        "store: [store] kind = 'sqlite' (one host) or 'redis'",
+    )
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("capabilities", help="print the per-provider capability table (Markdown)")
     sim = sub.add_parser("simulate", help="one provider simulator on its own")
@@ -73,7 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = load_settings(args.config, os.environ)
             host = args.host or settings.host
             port = args.port if args.port is not None else settings.port
-            asyncio.run(_run_gateway(settings, host, port))
+            if args.workers > 1:
+                from tablegraph.workers import supervise
+
+                return supervise(args.config, settings, host, port, args.workers)
+            asyncio.run(_run_gateway(settings, host, port, reuse_port=args.reuse_port))
         elif args.command == "simulate":
             asyncio.run(_run_simulator(args.kind, args.host, args.port, args.seed))
     except ConfigError as exc:
@@ -94,7 +106,7 @@ async def _wait_for_stop() -> None:
 
 
 async def _start_gateway(
-    settings: GatewaySettings, host: str, port: int
+    settings: GatewaySettings, host: str, port: int, *, reuse_port: bool = False
 ) -> tuple[web.AppRunner, str]:
     """The gateway listening on ``host:port``; returns the runner and its base URL."""
     from tablegraph.app import create_app
@@ -106,14 +118,16 @@ async def _start_gateway(
         create_app(Gateway(settings)), shutdown_timeout=settings.shutdown_grace_seconds
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
     await site.start()
     bound = runner.addresses[0][1]
     return runner, f"http://{host}:{bound}"
 
 
-async def _run_gateway(settings: GatewaySettings, host: str, port: int) -> None:
-    runner, url = await _start_gateway(settings, host, port)
+async def _run_gateway(
+    settings: GatewaySettings, host: str, port: int, *, reuse_port: bool = False
+) -> None:
+    runner, url = await _start_gateway(settings, host, port, reuse_port=reuse_port)
     print(f"tablegraph gateway on {url}/graphql", flush=True)
     try:
         await _wait_for_stop()
