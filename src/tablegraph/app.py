@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -20,12 +21,12 @@ from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from tablegraph import deadline, provenance
-from tablegraph.breaker import CircuitState
 from tablegraph.errors import GatewayError, InvalidInput
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.graphiql import graphiql_html, static_routes
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
+from tablegraph.metrics import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         return _error_response(400, exc.code, exc.message, media)
 
     context = Context(gateway=gateway, client_id=_client_id(request))
+    gateway.metrics.in_flight.inc()
     with deadline.scope(budget), provenance.recording() as record:
         try:
             result = await request.app[SCHEMA].execute(
@@ -150,6 +152,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
                 operation_name=operation,
             )
         except CannotGetOperationTypeError:
+            gateway.metrics.observe(operation, "GRAPHQL_VALIDATION_FAILED", 0.0)
             # Strawberry raises (instead of answering) when operationName names no operation.
             return _error_response(
                 400,
@@ -157,6 +160,8 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
                 "operationName names no operation in the document",
                 media,
             )
+        finally:
+            gateway.metrics.in_flight.dec()
     errors = [format_error(e) for e in (result.errors or [])]
     errors += [format_error(e) for e in context.extra_errors]
     for error in errors:  # failures an adapter raised itself (an unparseable body...)
@@ -173,6 +178,10 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         "durationMs": round((time.perf_counter() - context.started) * 1000, 1),
         "upstreams": record.to_json(),
     }
+    outcome = str((errors[0].get("extensions") or {}).get("code", "ERROR")) if errors else "ok"
+    gateway.metrics.observe(
+        operation or _first_operation_name(query), outcome, time.perf_counter() - context.started
+    )
     status = 200
     if not executed:
         status = 400  # the document never executed: parse, validation or coercion failure
@@ -196,6 +205,15 @@ def _budget_seconds(request: web.Request, default_ms: int) -> float:
         total_ms = min(total_ms, asked)
     reserve_ms = min(total_ms * 0.1, 250.0)
     return (total_ms - reserve_ms) / 1000
+
+
+_OPERATION_NAME = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def _first_operation_name(query: str) -> str | None:
+    """The document's first named operation, for metrics (no second parse of the query)."""
+    found = _OPERATION_NAME.search(query)
+    return found.group(1) if found else None
 
 
 def _is_mutation(query: str, operation: str | None) -> bool:
@@ -243,35 +261,10 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text: upstream requests by upstream, method and status; breaker state;
-    cache hits."""
-    gateway = request.app[GATEWAY]
-    lines = [
-        "# HELP tablegraph_upstream_requests_total Requests sent to upstreams.",
-        "# TYPE tablegraph_upstream_requests_total counter",
-    ]
-    for name, provider in gateway.providers.items():
-        for client in provider.clients:
-            for key, count in sorted(client.counts.items()):
-                method, _, status = key.partition(" ")
-                lines.append(
-                    f'tablegraph_upstream_requests_total{{upstream="{name}",'
-                    f'method="{method}",status="{status}"}} {count}'
-                )
-    lines.append("# TYPE tablegraph_circuit_open gauge")
-    for name, provider in gateway.providers.items():
-        is_open = int(provider.breaker.state is not CircuitState.CLOSED)
-        lines.append(f'tablegraph_circuit_open{{upstream="{name}"}} {is_open}')
-        lines.append(
-            f'tablegraph_circuit_opened_total{{upstream="{name}"}} {provider.breaker.opened_count}'
-        )
-    for cache_name, cache in (
-        ("availability", gateway.availability),
-        ("restaurants", gateway.restaurant_lists),
-    ):
-        lines.append(f'tablegraph_cache_hits_total{{cache="{cache_name}"}} {cache.hits}')
-        lines.append(f'tablegraph_cache_misses_total{{cache="{cache_name}"}} {cache.misses}')
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    """Prometheus text (prometheus-client): requests by operation and outcome, latency, in
+    flight; upstream requests by upstream, method and status; breaker state; cache hits."""
+    body = request.app[GATEWAY].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def webhook(request: web.Request) -> web.Response:

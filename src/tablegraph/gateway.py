@@ -36,6 +36,7 @@ from tablegraph.bookings import BookingService, dump_outcome, load_outcome
 from tablegraph.cache import AsyncTTLCache, Timer
 from tablegraph.errors import GatewayError, NotFound, NotSupported, UpstreamError, UpstreamTimeout
 from tablegraph.idempotency import IdempotencyStore
+from tablegraph.metrics import Metrics
 from tablegraph.model import Capability, OpeningHours, Restaurant, Review, Slot
 from tablegraph.providers import provider_class
 from tablegraph.providers.base import Provider
@@ -101,6 +102,7 @@ class Gateway:
         #: Last known health per upstream: None (never checked), or the error code.
         self.last_error: dict[str, str | None] = {name: None for name in self.providers}
         self.seen_webhook_events: AsyncTTLCache[bool] = AsyncTTLCache(3600.0, timer=timer)
+        self.metrics = Metrics(self)
         #: Every booking write goes through here, whatever transport asked for it.
         self.bookings = BookingService(self)
 
