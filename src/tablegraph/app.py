@@ -20,7 +20,7 @@ from graphql import OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
-from tablegraph import deadline, provenance
+from tablegraph import deadline, provenance, tracing
 from tablegraph.errors import GatewayError, InvalidInput
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
@@ -143,7 +143,11 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
 
     context = Context(gateway=gateway, client_id=_client_id(request))
     gateway.metrics.in_flight.inc()
-    with deadline.scope(budget), provenance.recording() as record:
+    with (
+        deadline.scope(budget),
+        provenance.recording() as record,
+        tracing.scope(request.headers.get(tracing.HEADER)),
+    ):
         try:
             result = await request.app[SCHEMA].execute(
                 query,
