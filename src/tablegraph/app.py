@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +21,7 @@ from graphql import OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
-from tablegraph import deadline, provenance, tracing
+from tablegraph import deadline, logs, provenance, tracing
 from tablegraph.errors import GatewayError, InvalidInput
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
@@ -143,10 +144,16 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
 
     context = Context(gateway=gateway, client_id=_client_id(request))
     gateway.metrics.in_flight.inc()
+    seen = {
+        "request_id": _request_id(request),
+        "client_id": context.client_id,
+        "operation": operation or _first_operation_name(query),
+    }
     with (
         deadline.scope(budget),
         provenance.recording() as record,
         tracing.scope(request.headers.get(tracing.HEADER)),
+        logs.request_scope(**seen),
     ):
         try:
             result = await request.app[SCHEMA].execute(
@@ -183,8 +190,10 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         "upstreams": record.to_json(),
     }
     outcome = str((errors[0].get("extensions") or {}).get("code", "ERROR")) if errors else "ok"
-    gateway.metrics.observe(
-        operation or _first_operation_name(query), outcome, time.perf_counter() - context.started
+    took = time.perf_counter() - context.started
+    gateway.metrics.observe(seen["operation"], outcome, took)
+    log.info(
+        "graphql request", extra={**seen, "outcome": outcome, "duration_ms": round(took * 1000, 1)}
     )
     status = 200
     if not executed:
@@ -231,6 +240,14 @@ def _is_mutation(query: str, operation: str | None) -> bool:
         if op is OperationType.MUTATION and (operation is None or name == operation):
             return True
     return False
+
+
+def _request_id(request: web.Request) -> str:
+    """The caller's ``X-Request-Id`` when it is a sane token, else a new one (for logs)."""
+    given = request.headers.get("X-Request-Id", "")
+    if 0 < len(given) <= 128 and given.isascii() and given.isprintable():
+        return given
+    return uuid.uuid4().hex
 
 
 def _client_id(request: web.Request) -> str:

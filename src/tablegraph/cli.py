@@ -81,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = load_settings(args.config, os.environ)
             host = args.host or settings.host
             port = args.port if args.port is not None else settings.port
+            from tablegraph.logs import configure
+
+            configure(settings)  # JSON lines on stderr, credentials and guest data redacted
             if args.workers > 1:
                 from tablegraph.workers import supervise
 
