@@ -4,6 +4,7 @@ connections are refused, and the process exits 0 (the real command, in its own p
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -12,11 +13,16 @@ from pathlib import Path
 
 import httpx
 
+from tablegraph.auth.keys import hash_key
+from tablegraph.auth.scopes import ALL_SCOPES
 from tablegraph.simulators.common import REQUEST_COUNTS, serve
 from tablegraph.simulators.faults import FAULTS, Fault
 from tablegraph.simulators.vardvik import create_app, demo_upstreams
 
+from .auth_support import AUTH_HEADERS, TEST_KEY
+
 ROOT = Path(__file__).resolve().parents[1]
+SCOPES = json.dumps(sorted(s.value for s in ALL_SCOPES))
 SLOW = "{ restaurants(first: 5) { nodes { id name } } }"
 
 
@@ -39,6 +45,8 @@ async def test_sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits
     config = tmp_path / "gateway.toml"
     config.write_text(
         "[gateway]\nshutdown_grace_seconds = 20\n"
+        f'[[clients]]\nid = "test-client"\nscopes = {SCOPES}\n'
+        f'key_hashes = ["{hash_key(TEST_KEY)}"]\n'
         f'[store]\nkind = "sqlite"\ndata_dir = "{tmp_path / "data"}"\n'
         f'[[upstreams]]\nname = "{upstream.name}"\nkind = "vardvik"\n'
         f'base_url = "{upstream.base_url}"\n'
@@ -71,7 +79,7 @@ async def test_sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits
         base = line.split(" on ")[1].strip().removesuffix("/graphql")
         port = int(base.rsplit(":", 1)[1])
         sim[FAULTS].add(Fault("latency", latency_ms=1500, method="GET"))
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=60, headers=AUTH_HEADERS) as client:
             seen = int(sim[REQUEST_COUNTS]["*"])
             slow = asyncio.create_task(client.post("/graphql", json={"query": SLOW}))
             async with asyncio.timeout(30):

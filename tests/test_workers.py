@@ -5,6 +5,7 @@ them all with exit 0. A per-process store is refused for more than one worker.""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -14,21 +15,27 @@ from typing import Any
 
 import httpx
 
+from tablegraph.auth.keys import hash_key
+from tablegraph.auth.scopes import ALL_SCOPES
 from tablegraph.cli import main
 from tablegraph.simulators.common import REQUEST_COUNTS, serve
 from tablegraph.simulators.faults import FAULTS, Fault
 from tablegraph.simulators.harness import harness_of
 from tablegraph.simulators.vardvik import create_app, demo_upstreams
 
+from .auth_support import AUTH_HEADERS, TEST_KEY
 from .graphql.helpers import AVAILABILITY, BERLIN_MITTE, CREATE, quiet_weekday
 
 ROOT = Path(__file__).resolve().parents[1]
+SCOPES = json.dumps(sorted(s.value for s in ALL_SCOPES))
 
 
 def _config(tmp_path: Path, base_url: str, store: str) -> Path:
     config = tmp_path / "gateway.toml"
     config.write_text(
         f"{store}\n"
+        f'[[clients]]\nid = "test-client"\nscopes = {SCOPES}\n'
+        f'key_hashes = ["{hash_key(TEST_KEY)}"]\n'
         f'[[upstreams]]\nname = "vardvik-berlin"\nkind = "vardvik"\nbase_url = "{base_url}"\n'
         'credentials = { api_key = "TG_WORKERS_KEY" }\n'
         'options = { restaurant_ids = ["rst_1"] }\n'
@@ -74,7 +81,7 @@ async def test_two_workers_share_one_store_and_stop_on_sigterm(tmp_path: Path) -
                 except httpx.TransportError:
                     await asyncio.sleep(0.05)
         day = quiet_weekday()
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=60, headers=AUTH_HEADERS) as client:
             found = await client.post(
                 "/graphql",
                 json={
@@ -95,7 +102,7 @@ async def test_two_workers_share_one_store_and_stop_on_sigterm(tmp_path: Path) -
         sim[FAULTS].add(Fault("latency", latency_ms=300, method="POST"))
 
         async def send() -> Any:  # a connection of its own: the kernel picks the worker
-            async with httpx.AsyncClient(base_url=base, timeout=60) as one:
+            async with httpx.AsyncClient(base_url=base, timeout=60, headers=AUTH_HEADERS) as one:
                 response = await one.post(
                     "/graphql", json={"query": CREATE, "variables": variables}
                 )

@@ -4,109 +4,70 @@
 client accepts it, ``application/graphql-response+json``. Request-level failures (unparseable
 body, oversized query, invalid document) get a 4xx and a GraphQL-shaped error body with a code;
 executed operations get 200 with data and errors side by side.
+
+Every request to ``/graphql`` carries an identity (``tablegraph.auth``): the ``authenticate``
+middleware turns its credentials into one, or answers 401 with ``WWW-Authenticate``. The
+operator's surfaces (``/metrics``, ``/readyz`` details, ``/connect/…``) need the ``admin``
+scope; ``/healthz`` stays public and says only "ok".
+
+Around every route, outermost first: CORS (``http.cors``), compression
+(``http.compression``), authentication, then per-client concurrency and request-rate limits
+(``http.clients``, keyed by the authenticated client).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from graphql import OperationType, parse
+from graphql import DocumentNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from tablegraph import deadline, logs, provenance, tracing
-from tablegraph.errors import GatewayError, InvalidInput
+from tablegraph.auth import redact
+from tablegraph.auth.authenticate import Authenticator, MissingCredentials
+from tablegraph.auth.connect import ConnectGuard
+from tablegraph.auth.identity import IDENTITY, Identity
+from tablegraph.auth.manage import ManageTokens
+from tablegraph.auth.scopes import Scope
+from tablegraph.auth.tokens import InvalidCredentials
+from tablegraph.errors import GatewayError
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
-from tablegraph.graphql.graphiql import graphiql_html, static_routes
+from tablegraph.graphql.graphiql import graphiql_response, static_routes
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
+from tablegraph.http.body import loads_bounded, read_body
+from tablegraph.http.caching import cacheable_response, max_age, reads_only_reference, uncacheable
+from tablegraph.http.clients import ConcurrencyCap, client_limits_middleware
+from tablegraph.http.compression import compression_middleware
+from tablegraph.http.cors import CorsPolicy, cors_middleware
+from tablegraph.http.params import budget_seconds, media_type, read_params
+from tablegraph.http.problem import HTTPProblem, close_after, error_response, problem_response
+from tablegraph.http.ratelimit import RateLimiter
+from tablegraph.http.readiness import ReadinessProbes
 from tablegraph.metrics import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 
 GATEWAY = web.AppKey("gateway", Gateway)
 SCHEMA = web.AppKey("schema", GatewaySchema)
+AUTH = web.AppKey("auth", Authenticator)
+CONNECT_GUARD = web.AppKey("connect_guard", ConnectGuard)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 #: A client may ask for a shorter request deadline than the gateway's, in milliseconds.
 TIMEOUT_HEADER = "X-Request-Timeout-Ms"
+#: ``app[RATE_LIMITER].charge(client_key(request), cost)`` takes a query's cost per client.
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+READINESS = web.AppKey("readiness", ReadinessProbes)
 _UPSTREAM_CODES = ("UPSTREAM_", "OUTCOME_UNKNOWN")
-
-
-def _error_response(
-    status: int, code: str, message: str, media_type: str = "application/json"
-) -> web.Response:
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    response = web.Response(status=status, text=json.dumps(body), content_type=media_type)
-    if status == 413:
-        response.force_close()  # the unread rest of the body must not linger on keep-alive
-    return response
-
-
-def _media_type(request: web.Request) -> str:
-    accept = request.headers.get("Accept", "")
-    return GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json"
-
-
-async def _read_params(request: web.Request) -> dict[str, Any]:
-    limits = request.app[GATEWAY].settings.limits
-    if request.method == "GET":
-        params: dict[str, Any] = dict(request.query)
-        if "variables" in params:
-            try:
-                params["variables"] = json.loads(params["variables"])
-            except ValueError:
-                raise InvalidInput("variables is not valid JSON") from None
-        _refuse_lone_surrogates(params)
-        return params
-    ctype = request.content_type
-    if ctype not in ("application/json", "application/graphql-response+json"):
-        raise _HTTPProblem(415, "UNSUPPORTED_MEDIA_TYPE", "send application/json")
-    too_large = _HTTPProblem(413, "REQUEST_TOO_LARGE", "the request body is too large")
-    if request.content_length is not None and request.content_length > limits.max_body_bytes:
-        if request.content_length <= 8 * limits.max_body_bytes:
-            await _discard(request)  # a client still sending would not see the answer
-        raise too_large
-    raw = await request.content.read(limits.max_body_bytes + 1)
-    if len(raw) > limits.max_body_bytes:
-        raise too_large
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise _HTTPProblem(400, "BAD_REQUEST", "the request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise _HTTPProblem(400, "BAD_REQUEST", "the request body must be a JSON object")
-    _refuse_lone_surrogates(data)
-    return data
-
-
-def _refuse_lone_surrogates(params: dict[str, Any]) -> None:
-    """JSON lets a client escape half a UTF-16 pair ("\\ud800"); such a string is not text,
-    and it crashes the first thing that encodes it (the query size check, an upstream call)."""
-    try:
-        json.dumps(params, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise _HTTPProblem(
-            400, "BAD_REQUEST", "the request contains an unpaired UTF-16 surrogate"
-        ) from None
-
-
-async def _discard(request: web.Request) -> None:
-    while await request.content.read(65536):
-        pass
-
-
-class _HTTPProblem(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 async def graphql_handler(request: web.Request) -> web.StreamResponse:
@@ -117,36 +78,35 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         and "text/html" in request.headers.get("Accept", "")
         and ("query" not in request.query)
     ):
-        return web.Response(text=graphiql_html(), content_type="text/html")
-    media = _media_type(request)
+        return graphiql_response()
+    media = media_type(request)
     try:
-        params = await _read_params(request)
+        params = await read_params(request, limits, gateway.settings.http)
         query, variables, operation = (
             params.get("query"),
             params.get("variables"),
             params.get("operationName"),
         )
         if not isinstance(query, str) or not query.strip():
-            raise _HTTPProblem(400, "BAD_REQUEST", "a 'query' string is required")
+            raise HTTPProblem(400, "BAD_REQUEST", "a 'query' string is required")
         if len(query.encode()) > limits.max_query_bytes:
-            raise _HTTPProblem(413, "QUERY_TOO_LARGE", "the query document is too large")
-        if variables is not None and not isinstance(variables, dict):
-            raise _HTTPProblem(400, "BAD_REQUEST", "'variables' must be a JSON object")
+            raise HTTPProblem(413, "QUERY_TOO_LARGE", "the query document is too large")
         if operation is not None and not isinstance(operation, str):
-            raise _HTTPProblem(400, "BAD_REQUEST", "'operationName' must be a string")
-        if request.method == "GET" and _is_mutation(query, operation):
-            raise _HTTPProblem(405, "METHOD_NOT_ALLOWED", "mutations need POST")
-        budget = _budget_seconds(request, limits.request_timeout_ms)
-    except _HTTPProblem as p:
-        return _error_response(p.status, p.code, p.message, media)
-    except InvalidInput as exc:
-        return _error_response(400, exc.code, exc.message, media)
+            raise HTTPProblem(400, "BAD_REQUEST", "'operationName' must be a string")
+        document = _parse(query) if request.method == "GET" else None
+        if document is not None and _is_mutation(document, operation):
+            raise HTTPProblem(405, "METHOD_NOT_ALLOWED", "mutations need POST")
+        budget = budget_seconds(request, limits)
+    except HTTPProblem as problem:
+        if problem.close:
+            return await close_after(request, problem_response(problem, media))
+        return problem_response(problem, media)
 
-    context = Context(gateway=gateway, client_id=_client_id(request))
+    context = Context(gateway=gateway, identity=request[IDENTITY])
     gateway.metrics.in_flight.inc()
     seen = {
         "request_id": _request_id(request),
-        "client_id": context.client_id,
+        "client_id": context.identity.client_id,
         "operation": operation or _first_operation_name(query),
     }
     with (
@@ -163,9 +123,9 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
                 operation_name=operation,
             )
         except CannotGetOperationTypeError:
-            gateway.metrics.observe(operation, "GRAPHQL_VALIDATION_FAILED", 0.0)
             # Strawberry raises (instead of answering) when operationName names no operation.
-            return _error_response(
+            gateway.metrics.observe(seen["operation"], "GRAPHQL_VALIDATION_FAILED", 0.0)
+            return error_response(
                 400,
                 "GRAPHQL_VALIDATION_FAILED",
                 "operationName names no operation in the document",
@@ -198,48 +158,33 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     status = 200
     if not executed:
         status = 400  # the document never executed: parse, validation or coercion failure
-    return web.Response(status=status, text=json.dumps(body, default=str), content_type=media)
+    text = json.dumps(body, default=str)
+    if (
+        document is not None
+        and status == 200
+        and not errors
+        and reads_only_reference(document, request.app[SCHEMA]._schema)
+    ):
+        seconds = max_age(record, gateway.settings.reference_ttl_seconds)
+        if seconds is not None:
+            return cacheable_response(request, body, text, media, seconds)
+    return uncacheable(web.Response(status=status, text=text, content_type=media))
 
 
-def _budget_seconds(request: web.Request, default_ms: int) -> float:
-    """Seconds the upstream calls of this request may take: the gateway's deadline or the
-    client's shorter one, less a reserve for assembling the answer."""
-    total_ms = default_ms
-    raw = request.headers.get(TIMEOUT_HEADER)
-    if raw is not None:
-        try:
-            asked = int(raw.strip())
-        except ValueError:
-            asked = 0
-        if asked <= 0:
-            raise _HTTPProblem(
-                400, "BAD_REQUEST", f"{TIMEOUT_HEADER} must be a positive number of milliseconds"
-            )
-        total_ms = min(total_ms, asked)
-    reserve_ms = min(total_ms * 0.1, 250.0)
-    return (total_ms - reserve_ms) / 1000
+def _parse(query: str) -> DocumentNode | None:
+    try:
+        return parse(query)
+    except GraphQLSyntaxError:
+        return None  # execution reports it
 
 
 _OPERATION_NAME = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
 
 
 def _first_operation_name(query: str) -> str | None:
-    """The document's first named operation, for metrics (no second parse of the query)."""
+    """The document's first named operation, for metrics and logs (no second parse)."""
     found = _OPERATION_NAME.search(query)
     return found.group(1) if found else None
-
-
-def _is_mutation(query: str, operation: str | None) -> bool:
-    try:
-        doc = parse(query)
-    except GraphQLSyntaxError:
-        return False
-    for definition in doc.definitions:
-        op = getattr(definition, "operation", None)
-        name = getattr(getattr(definition, "name", None), "value", None)
-        if op is OperationType.MUTATION and (operation is None or name == operation):
-            return True
-    return False
 
 
 def _request_id(request: web.Request) -> str:
@@ -250,9 +195,95 @@ def _request_id(request: web.Request) -> str:
     return uuid.uuid4().hex
 
 
-def _client_id(request: web.Request) -> str:
-    """Who the caller is, for idempotency scoping. Client auth is a later issue: header or IP."""
-    return request.headers.get("X-Client-Id") or (request.remote or "anonymous")
+def _is_mutation(document: DocumentNode, operation: str | None) -> bool:
+    for definition in document.definitions:
+        op = getattr(definition, "operation", None)
+        name = getattr(getattr(definition, "name", None), "value", None)
+        if op is OperationType.MUTATION and (operation is None or name == operation):
+            return True
+    return False
+
+
+# ---- who is calling ---------------------------------------------------------------------------
+
+_PUBLIC, _IDENTIFIED, _OPTIONAL, _ADMIN = "public", "identified", "optional", "admin"
+_TICKET = "ticket"  # a connect start link an admin asked for (POST /connect/{upstream})
+
+
+def _policy(request: web.Request) -> str:
+    path = request.path
+    if request.method == "OPTIONS":
+        return _PUBLIC  # a CORS preflight never carries credentials
+    if path == "/graphql":
+        graphiql = (
+            request.method == "GET"
+            and "text/html" in request.headers.get("Accept", "")
+            and "query" not in request.query
+        )
+        return _PUBLIC if graphiql else _IDENTIFIED
+    if path == "/metrics":
+        return _ADMIN
+    if path == "/readyz":
+        return _OPTIONAL  # probes get the status; details only for admin
+    if path.startswith("/connect/"):
+        if path.endswith("/callback"):
+            return _PUBLIC
+        return _TICKET if request.method == "GET" and "ticket" in request.query else _ADMIN
+    return _PUBLIC
+
+
+def _unauthorized(request: web.Request, message: str, *, invalid: bool) -> web.Response:
+    challenge = 'Bearer realm="tablegraph"'
+    if invalid:
+        challenge += ', error="invalid_token"'
+    body = {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
+    return web.json_response(body, status=401, headers={"WWW-Authenticate": challenge})
+
+
+@web.middleware
+async def authenticate(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    policy = _policy(request)
+    if policy == _TICKET:
+        guard = request.app[CONNECT_GUARD]
+        if not guard.take_ticket(request):
+            return _unauthorized(request, "unknown, used or expired start link", invalid=True)
+        return await guard.start(request, handler)
+    if policy == _PUBLIC:
+        if request.path.startswith("/connect/") and request.path.endswith("/callback"):
+            return await request.app[CONNECT_GUARD].callback(request, handler)
+        return await handler(request)
+    try:
+        identity = await request.app[AUTH].identify(request.headers)
+    except (MissingCredentials, InvalidCredentials) as exc:
+        if policy == _OPTIONAL:
+            return await handler(request)
+        return _unauthorized(request, str(exc), invalid=isinstance(exc, InvalidCredentials))
+    request[IDENTITY] = identity
+    if policy == _ADMIN and not identity.has(Scope.ADMIN):
+        body = {
+            "errors": [
+                {
+                    "message": "this needs the admin scope",
+                    "extensions": {"code": "FORBIDDEN", "scope": Scope.ADMIN.value},
+                }
+            ]
+        }
+        return web.json_response(body, status=403)
+    if request.path.startswith("/connect/"):
+        if request.method == "POST":
+            return request.app[CONNECT_GUARD].new_ticket(request)
+        return await request.app[CONNECT_GUARD].start(request, handler)
+    return await handler(request)
+
+
+async def _connect_link(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPNotFound()  # unreachable: the middleware answers POST /connect/{upstream}
+
+
+async def _no_server_banner(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = "tablegraph"  # never aiohttp's and Python's versions
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -261,10 +292,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
-    names = list(gateway.providers)
-    checks = await asyncio.gather(*(gateway.check(n) for n in names))
+    checks = await request.app[READINESS].checks()
+    identity = request.get(IDENTITY)
+    healthy = sum(1 for ok, _, _ in checks.values() if ok)
+    status = "ready" if healthy == len(checks) else ("degraded" if healthy else "unavailable")
+    if not (isinstance(identity, Identity) and identity.has(Scope.ADMIN)):
+        return web.json_response({"status": status}, status=200 if healthy else 503)
     upstreams = {}
-    for name, (ok, code, latency) in zip(names, checks, strict=True):
+    for name, (ok, code, latency) in checks.items():
         provider = gateway.providers[name]
         upstreams[name] = {
             "kind": provider.kind,
@@ -274,8 +309,6 @@ async def readyz(request: web.Request) -> web.Response:
             **provider.breaker.snapshot(),
             **provider.health_details(),
         }
-    healthy = sum(1 for ok, _, _ in checks if ok)
-    status = "ready" if healthy == len(names) else ("degraded" if healthy else "unavailable")
     return web.json_response(
         {"status": status, "upstreams": upstreams}, status=200 if healthy else 503
     )
@@ -288,23 +321,39 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
-async def webhook(request: web.Request) -> web.Response:
+async def webhook(request: web.Request) -> web.StreamResponse:
     """Verify a provider's webhook and drop the cached entries it touches."""
     gateway = request.app[GATEWAY]
     name = request.match_info["upstream"]
     provider = gateway.providers.get(name)
     if provider is None:
         return web.json_response({"error": "unknown upstream"}, status=404)
-    body = await request.content.read(1_000_001)
-    if len(body) > 1_000_000:
-        return web.json_response({"error": "body too large"}, status=413)
+    limits, http = gateway.settings.limits, gateway.settings.http
     try:
+        body = await read_body(request, limits.max_body_bytes, http.body_timeout_seconds)
+    except HTTPProblem as problem:
+        response = web.json_response({"error": problem.message}, status=problem.status)
+        return await close_after(request, response) if problem.close else response
+    try:
+        # The adapter parses only after the signature matched; parse here first anyway so
+        # that nesting is bounded whatever the adapter does with the JSON.
+        if not isinstance(loads_bounded(body, limits.max_json_depth, "the webhook body"), dict):
+            raise HTTPProblem(400, "BAD_REQUEST", "the webhook body must be a JSON object")
         touched = provider.verify_webhook(dict(request.headers), body)
     except GatewayError as exc:
         log.warning("refused a webhook for %s: %s", name, exc.message)  # never the body
         return web.json_response(
             {"error": exc.message}, status=400 if exc.code != "NOT_SUPPORTED" else 404
         )
+    except HTTPProblem as problem:
+        log.warning("refused a webhook for %s: %s", name, problem.message)
+        return web.json_response({"error": problem.message}, status=problem.status)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        # A safety net: adapters refuse malformed payloads with InvalidInput, but a signed
+        # payload of a shape one did not foresee is still the sender's fault, so a 400
+        # (logged without the body), never a 500.
+        log.warning("refused a malformed webhook payload for %s", name, exc_info=True)
+        return web.json_response({"error": "the webhook payload is malformed"}, status=400)
     event_id = touched.event_id
     if event_id and gateway.seen_webhook_events.get((name, event_id)):
         return web.json_response({"status": "duplicate"})
@@ -315,10 +364,31 @@ async def webhook(request: web.Request) -> web.Response:
     return web.json_response({"status": "accepted"})
 
 
-def create_app(gateway: Gateway) -> web.Application:
-    app = web.Application(client_max_size=gateway.settings.limits.max_body_bytes + 1024)
+def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -> web.Application:
+    redact.install()
+    settings = gateway.settings
+    auth = settings.auth
+    limiter = RateLimiter(settings.limits.requests_per_minute, settings.limits.cost_per_minute)
+    app = web.Application(
+        client_max_size=settings.limits.max_body_bytes + 1024,
+        middlewares=[
+            cors_middleware(CorsPolicy(settings.cors)),
+            compression_middleware(settings.http.compress_min_bytes),
+            authenticate,
+            client_limits_middleware(
+                ConcurrencyCap(settings.limits.max_concurrent_per_client), limiter
+            ),
+        ],
+    )
     app[GATEWAY] = gateway
-    app[SCHEMA] = build_schema(gateway.settings.limits)
+    app[AUTH] = Authenticator(auth)
+    if manage_tokens is not None:  # a test's clock, or secrets not from the settings
+        gateway.bookings.manage_tokens = manage_tokens
+    app[CONNECT_GUARD] = ConnectGuard(auth.public_base_url)
+    app.on_response_prepare.append(_no_server_banner)
+    app[SCHEMA] = build_schema(settings.limits)
+    app[RATE_LIMITER] = limiter
+    app[READINESS] = ReadinessProbes(gateway, settings.http.readyz_cache_seconds)
     app.router.add_route("GET", "/graphql", graphql_handler)
     app.router.add_route("POST", "/graphql", graphql_handler)
     app.router.add_get("/healthz", healthz)
@@ -327,7 +397,11 @@ def create_app(gateway: Gateway) -> web.Application:
     app.router.add_post("/webhooks/{upstream}", webhook)
     app.router.add_routes(static_routes())
     for provider in gateway.providers.values():
-        app.router.add_routes(provider.http_routes())  # e.g. Libro's /connect/{upstream}
+        routes = provider.http_routes()  # e.g. Libro's /connect/{upstream}
+        app.router.add_routes(routes)
+        if routes:
+            # The start link for a browser; answered by the connect guard in ``authenticate``.
+            app.router.add_post(f"/connect/{provider.name}", _connect_link)
 
     async def lifecycle(app: web.Application) -> Any:
         await gateway.start()

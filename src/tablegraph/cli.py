@@ -1,4 +1,4 @@
-"""The ``tablegraph`` command: demo, serve, export-schema, simulate."""
+"""The ``tablegraph`` command: demo, serve, export-schema, simulate, capabilities, keys."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -21,6 +23,9 @@ from tablegraph.settings import (
     StoreConfig,
     UpstreamConfig,
 )
+
+if TYPE_CHECKING:
+    from tablegraph.auth.config import AuthSettings
 
 SAMPLE_QUERY = """{
   restaurants(first: 5) { nodes { id name timezone provider } }
@@ -53,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("capabilities", help="print the per-provider capability table (Markdown)")
+    keys = sub.add_parser("keys", help="API keys for [[clients]]")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_new = keys_sub.add_parser("new", help="print a fresh key and the line to paste")
+    keys_new.add_argument("client", help="the client id the key is for")
     sim = sub.add_parser("simulate", help="one provider simulator on its own")
     sim.add_argument("kind")
     sim.add_argument("--host", default="127.0.0.1")
@@ -66,6 +75,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tablegraph.graphql.schema import build_schema
 
         sys.stdout.write(build_schema().as_str() + "\n")
+        return 0
+    if args.command == "keys":
+        from tablegraph.auth.keys import hash_key, new_key
+
+        key = new_key()
+        sys.stdout.write(
+            f"API key for client {args.client!r} (shown once; give it to the client):\n"
+            f"  {key}\n\n"
+            "Paste into that client's [[clients]] entry in the gateway's config:\n"
+            f'  key_hashes = ["{hash_key(key)}"]\n'
+        )
         return 0
     if args.command == "capabilities":
         from tablegraph.docs import capability_table
@@ -114,17 +134,18 @@ async def _start_gateway(
     """The gateway listening on ``host:port``; returns the runner and its base URL."""
     from tablegraph.app import create_app
     from tablegraph.gateway import Gateway
+    from tablegraph.http.server import serve_app
 
-    # The runner's shutdown timeout is the grace period: cleanup() stops the listening
+    # The grace period is the runner's shutdown timeout: cleanup() stops the listening
     # socket first, then waits that long for requests in flight before cancelling them.
-    runner = web.AppRunner(
-        create_app(Gateway(settings)), shutdown_timeout=settings.shutdown_grace_seconds
+    return await serve_app(
+        create_app(Gateway(settings)),
+        settings.http,
+        host,
+        port,
+        shutdown_timeout=settings.shutdown_grace_seconds,
+        reuse_port=reuse_port,
     )
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
-    await site.start()
-    bound = runner.addresses[0][1]
-    return runner, f"http://{host}:{bound}"
 
 
 async def _run_gateway(
@@ -139,10 +160,26 @@ async def _run_gateway(
         await runner.cleanup()  # closes upstream clients and the store too (app cleanup)
 
 
+def demo_auth(key: str) -> AuthSettings:
+    """The demo's one client: every scope, the given key; manage tokens signed with a secret
+    generated once into the temp directory."""
+    from tablegraph.auth.config import AuthSettings, ClientConfig, ManageTokenSettings
+    from tablegraph.auth.keys import hash_key
+    from tablegraph.auth.scopes import ALL_SCOPES
+
+    secret_file = os.path.join(tempfile.gettempdir(), "tablegraph-demo", "manage-token.secret")
+    return AuthSettings(
+        clients=(ClientConfig("demo", ALL_SCOPES, (hash_key(key),)),),
+        manage_tokens=ManageTokenSettings(secret_file=secret_file),
+    )
+
+
 async def start_demo(
-    host: str, port: int, seed: int, data_dir: str | None = None
+    host: str, port: int, seed: int, key: str | None = None, data_dir: str | None = None
 ) -> tuple[list[web.AppRunner], str]:
-    """Every available simulator on a free loopback port, then the gateway on ``port``."""
+    """Every available simulator on a free loopback port, then the gateway on ``port``,
+    admitting ``key`` (a fresh one if not given) with every scope."""
+    from tablegraph.auth.keys import new_key
     from tablegraph.simulators import available_simulators, simulator_module
 
     runners: list[web.AppRunner] = []
@@ -154,15 +191,29 @@ async def start_demo(
         upstreams.extend(module.demo_upstreams(url))
         print(f"  simulator {kind:<13} {url}", flush=True)
     store = StoreConfig("sqlite", data_dir) if data_dir else StoreConfig()
-    settings = GatewaySettings(upstreams=tuple(upstreams), host=host, port=port, store=store)
+    settings = GatewaySettings(
+        upstreams=tuple(upstreams),
+        host=host,
+        port=port,
+        auth=demo_auth(key or new_key()),
+        store=store,
+    )
     runners.append((await _start_gateway(settings, host, port))[0])
     return runners, f"http://{host}:{port}/graphql"
 
 
 async def _run_demo(host: str, port: int, seed: int, data_dir: str) -> None:
+    from tablegraph.auth.keys import new_key
+
     print("tablegraph demo: starting simulators…", flush=True)
-    runners, url = await start_demo(host, port, seed, data_dir)
-    print(f"\nGraphiQL: {url}\n\nTry:\n{SAMPLE_QUERY}\n\nCtrl-C stops everything.", flush=True)
+    key = new_key()
+    runners, url = await start_demo(host, port, seed, key, data_dir)
+    print(
+        f"\nGraphiQL: {url}#key={key}\n"
+        f"API key:  {key}   (send it as 'Authorization: Bearer {key}')\n\n"
+        f"Try:\n{SAMPLE_QUERY}\n\nCtrl-C stops everything.",
+        flush=True,
+    )
     try:
         await _wait_for_stop()
     finally:

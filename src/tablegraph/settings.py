@@ -11,7 +11,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tablegraph.auth.config import AuthSettings
 
 
 class ConfigError(Exception):
@@ -65,6 +68,43 @@ class Limits:
     max_body_bytes: int = 1_000_000
     #: Default request-wide deadline; a client may ask for less with ``X-Request-Timeout-Ms``.
     request_timeout_ms: int = 10_000
+    #: The least a client may ask for with ``X-Request-Timeout-Ms`` (less is a 400).
+    min_request_timeout_ms: int = 100
+    #: Arrays and objects nested deeper than this in a body or in GET ``variables`` are a 400.
+    max_json_depth: int = 64
+    #: Per client (``tablegraph.http.clients.client_key``); 0 turns a limit off.
+    requests_per_minute: int = 3_000
+    #: Query cost per client and minute, charged by ``RateLimiter.charge`` once costs exist.
+    cost_per_minute: int = 50_000
+    #: Requests of one client being handled at once; more are refused with 429.
+    max_concurrent_per_client: int = 64
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    #: A connection must deliver a request's complete headers within this many seconds of
+    #: opening (or of its previous answer), or it is closed: slow-header clients (slowloris).
+    header_timeout_seconds: float = 10.0
+    #: The whole body of a request must arrive within this many seconds (else 408).
+    body_timeout_seconds: float = 30.0
+    #: ``/readyz`` probes each upstream at most once per this many seconds.
+    readyz_cache_seconds: float = 5.0
+    #: Answers shorter than this are sent uncompressed.
+    compress_min_bytes: int = 1024
+
+
+@dataclass(frozen=True)
+class CorsSettings:
+    #: Origins browsers may call from: exact (``https://app.example.com``) or one wildcard
+    #: subdomain pattern (``https://*.example.com``). Empty: no cross-origin access.
+    allow_origins: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = (
+        "Authorization",
+        "Content-Type",
+        "X-Request-Timeout-Ms",
+        "traceparent",
+    )
+    max_age_seconds: int = 600
 
 
 #: Where ``serve`` keeps its durable state when the config names no ``[store] data_dir``.
@@ -91,6 +131,8 @@ class GatewaySettings:
     host: str = "127.0.0.1"
     port: int = 8080
     limits: Limits = field(default_factory=Limits)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    cors: CorsSettings = field(default_factory=CorsSettings)
     reference_ttl_seconds: float = 300.0
     availability_ttl_seconds: float = 15.0
     #: How long reference data (profiles, opening hours) may be served stale while its
@@ -100,6 +142,15 @@ class GatewaySettings:
     #: On SIGTERM/SIGINT: stop accepting, then give in-flight requests this long to finish.
     shutdown_grace_seconds: float = 30.0
     store: StoreConfig = field(default_factory=StoreConfig)
+    #: Client identities, scopes, anonymous access, JWT and manage-token secrets. The default
+    #: admits nobody: every request without valid credentials gets 401.
+    auth: AuthSettings = field(default_factory=lambda: _no_auth())
+
+
+def _no_auth() -> AuthSettings:
+    from tablegraph.auth.config import AuthSettings  # late: auth.config imports this module
+
+    return AuthSettings()
 
 
 _GATEWAY_KEYS = {
@@ -136,13 +187,21 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> GatewaySettin
 
 
 def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> GatewaySettings:
+    from tablegraph.auth.config import parse_auth
     from tablegraph.providers import provider_class  # late: providers import settings
 
-    _no_unknown(data, {"gateway", "limits", "upstreams", "store"}, "top level")
+    _no_unknown(
+        data,
+        {"gateway", "limits", "http", "cors", "upstreams", "auth", "clients", "store"},
+        "top level",
+    )
     gateway = dict(data.get("gateway", {}))
     _no_unknown(gateway, _GATEWAY_KEYS, "[gateway]")
     limits_data = dict(data.get("limits", {}))
     _no_unknown(limits_data, set(Limits.__dataclass_fields__), "[limits]")
+    http_data = dict(data.get("http", {}))
+    _no_unknown(http_data, set(HttpSettings.__dataclass_fields__), "[http]")
+    cors = _cors_settings(dict(data.get("cors", {})))
     upstreams: list[UpstreamConfig] = []
     seen: set[str] = set()
     for index, raw in enumerate(data.get("upstreams", [])):
@@ -184,9 +243,13 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
         )
     if not upstreams:
         raise ConfigError("no [[upstreams]] configured")
+    auth = parse_auth(dict(data.get("auth", {})), list(data.get("clients", [])), environ)
     return GatewaySettings(
         upstreams=tuple(upstreams),
         limits=Limits(**limits_data),
+        http=HttpSettings(**http_data),
+        cors=cors,
+        auth=auth,
         store=_store_config(dict(data.get("store", {}))),
         **gateway,
     )
@@ -204,6 +267,24 @@ def _store_config(raw: dict[str, Any]) -> StoreConfig:
         data_dir=str(raw.get("data_dir", DEFAULT_DATA_DIR)),
         redis_url=raw.get("redis_url"),
     )
+
+
+def _cors_settings(data: dict[str, Any]) -> CorsSettings:
+    from tablegraph.http.cors import parse_origin_pattern  # late: http imports settings
+
+    _no_unknown(data, set(CorsSettings.__dataclass_fields__), "[cors]")
+    for key in ("allow_origins", "allow_headers"):
+        if key in data:
+            value = data[key]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"[cors] {key} must be a list of strings")
+            data[key] = tuple(value)
+    for origin in data.get("allow_origins", ()):
+        try:
+            parse_origin_pattern(origin)
+        except ValueError as exc:
+            raise ConfigError(f"[cors] allow_origins: {exc}") from None
+    return CorsSettings(**data)
 
 
 def _no_unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:

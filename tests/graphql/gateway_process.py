@@ -22,6 +22,7 @@ from tablegraph.app import create_app
 from tablegraph.gateway import Gateway
 from tablegraph.model import Booking, NewBooking
 from tablegraph.settings import GatewaySettings
+from tests.auth_support import all_scopes_auth
 
 
 def _hold(provider: Any, signal: Path) -> None:
@@ -38,7 +39,10 @@ def _hold(provider: Any, signal: Path) -> None:
 
 async def main(spec_path: str) -> None:
     spec: dict[str, Any] = pickle.loads(Path(spec_path).read_bytes())
-    gateway = Gateway(GatewaySettings(upstreams=tuple(spec["upstreams"]), store=spec["store"]))
+    settings = GatewaySettings(
+        upstreams=tuple(spec["upstreams"]), store=spec["store"], auth=all_scopes_auth()
+    )
+    gateway = Gateway(settings)
     if spec.get("hold_creates"):
         for provider in gateway.providers.values():
             _hold(provider, Path(spec["hold_creates"]))

@@ -29,6 +29,7 @@ from tablegraph.model import Capability
 from tablegraph.settings import StoreConfig
 from tablegraph.simulators.common import REQUEST_COUNTS
 from tablegraph.simulators.faults import FAULTS, Fault
+from tests.auth_support import AUTH_HEADERS
 from tests.redis_server import redis_url
 from tests.simulators.test_ambiguous_create import CREATE_PATHS
 
@@ -140,7 +141,7 @@ async def test_a_gateway_killed_between_the_write_and_its_record_books_once(
     held = tmp_path / "created"
     spec = {"upstreams": [config], "store": store, "hold_creates": str(held)}
     process, url = await _spawn(spec, tmp_path)
-    client = httpx.AsyncClient(base_url=url, timeout=60)
+    client = httpx.AsyncClient(base_url=url, timeout=60, headers=AUTH_HEADERS)
     try:
         sent = asyncio.create_task(
             client.post("/graphql", json={"query": CREATE, "variables": variables})

@@ -113,8 +113,8 @@ async def test_the_gateways_own_checks_name_input_paths(api: Api) -> None:
 
 
 async def test_two_providers_one_path(start_server: StartServer) -> None:
-    """Vardvik's adapter names ``("input", "guest", "email")``, LibreBooking's
-    ``("guest", "email")``, for the same missing e-mail: the client sees one path."""
+    """Vardvik's and LibreBooking's adapters refuse the same missing e-mail (each in its own
+    code, and Vardvik's once named ``("input", "guest", "email")``): the client sees one path."""
     shown = []
     for kind in ("vardvik", "librebooking"):
         stack, close = await start_stack(kind, start_server)

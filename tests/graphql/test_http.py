@@ -18,6 +18,7 @@ import pytest
 from tablegraph.settings import Secret
 from tablegraph.simulators.vardvik import demo_upstreams
 
+from ..auth_support import TEST_KEY
 from .conftest import Api, Sim, start_gateway
 from .helpers import AVAILABILITY, BERLIN_MITTE, quiet_weekday
 
@@ -166,7 +167,7 @@ async def test_graphiql_renders_in_headless_chromium(api: Api) -> None:
             f"--user-data-dir={profile}",
             "--virtual-time-budget=15000",
             "--dump-dom",
-            api.url("/graphql"),
+            api.url("/graphql") + "#key=" + TEST_KEY,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
         )
@@ -175,3 +176,5 @@ async def test_graphiql_renders_in_headless_chromium(api: Api) -> None:
     assert "graphiql-container" in html, html[:500]
     # The IDE fetched the schema through the gateway (introspection) and shows the default query.
     assert "upstreams" in html
+    # It did so with the key from the URL fragment (tests/auth/test_demo.py: the demo's key).
+    assert TEST_KEY in html and "UNAUTHENTICATED" not in html

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 from aiohttp import web
 
+from tablegraph.providers.kit import Runtime
 from tablegraph.providers.libro import LibroProvider, libro_oauth_routes
 from tablegraph.settings import Secret
 from tablegraph.simulators.common import REQUEST_COUNTS, Clock
@@ -57,14 +58,28 @@ class Env:
     def count(self, route: str) -> int:
         return int(self.app[REQUEST_COUNTS][route])
 
-    def new_provider(self, **options: Any) -> LibroProvider:
+    def new_provider(
+        self,
+        *,
+        now: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = _no_sleep,
+        **options: Any,
+    ) -> LibroProvider:
+        """A new adapter (its own runtime and caches) reading the simulator's clock."""
         config = demo_upstreams(self.url)[0]
         credentials = dict(config.credentials)
         for key in ("webhook_secret", "token_store_key"):
             if key in options:
                 credentials[key] = Secret(options.pop(key))
-        opts = {**config.options, "_clock": self.clock, "_sleep": _no_sleep, **options}
-        return LibroProvider(replace(config, options=opts, credentials=credentials))
+        clock = self.clock
+        runtime = Runtime(
+            now=now or clock.now,
+            # Gateway caches (the restaurant list) age by the same clock.
+            monotonic=lambda: clock.now().timestamp(),
+            sleep=sleep,
+        )
+        opts = {**config.options, **options}
+        return LibroProvider(replace(config, options=opts, credentials=credentials), runtime)
 
 
 @asynccontextmanager

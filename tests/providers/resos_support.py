@@ -8,7 +8,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
+from tablegraph.idempotency import IdempotencyStore, fingerprint
+from tablegraph.model import Booking, NewBooking
+from tablegraph.providers.kit import Runtime
 from tablegraph.providers.resos import ResosProvider
+from tablegraph.reconcile import LostCreates
 from tablegraph.simulators.common import Clock
 from tablegraph.simulators.resos import demo_upstreams
 
@@ -70,7 +76,44 @@ class FakeTime:
         await asyncio.sleep(0)
 
 
-def make_provider(url: str, fake: FakeTime, **options: Any) -> ResosProvider:
+def make_provider(
+    url: str,
+    fake: FakeTime,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    now: Callable[[], datetime] | None = None,
+    **options: Any,
+) -> ResosProvider:
+    """The demo upstream on ``url``, on ``fake`` time (``now``: a skewed gateway clock)."""
     config = demo_upstreams(url)[0]
-    merged = {**config.options, "_now": fake.now, "_sleep": fake.sleep, **options}
-    return ResosProvider(replace(config, options=merged))
+    runtime = Runtime(
+        transport=transport,
+        now=now or fake.clock.now,
+        monotonic=fake.now,
+        sleep=fake.sleep,
+    )
+    return ResosProvider(replace(config, options={**config.options, **options}), runtime)
+
+
+class GatewayCreates:
+    """What the gateway wraps around an adapter's create (``tablegraph.idempotency`` and
+    ``tablegraph.reconcile.LostCreates``, as ``graphql/mutations.py`` uses them): a replay of
+    a key gets its first outcome, a retry after an unknown outcome looks the key up before it
+    books. The adapter keeps no memory of keys; tests of key replays go through this."""
+
+    CLIENT = "resos-tests"
+
+    def __init__(self) -> None:
+        self.store: IdempotencyStore[Booking] = IdempotencyStore()
+        self.lost = LostCreates()
+
+    async def create(self, provider: ResosProvider, request: NewBooking) -> Booking:
+        print_ = fingerprint(
+            "create",
+            {"start": request.start.astimezone(UTC).isoformat(), "party": request.party_size},
+        )
+
+        async def create() -> Booking:
+            return await self.lost.create(provider, request, self.CLIENT)
+
+        return await self.store.run(self.CLIENT, request.idempotency_key, print_, create)

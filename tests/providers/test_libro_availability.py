@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from tablegraph.model import Area, SlotPayment
-from tablegraph.providers.libro.mapping import _to_slots
+from tablegraph.providers.libro.mapping import to_slots
 from tests.providers.libro_support import BISTRO, PLATEAU, libro_env
 
 TZ = "America/Montreal"
@@ -32,7 +32,7 @@ def test_seed_example_with_experiences() -> None:
             ],
         }
     }
-    slots = _to_slots(body, TZ, 2, "CAD")
+    slots = to_slots(body, TZ, 2, "CAD")
     assert [s.start.isoformat() for s in slots] == [
         "2026-07-09T11:00:00-04:00",
         "2026-07-09T11:15:00-04:00",
@@ -47,7 +47,7 @@ def test_seed_example_with_experiences() -> None:
 def test_seed_example_without_experiences() -> None:
     # Source: seeds/libro-api.txt, "Get Restaurant Availability", response without experiences.
     body = {"2026-07-09": {"2026-07-09T11:00:00": True, "2026-07-09T11:15:00": True}}
-    slots = _to_slots(body, TZ, 4, "CAD")
+    slots = to_slots(body, TZ, 4, "CAD")
     assert [(s.start.hour, s.start.minute, s.areas) for s in slots] == [(11, 0, ()), (11, 15, ())]
 
 
@@ -88,7 +88,7 @@ def test_payment_required_shapes_from_the_reference() -> None:
             ],
         }
     }
-    slots = _to_slots(body, TZ, 2, "CAD")
+    slots = to_slots(body, TZ, 2, "CAD")
     assert [
         (s.start.strftime("%H:%M"), [a.native_id for a in s.areas], s.payment) for s in slots
     ] == [
@@ -105,7 +105,7 @@ def test_keys_in_the_dst_gap_and_overlap() -> None:
         "2026-03-07": {"2026-03-08T01:45:00": True, "2026-03-08T02:30:00": True},
         "2026-10-31": {"2026-11-01T01:30:00": True, "2026-11-01T02:00:00": True},
     }
-    got = [s.start.isoformat() for s in _to_slots(body, TZ, 2, "CAD")]
+    got = [s.start.isoformat() for s in to_slots(body, TZ, 2, "CAD")]
     assert got == [
         "2026-03-08T01:45:00-05:00",
         "2026-03-08T03:30:00-04:00",

@@ -349,3 +349,35 @@ async def test_a_range_over_two_days_uses_started_after_and_before(start_server)
         assert "date" not in seen[0]
         assert seen[0]["started-after"] == "2026-07-04T00:00:00-04:00"
         assert seen[0]["started-before"] == "2026-07-06T00:00:00-04:00"
+
+
+async def test_a_lost_create_is_found_by_its_marker_not_by_guest_and_time(start_server) -> None:
+    """Libro dedupes people by e-mail or phone, so two creates for one guest at one time are
+    indistinguishable but for the marker the adapter leaves in the note (a hash of the key)."""
+    notes: list[str] = []
+
+    @web.middleware
+    async def capture(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        if request.method == "POST" and request.path.endswith("/bookings"):
+            notes.append((await request.json())["data"]["attributes"]["note"])
+        return await handler(request)
+
+    async with libro_env(start_server, middlewares=(capture,)) as env:
+        env.state.bookings.clear()
+        start = localize(DAY, time(12, 0), TZ)
+        guest = GuestData("Ann", "Roy", "ann@roy.ca", "5145550000")
+        first = await env.provider.create_booking(NewBooking(BISTRO, start, 2, guest, "first"))
+        other_email = GuestData("Ann", "Roy", "ann.roy@work.ca", "5145550000")
+        second_request = NewBooking(BISTRO, start, 2, other_email, "second", "Window")
+        second = await env.provider.create_booking(second_request)
+        assert second.guest_id == first.guest_id  # the same Libro person (same phone)
+        assert second.notes == "Window" and first.notes is None
+        assert all("[tablegraph:" in n and "second" not in n for n in notes)
+        fresh = env.new_provider()
+        try:
+            found = await fresh.find_booking_by_idempotency_key(BISTRO, "second", second_request)
+            assert found is not None and found.native_id == second.native_id
+            third = NewBooking(BISTRO, start, 2, guest, "third")
+            assert await fresh.find_booking_by_idempotency_key(BISTRO, "third", third) is None
+        finally:
+            await fresh.close()

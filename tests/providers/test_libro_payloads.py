@@ -8,10 +8,10 @@ from tablegraph.model import BookingStatus, Capability, OpeningPeriod
 from tablegraph.providers.libro import LibroProvider
 from tablegraph.providers.libro.jsonapi import Included
 from tablegraph.providers.libro.mapping import (
-    _to_booking,
-    _to_guest,
-    _to_opening_hours,
-    _to_restaurant,
+    to_booking,
+    to_guest,
+    to_opening_hours,
+    to_restaurant,
 )
 
 # Source: seeds/libro-api.txt "The Restaurant Object".
@@ -87,7 +87,7 @@ DOC_PERSON = {
 
 def test_restaurant_object() -> None:
     caps = LibroProvider.capabilities
-    r = _to_restaurant("libro-x", DOC_RESTAURANT, caps)  # type: ignore[arg-type]
+    r = to_restaurant("libro-x", DOC_RESTAURANT, caps)  # type: ignore[arg-type]
     assert (r.native_id, r.reference, r.name) == (
         "ZZ000000000000",
         "0000000000",
@@ -98,11 +98,11 @@ def test_restaurant_object() -> None:
     assert r.policy.max_advance_days == 183  # six months
     assert Capability.REVIEWS in r.capabilities
     inactive = {**DOC_RESTAURANT, "attributes": {**DOC_RESTAURANT["attributes"], "active": False}}
-    assert _to_restaurant("libro-x", inactive, caps).capabilities == frozenset()  # type: ignore[arg-type]
+    assert to_restaurant("libro-x", inactive, caps).capabilities == frozenset()  # type: ignore[arg-type]
 
 
 def test_service_scopes_become_opening_hours() -> None:
-    hours = _to_opening_hours(DOC_RESTAURANT)  # type: ignore[arg-type]
+    hours = to_opening_hours(DOC_RESTAURANT)  # type: ignore[arg-type]
     monday = [p for p in hours.weekly if p.day_of_week == 1]
     assert monday == [
         OpeningPeriod(1, time(10), time(15), "Diner"),
@@ -112,12 +112,12 @@ def test_service_scopes_become_opening_hours() -> None:
 
 
 def test_booking_object() -> None:
-    restaurant = _to_restaurant(
+    restaurant = to_restaurant(
         "libro-x",
         {**DOC_RESTAURANT, "id": "XXXX"},  # type: ignore[arg-type]
         frozenset(),
     )
-    b = _to_booking(
+    b = to_booking(
         "libro-x",
         DOC_BOOKING["data"],
         restaurant,  # type: ignore[arg-type]
@@ -135,12 +135,12 @@ def test_booking_object() -> None:
         **DOC_BOOKING["data"],
         "attributes": {**DOC_BOOKING["data"]["attributes"], "status": "waitlisted-new"},
     }
-    odd = _to_booking("libro-x", unknown, restaurant, Included())  # type: ignore[arg-type]
+    odd = to_booking("libro-x", unknown, restaurant, Included())  # type: ignore[arg-type]
     assert odd.status is BookingStatus.UNKNOWN and odd.provider_status == "waitlisted-new"
 
 
 def test_person_object() -> None:
-    g = _to_guest("libro-x", DOC_PERSON)  # type: ignore[arg-type]
+    g = to_guest("libro-x", DOC_PERSON)  # type: ignore[arg-type]
     assert (g.native_id, g.first_name, g.last_name) == ("18476003", "Johnny", "Doe")
     assert (g.email, g.phone, g.notes, g.tags) == (
         "john@gmail.com",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from tablegraph.model import Review
 from tablegraph.providers.libro.jsonapi import Included
-from tablegraph.providers.libro.mapping import _to_review
+from tablegraph.providers.libro.mapping import to_review
 from tablegraph.reviews import RatingSummary, rating_summary
 from tablegraph.simulators.libro.state import ReviewRec
 from tests.providers.libro_support import BISTRO, libro_env
@@ -37,7 +37,7 @@ def test_review_object_from_the_reference() -> None:
     from tablegraph.model import Restaurant
 
     restaurant = Restaurant("libro-x", BISTRO, "Bistro", "America/Montreal")
-    review = _to_review("libro-x", DOC_REVIEW, restaurant)  # type: ignore[arg-type]
+    review = to_review("libro-x", DOC_REVIEW, restaurant)  # type: ignore[arg-type]
     assert review.rating == 5.0 and review.text == "Perfect!"
     assert review.reply == "Glad you enjoyed your meal!" and review.source == "libro"
     assert review.sub_ratings == (("ambiance", 4.0), ("food", 5.0), ("service", 5.0))

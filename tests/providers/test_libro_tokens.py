@@ -36,7 +36,7 @@ async def test_token_expiring_mid_run_is_renewed_once_without_errors(start_serve
             def now(self):  # type: ignore[no-untyped-def]
                 return self.at
 
-        provider = env.new_provider(_clock=Frozen(env.clock), max_concurrency=100)
+        provider = env.new_provider(now=Frozen(env.clock).now, max_concurrency=100)
         try:
             await provider.list_reviews(BISTRO)
             env.clock.advance(7201)  # every token the simulator issued is now expired
@@ -60,7 +60,7 @@ async def test_403_for_an_expired_token_also_refreshes_once(start_server) -> Non
             def now(self):  # type: ignore[no-untyped-def]
                 return self.at
 
-        provider = env.new_provider(_clock=Frozen(env.clock))
+        provider = env.new_provider(now=Frozen(env.clock).now)
         try:
             await provider.list_reviews(BISTRO)
             env.clock.advance(7201)

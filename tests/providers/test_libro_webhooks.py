@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import replace
 from datetime import date, time
 
 import pytest
 from aiohttp import web
 
-from tablegraph.errors import InvalidInput
+from tablegraph.errors import InvalidInput, NotSupported
 from tablegraph.model import GuestData, NewBooking, WebhookEvent
-from tablegraph.simulators.libro import LIBRO_WEBHOOKS
+from tablegraph.providers.kit import Runtime
+from tablegraph.providers.libro import LibroProvider
+from tablegraph.simulators.libro import LIBRO_WEBHOOKS, demo_upstreams
 from tablegraph.timeutil import localize
 from tests.providers.libro_support import BISTRO, libro_env
 
@@ -112,3 +115,28 @@ async def test_signature_checks_on_a_reference_payload(start_server) -> None:
             with pytest.raises(InvalidInput) as err:
                 env.provider.verify_webhook(headers, body)
             assert SECRET not in err.value.message and "63873433" not in err.value.message
+
+
+async def test_malformed_deliveries_are_invalid_input_and_no_secret_is_not_supported(
+    start_server,
+) -> None:
+    async with libro_env(start_server, webhook_secret=SECRET) as env:
+        now = int(env.clock.now().timestamp())
+        for body in (
+            b"[1, 2]",  # a list, not a document
+            json.dumps({"data": [DOC_BOOKING["data"]]}).encode(),  # data is not one resource
+            json.dumps({"data": "63873433"}).encode(),
+            json.dumps({"data": {**DOC_BOOKING["data"], "relationships": []}}).encode(),
+            b"\xff\xfe not json",
+        ):
+            with pytest.raises(InvalidInput):
+                env.provider.verify_webhook({"X-Libro-Signature": _sign(body, now)}, body)
+        [config] = demo_upstreams(env.url)
+        credentials = {k: v for k, v in config.credentials.items() if k != "webhook_secret"}
+        unsecured = LibroProvider(replace(config, credentials=credentials), Runtime())
+        try:
+            body = json.dumps(DOC_BOOKING).encode()
+            with pytest.raises(NotSupported):
+                unsecured.verify_webhook({"X-Libro-Signature": _sign(body, now)}, body)
+        finally:
+            await unsecured.close()

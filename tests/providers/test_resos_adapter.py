@@ -11,8 +11,12 @@ import pytest
 from aiohttp import web
 
 from tablegraph.errors import (
+    BookingRejected,
+    GatewayError,
     IdempotencyConflict,
+    InvalidInput,
     InvalidState,
+    NotFound,
     NotSupported,
     OutcomeUnknown,
     SlotUnavailable,
@@ -29,6 +33,7 @@ from tablegraph.model import (
     WaitlistRequest,
 )
 from tablegraph.providers.resos import ResosProvider
+from tablegraph.providers.resos.errors import ERRORS
 from tablegraph.simulators.common import REQUEST_COUNTS
 from tablegraph.simulators.faults import FAULTS, Fault
 from tablegraph.simulators.resos import (
@@ -40,7 +45,7 @@ from tablegraph.simulators.resos import (
 )
 from tablegraph.timeutil import local_day_bounds
 
-from .resos_support import FakeTime, make_provider
+from .resos_support import FakeTime, GatewayCreates, make_provider
 
 CPH = ZoneInfo("Europe/Copenhagen")
 DAY = date(2026, 6, 12)  # a Friday, open for lunch and dinner in Copenhagen
@@ -212,8 +217,11 @@ async def test_lost_create_response_is_reconciled_and_never_doubles(serve, fake)
     app, state, provider = await serve()
     app[FAULTS].add(Fault("drop_response", method="POST", path="^/v1/bookings$", count=1))
     start = datetime(2026, 6, 12, 20, 0, tzinfo=CPH)
-    first = await provider.create_booking(new_booking(start, key="lost-1"))
-    second = await provider.create_booking(new_booking(start, key="lost-1"))  # a retry
+    # The gateway finds the lost create by the key's marker (find_booking_by_idempotency_key)
+    # and replays the key; the adapter keeps no memory of keys.
+    gateway = GatewayCreates()
+    first = await gateway.create(provider, new_booking(start, key="lost-1"))
+    second = await gateway.create(provider, new_booking(start, key="lost-1"))  # a retry
     assert first.native_id == second.native_id
     stored = [
         b
@@ -227,7 +235,7 @@ async def test_lost_create_response_is_reconciled_and_never_doubles(serve, fake)
     )
     assert found is not None and found.native_id == first.native_id
     with pytest.raises(IdempotencyConflict) as info:  # the same key for another request
-        await provider.create_booking(new_booking(start, key="lost-1", people=3))
+        await gateway.create(provider, new_booking(start, key="lost-1", people=3))
     assert info.value.code == "IDEMPOTENCY_KEY_REUSED"
 
 
@@ -398,9 +406,15 @@ async def test_lost_post_that_stored_nothing_is_looked_up_then_sent_once_more(
     app = create_app(0, clock=fake.clock)
     state = app[RESOS_STATE]
     lose = LosePosts(1)
-    provider = make_provider(await start_server(app), fake, _transport=lose)
+    provider = make_provider(await start_server(app), fake, transport=lose)
     start = datetime(2026, 6, 12, 21, 0, tzinfo=CPH)
-    booking = await provider.create_booking(new_booking(start, key="cut-1"))
+    # The adapter reports a lost POST and never sends it again by itself; looking the key up
+    # and sending once more is the gateway's (tablegraph.reconcile.LostCreates) on the retry.
+    gateway = GatewayCreates()
+    with pytest.raises(OutcomeUnknown):
+        await gateway.create(provider, new_booking(start, key="cut-1"))
+    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 1  # looked after the loss: nothing
+    booking = await gateway.create(provider, new_booking(start, key="cut-1"))  # the retry
     made = [
         b
         for b in state.restaurant(COPENHAGEN_ID).bookings.values()
@@ -408,20 +422,23 @@ async def test_lost_post_that_stored_nothing_is_looked_up_then_sent_once_more(
     ]
     assert [b["_id"] for b in made] == [booking.reference]
     assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 1
-    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 1  # the look-up before the retry
+    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 2  # and the look-up before the retry
     await provider.close()
 
 
 async def test_unknown_outcome_is_reported_and_the_next_try_looks_first(start_server, fake) -> None:
     app = create_app(0, clock=fake.clock)
     state = app[RESOS_STATE]
-    provider = make_provider(await start_server(app), fake, _transport=LosePosts(2))
+    provider = make_provider(await start_server(app), fake, transport=LosePosts(2))
     start = datetime(2026, 6, 12, 21, 15, tzinfo=CPH)
-    with pytest.raises(OutcomeUnknown):
-        await provider.create_booking(new_booking(start, key="cut-2"))
+    gateway = GatewayCreates()
+    for _ in range(2):  # each try's POST is lost: each is reported, none is sent twice
+        with pytest.raises(OutcomeUnknown):
+            await gateway.create(provider, new_booking(start, key="cut-2"))
     assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 0
-    booking = await provider.create_booking(new_booking(start, key="cut-2"))
-    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 3  # two look-ups, then one more first
+    booking = await gateway.create(provider, new_booking(start, key="cut-2"))
+    # A look-up after each loss and one before each retry.
+    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 4
     made = [
         b
         for b in state.restaurant(COPENHAGEN_ID).bookings.values()
@@ -485,3 +502,61 @@ async def test_a_whole_booking_life_never_sends_patch_or_delete(serve, fake) -> 
     methods = {key.split(" ")[0] for key in app[REQUEST_COUNTS] if key != "*"}
     assert methods == {"GET", "POST", "PUT"}
     assert app[REQUEST_COUNTS]["PUT /v1/bookings/{id}"] == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "error", "code", "message"),
+    [
+        # Source: providers/resos.md, "Status codes seen" and "Error body" (a JSON string).
+        (
+            400,
+            "Bookings cannot be deleted; set status to canceled",
+            BookingRejected,
+            "REJECTED",
+            "Bookings cannot be deleted; set status to canceled",
+        ),
+        (
+            422,
+            "Missing required parameter: date",
+            InvalidInput,
+            "INVALID_INPUT",
+            "Missing required parameter: date",
+        ),
+        (
+            422,
+            "No available tables",
+            SlotUnavailable,
+            "SLOT_UNAVAILABLE",
+            "the requested time is no longer available",
+        ),
+        (404, "Not found", NotFound, "NOT_FOUND", "not found at resOS"),
+        (
+            401,
+            "Unauthorized",
+            UpstreamAuthError,
+            "UPSTREAM_AUTH_FAILED",
+            "resOS refused the API key",
+        ),
+        (409, "", BookingRejected, "REJECTED", "resOS refused the request (409)"),
+    ],
+)
+def test_a_4xx_with_a_resos_body_is_a_definite_refusal_with_its_reason(
+    status: int, reason: str, error: type[GatewayError], code: str, message: str
+) -> None:
+    # A 4xx means resOS did not apply the request: never an unknown outcome (issue #14, 2).
+    got = ERRORS.error_for(httpx.Response(status, json=reason), "resos-nordics")
+    assert type(got) is error and not isinstance(got, OutcomeUnknown)
+    assert (got.code, got.message, got.upstream) == (code, message, "resos-nordics")
+    assert got.details["providerStatus"] == status
+
+
+async def test_a_refused_create_is_reported_as_refused_and_never_sent_again(serve, fake) -> None:
+    app, state, provider = await serve()
+    app[FAULTS].add(Fault("error", status=400, method="POST", path="^/v1/bookings$", count=1))
+    before = len(state.restaurant(COPENHAGEN_ID).bookings)
+    start = datetime(2026, 6, 12, 19, 45, tzinfo=CPH)
+    with pytest.raises(BookingRejected) as info:
+        await GatewayCreates().create(provider, new_booking(start, key="refused-1"))
+    assert (info.value.code, info.value.message) == ("REJECTED", "Bad Request")
+    assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 1  # refused: not sent again
+    assert len(state.restaurant(COPENHAGEN_ID).bookings) == before

@@ -69,5 +69,16 @@ def test_bad_restaurant_entries_stop_start_up(change, message: str) -> None:  # 
 def test_unknown_option_is_refused_by_settings() -> None:
     data = tomllib.loads(TOML)
     data["upstreams"][0]["options"]["budget"] = 5
-    with pytest.raises(ConfigError, match="unknown key"):
+    with pytest.raises(ConfigError, match="unknown option"):  # the kit's wording
+        parse_settings(data, ENV)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("rate_limit_per_minute", 0), ("list_window_days", "a week"), ("restaurants", ["cph"])],
+)
+def test_a_bad_option_value_is_refused_by_settings_naming_it(key: str, value: object) -> None:
+    data = tomllib.loads(TOML)
+    data["upstreams"][0]["options"][key] = value
+    with pytest.raises(ConfigError, match=rf"options\.{key}"):
         parse_settings(data, ENV)

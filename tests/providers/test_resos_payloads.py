@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tablegraph.model import BookingPolicy, BookingStatus, OpeningPeriod, SpecialDay
+from tablegraph.providers.resos.auth import GovernedBasicAuth
 from tablegraph.providers.resos.governor import RateGovernor
-from tablegraph.providers.resos.payloads import (
+from tablegraph.providers.resos.mapping import (
     STATUS_MAP,
     guest_identity,
     normalize_phone,
@@ -20,7 +21,6 @@ from tablegraph.providers.resos.payloads import (
     to_policy,
     to_slots,
 )
-from tablegraph.providers.resos.transport import GovernedBasicAuth
 
 CPH = "Europe/Copenhagen"
 

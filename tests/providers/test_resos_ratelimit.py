@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +18,7 @@ from .resos_support import START, FakeTime, make_provider
 CPH = ZoneInfo("Europe/Copenhagen")
 DAY = date(2026, 6, 12)
 MINUTE = int(START.timestamp() // 60)
+SKEW = timedelta(seconds=20)
 
 
 async def test_retry_after_1500_means_one_and_a_half_seconds(start_server) -> None:
@@ -188,7 +189,7 @@ async def test_budget_window_follows_the_upstream_minute_despite_clock_skew(
     app = create_app(0, clock=fake.clock)
     state = app[RESOS_STATE]
     # The gateway's clock runs 20 s late: its own minute would end in 19 s.
-    provider = make_provider(await start_server(app), fake, _now=lambda: fake.now() - 20)
+    provider = make_provider(await start_server(app), fake, now=lambda: fake.clock.now() - SKEW)
     governor = provider.governors["key_copenhagen"]
     # Time moves on only once every granted request has been answered (and its Retry-After
     # seen): the answers take milliseconds of a minute.
@@ -209,7 +210,7 @@ async def test_budget_window_follows_the_upstream_minute_despite_clock_skew(
 async def test_start_aligns_the_window_before_the_first_burst(start_server) -> None:
     fake = FakeTime()
     app = create_app(0, clock=fake.clock)
-    provider = make_provider(await start_server(app), fake, _now=lambda: fake.now() - 20)
+    provider = make_provider(await start_server(app), fake, now=lambda: fake.clock.now() - SKEW)
     governor = provider.governors["key_copenhagen"]
     assert governor.resets_in() == 19.0  # its own (late) clock
     await provider.start()

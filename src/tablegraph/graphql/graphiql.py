@@ -1,7 +1,16 @@
-"""GraphiQL, served from files shipped in the package (no CDN: it works offline)."""
+"""GraphiQL, served from files shipped in the package (no CDN: it works offline).
+
+The page is public (a browser cannot send an ``Authorization`` header when it opens a URL);
+the queries it sends carry the headers in GraphiQL's headers editor. A key in the URL's
+fragment (``/graphql#key=tgk_…``, what ``tablegraph demo`` prints) fills that editor in: the
+fragment never reaches a server or a log, and the page drops it from the address bar.
+The page's only script runs under a per-response CSP nonce; it may not be framed.
+"""
 
 from __future__ import annotations
 
+import json
+import secrets
 from pathlib import Path
 
 from aiohttp import web
@@ -31,24 +40,59 @@ _PAGE = """<!doctype html>
   <script src="/static/graphiql/react.production.min.js"></script>
   <script src="/static/graphiql/react-dom.production.min.js"></script>
   <script src="/static/graphiql/graphiql.min.js"></script>
-  <script>
-    const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
-    const root = ReactDOM.createRoot(document.getElementById('graphiql'));
-    root.render(React.createElement(GraphiQL, {
-      fetcher,
+  <script nonce="__NONCE__">
+    const fragment = new URLSearchParams(window.location.hash.slice(1));
+    const key = fragment.get('key');
+    const props = {
+      fetcher: GraphiQL.createFetcher({ url: window.location.pathname }),
       defaultQuery: __DEFAULT_QUERY__,
       defaultEditorToolsVisibility: true,
-    }));
+      defaultHeaders: JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2),
+    };
+    if (key) {
+      props.headers = JSON.stringify({ Authorization: 'Bearer ' + key }, null, 2);
+      history.replaceState(null, '', window.location.pathname + window.location.search);
+    }
+    const root = ReactDOM.createRoot(document.getElementById('graphiql'));
+    root.render(React.createElement(GraphiQL, props));
   </script>
 </body>
 </html>
 """
 
 
-def graphiql_html() -> str:
-    import json
+def graphiql_html(nonce: str = "") -> str:
+    return _PAGE.replace("__DEFAULT_QUERY__", json.dumps(_DEFAULT_QUERY)).replace(
+        "__NONCE__", nonce
+    )
 
-    return _PAGE.replace("__DEFAULT_QUERY__", json.dumps(_DEFAULT_QUERY))
+
+def graphiql_response() -> web.Response:
+    nonce = secrets.token_urlsafe(16)
+    csp = "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            "style-src 'self' 'unsafe-inline'",  # GraphiQL styles its editors inline
+            "img-src 'self' data:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+    return web.Response(
+        text=graphiql_html(nonce),
+        content_type="text/html",
+        headers={
+            "Content-Security-Policy": csp,
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def static_routes() -> list[web.AbstractRouteDef]:

@@ -1,17 +1,21 @@
-"""Libro error codes and HTTP statuses -> the gateway's error tree, in one declarative table.
+"""Libro's error answers → the gateway's error tree: one declared ``ErrorTable``.
 
 The body is ``{"error": "<legacy key>", "code": "<4 digits>", "message": "..."}`` (DOC
-``_errors.md``); the adapter keys on ``code`` and never echoes the body.
+``_errors.md``). Rules key on ``code`` first (1001–4001, each with our own sentence: Libro's
+text is never echoed for a documented code), then on the HTTP status. A 4xx that matches
+neither is the kit's definite refusal (``BookingRejected`` "REJECTED"); where no rule gives a
+sentence (400, 409, 422 and unmatched 4xx), Libro's own ``message`` is the reason shown — its
+messages are fixed sentences written for people. 429 and 5xx never reach this table
+(``UpstreamClient`` raises for them).
 """
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any, cast
 
 import httpx
 
 from tablegraph.errors import (
-    GatewayError,
     InvalidInput,
     InvalidState,
     NotFound,
@@ -19,69 +23,80 @@ from tablegraph.errors import (
     SlotUnavailable,
     UpstreamAuthError,
     UpstreamBadResponse,
-    UpstreamRateLimited,
-    UpstreamUnavailable,
+)
+from tablegraph.providers.kit import ErrorBody, ErrorTable, Rule
+from tablegraph.providers.libro.payloads import ErrorPayload
+
+_SLOT_GONE = {
+    "2001": "the slot is no longer available",
+    "2002": "the booking window is closed",
+    "2003": "not enough room for this party size",
+    "2004": "not enough room at this time",
+    "2005": "the party size is outside the online range",
+    "2006": "no suitable table",
+    "2007": "the date is outside the booking window",
+    "2008": "no service at this date and time",
+}
+
+#: Libro's documented codes. 2001–2008 are slot problems, 3xxx validation, 4001 cancellation;
+#: 1001–1004 are restaurant guards an API client cannot satisfy (ours: OUTSIDE_POLICY).
+CODE_RULES: tuple[Rule, ...] = (
+    Rule(PolicyViolation, code="1001", message="the restaurant requires a logged-in guest"),
+    Rule(PolicyViolation, code="1002", message="the restaurant requires a reCAPTCHA"),
+    Rule(PolicyViolation, code="1003", message="the restaurant refused the reCAPTCHA as invalid"),
+    Rule(PolicyViolation, code="1004", message="the restaurant's reCAPTCHA check failed"),
+    Rule(InvalidInput, code="1005", message="a restaurant must be selected"),
+    Rule(InvalidInput, code="1006", message="a date and time must be selected"),
+    *(Rule(SlotUnavailable, code=c, message=m) for c, m in _SLOT_GONE.items()),
+    Rule(InvalidInput, code="3001", message="the experience is not available"),
+    Rule(InvalidInput, code="3002", message="invalid classifications"),
+    Rule(InvalidInput, code="3003", message="the booking is invalid"),
+    Rule(InvalidInput, code="3004", message="a prepaid offer must be selected"),
+    Rule(
+        InvalidState,
+        code="4001",
+        stable_code="NOT_CANCELLABLE",
+        message="the booking cannot be cancelled",
+    ),
 )
 
-Rule = tuple[type[GatewayError], str | None, str]  # class, code override, our message
-
-#: Libro's documented codes. 2001-2008 are slot problems, 3xxx validation, 4001 cancellation;
-#: 1001-1004 are restaurant guards an API client cannot satisfy (ours: OUTSIDE_POLICY).
-CODES: dict[str, Rule] = {
-    "1001": (PolicyViolation, None, "the restaurant requires a logged-in guest"),
-    "1002": (PolicyViolation, None, "the restaurant requires a reCAPTCHA"),
-    "1003": (PolicyViolation, None, "the restaurant refused the reCAPTCHA as invalid"),
-    "1004": (PolicyViolation, None, "the restaurant's reCAPTCHA check failed"),
-    "1005": (InvalidInput, None, "a restaurant must be selected"),
-    "1006": (InvalidInput, None, "a date and time must be selected"),
-    "2001": (SlotUnavailable, None, "the slot is no longer available"),
-    "2002": (SlotUnavailable, None, "the booking window is closed"),
-    "2003": (SlotUnavailable, None, "not enough room for this party size"),
-    "2004": (SlotUnavailable, None, "not enough room at this time"),
-    "2005": (SlotUnavailable, None, "the party size is outside the online range"),
-    "2006": (SlotUnavailable, None, "no suitable table"),
-    "2007": (SlotUnavailable, None, "the date is outside the booking window"),
-    "2008": (SlotUnavailable, None, "no service at this date and time"),
-    "3001": (InvalidInput, None, "the experience is not available"),
-    "3002": (InvalidInput, None, "invalid classifications"),
-    "3003": (InvalidInput, None, "the booking is invalid"),
-    "3004": (InvalidInput, None, "a prepaid offer must be selected"),
-    "4001": (InvalidState, "NOT_CANCELLABLE", "the booking cannot be cancelled"),
-}
-
-#: Fallback by HTTP status when the body carries no known code.
-STATUSES: dict[int, Rule] = {
-    400: (InvalidInput, None, "Libro refused the request as malformed"),
-    401: (UpstreamAuthError, None, "Libro refused the access token"),
-    402: (UpstreamAuthError, None, "the Libro plan does not include API access"),
-    403: (UpstreamAuthError, None, "Libro refused the access token"),
-    404: (NotFound, None, "not found at Libro"),
-    405: (UpstreamAuthError, None, "the token does not allow this Libro endpoint"),
-    406: (UpstreamBadResponse, None, "Libro refused the requested format"),
-    409: (InvalidState, "NOT_CANCELLABLE", "Libro refused the change in the booking's state"),
-    422: (InvalidInput, None, "Libro refused the request as invalid"),
-    429: (UpstreamRateLimited, None, "Libro is rate limiting the gateway"),
-}
+#: By HTTP status when the body carries no documented code.
+STATUS_RULES: tuple[Rule, ...] = (
+    Rule(InvalidInput, status=400),
+    Rule(UpstreamAuthError, status=401, message="Libro refused the access token"),
+    Rule(UpstreamAuthError, status=402, message="the Libro plan does not include API access"),
+    Rule(UpstreamAuthError, status=403, message="Libro refused the access token"),
+    Rule(NotFound, status=404, message="not found at Libro"),
+    Rule(UpstreamAuthError, status=405, message="the token does not allow this Libro endpoint"),
+    Rule(UpstreamBadResponse, status=406, message="Libro refused the requested format"),
+    Rule(InvalidState, status=409, stable_code="NOT_CANCELLABLE"),
+    Rule(InvalidInput, status=422),
+)
 
 
-def raise_for(response: httpx.Response, upstream: str) -> NoReturn:
-    """Raise the gateway error for a Libro error response."""
-    code: str | None = None
+def parse(response: httpx.Response) -> ErrorBody:
+    """Libro's error body; an unreadable one still has its status (the table handles it)."""
+    details: dict[str, Any] = {}
+    if response.status_code == 402:  # the one status with a reason worth a machine key
+        details["reason"] = "PLAN_WITHOUT_API"
     try:
         body: Any = response.json()
-        if isinstance(body, dict) and body.get("code") is not None:
-            code = str(body["code"])
     except ValueError:
-        pass
-    details: dict[str, Any] = {"providerStatus": response.status_code}
-    rule = CODES.get(code or "")
-    if rule is not None:
-        details["providerCode"] = code
-    else:
-        rule = STATUSES.get(response.status_code)
-    if rule is None:
-        rule = (UpstreamUnavailable, None, f"Libro answered {response.status_code}")
-    cls, override, message = rule
-    if response.status_code == 402:
-        details["reason"] = "PLAN_WITHOUT_API"
-    raise cls(message, upstream=upstream, code=override, details=details)
+        body = None
+    if not isinstance(body, dict):
+        return ErrorBody(details=details)
+    payload = cast(ErrorPayload, body)
+    code, message = payload.get("code"), payload.get("message")
+    return ErrorBody(
+        code=str(code) if code is not None else None,
+        messages=(message,) if isinstance(message, str) and message.strip() else (),
+        details=details,
+    )
+
+
+ERRORS = ErrorTable(
+    provider="Libro",
+    rules=(*CODE_RULES, *STATUS_RULES),
+    parse=parse,
+    show_provider_messages=True,
+)

@@ -1,43 +1,8 @@
-"""Libro's raw JSON:API shapes (private to the adapter) and a small document reader."""
+"""Reading Libro's JSON:API documents: primary resources, relationships, side-loads, totals."""
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
-
-
-class _Ref(TypedDict):
-    id: str
-    type: str
-
-
-class _Relationship(TypedDict, total=False):
-    data: _Ref | list[_Ref] | None
-
-
-class Resource(TypedDict, total=False):
-    id: str
-    type: str
-    attributes: dict[str, Any]
-    relationships: dict[str, _Relationship]
-
-
-class Document(TypedDict, total=False):
-    data: Resource | list[Resource]
-    included: list[Resource]
-    meta: dict[str, Any]
-
-
-class TokenResponse(TypedDict, total=False):
-    access_token: str
-    refresh_token: str
-    token_type: str
-    expires_in: int
-
-
-class ErrorBody(TypedDict, total=False):
-    error: str
-    code: str
-    message: str
+from tablegraph.providers.libro.payloads import Document, Resource
 
 
 def resources(doc: Document) -> list[Resource]:
@@ -54,6 +19,12 @@ def related_id(resource: Resource, name: str) -> str | None:
     if isinstance(data, dict) and data.get("id") is not None:
         return str(data["id"])
     return None
+
+
+def page_total(doc: Document) -> int | None:
+    """``meta.page.total`` when Libro sends it (the people list does)."""
+    total = ((doc.get("meta") or {}).get("page") or {}).get("total")
+    return total if isinstance(total, int) else None
 
 
 class Included:

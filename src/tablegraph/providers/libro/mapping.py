@@ -1,11 +1,18 @@
-"""Mappers from Libro's JSON:API resources to the unified model (``_to_<thing>``)."""
+"""Libro's JSON:API resources → the unified model: public ``to_<thing>()`` mappers.
+
+Each mapper takes one raw resource (``payloads``) and returns a model value; a resource the
+mapper cannot read raises ``KeyError``/``TypeError``/``ValueError``, which the adapter turns
+into ``UpstreamBadResponse``.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from tablegraph.model import (
     Area,
@@ -21,8 +28,15 @@ from tablegraph.model import (
     Slot,
     SlotPayment,
 )
-from tablegraph.providers.libro.jsonapi import Included, Resource, related_id
-from tablegraph.timeutil import localize, parse_instant, to_zone
+from tablegraph.providers.libro.jsonapi import Included, related_id
+from tablegraph.providers.libro.payloads import (
+    BookingAttributes,
+    PersonAttributes,
+    Resource,
+    RestaurantAttributes,
+    ReviewAttributes,
+)
+from tablegraph.timeutil import local_day_bounds, localize, parse_instant, to_zone
 
 #: Libro's nine booking statuses (DOC attributes.js); anything else maps to UNKNOWN.
 STATUSES: dict[str, BookingStatus] = {
@@ -54,14 +68,38 @@ PAYMENT_KINDS = {"TICKETING": "TICKET", "NO_SHOW": "NO_SHOW_FEE"}
 DEFAULT_DURATION = timedelta(minutes=90)  # DOC examples: expected-leave-at = time + 1:30
 
 
+#: The idempotency marker appended to a booking's ``note`` (Libro keeps no key and has no
+#: other free field on create): a hash of the key, so staff never see a client's key.
+_MARKER = re.compile(r"\s*\[tablegraph:([0-9a-f]{16})\]\s*$")
+
+
+def marker_of(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def with_marker(note: str | None, key: str) -> str:
+    return f"{note or ''} [tablegraph:{marker_of(key)}]".strip()
+
+
+def without_marker(note: Any) -> str | None:
+    """The note as people wrote it (the marker removed); ``None`` when empty."""
+    return _MARKER.sub("", str(note or "")).strip() or None
+
+
+def marked(res: Resource) -> str | None:
+    """The idempotency marker on a raw booking, if the gateway made it."""
+    found = _MARKER.search(str((res.get("attributes") or {}).get("note") or ""))
+    return found.group(1) if found else None
+
+
 def _instant(value: Any, tz: str) -> datetime | None:
     if not value:
         return None
     return to_zone(parse_instant(str(value)), tz)
 
 
-def _to_restaurant(upstream: str, res: Resource, caps: frozenset[Capability]) -> Restaurant:
-    a = res.get("attributes") or {}
+def to_restaurant(upstream: str, res: Resource, caps: frozenset[Capability]) -> Restaurant:
+    a = cast(RestaurantAttributes, res.get("attributes") or {})
     delay = a.get("cancelation-delay")
     months = a.get("online-booking-lead-months")
     return Restaurant(
@@ -97,7 +135,7 @@ def _scopes(res: Resource) -> list[tuple[str, time, time]]:
     return out
 
 
-def _to_opening_hours(res: Resource) -> OpeningHours:
+def to_opening_hours(res: Resource) -> OpeningHours:
     """Service scopes carry no weekdays: Libro applies them to every day."""
     return OpeningHours(
         weekly=tuple(
@@ -116,7 +154,7 @@ def _service_name(scopes: list[tuple[str, time, time]], wall: time) -> str | Non
     return None
 
 
-def _to_payment(raw: Any, currency: str) -> SlotPayment | None:
+def to_payment(raw: Any, currency: str) -> SlotPayment | None:
     if not isinstance(raw, dict):
         return None
     kind = PAYMENT_KINDS.get(str(raw.get("payment-type")), str(raw.get("payment-type")))
@@ -132,15 +170,16 @@ def _name(raw: Any) -> tuple[str, tuple[tuple[str, str], ...]]:
     return str(raw or ""), ()
 
 
-def _to_area(entry: dict[str, Any]) -> Area:
+def to_area(entry: dict[str, Any]) -> Area:
     name, localized = _name(entry.get("name"))
     return Area(native_id=str(entry["id"]), name=name, localized_names=localized)
 
 
-def _to_slots(
+def to_slots(
     body: Any, tz: str, party_size: int, currency: str, restaurant: Resource | None = None
 ) -> list[Slot]:
-    """The seatings map: ``{date: {local datetime without offset: true | [entry, ...]}}``.
+    """The seatings map (``payloads.Seatings``): ``{date: {local datetime without offset:
+    true | [entry, ...]}}``, read defensively (``body`` is whatever Libro sent).
 
     One slot per start and distinct payment requirement, so a ticketed experience is not
     confused with a free dining room at the same time.
@@ -163,10 +202,10 @@ def _to_slots(
             if not entries and value is not True:
                 continue
             for entry in entries or [{}]:
-                payment = _to_payment(entry.get("payment-required"), currency)
+                payment = to_payment(entry.get("payment-required"), currency)
                 areas = groups.setdefault(payment, [])
                 if entry.get("id") is not None:
-                    areas.append(_to_area(entry))
+                    areas.append(to_area(entry))
             for payment, areas in groups.items():
                 slots.append(
                     Slot(
@@ -182,8 +221,8 @@ def _to_slots(
     return slots
 
 
-def _to_guest(upstream: str, res: Resource) -> Guest:
-    a = res.get("attributes") or {}
+def to_guest(upstream: str, res: Resource) -> Guest:
+    a = cast(PersonAttributes, res.get("attributes") or {})
     return Guest(
         upstream=upstream,
         native_id=str(res["id"]),
@@ -197,10 +236,8 @@ def _to_guest(upstream: str, res: Resource) -> Guest:
     )
 
 
-def _to_booking(
-    upstream: str, res: Resource, restaurant: Restaurant, included: Included
-) -> Booking:
-    a = res.get("attributes") or {}
+def to_booking(upstream: str, res: Resource, restaurant: Restaurant, included: Included) -> Booking:
+    a = cast(BookingAttributes, res.get("attributes") or {})
     tz = restaurant.timezone
     raw_status = str(a.get("status") or "")
     start = _instant(a.get("time"), tz)
@@ -226,9 +263,9 @@ def _to_booking(
         party_size=int(a.get("size") or 0),
         reference=str(res["id"]),
         guest_id=person_id,
-        guest=_to_guest(upstream, person) if person is not None else None,
+        guest=to_guest(upstream, person) if person is not None else None,
         tables=(str(table),) if table else (),
-        notes=a.get("note") or None,
+        notes=without_marker(a.get("note")),
         tags=tuple(str(t) for t in a.get("tags") or ()),
         source=a.get("source"),
         created_at=_instant(a.get("created-at"), tz),
@@ -237,8 +274,9 @@ def _to_booking(
     )
 
 
-def _to_review(upstream: str, res: Resource, restaurant: Restaurant) -> Review:
-    a = res.get("attributes") or {}
+def to_review(upstream: str, res: Resource, restaurant: Restaurant) -> Review:
+    raw: dict[str, Any] = res.get("attributes") or {}
+    a = cast(ReviewAttributes, raw)
     tz = restaurant.timezone
     return Review(
         upstream=upstream,
@@ -250,15 +288,13 @@ def _to_review(upstream: str, res: Resource, restaurant: Restaurant) -> Review:
         reply=a.get("reply"),
         source=a.get("source"),
         sub_ratings=tuple(
-            (name, float(a[key])) for key, name in SUB_RATINGS if a.get(key) is not None
+            (name, float(raw[key])) for key, name in SUB_RATINGS if raw.get(key) is not None
         ),
     )
 
 
 def day_of(query_start: datetime, query_end: datetime, tz: str) -> date | None:
     """The local date when ``[start, end)`` is exactly one local day, else None."""
-    from tablegraph.timeutil import local_day_bounds
-
     local = to_zone(query_start, tz)
     bounds = local_day_bounds(local.date(), tz)
     return local.date() if (query_start, query_end) == bounds else None

@@ -1,92 +1,61 @@
-"""Libro webhook signatures (DOC ``webhooks/*.md``).
+"""Libro webhook deliveries (DOC ``webhooks/*.md``), read with ``kit.webhooks``.
 
 ``X-Libro-Signature: t=<unix seconds>,v1=<hex>``; ``v1`` is the lowercase hex HMAC-SHA256 of
-``"{t}.{raw body}"`` keyed by the signing secret. Deliveries older (or newer) than the
-tolerance, 300 s by default, are refused so a captured one cannot be replayed later.
+``"{t}.{raw body}"`` keyed by the signing secret, and deliveries outside a 300 s tolerance are
+refused. Libro sends no event id: ``"<t>.<v1>"`` identifies a delivery (a retry of the same
+body at the same second is the same event), so a replay inside the tolerance can be dropped.
+The body is one JSON:API resource document; a list, or a ``data`` that is not one resource,
+is malformed (``InvalidInput``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from tablegraph.errors import InvalidInput
+from tablegraph.providers.kit import webhooks
 
 SIGNATURE_HEADER = "X-Libro-Signature"
-TOLERANCE_SECONDS = 300
+#: Our simulator's name for the event (Libro documents none).
+EVENT_HEADER = "X-Libro-Event"
+
+_BUCKETS = {"booking": "bookings", "restaurant": "restaurants", "person": "people"}
 
 
-def _header(headers: dict[str, str], name: str) -> str | None:
-    lowered = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == lowered), None)
+@dataclass(frozen=True)
+class Delivery:
+    event_id: str
+    kind: str | None
+    #: Libro's numeric restaurant ids (the adapter maps them to codes).
+    restaurant_refs: tuple[str, ...]
+    booking_ids: tuple[str, ...]
+    person_ids: tuple[str, ...]
 
 
-def verify_signature(
-    secret: str,
-    headers: dict[str, str],
-    body: bytes,
-    now: datetime,
-    upstream: str,
-    tolerance: float = TOLERANCE_SECONDS,
-) -> str:
-    """Raise ``InvalidInput`` unless the delivery is authentic and fresh; return an event id.
-
-    Libro sends no event id: ``"<t>.<v1>"`` identifies a delivery (a retry of the same body at
-    the same second is the same event), so a replay inside the tolerance can be dropped.
-    """
-    header = _header(headers, SIGNATURE_HEADER)
-    if not header:
-        raise InvalidInput("webhook without a signature", upstream=upstream)
-    timestamp: int | None = None
-    signatures: list[str] = []
-    for part in header.split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t":
-            try:
-                timestamp = int(value)
-            except ValueError:
-                timestamp = None
-        elif key == "v1":
-            signatures.append(value)
-    if timestamp is None or not signatures:
-        raise InvalidInput("webhook with a malformed signature", upstream=upstream)
-    if abs(now.timestamp() - timestamp) > tolerance:
-        raise InvalidInput("webhook signature is stale", upstream=upstream)
-    expected = hmac.new(
-        secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
-    ).hexdigest()
-    if not any(hmac.compare_digest(expected, s.lower()) for s in signatures):
-        raise InvalidInput("webhook signature does not match", upstream=upstream)
-    return f"{timestamp}.{expected}"
-
-
-def touched(body: bytes, upstream: str) -> tuple[list[str], list[str], list[str]]:
-    """(restaurant ids, booking ids, person ids) named by a JSON:API delivery."""
-    try:
-        doc: Any = json.loads(body)
-    except ValueError:
-        raise InvalidInput("webhook body is not JSON", upstream=upstream) from None
-    data = doc.get("data") if isinstance(doc, dict) else None
-    items = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
-    restaurants: list[str] = []
-    bookings: list[str] = []
-    people: list[str] = []
-    for item in items:
-        kind, ident = item.get("type"), item.get("id")
-        if ident is None:
-            continue
-        {"booking": bookings, "restaurant": restaurants, "person": people, "people": people}.get(
-            str(kind), []
-        ).append(str(ident))
-        for name, bucket in (("restaurant", restaurants), ("person", people)):
-            rel = ((item.get("relationships") or {}).get(name) or {}).get("data")
-            if isinstance(rel, dict) and rel.get("id") is not None:
-                bucket.append(str(rel["id"]))
-    return (
-        list(dict.fromkeys(restaurants)),
-        list(dict.fromkeys(bookings)),
-        list(dict.fromkeys(people)),
+def read_delivery(
+    secret: str, headers: Mapping[str, str], body: bytes, now: datetime, *, upstream: str
+) -> Delivery:
+    """An authentic, fresh, well-formed delivery, or ``InvalidInput``."""
+    stamp, v1 = webhooks.verify_timestamped_hmac(
+        secret, webhooks.header(headers, SIGNATURE_HEADER), body, now, upstream=upstream
+    )
+    doc = webhooks.json_object(body, upstream=upstream)
+    item = webhooks.object_field(doc, "data", upstream=upstream)
+    found: dict[str, list[str]] = {"bookings": [], "restaurants": [], "people": []}
+    kind = "person" if item.get("type") == "people" else str(item.get("type"))
+    if item.get("id") is not None and kind in _BUCKETS:
+        found[_BUCKETS[kind]].append(str(item["id"]))
+    relationships = webhooks.object_field(item, "relationships", upstream=upstream)
+    for name in ("restaurant", "person"):
+        related = relationships.get(name)
+        data = related.get("data") if isinstance(related, dict) else None
+        if isinstance(data, dict) and data.get("id") is not None:
+            found[_BUCKETS[name]].append(str(data["id"]))
+    return Delivery(
+        event_id=f"{stamp}.{v1}",
+        kind=webhooks.header(headers, EVENT_HEADER),
+        restaurant_refs=tuple(dict.fromkeys(found["restaurants"])),
+        booking_ids=tuple(dict.fromkeys(found["bookings"])),
+        person_ids=tuple(dict.fromkeys(found["people"])),
     )

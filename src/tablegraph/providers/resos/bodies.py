@@ -1,4 +1,4 @@
-"""Request bodies the adapter sends to resOS (create keys only: unknown keys are a 422).
+"""Request bodies the adapter sends to resOS (known keys only: unknown keys are a 422).
 
 A create carries the gateway's idempotency key in ``metadata.tablegraphIdempotencyKey``
 (resOS has no idempotency of its own), so a create whose answer was lost can be found again.
@@ -11,10 +11,11 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from tablegraph.errors import InvalidInput
-from tablegraph.model import GuestData, NewBooking
-from tablegraph.providers.resos.config import RestaurantConfig
-from tablegraph.providers.resos.payloads import LANGUAGES, RawTimesPeriod, normalize_phone
+from tablegraph.errors import InvalidInput, NotSupported
+from tablegraph.model import BookingUpdate, Capability, GuestData, NewBooking, WaitlistRequest
+from tablegraph.providers.resos.mapping import STATUS_OUT, PeriodPolicy, normalize_phone
+from tablegraph.providers.resos.options import RestaurantConfig
+from tablegraph.providers.resos.payloads import LANGUAGES, RawTimesPeriod
 
 METADATA_KEY = "tablegraphIdempotencyKey"
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,200}$")
@@ -97,3 +98,73 @@ def create_body(
     if request.duration_minutes:
         body["duration"] = request.duration_minutes
     return body
+
+
+def reschedule_body(
+    service_day: date,
+    local: datetime,
+    people: int,
+    period: RawTimesPeriod,
+    current_period_id: str | None,
+    policy: PeriodPolicy | None,
+) -> dict[str, Any]:
+    """A move; a move into another period takes that period's name and duration."""
+    body: dict[str, Any] = {
+        "date": service_day.isoformat(),
+        "time": local.strftime("%H:%M"),
+        "people": people,
+    }
+    if period.get("_id") and period.get("_id") != current_period_id:
+        body["openingHourId"] = period["_id"]
+        if period.get("name"):
+            body["openingHourName"] = period["name"]
+        if policy is not None:
+            body["duration"] = policy.duration
+    return body
+
+
+def update_body(update: BookingUpdate, upstream: str) -> dict[str, Any]:
+    """The PUT for a status, tables or language change (notes are added separately)."""
+    if update.tags is not None:
+        raise NotSupported(
+            "resOS bookings have no tags",
+            upstream=upstream,
+            field=("tags",),
+            details={"capability": Capability.BOOKING_UPDATE.value},
+        )
+    body: dict[str, Any] = {}
+    if update.status is not None:
+        if update.status not in STATUS_OUT:
+            raise InvalidInput(
+                f"status {update.status.value} cannot be set in resOS",
+                upstream=upstream,
+                field=("status",),
+            )
+        body["status"] = STATUS_OUT[update.status]
+    if update.tables is not None:
+        body["tables"] = list(update.tables)
+    if update.locale is not None:
+        language = update.locale.split("-")[0].lower()
+        if language not in LANGUAGES:
+            raise InvalidInput(
+                "resOS speaks en, es, de, da or sv only", upstream=upstream, field=("locale",)
+            )
+        body["languageCode"] = language
+    return body
+
+
+def waitlist_body(
+    r: RestaurantConfig, request: WaitlistRequest, hhmm: str, period: RawTimesPeriod, upstream: str
+) -> dict[str, Any]:
+    """A ``waitlist`` booking at one of the day's ``waitlistTimes``."""
+    return booking_body(
+        r,
+        request.day,
+        hhmm,
+        request.party_size,
+        request.guest,
+        period,
+        "waitlist",
+        request.notes,
+        upstream,
+    )

@@ -5,6 +5,12 @@ budget is a fixed window aligned to the minute (not a sliding token bucket). Req
 the budget wait in a priority queue until the next window: mutations (priority 0) are
 granted before queued browsing reads (priority 1), first come first served within a level.
 Time and sleeping are injectable so tests move a fake clock instead of waiting a minute.
+
+The governor hears from resOS twice: ``RateLimitObserver`` (a transport wrapper) reads the
+``Retry-After`` every answer carries and keeps the window aligned with resOS' minute; a 429
+reaches ``exhaust`` through the upstream client's ``on_rate_limited`` hook and holds the
+queue until the reset, instead of each queued request drawing its own 429 (another process
+may share the key).
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import httpx
 
 from tablegraph import deadline
 
@@ -160,3 +168,38 @@ class RateGovernor:
             if not self._queue:
                 return
             await self._sleep(max(self.resets_in(), 0.001))
+
+
+class RateLimitObserver(httpx.AsyncBaseTransport):
+    """Aligns the key's governor with resOS' minute from the ``Retry-After`` (milliseconds)
+    of every answer but a 429 (that one is the client's ``on_rate_limited`` → ``exhaust``)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, governor: RateGovernor) -> None:
+        self._inner = inner
+        self._governor = governor
+
+    @classmethod
+    def around(
+        cls, inner: httpx.AsyncBaseTransport | None, governor: RateGovernor, connections: int
+    ) -> RateLimitObserver:
+        """Observe ``inner`` (the runtime's transport), else a pool of ``connections``."""
+        if inner is None:
+            limits = httpx.Limits(
+                max_connections=connections, max_keepalive_connections=connections
+            )
+            inner = httpx.AsyncHTTPTransport(limits=limits)
+        return cls(inner, governor)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if response.status_code != 429:
+            try:
+                resets_in = float(response.headers.get("Retry-After", "")) / 1000
+            except ValueError:
+                return response  # no or an unreadable Retry-After: nothing to learn
+            if math.isfinite(resets_in) and resets_in >= 0:
+                self._governor.sync(resets_in)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

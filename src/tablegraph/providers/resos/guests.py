@@ -1,72 +1,73 @@
 """Guests derived from resOS bookings (resOS has no verified guest endpoint).
 
 A guest's identity is the normalized E.164 phone, else the lower-cased e-mail; its native id
-is ``<restaurant id>/phone:+45…`` or ``<restaurant id>/email:…``, so ``get_guests`` can find
-the guest's bookings again with a ``customQuery``.
+is ``<restaurant id>/phone:+45…`` or ``<restaurant id>/email:…``, so one guest's bookings
+can be found again with a ``customQuery``. Only bookings inside a window around today
+(``guest_lookback_days`` / ``guest_lookahead_days``) are searched.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from tablegraph.model import Guest
-from tablegraph.providers.resos.payloads import RawBooking, guest_identity, join_id, to_guest
+from tablegraph.providers.kit import Caller, Page, offset_pages
+from tablegraph.providers.resos import endpoints as api
+from tablegraph.providers.resos.mapping import to_guests
+from tablegraph.providers.resos.options import Options, RestaurantConfig
+from tablegraph.providers.resos.payloads import RawBooking
+from tablegraph.providers.resos.queries import identity_term, search_hit, search_term
+from tablegraph.timeutil import local_day_bounds, to_zone
+
+#: A guest search reads at most this many pages of the newest bookings.
+SEARCH_PAGES = 5
+Window = tuple[datetime, datetime]
 
 
-def quote(value: str) -> str:
-    """A ``customQuery`` string value."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def window(r: RestaurantConfig, now: datetime, options: Options) -> Window:
+    today = to_zone(now, r.timezone).date()
+    start, _ = local_day_bounds(today - timedelta(days=options.guest_lookback_days), r.timezone)
+    _, end = local_day_bounds(today + timedelta(days=options.guest_lookahead_days), r.timezone)
+    return start, end
 
 
-def identity_term(identity: str) -> str:
-    kind, _, value = identity.partition(":")
-    if kind == "phone":
-        # resOS searches phones with the country code first and no "+".
-        return f"guest.phone:{quote(value.lstrip('+'))}"
-    return f"guest.email:{quote(value)}"
-
-
-def search_term(needle: str) -> str | None:
-    """The server-side pre-filter for a guest search (re-checked by ``search_hit``)."""
-    if not needle:
+async def find_guest(
+    caller: Caller, r: RestaurantConfig, native_id: str, identity: str, within: Window
+) -> Guest | None:
+    """The guest of this identity, from its bookings (None: no booking of theirs)."""
+    if not identity.startswith(("phone:", "email:")):
         return None
-    digits = re.sub(r"\D", "", needle)
-    if "@" in needle:
-        return f"guest.email;{quote(needle)}"
-    if digits and len(digits) >= len(needle.replace(" ", "").lstrip("+")) - 1:
-        return f"guest.phone;{quote(digits)}"
-    return f"guest.name;{quote(needle)}"
+    raws = await api.bookings(caller, *within, identity_term(identity))
+    return to_guests(caller.name, r.id, raws).get(native_id)
 
 
-def search_hit(guest: Guest, needle: str) -> bool:
-    digits = re.sub(r"\D", "", needle)
-    name = f"{guest.first_name or ''} {guest.last_name or ''}".lower()
-    return (
-        needle in name
-        or needle in (guest.email or "")
-        or bool(digits and digits in (guest.phone or ""))
-    )
+async def search_guests(
+    caller: Caller, r: RestaurantConfig, search: str | None, limit: int, within: Window
+) -> list[Guest]:
+    """The guests of the most recent bookings (newest first, at most ``SEARCH_PAGES`` pages,
+    stopping once ``limit`` guests are found); ``visit_count`` is left unknown when the scan
+    stopped before the oldest booking."""
+    needle = (search or "").strip().lower()
+    scanned: list[RawBooking] = []
+    complete = False
 
+    def found() -> list[Guest]:
+        guests = to_guests(caller.name, r.id, scanned).values()
+        return [g for g in guests if not needle or search_hit(g, needle)]
 
-def guests_from(upstream: str, restaurant_id: str, raws: list[RawBooking]) -> dict[str, Guest]:
-    """One guest per identity: details from the latest booking; ``visit_count`` counts the
-    bookings found that were not cancelled or declined."""
-    latest: dict[str, RawBooking] = {}
-    visits: dict[str, int] = {}
-    for raw in sorted(raws, key=lambda b: (b.get("dateTime") or "", b.get("_id") or "")):
-        g = raw.get("guest") or {}
-        identity = guest_identity(g.get("phone"), g.get("email"))
-        if identity is None:
-            continue
-        gid = join_id(restaurant_id, identity)
-        latest[gid] = raw
-        if raw.get("status") not in ("canceled", "declined"):
-            visits[gid] = visits.get(gid, 0) + 1
-    out: dict[str, Guest] = {}
-    for gid, raw in latest.items():
-        guest = to_guest(
-            upstream, restaurant_id, raw.get("guest"), raw.get("languageCode"), visits.get(gid, 0)
+    async def page(offset: int, size: int) -> Page[RawBooking]:
+        nonlocal complete
+        if scanned and len(found()) >= limit:
+            return Page([])  # enough guests: an empty page ends the paging
+        rows = await api.bookings_page(
+            caller, *within, offset, size, custom_query=search_term(needle), newest_first=True
         )
-        if guest is not None:
-            out[gid] = guest
-    return out
+        scanned.extend(rows.rows)
+        complete = len(rows.rows) < size
+        return rows
+
+    await offset_pages(page, page_size=api.PAGE, max_rows=SEARCH_PAGES * api.PAGE)
+    guests = found() if complete else [replace(g, visit_count=None) for g in found()]
+    guests.sort(key=lambda g: (g.last_name or "", g.first_name or "", g.native_id))
+    return guests[: max(0, limit)]

@@ -1,4 +1,4 @@
-"""The restaurants of a resOS upstream, from the gateway configuration.
+"""The options of a resOS upstream: typed ``Options``, and its restaurants.
 
 resOS exposes no restaurant profile: one API key belongs to one restaurant, and its name,
 time zone and address come from here, one table per restaurant, each naming the
@@ -22,9 +22,9 @@ credential that holds its key (credential names are free: ``credential_names = (
     [upstreams.credentials]
     key_copenhagen = "RESOS_KEY_COPENHAGEN"  # environment variable holding the key
 
-Upstream options besides ``restaurants``: ``rate_limit_per_minute`` (100),
-``list_window_days`` (7), ``guest_lookback_days`` (365), ``guest_lookahead_days`` (180),
-``max_retry_after_seconds`` (10), ``opening_hours_ttl_seconds`` (300).
+The other options are the fields of ``Options`` (validated when the configuration is read).
+Each restaurant table is checked when the adapter is built (``parse_restaurants``), so an
+error names the restaurant's position and key.
 """
 
 from __future__ import annotations
@@ -33,9 +33,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import Field
+
 from tablegraph.errors import InvalidInput
+from tablegraph.providers.kit import ProviderOptions
 from tablegraph.settings import ConfigError
 from tablegraph.timeutil import zone
+
+
+class Options(ProviderOptions):
+    """A resOS upstream's ``options`` table."""
+
+    #: One table per restaurant (keys below, in ``_KEYS``); checked by ``parse_restaurants``.
+    restaurants: list[dict[str, Any]] = Field(default_factory=list)
+    #: Requests per API key per calendar minute (resOS' limit is 100).
+    rate_limit_per_minute: int = Field(100, ge=1)
+    #: Long booking lists are read in windows of this many days.
+    list_window_days: int = Field(7, ge=1)
+    #: How far back and ahead guests are looked for among bookings.
+    guest_lookback_days: int = Field(365, ge=0)
+    guest_lookahead_days: int = Field(180, ge=0)
+    #: The longest ``Retry-After`` a request waits for before failing as rate limited.
+    max_retry_after_seconds: float = Field(10.0, ge=0)
+    #: How long opening hours (and the seating rules in them) are cached.
+    opening_hours_ttl_seconds: float = Field(300.0, ge=0)
+
 
 _KEYS = frozenset(
     {
@@ -76,17 +98,14 @@ class RestaurantConfig:
 
 
 def parse_restaurants(
-    upstream: str, options: Mapping[str, Any], credentials: Mapping[str, Any]
+    upstream: str, raw: list[dict[str, Any]], credentials: Mapping[str, Any]
 ) -> list[RestaurantConfig]:
-    raw = options.get("restaurants")
-    if not isinstance(raw, list) or not raw:
+    if not raw:
         raise ConfigError(f"upstream {upstream!r}: options.restaurants must list restaurants")
     out: list[RestaurantConfig] = []
     seen: set[str] = set()
     for index, entry in enumerate(raw):
         where = f"upstream {upstream!r}: restaurants #{index + 1}"
-        if not isinstance(entry, Mapping):
-            raise ConfigError(f"{where} must be a table")
         unknown = sorted(set(entry) - _KEYS)
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
