@@ -35,6 +35,8 @@ from datetime import time as time_of_day
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
+from cachetools import TTLCache
+
 from tablegraph import deadline
 from tablegraph.errors import IdempotencyConflict, OutcomeUnknown
 from tablegraph.stores.base import Store
@@ -115,6 +117,9 @@ class IdempotencyStore(Generic[T]):
         self.ttl = ttl
         self._dump, self._load = dump, load
         self._local: dict[tuple[str, str], _Local[T]] = {}
+        #: Results this process produced, as objects: a replay here gets them back even when
+        #: no ``load`` can rebuild them from the record (callers that keep JSON-less results).
+        self._results: TTLCache[tuple[str, str], T] = TTLCache(100_000, ttl, timer=timer)
 
     async def run(
         self,
@@ -164,12 +169,12 @@ class IdempotencyStore(Generic[T]):
         token = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex}"
         finished = await self._acquire(record_key, lock_key, token, print_)
         if finished is not None:
-            return self._load(finished["outcome"])
+            return self._finished(slot, finished)
         renew = asyncio.create_task(self._renew(lock_key, token))
         try:
             record = await self._record(record_key, print_)
             if record is not None and "outcome" in record:
-                return self._load(record["outcome"])
+                return self._finished(slot, record)
             if record is None:  # write-ahead: the intent is durable before the write
                 started = {"fingerprint": print_, "intent": dict(intent), "at": time.time()}
                 await self.store.set(record_key, json.dumps(started, default=str), self.ttl)
@@ -183,6 +188,7 @@ class IdempotencyStore(Generic[T]):
             if keep(result):
                 done = {**started, "outcome": self._dump(result)}
                 await self.store.set(record_key, json.dumps(done, default=str), self.ttl)
+                self._results[slot] = result
             else:
                 await self.store.delete(record_key)
             return result
@@ -191,6 +197,10 @@ class IdempotencyStore(Generic[T]):
             with contextlib.suppress(asyncio.CancelledError):
                 await renew
             await self.store.compare_and_set(lock_key, token, None)
+
+    def _finished(self, slot: tuple[str, str], record: dict[str, Any]) -> T:
+        kept = self._results.get(slot)
+        return kept if kept is not None else self._load(record["outcome"])
 
     async def _record(self, record_key: str, print_: str) -> dict[str, Any] | None:
         raw = await self.store.get(record_key)
