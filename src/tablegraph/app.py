@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,7 +30,7 @@ from graphql import DocumentNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
-from tablegraph import deadline, provenance
+from tablegraph import deadline, logs, provenance, tracing
 from tablegraph.auth import redact
 from tablegraph.auth.authenticate import Authenticator, MissingCredentials
 from tablegraph.auth.connect import ConnectGuard
@@ -36,7 +38,6 @@ from tablegraph.auth.identity import IDENTITY, Identity
 from tablegraph.auth.manage import ManageTokens
 from tablegraph.auth.scopes import Scope
 from tablegraph.auth.tokens import InvalidCredentials
-from tablegraph.breaker import CircuitState
 from tablegraph.errors import GatewayError, InvalidInput, RequestRefused
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
@@ -53,6 +54,7 @@ from tablegraph.http.params import budget_seconds, media_type, read_params
 from tablegraph.http.problem import HTTPProblem, close_after, error_response, problem_response
 from tablegraph.http.ratelimit import RateLimiter
 from tablegraph.http.readiness import ReadinessProbes
+from tablegraph.metrics import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +121,18 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     context = Context(gateway=gateway, identity=request[IDENTITY])
     limiter, caller = request.app[RATE_LIMITER], client_key(request)
     context.charge = lambda cost: limiter.charge(caller, cost)  # per-client cost per minute
-    with deadline.scope(budget), provenance.recording() as record:
+    gateway.metrics.in_flight.inc()
+    seen = {
+        "request_id": _request_id(request),
+        "client_id": context.identity.client_id,
+        "operation": operation or _first_operation_name(query),
+    }
+    with (
+        deadline.scope(budget),
+        provenance.recording() as record,
+        tracing.scope(request.headers.get(tracing.HEADER)),
+        logs.request_scope(**seen),
+    ):
         try:
             result = await request.app[SCHEMA].execute(
                 query,
@@ -129,12 +142,15 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             )
         except CannotGetOperationTypeError:
             # Strawberry raises (instead of answering) when operationName names no operation.
+            gateway.metrics.observe(seen["operation"], "GRAPHQL_VALIDATION_FAILED", 0.0)
             return error_response(
                 _refused_status(media),
                 "GRAPHQL_VALIDATION_FAILED",
                 "operationName names no operation in the document",
                 media,
             )
+        finally:
+            gateway.metrics.in_flight.dec()
     if context.cost_refusal is not None:
         raise context.cost_refusal  # over the client's cost budget: 429 from the middleware
     errors = [format_error(e) for e in (result.errors or [])]
@@ -157,6 +173,12 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         body["extensions"]["cost"] = context.cost
     if executed:
         await request.app[PERSISTED].register(persisted)
+    outcome = str((errors[0].get("extensions") or {}).get("code", "ERROR")) if errors else "ok"
+    took = time.perf_counter() - context.started
+    gateway.metrics.observe(seen["operation"], outcome, took)
+    log.info(
+        "graphql request", extra={**seen, "outcome": outcome, "duration_ms": round(took * 1000, 1)}
+    )
     # The document never executed (parse, validation, coercion or cost refusal).
     status = 200 if executed else _refused_status(media)
     text = json.dumps(body, default=str)
@@ -183,6 +205,23 @@ def _parse(query: str) -> DocumentNode | None:
         return parse(query)
     except GraphQLSyntaxError:
         return None  # execution reports it
+
+
+_OPERATION_NAME = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def _first_operation_name(query: str) -> str | None:
+    """The document's first named operation, for metrics and logs (no second parse)."""
+    found = _OPERATION_NAME.search(query)
+    return found.group(1) if found else None
+
+
+def _request_id(request: web.Request) -> str:
+    """The caller's ``X-Request-Id`` when it is a sane token, else a new one (for logs)."""
+    given = request.headers.get("X-Request-Id", "")
+    if 0 < len(given) <= 128 and given.isascii() and given.isprintable():
+        return given
+    return uuid.uuid4().hex
 
 
 def _is_mutation(document: DocumentNode, operation: str | None) -> bool:
@@ -310,35 +349,10 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text: upstream requests by upstream, method and status; breaker state;
-    cache hits."""
-    gateway = request.app[GATEWAY]
-    lines = [
-        "# HELP tablegraph_upstream_requests_total Requests sent to upstreams.",
-        "# TYPE tablegraph_upstream_requests_total counter",
-    ]
-    for name, provider in gateway.providers.items():
-        for client in provider.clients:
-            for key, count in sorted(client.counts.items()):
-                method, _, status = key.partition(" ")
-                lines.append(
-                    f'tablegraph_upstream_requests_total{{upstream="{name}",'
-                    f'method="{method}",status="{status}"}} {count}'
-                )
-    lines.append("# TYPE tablegraph_circuit_open gauge")
-    for name, provider in gateway.providers.items():
-        is_open = int(provider.breaker.state is not CircuitState.CLOSED)
-        lines.append(f'tablegraph_circuit_open{{upstream="{name}"}} {is_open}')
-        lines.append(
-            f'tablegraph_circuit_opened_total{{upstream="{name}"}} {provider.breaker.opened_count}'
-        )
-    for cache_name, cache in (
-        ("availability", gateway.availability),
-        ("restaurants", gateway.restaurant_lists),
-    ):
-        lines.append(f'tablegraph_cache_hits_total{{cache="{cache_name}"}} {cache.hits}')
-        lines.append(f'tablegraph_cache_misses_total{{cache="{cache_name}"}} {cache.misses}')
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    """Prometheus text (prometheus-client): requests by operation and outcome, latency, in
+    flight; upstream requests by upstream, method and status; breaker state; cache hits."""
+    body = request.app[GATEWAY].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def webhook(request: web.Request) -> web.StreamResponse:
