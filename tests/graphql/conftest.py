@@ -41,7 +41,8 @@ class Sim:
 class Api:
     http: httpx.AsyncClient
     gateway: Gateway
-    app: web.Application
+    #: The gateway's aiohttp app, where the harness built it (its schema, its caches).
+    app: web.Application | None = None
 
     def url(self, path: str) -> str:
         return str(self.http.base_url).rstrip("/") + path
