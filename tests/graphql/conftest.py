@@ -41,8 +41,7 @@ class Sim:
 class Api:
     http: httpx.AsyncClient
     gateway: Gateway
-    #: The gateway's aiohttp app, where the harness built it (its schema, its caches).
-    app: web.Application | None = None
+    app: web.Application
 
     def url(self, path: str) -> str:
         return str(self.http.base_url).rstrip("/") + path
