@@ -137,8 +137,9 @@ async def test_same_named_fields_exhaust_the_merge_budget_quickly(api: Api) -> N
     cpu = time.process_time() - cpu
     assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert "merging" in body["errors"][0]["message"]
-    # Parsing 5000 tokens and the linear rules take most of it.
-    assert cpu < 0.3, f"{cpu * 1000:.1f} ms of CPU"
+    # Parsing 5000 tokens and the linear rules take most of it (0.1–0.4 s of CPU on the shared
+    # test machine; graphql-core's own budget ran for seconds).
+    assert cpu < 1.0, f"{cpu * 1000:.1f} ms of CPU"
 
 
 async def test_the_graphiql_introspection_query_passes_the_limits(api: Api) -> None:
