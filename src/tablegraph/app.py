@@ -41,6 +41,7 @@ from tablegraph.errors import GatewayError, InvalidInput, RequestRefused
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.graphiql import graphiql_response, static_routes
+from tablegraph.graphql.live import LiveView, sse, subscriber_access, wants_sse
 from tablegraph.graphql.persisted import MemoryDocumentStore, PersistedDocuments, load_manifest
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
 from tablegraph.http.body import loads_bounded, read_body
@@ -59,6 +60,8 @@ GATEWAY = web.AppKey("gateway", Gateway)
 SCHEMA = web.AppKey("schema", GatewaySchema)
 AUTH = web.AppKey("auth", Authenticator)
 CONNECT_GUARD = web.AppKey("connect_guard", ConnectGuard)
+#: Subscriptions over WebSocket (``graphql/live.py``).
+LIVE = web.AppKey("live", LiveView)
 PERSISTED = web.AppKey("persisted", PersistedDocuments)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -73,6 +76,11 @@ _UPSTREAM_CODES = ("UPSTREAM_", "OUTCOME_UNKNOWN")
 async def graphql_handler(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
     limits = gateway.settings.limits
+    live = request.app[LIVE]
+    if request.method == "GET" and live.is_websocket_request(request):
+        return await live(request)  # graphql-transport-ws subscriptions
+    if wants_sse(request):
+        return await sse(request, gateway, request.app[SCHEMA], request[IDENTITY])
     if (
         request.method == "GET"
         and "text/html" in request.headers.get("Accept", "")
@@ -196,6 +204,10 @@ def _policy(request: web.Request) -> str:
     path = request.path
     if request.method == "OPTIONS":
         return _PUBLIC  # a CORS preflight never carries credentials
+    if path == "/graphql" and request.headers.get("Upgrade", "").lower() == "websocket":
+        return (
+            _PUBLIC  # a browser's WebSocket sends no headers: it authenticates in connection_init
+        )
     if path == "/graphql":
         graphiql = (
             request.method == "GET"
@@ -330,7 +342,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def webhook(request: web.Request) -> web.StreamResponse:
-    """Verify a provider's webhook and drop the cached entries it touches."""
+    """Verify a provider's webhook, drop the cached entries it touches, and publish the booking
+    events it stands for (once per provider event id)."""
     gateway = request.app[GATEWAY]
     name = request.match_info["upstream"]
     provider = gateway.providers.get(name)
@@ -369,6 +382,7 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         gateway.seen_webhook_events.set((name, event_id), True)
     for rid in touched.restaurant_ids or (None,):
         gateway.invalidate_availability(name, rid)
+    await gateway.feed.webhook(name, touched, gateway.provider(name).get_bookings)
     return web.json_response({"status": "accepted"})
 
 
@@ -402,6 +416,7 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
     )
     app[RATE_LIMITER] = limiter
     app[READINESS] = ReadinessProbes(gateway, settings.http.readyz_cache_seconds)
+    app[LIVE] = LiveView(app[SCHEMA], gateway, subscriber_access(app[AUTH]))
     app.router.add_route("GET", "/graphql", graphql_handler)
     app.router.add_route("POST", "/graphql", graphql_handler)
     app.router.add_get("/healthz", healthz)
@@ -421,5 +436,9 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
         yield
         await gateway.close()
 
+    async def end_subscriptions(app: web.Application) -> None:
+        await app[LIVE].shutdown()  # open streams would hold the shutdown for its timeout
+
+    app.on_shutdown.append(end_subscriptions)
     app.cleanup_ctx.append(lifecycle)
     return app
