@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,7 +30,7 @@ from graphql import DocumentNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
-from tablegraph import deadline, provenance
+from tablegraph import deadline, logs, provenance, tracing
 from tablegraph.auth import redact
 from tablegraph.auth.authenticate import Authenticator, MissingCredentials
 from tablegraph.auth.connect import ConnectGuard
@@ -36,21 +38,23 @@ from tablegraph.auth.identity import IDENTITY, Identity
 from tablegraph.auth.manage import ManageTokens
 from tablegraph.auth.scopes import Scope
 from tablegraph.auth.tokens import InvalidCredentials
-from tablegraph.breaker import CircuitState
-from tablegraph.errors import GatewayError
+from tablegraph.errors import GatewayError, InvalidInput, RequestRefused
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.graphiql import graphiql_response, static_routes
+from tablegraph.graphql.live import LiveView, sse, subscriber_access, wants_sse
+from tablegraph.graphql.persisted import MemoryDocumentStore, PersistedDocuments, load_manifest
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
 from tablegraph.http.body import loads_bounded, read_body
 from tablegraph.http.caching import cacheable_response, max_age, reads_only_reference, uncacheable
-from tablegraph.http.clients import ConcurrencyCap, client_limits_middleware
+from tablegraph.http.clients import ConcurrencyCap, client_key, client_limits_middleware
 from tablegraph.http.compression import compression_middleware
 from tablegraph.http.cors import CorsPolicy, cors_middleware
 from tablegraph.http.params import budget_seconds, media_type, read_params
 from tablegraph.http.problem import HTTPProblem, close_after, error_response, problem_response
 from tablegraph.http.ratelimit import RateLimiter
 from tablegraph.http.readiness import ReadinessProbes
+from tablegraph.metrics import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,9 @@ GATEWAY = web.AppKey("gateway", Gateway)
 SCHEMA = web.AppKey("schema", GatewaySchema)
 AUTH = web.AppKey("auth", Authenticator)
 CONNECT_GUARD = web.AppKey("connect_guard", ConnectGuard)
+#: Subscriptions over WebSocket (``graphql/live.py``).
+LIVE = web.AppKey("live", LiveView)
+PERSISTED = web.AppKey("persisted", PersistedDocuments)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 #: A client may ask for a shorter request deadline than the gateway's, in milliseconds.
@@ -71,17 +78,24 @@ _UPSTREAM_CODES = ("UPSTREAM_", "OUTCOME_UNKNOWN")
 async def graphql_handler(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
     limits = gateway.settings.limits
+    live = request.app[LIVE]
+    if request.method == "GET" and live.is_websocket_request(request):
+        return await live(request)  # graphql-transport-ws subscriptions
+    if wants_sse(request):
+        return await sse(request, gateway, request.app[SCHEMA], request[IDENTITY])
     if (
         request.method == "GET"
         and "text/html" in request.headers.get("Accept", "")
         and ("query" not in request.query)
+        and gateway.settings.security.graphiql_enabled
     ):
         return graphiql_response()
     media = media_type(request)
     try:
         params = await read_params(request, limits, gateway.settings.http)
+        persisted = await request.app[PERSISTED].resolve(params)  # before any parsing
         query, variables, operation = (
-            params.get("query"),
+            persisted.query,
             params.get("variables"),
             params.get("operationName"),
         )
@@ -99,9 +113,26 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         if problem.close:
             return await close_after(request, problem_response(problem, media))
         return problem_response(problem, media)
+    except InvalidInput as exc:  # a malformed persisted-query extension
+        return error_response(400, exc.code, exc.message, media)
+    except RequestRefused as exc:  # an unknown or untrusted persisted document
+        return error_response(_refused_status(media), exc.code, exc.message, media)
 
     context = Context(gateway=gateway, identity=request[IDENTITY])
-    with deadline.scope(budget), provenance.recording() as record:
+    limiter, caller = request.app[RATE_LIMITER], client_key(request)
+    context.charge = lambda cost: limiter.charge(caller, cost)  # per-client cost per minute
+    gateway.metrics.in_flight.inc()
+    seen = {
+        "request_id": _request_id(request),
+        "client_id": context.identity.client_id,
+        "operation": operation or _first_operation_name(query),
+    }
+    with (
+        deadline.scope(budget),
+        provenance.recording() as record,
+        tracing.scope(request.headers.get(tracing.HEADER)),
+        logs.request_scope(**seen),
+    ):
         try:
             result = await request.app[SCHEMA].execute(
                 query,
@@ -111,12 +142,17 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             )
         except CannotGetOperationTypeError:
             # Strawberry raises (instead of answering) when operationName names no operation.
+            gateway.metrics.observe(seen["operation"], "GRAPHQL_VALIDATION_FAILED", 0.0)
             return error_response(
-                400,
+                _refused_status(media),
                 "GRAPHQL_VALIDATION_FAILED",
                 "operationName names no operation in the document",
                 media,
             )
+        finally:
+            gateway.metrics.in_flight.dec()
+    if context.cost_refusal is not None:
+        raise context.cost_refusal  # over the client's cost budget: 429 from the middleware
     errors = [format_error(e) for e in (result.errors or [])]
     errors += [format_error(e) for e in context.extra_errors]
     for error in errors:  # failures an adapter raised itself (an unparseable body...)
@@ -133,9 +169,18 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         "durationMs": round((time.perf_counter() - context.started) * 1000, 1),
         "upstreams": record.to_json(),
     }
-    status = 200
-    if not executed:
-        status = 400  # the document never executed: parse, validation or coercion failure
+    if context.cost is not None:
+        body["extensions"]["cost"] = context.cost
+    if executed:
+        await request.app[PERSISTED].register(persisted)
+    outcome = str((errors[0].get("extensions") or {}).get("code", "ERROR")) if errors else "ok"
+    took = time.perf_counter() - context.started
+    gateway.metrics.observe(seen["operation"], outcome, took)
+    log.info(
+        "graphql request", extra={**seen, "outcome": outcome, "duration_ms": round(took * 1000, 1)}
+    )
+    # The document never executed (parse, validation, coercion or cost refusal).
+    status = 200 if executed else _refused_status(media)
     text = json.dumps(body, default=str)
     if (
         document is not None
@@ -149,11 +194,34 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     return uncacheable(web.Response(status=status, text=text, content_type=media))
 
 
+def _refused_status(media: str) -> int:
+    """GraphQL over HTTP: a well-formed request whose document is refused answers 200 with
+    ``errors`` in ``application/json``, and 4xx in ``application/graphql-response+json``."""
+    return 400 if media == GRAPHQL_RESPONSE else 200
+
+
 def _parse(query: str) -> DocumentNode | None:
     try:
         return parse(query)
     except GraphQLSyntaxError:
         return None  # execution reports it
+
+
+_OPERATION_NAME = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def _first_operation_name(query: str) -> str | None:
+    """The document's first named operation, for metrics and logs (no second parse)."""
+    found = _OPERATION_NAME.search(query)
+    return found.group(1) if found else None
+
+
+def _request_id(request: web.Request) -> str:
+    """The caller's ``X-Request-Id`` when it is a sane token, else a new one (for logs)."""
+    given = request.headers.get("X-Request-Id", "")
+    if 0 < len(given) <= 128 and given.isascii() and given.isprintable():
+        return given
+    return uuid.uuid4().hex
 
 
 def _is_mutation(document: DocumentNode, operation: str | None) -> bool:
@@ -175,11 +243,16 @@ def _policy(request: web.Request) -> str:
     path = request.path
     if request.method == "OPTIONS":
         return _PUBLIC  # a CORS preflight never carries credentials
+    if path == "/graphql" and request.headers.get("Upgrade", "").lower() == "websocket":
+        return (
+            _PUBLIC  # a browser's WebSocket sends no headers: it authenticates in connection_init
+        )
     if path == "/graphql":
         graphiql = (
             request.method == "GET"
             and "text/html" in request.headers.get("Accept", "")
             and "query" not in request.query
+            and request.app[GATEWAY].settings.security.graphiql_enabled
         )
         return _PUBLIC if graphiql else _IDENTIFIED
     if path == "/metrics":
@@ -276,39 +349,15 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text: upstream requests by upstream, method and status; breaker state;
-    cache hits."""
-    gateway = request.app[GATEWAY]
-    lines = [
-        "# HELP tablegraph_upstream_requests_total Requests sent to upstreams.",
-        "# TYPE tablegraph_upstream_requests_total counter",
-    ]
-    for name, provider in gateway.providers.items():
-        for client in provider.clients:
-            for key, count in sorted(client.counts.items()):
-                method, _, status = key.partition(" ")
-                lines.append(
-                    f'tablegraph_upstream_requests_total{{upstream="{name}",'
-                    f'method="{method}",status="{status}"}} {count}'
-                )
-    lines.append("# TYPE tablegraph_circuit_open gauge")
-    for name, provider in gateway.providers.items():
-        is_open = int(provider.breaker.state is not CircuitState.CLOSED)
-        lines.append(f'tablegraph_circuit_open{{upstream="{name}"}} {is_open}')
-        lines.append(
-            f'tablegraph_circuit_opened_total{{upstream="{name}"}} {provider.breaker.opened_count}'
-        )
-    for cache_name, cache in (
-        ("availability", gateway.availability),
-        ("restaurants", gateway.restaurant_lists),
-    ):
-        lines.append(f'tablegraph_cache_hits_total{{cache="{cache_name}"}} {cache.hits}')
-        lines.append(f'tablegraph_cache_misses_total{{cache="{cache_name}"}} {cache.misses}')
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    """Prometheus text (prometheus-client): requests by operation and outcome, latency, in
+    flight; upstream requests by upstream, method and status; breaker state; cache hits."""
+    body = request.app[GATEWAY].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def webhook(request: web.Request) -> web.StreamResponse:
-    """Verify a provider's webhook and drop the cached entries it touches."""
+    """Verify a provider's webhook, drop the cached entries it touches, and publish the booking
+    events it stands for (once per provider event id)."""
     gateway = request.app[GATEWAY]
     name = request.match_info["upstream"]
     provider = gateway.providers.get(name)
@@ -347,6 +396,7 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         gateway.seen_webhook_events.set((name, event_id), True)
     for rid in touched.restaurant_ids or (None,):
         gateway.invalidate_availability(name, rid)
+    await gateway.feed.webhook(name, touched, gateway.provider(name).get_bookings)
     return web.json_response({"status": "accepted"})
 
 
@@ -372,9 +422,15 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
         gateway.bookings.manage_tokens = manage_tokens
     app[CONNECT_GUARD] = ConnectGuard(auth.public_base_url)
     app.on_response_prepare.append(_no_server_banner)
-    app[SCHEMA] = build_schema(settings.limits)
+    security = settings.security
+    app[SCHEMA] = build_schema(settings.limits, security)
+    app[PERSISTED] = PersistedDocuments(
+        store=MemoryDocumentStore(security.apq_cache_mb * 1024 * 1024) if security.apq else None,
+        manifest=load_manifest(security.trusted_documents) if security.trusted_documents else None,
+    )
     app[RATE_LIMITER] = limiter
     app[READINESS] = ReadinessProbes(gateway, settings.http.readyz_cache_seconds)
+    app[LIVE] = LiveView(app[SCHEMA], gateway, subscriber_access(app[AUTH]))
     app.router.add_route("GET", "/graphql", graphql_handler)
     app.router.add_route("POST", "/graphql", graphql_handler)
     app.router.add_get("/healthz", healthz)
@@ -394,5 +450,9 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
         yield
         await gateway.close()
 
+    async def end_subscriptions(app: web.Application) -> None:
+        await app[LIVE].shutdown()  # open streams would hold the shutdown for its timeout
+
+    app.on_shutdown.append(end_subscriptions)
     app.cleanup_ctx.append(lifecycle)
     return app

@@ -30,6 +30,8 @@ transport, validate their input, build the model, call this, and shape the answe
   upstream (Vardvik's ``Idempotency-Key``, the markers other adapters write and reconciliation
   looks for) is ``idempotency.upstream_key(client, key)``: two clients' equal keys never meet,
   and an error that names a key names the client's own.
+- **Every write it makes is an event** (``gateway.feed``, ``tablegraph.events``), published
+  once the outcome is known; a replayed outcome publishes nothing again.
 - **Errors name model fields** (``("guest", "email")``, ``("start",)``; ``()`` for the request
   as a whole); transports map them to their own input paths.
 """
@@ -67,6 +69,7 @@ from tablegraph.model import (
     WaitlistEntry,
     WaitlistRequest,
 )
+from tablegraph.stores import codec
 
 if TYPE_CHECKING:
     from tablegraph.gateway import Gateway
@@ -185,10 +188,12 @@ class BookingService:
             # create whose outcome stayed unknown looks again before it books.
             booking = await self._gateway.lost_creates.create(provider, request, client)
             self._invalidate(booking)
+            await self._gateway.feed.wrote(None, booking)
             return booking
 
         asked = {"upstream": restaurant.upstream, **_without_key(request)}
-        return await self._once(client, key, "create", asked, write)
+        intent = {"upstream": restaurant.upstream, "restaurant": restaurant.native_id}
+        return await self._once(client, key, "create", asked, write, intent)
 
     def _check_create(self, restaurant: Restaurant, request: NewBooking) -> None:
         policy = restaurant.policy
@@ -246,6 +251,7 @@ class BookingService:
                     action="reschedule",
                 )
             self._invalidate(current, moved.start)
+            await self._gateway.feed.wrote(current, moved)
             return moved
 
         asked = {"booking": list(ref), **_without_key(change)}
@@ -280,6 +286,7 @@ class BookingService:
                     action="cancellation",
                 )
             self._invalidate(current)
+            await self._gateway.feed.wrote(current, cancelled)
             return cancelled
 
         asked = {"booking": list(ref), "reason": reason}
@@ -303,6 +310,7 @@ class BookingService:
             updated = await provider.update_booking(current.native_id, update)
             if update.status is not None or update.tables is not None:
                 self._invalidate(current)
+            await self._gateway.feed.wrote(current, updated)
             return updated
 
         asked = {"booking": list(ref), **_without_key(update)}
@@ -329,8 +337,12 @@ class BookingService:
         operation: str,
         asked: Mapping[str, Any],
         write: Callable[[], Awaitable[Booking]],
+        intent: Mapping[str, Any] | None = None,
     ) -> Booking:
-        """Run ``write`` once per (client, operation, chosen key); replay its final outcome."""
+        """Run ``write`` once per (client, operation, chosen key); replay its final outcome.
+
+        The record (with ``intent``) is in the store before the write and holds the outcome
+        after it, so a replay after a restart, or on another worker, gets the same answer."""
 
         async def attempt() -> _Outcome:
             try:
@@ -346,7 +358,11 @@ class BookingService:
         outcome: _Outcome
         if key.chosen:
             outcome = await self._gateway.idempotency.run(
-                client, f"{operation}:{key.value}", fingerprint(operation, asked), attempt
+                client,
+                f"{operation}:{key.value}",
+                fingerprint(operation, asked),
+                attempt,
+                intent={"client": client, "key": key.value, **(intent or {})},
             )
         else:
             outcome = await attempt()
@@ -359,6 +375,29 @@ class BookingService:
     def _invalidate(self, booking: Booking, *moments: datetime) -> None:
         for day in days_touched(booking, *moments):
             self._gateway.invalidate_availability(booking.upstream, booking.restaurant_id, day)
+
+
+def dump_outcome(outcome: _Outcome) -> dict[str, Any]:
+    """A final outcome as the idempotency record keeps it (JSON)."""
+    booking, rejected = outcome
+    return {
+        "booking": codec.dump(booking) if booking is not None else None,
+        "rejected": codec.dump_error(rejected) if rejected is not None else None,
+    }
+
+
+def load_outcome(data: dict[str, Any]) -> _Outcome:
+    booking = codec.load(Booking, data["booking"]) if data.get("booking") else None
+    rejected = codec.load_error(data["rejected"]) if data.get("rejected") else None
+    if rejected is not None and not isinstance(rejected, BookingRejected):
+        rejected = BookingRejected(
+            rejected.message,
+            upstream=rejected.upstream,
+            code=rejected.code,
+            field=rejected.field,
+            details=rejected.details,
+        )
+    return booking, rejected
 
 
 def _without_key(request: NewBooking | BookingChange | BookingUpdate) -> dict[str, Any]:

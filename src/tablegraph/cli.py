@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from tablegraph.settings import ConfigError, GatewaySettings, UpstreamConfig
+from tablegraph.settings import (
+    DEFAULT_DATA_DIR,
+    ConfigError,
+    GatewaySettings,
+    Security,
+    StoreConfig,
+    UpstreamConfig,
+)
 
 if TYPE_CHECKING:
     from tablegraph.auth.config import AuthSettings
@@ -34,12 +41,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--seed", type=int, default=1)
     _latency_arguments(demo)
+    demo.add_argument(
+        "--data-dir",
+        default=f"{DEFAULT_DATA_DIR}/demo",
+        help="where the demo gateway keeps its SQLite store",
+    )
     serve = sub.add_parser("serve", help="the gateway against the upstreams in a TOML file")
     serve.add_argument("--config", required=True)
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes on one port (SO_REUSEPORT); more than one needs a shared "
+        "store: [store] kind = 'sqlite' (one host) or 'redis'",
+    )
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("capabilities", help="print the per-provider capability table (Markdown)")
+    docs = sub.add_parser(
+        "documents", help="build a trusted-documents manifest (JSON) from .graphql files"
+    )
+    docs.add_argument("paths", nargs="+", help=".graphql files or directories of them")
+    docs.add_argument("--output", help="write the manifest here instead of standard output")
     keys = sub.add_parser("keys", help="API keys for [[clients]]")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_new = keys_sub.add_parser("new", help="print a fresh key and the line to paste")
@@ -75,16 +100,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(capability_table() + "\n")
         return 0
+    if args.command == "documents":
+        return _documents(args.paths, args.output)
     try:
         if args.command == "demo":
-            asyncio.run(_run_demo(args.host, args.port, args.seed, _latency(args)))
+            asyncio.run(_run_demo(args.host, args.port, args.seed, args.data_dir, _latency(args)))
         elif args.command == "serve":
             from tablegraph.settings import load_settings
 
             settings = load_settings(args.config, os.environ)
             host = args.host or settings.host
             port = args.port if args.port is not None else settings.port
-            asyncio.run(_run_gateway(settings, host, port))
+            from tablegraph.logs import configure
+
+            configure(settings)  # JSON lines on stderr, credentials and guest data redacted
+            if args.workers > 1:
+                from tablegraph.workers import supervise
+
+                return supervise(args.config, settings, host, port, args.workers)
+            asyncio.run(_run_gateway(settings, host, port, reuse_port=args.reuse_port))
         elif args.command == "simulate":
             asyncio.run(_run_simulator(args.kind, args.host, args.port, args.seed, _latency(args)))
     except ConfigError as exc:
@@ -92,6 +126,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _documents(paths: list[str], output: str | None) -> int:
+    import json
+    from pathlib import Path
+
+    from tablegraph.graphql.persisted import build_manifest
+
+    try:
+        manifest = build_manifest([Path(p) for p in paths])
+    except ConfigError as exc:
+        print(f"tablegraph: {exc}", file=sys.stderr)
+        return 2
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    print(f"{len(manifest)} trusted document(s)", file=sys.stderr)
     return 0
 
 
@@ -117,22 +171,36 @@ async def _wait_for_stop() -> None:
     await stop.wait()
 
 
-async def _start_gateway(settings: GatewaySettings, host: str, port: int) -> web.AppRunner:
+async def _start_gateway(
+    settings: GatewaySettings, host: str, port: int, *, reuse_port: bool = False
+) -> tuple[web.AppRunner, str]:
+    """The gateway listening on ``host:port``; returns the runner and its base URL."""
     from tablegraph.app import create_app
     from tablegraph.gateway import Gateway
     from tablegraph.http.server import serve_app
 
-    runner, _url = await serve_app(create_app(Gateway(settings)), settings.http, host, port)
-    return runner
+    # The grace period is the runner's shutdown timeout: cleanup() stops the listening
+    # socket first, then waits that long for requests in flight before cancelling them.
+    return await serve_app(
+        create_app(Gateway(settings)),
+        settings.http,
+        host,
+        port,
+        shutdown_timeout=settings.shutdown_grace_seconds,
+        reuse_port=reuse_port,
+    )
 
 
-async def _run_gateway(settings: GatewaySettings, host: str, port: int) -> None:
-    runner = await _start_gateway(settings, host, port)
-    print(f"tablegraph gateway on http://{host}:{port}/graphql", flush=True)
+async def _run_gateway(
+    settings: GatewaySettings, host: str, port: int, *, reuse_port: bool = False
+) -> None:
+    runner, url = await _start_gateway(settings, host, port, reuse_port=reuse_port)
+    print(f"tablegraph gateway on {url}/graphql", flush=True)
     try:
         await _wait_for_stop()
+        print("tablegraph gateway: stopping, finishing requests in flight", flush=True)
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # closes upstream clients and the store too (app cleanup)
 
 
 def demo_auth(key: str) -> AuthSettings:
@@ -154,6 +222,7 @@ async def start_demo(
     port: int,
     seed: int,
     key: str | None = None,
+    data_dir: str | None = None,
     latency: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[list[web.AppRunner], str]:
     """Every available simulator on a free loopback port, then the gateway on ``port``,
@@ -169,19 +238,27 @@ async def start_demo(
         runners.append(runner)
         upstreams.extend(module.demo_upstreams(url))
         print(f"  simulator {kind:<13} {url}", flush=True)
+    store = StoreConfig("sqlite", data_dir) if data_dir else StoreConfig()
     settings = GatewaySettings(
-        upstreams=tuple(upstreams), host=host, port=port, auth=demo_auth(key or new_key())
+        upstreams=tuple(upstreams),
+        host=host,
+        port=port,
+        auth=demo_auth(key or new_key()),
+        security=Security(production=False),
+        store=store,
     )
-    runners.append(await _start_gateway(settings, host, port))
+    runners.append((await _start_gateway(settings, host, port))[0])
     return runners, f"http://{host}:{port}/graphql"
 
 
-async def _run_demo(host: str, port: int, seed: int, latency: tuple[float, float]) -> None:
+async def _run_demo(
+    host: str, port: int, seed: int, data_dir: str, latency: tuple[float, float]
+) -> None:
     from tablegraph.auth.keys import new_key
 
     print("tablegraph demo: starting simulators…", flush=True)
     key = new_key()
-    runners, url = await start_demo(host, port, seed, key, latency)
+    runners, url = await start_demo(host, port, seed, key, data_dir, latency)
     print(
         f"\nGraphiQL: {url}#key={key}\n"
         f"API key:  {key}   (send it as 'Authorization: Bearer {key}')\n\n"

@@ -56,6 +56,24 @@ class UpstreamConfig:
     #: Consecutive failed calls that open the circuit breaker, and how long it stays open.
     breaker_failures: int = 5
     breaker_reset_seconds: float = 10.0
+    #: Seconds between polls of a watched restaurant (``None``: ``[events]``' default).
+    poll_interval_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class EventSettings:
+    """Live booking events (``tablegraph.events``)."""
+
+    #: Events a subscriber may fall behind before it is disconnected (``SLOW_CONSUMER``).
+    queue_size: int = 100
+    #: How long events stay replayable by id after a reconnect.
+    retention_seconds: float = 900.0
+    #: Seconds between keep-alives on idle subscriptions (SSE comments, WebSocket pings).
+    keepalive_seconds: float = 15.0
+    #: Default seconds between polls of a watched restaurant of an upstream without webhooks.
+    poll_interval_seconds: float = 10.0
+    #: Bookings starting from a day ago to this many days ahead are polled.
+    poll_window_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,13 @@ class Limits:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5_000
+    #: Fields an operation selects once its fragments are expanded (``...F ...F`` counts twice).
+    max_fields: int = 2_000
+    max_directives: int = 50
+    #: The most an operation may cost (``tablegraph.graphql.cost``); more is QUERY_TOO_COSTLY.
+    max_cost: int = 1_000
+    #: Memory for parsed and validated documents, keyed by their text (0: no cache).
+    document_cache_mb: int = 64
     max_list: int = 100  # cap on every list argument and page size
     max_body_bytes: int = 1_000_000
     #: Default request-wide deadline; a client may ask for less with ``X-Request-Timeout-Ms``.
@@ -107,12 +132,53 @@ class CorsSettings:
     max_age_seconds: int = 600
 
 
+#: Where ``serve`` keeps its durable state when the config names no ``[store] data_dir``.
+DEFAULT_DATA_DIR = "~/.local/state/tablegraph"
+STORE_KINDS = ("memory", "sqlite", "redis")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """``[store]``: where idempotency records, write intents, tokens and budgets live.
+
+    The TOML loader defaults to ``sqlite`` (durable); settings built in code default to
+    ``memory``, which is what tests want.
+    """
+
+    kind: str = "memory"
+    data_dir: str = DEFAULT_DATA_DIR
+    redis_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Security:
+    """``[security]``: what a public deployment turns off, and which documents may run."""
+
+    #: No introspection, no "Did you mean" suggestions, no GraphiQL unless ``graphiql``.
+    #: On for ``serve`` (and whenever a config file is read); ``demo`` turns it off.
+    production: bool = True
+    #: Serve GraphiQL on ``GET /graphql``; by default only outside production mode.
+    graphiql: bool | None = None
+    #: Automatic persisted queries: clients may send a document's SHA-256 instead of its text.
+    apq: bool = True
+    #: Memory for registered APQ documents (their text), least recently used dropped first.
+    apq_cache_mb: int = 16
+    #: A manifest (``tablegraph documents``): when set, only its operations run.
+    trusted_documents: str | None = None
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.production
+
+
 @dataclass(frozen=True)
 class GatewaySettings:
     upstreams: tuple[UpstreamConfig, ...]
     host: str = "127.0.0.1"
     port: int = 8080
     limits: Limits = field(default_factory=Limits)
+    events: EventSettings = field(default_factory=EventSettings)
+    security: Security = field(default_factory=Security)
     http: HttpSettings = field(default_factory=HttpSettings)
     cors: CorsSettings = field(default_factory=CorsSettings)
     reference_ttl_seconds: float = 300.0
@@ -121,6 +187,9 @@ class GatewaySettings:
     #: upstream is failing. Availability is never served stale.
     reference_stale_seconds: float = 24 * 3600.0
     state_dir: str | None = None
+    #: On SIGTERM/SIGINT: stop accepting, then give in-flight requests this long to finish.
+    shutdown_grace_seconds: float = 30.0
+    store: StoreConfig = field(default_factory=StoreConfig)
     #: The benchmark's naive baseline (issue #16): no DataLoader batching or per-request
     #: cache, and no reference or availability caching. Never for production.
     naive: bool = False
@@ -143,6 +212,7 @@ _GATEWAY_KEYS = {
     "availability_ttl_seconds",
     "reference_stale_seconds",
     "state_dir",
+    "shutdown_grace_seconds",
 }
 _UPSTREAM_KEYS = {
     "name",
@@ -154,6 +224,7 @@ _UPSTREAM_KEYS = {
     "max_connections",
     "breaker_failures",
     "breaker_reset_seconds",
+    "poll_interval_seconds",
 }
 
 
@@ -173,12 +244,29 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
     from tablegraph.providers import provider_class  # late: providers import settings
 
     _no_unknown(
-        data, {"gateway", "limits", "http", "cors", "upstreams", "auth", "clients"}, "top level"
+        data,
+        {
+            "gateway",
+            "limits",
+            "events",
+            "security",
+            "http",
+            "cors",
+            "upstreams",
+            "auth",
+            "clients",
+            "store",
+        },
+        "top level",
     )
     gateway = dict(data.get("gateway", {}))
     _no_unknown(gateway, _GATEWAY_KEYS, "[gateway]")
     limits_data = dict(data.get("limits", {}))
     _no_unknown(limits_data, set(Limits.__dataclass_fields__), "[limits]")
+    events_data = dict(data.get("events", {}))
+    _no_unknown(events_data, set(EventSettings.__dataclass_fields__), "[events]")
+    security_data = dict(data.get("security", {}))
+    _no_unknown(security_data, set(Security.__dataclass_fields__), "[security]")
     http_data = dict(data.get("http", {}))
     _no_unknown(http_data, set(HttpSettings.__dataclass_fields__), "[http]")
     cors = _cors_settings(dict(data.get("cors", {})))
@@ -219,6 +307,9 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
                 max_connections=int(raw.get("max_connections", 20)),
                 breaker_failures=int(raw.get("breaker_failures", 5)),
                 breaker_reset_seconds=float(raw.get("breaker_reset_seconds", 10.0)),
+                poll_interval_seconds=(
+                    float(raw["poll_interval_seconds"]) if "poll_interval_seconds" in raw else None
+                ),
             )
         )
     if not upstreams:
@@ -227,10 +318,27 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
     return GatewaySettings(
         upstreams=tuple(upstreams),
         limits=Limits(**limits_data),
+        events=EventSettings(**events_data),
+        security=Security(**security_data),
         http=HttpSettings(**http_data),
         cors=cors,
         auth=auth,
+        store=_store_config(dict(data.get("store", {}))),
         **gateway,
+    )
+
+
+def _store_config(raw: dict[str, Any]) -> StoreConfig:
+    _no_unknown(raw, set(StoreConfig.__dataclass_fields__), "[store]")
+    kind = raw.get("kind", "sqlite")
+    if kind not in STORE_KINDS:
+        raise ConfigError(f"[store] kind must be one of {', '.join(STORE_KINDS)}, not {kind!r}")
+    if kind == "redis" and not raw.get("redis_url"):
+        raise ConfigError("[store] kind = 'redis' needs redis_url")
+    return StoreConfig(
+        kind=kind,
+        data_dir=str(raw.get("data_dir", DEFAULT_DATA_DIR)),
+        redis_url=raw.get("redis_url"),
     )
 
 

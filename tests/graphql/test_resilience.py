@@ -46,8 +46,10 @@ async def gateway_for(
     kw = {"timer": timer} if timer is not None else {}
     settings.setdefault("auth", all_scopes_auth())
     gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), **settings), **kw)
-    runner, url = await serve(create_app(gateway))
-    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS), gateway)
+    app = create_app(gateway)
+    runner, url = await serve(app)
+    http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
+    return runner, Api(http, gateway, app)
 
 
 @pytest.fixture
@@ -272,8 +274,8 @@ async def test_the_breaker_opens_fails_fast_and_recovers_with_readyz(sims: list[
     assert ready["upstreams"]["vardvik-oslo"]["error"] == "UPSTREAM_CIRCUIT_OPEN"
     assert ready["upstreams"]["vardvik-berlin"]["circuit"] == "CLOSED"
     metrics = (await api.http.get("/metrics")).text
-    assert 'tablegraph_circuit_open{upstream="vardvik-oslo"} 1' in metrics
-    assert 'tablegraph_circuit_open{upstream="vardvik-berlin"} 0' in metrics
+    assert 'tablegraph_circuit_open{upstream="vardvik-oslo"} 1.0' in metrics
+    assert 'tablegraph_circuit_open{upstream="vardvik-berlin"} 0.0' in metrics
 
     # The upstream comes back; once the open period is over, one probe closes the circuit.
     revived = create_vardvik(1, rate_limit_per_minute=100_000)
