@@ -43,6 +43,7 @@ from datetime import date
 from functools import partial
 from typing import Any, TypeVar
 
+from tablegraph import prefetch
 from tablegraph.errors import GatewayError, NotFound, NotSupported
 from tablegraph.model import (
     Booking,
@@ -251,8 +252,10 @@ class LibroProvider(Provider):
         return await self._booking_from(self._api.one(doc), Included([doc]), code)
 
     async def _raw_booking(self, booking_id: str) -> tuple[Resource, Booking]:
-        doc, code = await self._directory.get_by_id(
-            "booking", f"{BOOKINGS}/{booking_id}", booking_id
+        # The booking service's read before a write is handed to the write's own read.
+        doc, code = await prefetch.reuse(
+            (self.name, "booking", booking_id),
+            lambda: self._directory.get_by_id("booking", f"{BOOKINGS}/{booking_id}", booking_id),
         )
         res = self._api.one(doc)
         return res, await self._booking_from(res, Included([doc]), code)

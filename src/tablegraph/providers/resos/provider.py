@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from tablegraph import prefetch
 from tablegraph.cache import AsyncTTLCache
 from tablegraph.errors import (
     GatewayError,
@@ -307,7 +308,15 @@ class ResosProvider(Provider):
         return sorted(bookings, key=lambda b: (b.start, b.native_id))
 
     async def _booking(self, native_id: str) -> Booking:
-        return await self._read(*self._resolve(native_id))
+        r, rid = self._resolve(native_id)
+        return self._map(r, await self._before_write(r, rid))
+
+    async def _before_write(self, r: RestaurantConfig, rid: str) -> RawBooking:
+        """The booking as read before a write: the booking service's own read of it, handed
+        over (``tablegraph.prefetch``), so a write reads its booking once."""
+        return await prefetch.reuse(
+            (self.name, "booking", rid), lambda: api.booking(self._api(r), rid)
+        )
 
     async def get_bookings(self, ids: Sequence[str]) -> Batch[Booking]:
         return await batch_by_key(ids, self._booking, concurrency=BATCH_CONCURRENCY)
@@ -349,7 +358,7 @@ class ResosProvider(Provider):
     @mutation
     async def reschedule_booking(self, booking_id: str, change: BookingChange) -> Booking:
         r, rid = self._resolve(booking_id)
-        raw = await api.booking(self._api(r), rid)
+        raw = await self._before_write(r, rid)
         current = self._map(r, raw)
         if raw.get("status") in NOT_CANCELLABLE or raw.get("status") == "canceled":
             raise InvalidState(
@@ -376,7 +385,7 @@ class ResosProvider(Provider):
     @mutation
     async def cancel_booking(self, booking_id: str, reason: str | None) -> Booking:
         r, rid = self._resolve(booking_id)
-        raw = await api.booking(self._api(r), rid)
+        raw = await self._before_write(r, rid)
         status = raw.get("status")
         if status == "canceled":
             return self._map(r, raw)  # cancelling twice is not an error

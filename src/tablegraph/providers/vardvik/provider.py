@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 from pydantic import Field
 
+from tablegraph import prefetch
 from tablegraph.cache import AsyncTTLCache
 from tablegraph.errors import GatewayError, InvalidInput, NotFound, NotSupported
 from tablegraph.model import (
@@ -269,7 +270,11 @@ class VardvikProvider(Provider):
         return mapping.to_waitlist_entry(data["waitlistEntry"], request, tz, self.name)
 
     async def _get_booking(self, native_id: str) -> Booking:
-        data: RawReservationEnvelope = await self.api.json("GET", _reservation_path(native_id))
+        # The booking service's read before a write is handed to the write's own read.
+        data: RawReservationEnvelope = await prefetch.reuse(
+            (self.name, "booking", native_id),
+            lambda: self.api.json("GET", _reservation_path(native_id)),
+        )
         return await self._booking_from(data["reservation"])
 
     async def _patch(self, booking_id: str, body: PatchBody) -> Booking:
