@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +20,7 @@ from graphql import OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
-from tablegraph import deadline, provenance
+from tablegraph import deadline, logs, provenance
 from tablegraph.breaker import CircuitState
 from tablegraph.errors import GatewayError, InvalidInput
 from tablegraph.gateway import Gateway
@@ -107,16 +108,56 @@ class _HTTPProblem(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+#: What ``GET /graphql`` without a query tells a client that is not a browser (curl).
+GET_HINT = (
+    "this is a GraphQL endpoint: POST a JSON body such as "
+    '{"query": "{ restaurants { nodes { id name } } }"}, '
+    "or GET /graphql?query={restaurants{nodes{id name}}}; "
+    "open this URL in a browser for GraphiQL"
+)
+
+
+def _wants_html(request: web.Request) -> bool:
+    return "text/html" in request.headers.get("Accept", "")
+
+
 async def graphql_handler(request: web.Request) -> web.StreamResponse:
+    """``graphql_http``, timed and written to the access log (one line per request)."""
+    started = time.perf_counter()
+    seen = _Seen()
+    response = await graphql_http(request, seen)
+    logs.log_request(
+        request,
+        client=_client_id(request),
+        status=response.status,
+        seconds=time.perf_counter() - started,
+        operation=seen.operation,
+        upstreams=seen.upstream_requests,
+    )
+    return response
+
+
+@dataclass
+class _Seen:
+    """What the access log says of a request, noted while it is handled."""
+
+    operation: str | None = None
+    upstream_requests: dict[str, int] = field(default_factory=dict)
+
+
+async def graphql_http(request: web.Request, seen: _Seen | None = None) -> web.StreamResponse:
+    seen = seen or _Seen()
     gateway = request.app[GATEWAY]
     limits = gateway.settings.limits
-    if (
-        request.method == "GET"
-        and "text/html" in request.headers.get("Accept", "")
-        and ("query" not in request.query)
-    ):
-        return web.Response(text=graphiql_html(), content_type="text/html")
+    if request.method == "GET" and _wants_html(request):
+        # A browser: GraphiQL, with a ``?query=`` link's query (and variables) filled in.
+        return web.Response(
+            text=graphiql_html(request.query.get("query"), request.query.get("variables")),
+            content_type="text/html",
+        )
     media = _media_type(request)
+    if request.method == "GET" and not request.query.get("query", "").strip():
+        return _error_response(400, "BAD_REQUEST", GET_HINT, media)
     try:
         params = await _read_params(request)
         query, variables, operation = (
@@ -132,6 +173,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             raise _HTTPProblem(400, "BAD_REQUEST", "'variables' must be a JSON object")
         if operation is not None and not isinstance(operation, str):
             raise _HTTPProblem(400, "BAD_REQUEST", "'operationName' must be a string")
+        seen.operation = operation or _operation_name(query)
         if request.method == "GET" and _is_mutation(query, operation):
             raise _HTTPProblem(405, "METHOD_NOT_ALLOWED", "mutations need POST")
         budget = _budget_seconds(request, limits.request_timeout_ms)
@@ -169,9 +211,11 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         body["data"] = result.data
     if errors:
         body["errors"] = errors
+    upstreams = record.to_json()
+    seen.upstream_requests = {n: t["requests"] for n, t in upstreams.items() if t["requests"]}
     body["extensions"] = {
         "durationMs": round((time.perf_counter() - context.started) * 1000, 1),
-        "upstreams": record.to_json(),
+        "upstreams": upstreams,
     }
     status = 200
     if not executed:
@@ -196,6 +240,20 @@ def _budget_seconds(request: web.Request, default_ms: int) -> float:
         total_ms = min(total_ms, asked)
     reserve_ms = min(total_ms * 0.1, 250.0)
     return (total_ms - reserve_ms) / 1000
+
+
+def _operation_name(query: str) -> str | None:
+    """The name of the document's only named operation, for the access log (cheaply: the
+    document is parsed for real by the schema)."""
+    try:
+        doc = parse(query)
+    except GraphQLSyntaxError:
+        return None
+    operations = [d for d in doc.definitions if hasattr(d, "operation")]
+    if len(operations) != 1:
+        return None
+    name = getattr(operations[0], "name", None)
+    return str(name.value) if name is not None else None
 
 
 def _is_mutation(query: str, operation: str | None) -> bool:

@@ -1,24 +1,40 @@
-"""The ``tablegraph`` command: demo, serve, export-schema, simulate."""
+"""The ``tablegraph`` command: demo, serve, export-schema, simulate, capabilities."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
-import logging
+import errno
 import os
 import signal
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from tablegraph.settings import ConfigError, GatewaySettings, UpstreamConfig
 
+if TYPE_CHECKING:
+    from tablegraph.gateway import Gateway
+
 SAMPLE_QUERY = """{
   restaurants(first: 5) { nodes { id name timezone provider } }
 }"""
+
+
+def _log_options(parser: argparse.ArgumentParser) -> None:
+    from tablegraph.logs import FORMATS, LEVELS
+
+    parser.add_argument("--log-level", choices=LEVELS, default="info")
+    parser.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default="text",
+        help="text for a terminal, json for a log shipper",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,10 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--seed", type=int, default=1)
+    _log_options(demo)
     serve = sub.add_parser("serve", help="the gateway against the upstreams in a TOML file")
     serve.add_argument("--config", required=True)
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    _log_options(serve)
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("capabilities", help="print the per-provider capability table (Markdown)")
     sim = sub.add_parser("simulate", help="one provider simulator on its own")
@@ -39,10 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, required=True)
     sim.add_argument("--seed", type=int, default=1)
+    _log_options(sim)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from tablegraph import logs
+
+    logs.configure(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
     if args.command == "export-schema":
         from tablegraph.graphql.schema import build_schema
 
@@ -68,9 +87,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"tablegraph: configuration error: {exc}", file=sys.stderr)
         return 2
+    except PortInUse as exc:
+        print(f"tablegraph: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         pass
     return 0
+
+
+class PortInUse(Exception):
+    """The port asked for is taken; the message suggests ``--port``."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(
+            f"{host}:{port} is already in use (another tablegraph?); "
+            f"choose a free port with --port, e.g. --port {port + 1}"
+        )
+
+
+async def _serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
+    """``simulators.common.serve``, with a taken port as ``PortInUse`` (no traceback)."""
+    from tablegraph.simulators.common import serve
+
+    try:
+        return await serve(app, host, port)
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortInUse(host, port) from None
+        raise
 
 
 async def _wait_for_stop() -> None:
@@ -82,46 +126,84 @@ async def _wait_for_stop() -> None:
     await stop.wait()
 
 
-async def _start_gateway(settings: GatewaySettings, host: str, port: int) -> web.AppRunner:
+async def _start_gateway(
+    settings: GatewaySettings, host: str, port: int
+) -> tuple[web.AppRunner, Gateway]:
     from tablegraph.app import create_app
     from tablegraph.gateway import Gateway
-    from tablegraph.simulators.common import serve
 
-    runner, _url = await serve(create_app(Gateway(settings)), host, port)
-    return runner
+    gateway = Gateway(settings)
+    app = create_app(gateway)
+    try:
+        runner, _url = await _serve(app, host, port)
+    except BaseException:
+        await gateway.close()
+        raise
+    return runner, gateway
+
+
+async def upstream_states(gateway: Gateway) -> list[str]:
+    """One line per upstream: its kind, base URL and whether it answers now."""
+    names = list(gateway.providers)
+    checks = await asyncio.gather(*(gateway.check(n) for n in names))
+    lines = []
+    for name, (ok, code, latency) in zip(names, checks, strict=True):
+        config = gateway.providers[name].config
+        state = f"ok ({latency:.0f} ms)" if ok else f"NOT READY: {code}"
+        lines.append(f"  {name:<18} {config.kind:<13} {config.base_url}  {state}")
+    return lines
 
 
 async def _run_gateway(settings: GatewaySettings, host: str, port: int) -> None:
-    runner = await _start_gateway(settings, host, port)
-    print(f"tablegraph gateway on http://{host}:{port}/graphql", flush=True)
+    runner, gateway = await _start_gateway(settings, host, port)
     try:
+        print(f"tablegraph gateway\n\nGraphiQL: http://{host}:{port}/graphql\n", flush=True)
+        print("upstreams:", flush=True)
+        for line in await upstream_states(gateway):
+            print(line, flush=True)
+        print("\nCtrl-C stops the gateway.", flush=True)
         await _wait_for_stop()
     finally:
         await runner.cleanup()
 
 
-async def start_demo(host: str, port: int, seed: int) -> tuple[list[web.AppRunner], str]:
+async def start_demo(
+    host: str, port: int, seed: int
+) -> tuple[list[web.AppRunner], str, Gateway, list[UpstreamConfig]]:
     """Every available simulator on a free loopback port, then the gateway on ``port``."""
     from tablegraph.simulators import available_simulators, simulator_module
 
     runners: list[web.AppRunner] = []
     upstreams: list[UpstreamConfig] = []
-    for kind in available_simulators():
-        module = simulator_module(kind)
-        runner, url = await _serve_simulator(module, host, 0, seed)
-        runners.append(runner)
-        upstreams.extend(module.demo_upstreams(url))
-        print(f"  simulator {kind:<13} {url}", flush=True)
-    settings = GatewaySettings(upstreams=tuple(upstreams), host=host, port=port)
-    runners.append(await _start_gateway(settings, host, port))
-    return runners, f"http://{host}:{port}/graphql"
+    try:
+        for kind in available_simulators():
+            module = simulator_module(kind)
+            runner, url = await _serve_simulator(module, host, 0, seed)
+            runners.append(runner)
+            upstreams.extend(module.demo_upstreams(url))
+        settings = GatewaySettings(upstreams=tuple(upstreams), host=host, port=port)
+        runner, gateway = await _start_gateway(settings, host, port)
+    except BaseException:
+        for started in reversed(runners):
+            await started.cleanup()
+        raise
+    runners.append(runner)
+    return runners, f"http://{host}:{port}/graphql", gateway, upstreams
 
 
 async def _run_demo(host: str, port: int, seed: int) -> None:
     print("tablegraph demo: starting simulators…", flush=True)
-    runners, url = await start_demo(host, port, seed)
-    print(f"\nGraphiQL: {url}\n\nTry:\n{SAMPLE_QUERY}\n\nCtrl-C stops everything.", flush=True)
+    runners, url, gateway, upstreams = await start_demo(host, port, seed)
     try:
+        print(f"\nGraphiQL: {url}\n", flush=True)
+        print("upstreams (simulators with seeded data):", flush=True)
+        for line in await upstream_states(gateway):
+            print(line, flush=True)
+        print("\ndemo credentials (what each simulator accepts):", flush=True)
+        for upstream in upstreams:
+            creds = ", ".join(f"{k}={v.reveal()}" for k, v in upstream.credentials.items())
+            print(f"  {upstream.name:<18} {creds}", flush=True)
+        print(f"\nTry:\n{SAMPLE_QUERY}\n\nCtrl-C stops everything.", flush=True)
         await _wait_for_stop()
     finally:
         for runner in reversed(runners):
@@ -133,9 +215,28 @@ async def _serve_simulator(
     module: ModuleType, host: str, port: int, seed: int
 ) -> tuple[web.AppRunner, str]:
     """A simulator with its seeded demo data and demo options, on ``host:port``."""
-    from tablegraph.simulators.common import serve
+    return await _serve(module.create_app(seed, **getattr(module, "DEMO_OPTIONS", {})), host, port)
 
-    return await serve(module.create_app(seed, **getattr(module, "DEMO_OPTIONS", {})), host, port)
+
+def simulator_banner(kind: str, url: str, upstreams: Sequence[UpstreamConfig]) -> str:
+    """What ``simulate`` prints: the URL, the credentials, and the configuration that points
+    the gateway at this simulator (TOML, with the credentials' environment variables)."""
+    from tablegraph.snippet import config_toml, env_exports
+
+    lines = [f"{kind} simulator on {url}", "", "credentials it accepts (demo values):"]
+    for upstream in upstreams:
+        for key, secret in upstream.credentials.items():
+            lines.append(f"  {upstream.name} {key} = {secret.reveal()}")
+    lines += [
+        "",
+        "environment for the gateway:",
+        *(f"  {line}" for line in env_exports(upstreams)),
+        "",
+        "gateway.toml (tablegraph serve --config gateway.toml):",
+        "",
+        config_toml(upstreams),
+    ]
+    return "\n".join(lines)
 
 
 async def _run_simulator(kind: str, host: str, port: int, seed: int) -> None:
@@ -148,9 +249,7 @@ async def _run_simulator(kind: str, host: str, port: int, seed: int) -> None:
             f"unknown simulator {kind!r}; available: {', '.join(available_simulators())}"
         ) from None
     runner, url = await _serve_simulator(module, host, port, seed)
-    print(f"{kind} simulator on {url}", flush=True)
-    for upstream in module.demo_upstreams(url):
-        print(f"  upstream {upstream.name}: options {dict(upstream.options)}", flush=True)
+    print(simulator_banner(kind, url, module.demo_upstreams(url)), flush=True)
     try:
         await _wait_for_stop()
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from aiohttp import web
@@ -38,6 +39,7 @@ _PAGE = """<!doctype html>
       fetcher,
       defaultQuery: __DEFAULT_QUERY__,
       defaultEditorToolsVisibility: true,
+      ...__OPENED__,
     }));
   </script>
 </body>
@@ -45,10 +47,28 @@ _PAGE = """<!doctype html>
 """
 
 
-def graphiql_html() -> str:
-    import json
+def graphiql_html(query: str | None = None, variables: str | None = None) -> str:
+    """The page; ``query`` (and ``variables``, JSON text) open in a tab of their own, as when
+    a ``/graphql?query=…`` link is followed in a browser."""
+    opened: dict[str, str] = {}
+    if query:
+        opened["query"] = query
+        if variables:
+            opened["variables"] = variables
+    page = _PAGE.replace("__DEFAULT_QUERY__", _script_json(_DEFAULT_QUERY))
+    return page.replace("__OPENED__", _script_json(opened))
 
-    return _PAGE.replace("__DEFAULT_QUERY__", json.dumps(_DEFAULT_QUERY))
+
+def _script_json(value: object) -> str:
+    """JSON safe inside a <script> element (no "</script>" can close it early)."""
+    return (
+        json.dumps(value)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 def static_routes() -> list[web.AbstractRouteDef]:
