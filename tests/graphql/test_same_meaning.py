@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -210,3 +211,20 @@ async def test_waitlist_without_contact_names_the_field(stack: Stack) -> None:
     assert [(e["code"], e["field"]) for e in errors] == [
         ("INVALID_INPUT", ["input", "guest", "email"])
     ], errors
+
+
+def same_meaning_table() -> str:
+    """The README's table, from ``SITUATIONS``."""
+    rows = ["| situation | `userErrors.code` | `field` |", "|---|---|---|"]
+    for situation in SITUATIONS:
+        shown = f"`{situation.field}`".replace("'", '"') if situation.field else "—"
+        rows.append(f"| {situation.name} | `{situation.code}` | {shown} |")
+    waitlist = '`["input", "guest", "email"]`'
+    rows.append(f"| waitlist entry without e-mail or phone | `INVALID_INPUT` | {waitlist} |")
+    return "\n".join(rows)
+
+
+def test_readme_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- same-meaning -->")[1].split("<!-- /same-meaning -->")[0]
+    assert block.strip() == same_meaning_table()
