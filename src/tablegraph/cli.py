@@ -50,6 +50,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     _log_options(serve)
+    init = sub.add_parser("init", help="write a commented configuration with example upstreams")
+    init.add_argument("file", nargs="?", default="gateway.toml", help="'-' prints it")
+    init.add_argument(
+        "--base-url",
+        action="append",
+        default=[],
+        metavar="KIND=URL",
+        help="point the example upstream of KIND at URL (repeatable)",
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    check = sub.add_parser("check", help="validate a configuration, then probe every upstream")
+    check.add_argument("--config", required=True)
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("capabilities", help="print the per-provider capability table (Markdown)")
     sim = sub.add_parser("simulate", help="one provider simulator on its own")
@@ -73,12 +85,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(capability_table() + "\n")
         return 0
     try:
+        if args.command == "init":
+            return _init(args.file, args.base_url, force=args.force)
+        if args.command == "check":
+            from tablegraph.configcheck import run_check
+
+            out: list[str] = []
+            try:
+                code = run_check(args.config, os.environ, out)
+            finally:
+                print("\n".join(out), flush=True)
+            return code
         if args.command == "demo":
             asyncio.run(_run_demo(args.host, args.port, args.seed))
         elif args.command == "serve":
-            from tablegraph.settings import load_settings
+            from tablegraph.configmodel import load_config
 
-            settings = load_settings(args.config, os.environ)
+            settings = load_config(args.config, os.environ)
             host = args.host or settings.host
             port = args.port if args.port is not None else settings.port
             asyncio.run(_run_gateway(settings, host, port))
@@ -87,11 +110,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"tablegraph: configuration error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file that cannot be written, a socket that cannot be bound
+        print(
+            f"tablegraph: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr
+        )
+        return 2
     except PortInUse as exc:
         print(f"tablegraph: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _init(path: str, base_urls: Sequence[str], *, force: bool) -> int:
+    from pathlib import Path
+
+    from tablegraph.configinit import init_text
+
+    urls: dict[str, str] = {}
+    for item in base_urls:
+        kind, sep, url = item.partition("=")
+        if not sep or not url:
+            raise ConfigError(f"--base-url {item!r}: write KIND=URL")
+        urls[kind] = url
+    text = init_text(path if path != "-" else "gateway.toml", urls)
+    if path == "-":
+        sys.stdout.write(text)
+        return 0
+    target = Path(path)
+    if target.exists() and not force:
+        print(f"tablegraph: {path} exists; --force overwrites it", file=sys.stderr)
+        return 2
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {path}: set the environment variables it names, then run:", flush=True)
+    print(f"  tablegraph check --config {path}", flush=True)
     return 0
 
 

@@ -125,6 +125,9 @@ class LibroProvider(Provider):
         }
     )
     credential_names = ("client_id", "client_secret", "webhook_secret", "token_store_key")
+    required_credentials = ("client_id", "client_secret")
+    base_path = ""
+    example_base_url = "https://libro.example.com"
     Options = LibroOptions
 
     def __init__(self, config: UpstreamConfig, runtime: Runtime | None = None) -> None:

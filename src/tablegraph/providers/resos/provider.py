@@ -123,6 +123,9 @@ class ResosProvider(Provider):
     )
     #: One credential per restaurant, named by ``restaurants[].api_key_credential``.
     credential_names = ("*",)
+    required_credentials = ()
+    base_path = "/v1"
+    example_base_url = "https://api.resos.com/v1"
     Options = ResosOptions
 
     def __init__(self, config: UpstreamConfig, runtime: Runtime | None = None) -> None:

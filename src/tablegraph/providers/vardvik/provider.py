@@ -97,6 +97,9 @@ class VardvikProvider(Provider):
     display_name = "Vardvik Bookings (REST API v1)"
     capabilities = mapping.BASE_CAPABILITIES | frozenset(mapping.FEATURE_CAPABILITIES.values())
     credential_names = ("api_key", "webhook_secret")
+    required_credentials = ("api_key",)
+    base_path = "/api/v1"
+    example_base_url = "https://bookings.example.com/api/v1"
 
     class Options(ProviderOptions):
         """The ``options`` table of a Vardvik upstream."""
