@@ -23,6 +23,7 @@ from tablegraph.simulators import simulator_module
 from tablegraph.simulators.common import REQUEST_COUNTS, StoredBooking, serve
 from tablegraph.simulators.faults import FAULTS, FaultInjector
 from tablegraph.simulators.harness import harness_of
+from tests.auth_support import AUTH_HEADERS, all_scopes_auth
 from tests.simulators.test_ambiguous_create import CREATE_PATHS
 
 __all__ = ["CREATE_PATHS", "KINDS", "Stack", "start_stack", "stop_stack"]
@@ -96,10 +97,12 @@ async def start_stack(
         configs = [upstream(c) for c in module.demo_upstreams(url)]
         kinds[kind] = Upstreams(kind, module, app, configs)
     upstreams = tuple(c for u in kinds.values() for c in u.configs)
+    settings.setdefault("auth", all_scopes_auth())
     gateway = Gateway(GatewaySettings(upstreams=upstreams, **settings))
     runner, url = await serve(create_app(gateway))
     runners.append(runner)
-    return Stack(kinds, gateway, httpx.AsyncClient(base_url=url, timeout=30)), runners
+    http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
+    return Stack(kinds, gateway, http), runners
 
 
 async def stop_stack(stack: Stack, runners: list[web.AppRunner]) -> None:

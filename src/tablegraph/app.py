@@ -4,6 +4,11 @@
 client accepts it, ``application/graphql-response+json``. Request-level failures (unparseable
 body, oversized query, invalid document) get a 4xx and a GraphQL-shaped error body with a code;
 executed operations get 200 with data and errors side by side.
+
+Every request to ``/graphql`` carries an identity (``tablegraph.auth``): the ``authenticate``
+middleware turns its credentials into one, or answers 401 with ``WWW-Authenticate``. The
+operator's surfaces (``/metrics``, ``/readyz`` details, ``/connect/…``) need the ``admin``
+scope; ``/healthz`` stays public and says only "ok".
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,17 +27,28 @@ from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from tablegraph import deadline, logs, provenance
+from tablegraph.auth import redact
+from tablegraph.auth.authenticate import Authenticator, MissingCredentials
+from tablegraph.auth.connect import ConnectGuard
+from tablegraph.auth.identity import Identity
+from tablegraph.auth.manage import ManageTokens
+from tablegraph.auth.scopes import Scope
+from tablegraph.auth.tokens import InvalidCredentials
 from tablegraph.breaker import CircuitState
 from tablegraph.errors import GatewayError, InvalidInput
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
-from tablegraph.graphql.graphiql import graphiql_html, static_routes
+from tablegraph.graphql.graphiql import graphiql_response, static_routes
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
 
 log = logging.getLogger(__name__)
 
 GATEWAY = web.AppKey("gateway", Gateway)
 SCHEMA = web.AppKey("schema", GatewaySchema)
+AUTH = web.AppKey("auth", Authenticator)
+CONNECT_GUARD = web.AppKey("connect_guard", ConnectGuard)
+#: The request's authenticated identity, set by the ``authenticate`` middleware.
+IDENTITY = web.RequestKey("identity", Identity)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 #: A client may ask for a shorter request deadline than the gateway's, in milliseconds.
@@ -121,22 +138,6 @@ def _wants_html(request: web.Request) -> bool:
     return "text/html" in request.headers.get("Accept", "")
 
 
-async def graphql_handler(request: web.Request) -> web.StreamResponse:
-    """``graphql_http``, timed and written to the access log (one line per request)."""
-    started = time.perf_counter()
-    seen = _Seen()
-    response = await graphql_http(request, seen)
-    logs.log_request(
-        request,
-        client=_client_id(request),
-        status=response.status,
-        seconds=time.perf_counter() - started,
-        operation=seen.operation,
-        upstreams=seen.upstream_requests,
-    )
-    return response
-
-
 @dataclass
 class _Seen:
     """What the access log says of a request, noted while it is handled."""
@@ -145,16 +146,45 @@ class _Seen:
     upstream_requests: dict[str, int] = field(default_factory=dict)
 
 
-async def graphql_http(request: web.Request, seen: _Seen | None = None) -> web.StreamResponse:
-    seen = seen or _Seen()
+SEEN = web.RequestKey("seen", _Seen)
+
+
+@web.middleware
+async def access_log(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """One access-log line per ``/graphql`` request, refused ones (401, 413…) included."""
+    if request.path != "/graphql":
+        return await handler(request)
+    started = time.perf_counter()
+    seen = request[SEEN] = _Seen()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        identity = request.get(IDENTITY)
+        logs.log_request(
+            request,
+            client=identity.client_id if identity is not None else (request.remote or "-"),
+            status=status,
+            seconds=time.perf_counter() - started,
+            operation=seen.operation,
+            upstreams=seen.upstream_requests,
+        )
+
+
+async def graphql_handler(request: web.Request) -> web.StreamResponse:
+    seen = request.get(SEEN) or _Seen()
     gateway = request.app[GATEWAY]
     limits = gateway.settings.limits
     if request.method == "GET" and _wants_html(request):
         # A browser: GraphiQL, with a ``?query=`` link's query (and variables) filled in.
-        return web.Response(
-            text=graphiql_html(request.query.get("query"), request.query.get("variables")),
-            content_type="text/html",
-        )
+        return graphiql_response(request.query.get("query"), request.query.get("variables"))
     media = _media_type(request)
     if request.method == "GET" and not request.query.get("query", "").strip():
         return _error_response(400, "BAD_REQUEST", GET_HINT, media)
@@ -182,7 +212,7 @@ async def graphql_http(request: web.Request, seen: _Seen | None = None) -> web.S
     except InvalidInput as exc:
         return _error_response(400, exc.code, exc.message, media)
 
-    context = Context(gateway=gateway, client_id=_client_id(request))
+    context = Context(gateway=gateway, identity=request[IDENTITY])
     with deadline.scope(budget), provenance.recording() as record:
         try:
             result = await request.app[SCHEMA].execute(
@@ -269,9 +299,86 @@ def _is_mutation(query: str, operation: str | None) -> bool:
     return False
 
 
-def _client_id(request: web.Request) -> str:
-    """Who the caller is, for idempotency scoping. Client auth is a later issue: header or IP."""
-    return request.headers.get("X-Client-Id") or (request.remote or "anonymous")
+# ---- who is calling ---------------------------------------------------------------------------
+
+_PUBLIC, _IDENTIFIED, _OPTIONAL, _ADMIN = "public", "identified", "optional", "admin"
+_TICKET = "ticket"  # a connect start link an admin asked for (POST /connect/{upstream})
+
+
+def _policy(request: web.Request) -> str:
+    path = request.path
+    if request.method == "OPTIONS":
+        return _PUBLIC  # a CORS preflight never carries credentials
+    if path == "/graphql":
+        # A browser gets the GraphiQL page (also for a ``?query=`` link: the page runs the
+        # query with the key it is given); any client asking nothing gets the usage hint.
+        page_or_hint = request.method == "GET" and (
+            _wants_html(request) or not request.query.get("query", "").strip()
+        )
+        return _PUBLIC if page_or_hint else _IDENTIFIED
+    if path == "/metrics":
+        return _ADMIN
+    if path == "/readyz":
+        return _OPTIONAL  # probes get the status; details only for admin
+    if path.startswith("/connect/"):
+        if path.endswith("/callback"):
+            return _PUBLIC
+        return _TICKET if request.method == "GET" and "ticket" in request.query else _ADMIN
+    return _PUBLIC
+
+
+def _unauthorized(request: web.Request, message: str, *, invalid: bool) -> web.Response:
+    challenge = 'Bearer realm="tablegraph"'
+    if invalid:
+        challenge += ', error="invalid_token"'
+    body = {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
+    return web.json_response(body, status=401, headers={"WWW-Authenticate": challenge})
+
+
+@web.middleware
+async def authenticate(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    policy = _policy(request)
+    if policy == _TICKET:
+        guard = request.app[CONNECT_GUARD]
+        if not guard.take_ticket(request):
+            return _unauthorized(request, "unknown, used or expired start link", invalid=True)
+        return await guard.start(request, handler)
+    if policy == _PUBLIC:
+        if request.path.startswith("/connect/") and request.path.endswith("/callback"):
+            return await request.app[CONNECT_GUARD].callback(request, handler)
+        return await handler(request)
+    try:
+        identity = await request.app[AUTH].identify(request.headers)
+    except (MissingCredentials, InvalidCredentials) as exc:
+        if policy == _OPTIONAL:
+            return await handler(request)
+        return _unauthorized(request, str(exc), invalid=isinstance(exc, InvalidCredentials))
+    request[IDENTITY] = identity
+    if policy == _ADMIN and not identity.has(Scope.ADMIN):
+        body = {
+            "errors": [
+                {
+                    "message": "this needs the admin scope",
+                    "extensions": {"code": "FORBIDDEN", "scope": Scope.ADMIN.value},
+                }
+            ]
+        }
+        return web.json_response(body, status=403)
+    if request.path.startswith("/connect/"):
+        if request.method == "POST":
+            return request.app[CONNECT_GUARD].new_ticket(request)
+        return await request.app[CONNECT_GUARD].start(request, handler)
+    return await handler(request)
+
+
+async def _connect_link(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPNotFound()  # unreachable: the middleware answers POST /connect/{upstream}
+
+
+async def _no_server_banner(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = "tablegraph"  # never aiohttp's and Python's versions
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -282,6 +389,11 @@ async def readyz(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
     names = list(gateway.providers)
     checks = await asyncio.gather(*(gateway.check(n) for n in names))
+    identity = request.get(IDENTITY)
+    healthy = sum(1 for ok, _, _ in checks if ok)
+    status = "ready" if healthy == len(names) else ("degraded" if healthy else "unavailable")
+    if not (isinstance(identity, Identity) and identity.has(Scope.ADMIN)):
+        return web.json_response({"status": status}, status=200 if healthy else 503)
     upstreams = {}
     for name, (ok, code, latency) in zip(names, checks, strict=True):
         provider = gateway.providers[name]
@@ -293,8 +405,6 @@ async def readyz(request: web.Request) -> web.Response:
             **provider.breaker.snapshot(),
             **provider.health_details(),
         }
-    healthy = sum(1 for ok, _, _ in checks if ok)
-    status = "ready" if healthy == len(names) else ("degraded" if healthy else "unavailable")
     return web.json_response(
         {"status": status, "upstreams": upstreams}, status=200 if healthy else 503
     )
@@ -359,9 +469,19 @@ async def webhook(request: web.Request) -> web.Response:
     return web.json_response({"status": "accepted"})
 
 
-def create_app(gateway: Gateway) -> web.Application:
-    app = web.Application(client_max_size=gateway.settings.limits.max_body_bytes + 1024)
+def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -> web.Application:
+    redact.install()
+    auth = gateway.settings.auth
+    app = web.Application(
+        client_max_size=gateway.settings.limits.max_body_bytes + 1024,
+        middlewares=[access_log, authenticate],
+    )
     app[GATEWAY] = gateway
+    app[AUTH] = Authenticator(auth)
+    if manage_tokens is not None:  # a test's clock, or secrets not from the settings
+        gateway.bookings.manage_tokens = manage_tokens
+    app[CONNECT_GUARD] = ConnectGuard(auth.public_base_url)
+    app.on_response_prepare.append(_no_server_banner)
     app[SCHEMA] = build_schema(gateway.settings.limits)
     app.router.add_route("GET", "/graphql", graphql_handler)
     app.router.add_route("POST", "/graphql", graphql_handler)
@@ -371,7 +491,11 @@ def create_app(gateway: Gateway) -> web.Application:
     app.router.add_post("/webhooks/{upstream}", webhook)
     app.router.add_routes(static_routes())
     for provider in gateway.providers.values():
-        app.router.add_routes(provider.http_routes())  # e.g. Libro's /connect/{upstream}
+        routes = provider.http_routes()  # e.g. Libro's /connect/{upstream}
+        app.router.add_routes(routes)
+        if routes:
+            # The start link for a browser; answered by the connect guard in ``authenticate``.
+            app.router.add_post(f"/connect/{provider.name}", _connect_link)
 
     async def lifecycle(app: web.Application) -> Any:
         await gateway.start()

@@ -22,6 +22,14 @@ transport, validate their input, build the model, call this, and shape the answe
   sizes within the restaurant's policy, starts in the future and declared capabilities here
   (inside the key's record, so a replay after the start has passed still gets its booking);
   lengths, formats and ranges any restaurant would refuse, before the model is built.
+- **Who may touch which booking is decided here too.** A write by id acts only on a booking of
+  the caller's restaurants (``Tenancy``); one outside them is "no such booking", exactly like
+  a missing one. A booking-management token (``manage_token``: issued for a booking and the
+  client that created it) opens that one booking to its holder, whatever its restaurants.
+- **Keys belong to the client.** Records are kept per (client, operation, key), and what goes
+  upstream (Vardvik's ``Idempotency-Key``, the markers other adapters write and reconciliation
+  looks for) is ``idempotency.upstream_key(client, key)``: two clients' equal keys never meet,
+  and an error that names a key names the client's own.
 - **Errors name model fields** (``("guest", "email")``, ``("start",)``; ``()`` for the request
   as a whole); transports map them to their own input paths.
 """
@@ -35,9 +43,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from tablegraph import prefetch, reconcile
+from tablegraph import ids, prefetch, reconcile
+from tablegraph.auth.identity import EVERYTHING, Tenancy
+from tablegraph.auth.manage import ManageTokens
 from tablegraph.errors import (
     BookingRejected,
+    GatewayError,
     InvalidInput,
     InvalidState,
     NotFound,
@@ -45,7 +56,7 @@ from tablegraph.errors import (
     PolicyViolation,
     SlotUnavailable,
 )
-from tablegraph.idempotency import fingerprint, plain
+from tablegraph.idempotency import fingerprint, plain, upstream_key
 from tablegraph.model import (
     Booking,
     BookingChange,
@@ -116,20 +127,47 @@ class BookingService:
     def __init__(self, gateway: Gateway, *, now: Callable[[], datetime] = _utc_now) -> None:
         self._gateway = gateway
         self._now = now
+        #: Signs and reads booking-management tokens; replaceable (tests, a rotation).
+        self.manage_tokens = ManageTokens.from_settings(gateway.settings.auth.manage_tokens)
 
     # ---- reads a write needs --------------------------------------------------------------
 
-    async def booking(self, ref: BookingRef) -> Booking:
-        """The booking as its upstream has it now (a write never acts on a cached copy)."""
-        if ref.upstream not in self._gateway.providers:
-            raise NotFound("no such booking", field=("booking_id",))
+    async def booking(self, ref: BookingRef, *, tenancy: Tenancy = EVERYTHING) -> Booking:
+        """The booking as its upstream has it now (a write never acts on a cached copy), if it
+        is one of ``tenancy``'s restaurants; ``NotFound`` otherwise, as for a missing one."""
+        missing = NotFound("no such booking", field=("booking_id",))
+        if ref.upstream not in self._gateway.providers or not tenancy.touches(ref.upstream):
+            raise missing
         (found,) = await self._gateway.provider(ref.upstream).get_bookings([ref.native_id])
         if isinstance(found, Exception):
             raise found
         if found is None:
-            raise NotFound("no such booking", field=("booking_id",))
+            raise missing
         assert isinstance(found, Booking)
+        if not tenancy.allows(found.upstream, found.restaurant_id):
+            raise missing
         return found
+
+    # ---- booking-management tokens ----------------------------------------------------------
+
+    def manage_token(self, booking: Booking, client: str) -> str:
+        """A token that lets its holder read, reschedule and cancel ``booking`` only."""
+        gid = ids.encode("Booking", booking.upstream, booking.native_id)
+        return self.manage_tokens.issue(gid, client, booking.end)
+
+    def managed_ref(self, token: str, client: str) -> BookingRef:
+        """The booking a genuine, unexpired token of ``client`` names; ``NotFound`` for any
+        other token (tampered, expired, rotated out, another client's)."""
+        grant = self.manage_tokens.read(token)
+        if grant is None or grant.client_id != client:
+            raise NotFound("no booking for this management token", field=("manage_token",))
+        try:
+            gid = ids.decode(grant.booking_id, "Booking")
+        except InvalidInput:
+            raise NotFound(
+                "no booking for this management token", field=("manage_token",)
+            ) from None
+        return BookingRef(gid.upstream, gid.native_id)
 
     async def _restaurant(self, upstream: str, native_id: str) -> Restaurant | None:
         restaurants = await self._gateway.restaurants_of(upstream)
@@ -141,7 +179,7 @@ class BookingService:
         self, restaurant: Restaurant, request: NewBooking, *, client: str, key: WriteKey
     ) -> Booking:
         """Book at ``restaurant``; ``request`` runs under ``key`` whatever key it carries."""
-        request = replace(request, idempotency_key=key.value)
+        request = replace(request, idempotency_key=upstream_key(client, key.value))
         provider = self._gateway.provider(restaurant.upstream)
 
         async def write() -> Booking:
@@ -170,16 +208,23 @@ class BookingService:
             raise NotSupported("this restaurant takes no bookings through the gateway")
 
     async def reschedule(
-        self, ref: BookingRef, change: BookingChange, *, client: str, key: WriteKey
+        self,
+        ref: BookingRef,
+        change: BookingChange,
+        *,
+        client: str,
+        key: WriteKey,
+        tenancy: Tenancy = EVERYTHING,
     ) -> Booking:
         """Move a booking to a new start and/or party size."""
-        change = replace(change, idempotency_key=key.value)
+        sent_key = upstream_key(client, key.value)
+        change = replace(change, idempotency_key=sent_key)
 
         async def write() -> Booking:
             if change.start is None and change.party_size is None:
                 raise InvalidInput("give a new start, a new party size, or both", field=())
             with prefetch.keeping() as kept:
-                current = await self.booking(ref)
+                current = await self.booking(ref, tenancy=tenancy)
             _refuse_cancelled(current)
             if change.start is not None and change.start <= self._now():
                 raise PolicyViolation("the new start time is in the past", field=("start",))
@@ -203,7 +248,7 @@ class BookingService:
                     provider,
                     current,
                     lost,
-                    key.value,
+                    sent_key,
                     lambda after: reconcile.reschedule_outcome(current, change, after),
                     action="reschedule",
                 )
@@ -214,13 +259,19 @@ class BookingService:
         return await self._once(client, key, "reschedule", asked, write)
 
     async def cancel(
-        self, ref: BookingRef, reason: str | None, *, client: str, key: WriteKey
+        self,
+        ref: BookingRef,
+        reason: str | None,
+        *,
+        client: str,
+        key: WriteKey,
+        tenancy: Tenancy = EVERYTHING,
     ) -> Booking:
         """Cancel a booking; cancelling a cancelled booking is its current state, not an error."""
 
         async def write() -> Booking:
             with prefetch.keeping() as kept:
-                current = await self.booking(ref)
+                current = await self.booking(ref, tenancy=tenancy)
             if current.status is BookingStatus.CANCELLED:
                 return current  # already cancelled (a retry after an unknown outcome): no write
             provider = self._gateway.provider(current.upstream)
@@ -233,7 +284,7 @@ class BookingService:
                     provider,
                     current,
                     lost,
-                    key.value,
+                    upstream_key(client, key.value),
                     lambda after: reconcile.cancel_outcome(current, after),
                     action="cancellation",
                 )
@@ -250,13 +301,14 @@ class BookingService:
         *,
         client: str,
         key: WriteKey | None = None,
+        tenancy: Tenancy = EVERYTHING,
     ) -> Booking:
         """Change notes, tags, status or tables; a status or table change frees or takes a
         table, so it drops the day's availability too."""
 
         async def write() -> Booking:
             with prefetch.keeping() as kept:
-                current = await self.booking(ref)
+                current = await self.booking(ref, tenancy=tenancy)
             if current.status is BookingStatus.CANCELLED and update == BookingUpdate(
                 status=BookingStatus.CANCELLED
             ):
@@ -307,6 +359,11 @@ class BookingService:
                 return await write(), None
             except BookingRejected as exc:  # final business outcomes are replayed too
                 return None, exc
+            except GatewayError as exc:
+                # The client retries with its own key, never the one derived for upstream.
+                if exc.details.get("idempotencyKey") == upstream_key(client, key.value):
+                    exc.details["idempotencyKey"] = key.value
+                raise
 
         outcome: _Outcome
         if key.chosen:

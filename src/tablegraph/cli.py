@@ -1,4 +1,4 @@
-"""The ``tablegraph`` command: demo, serve, export-schema, simulate, capabilities."""
+"""The ``tablegraph`` command: demo, serve, export-schema, simulate, capabilities, keys."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import errno
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from aiohttp import web
 from tablegraph.settings import ConfigError, GatewaySettings, UpstreamConfig
 
 if TYPE_CHECKING:
+    from tablegraph.auth.config import AuthSettings
     from tablegraph.gateway import Gateway
 
 SAMPLE_QUERY = """{
@@ -64,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("--config", required=True)
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("capabilities", help="print the per-provider capability table (Markdown)")
+    keys = sub.add_parser("keys", help="API keys for [[clients]]")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_new = keys_sub.add_parser("new", help="print a fresh key and the line to paste")
+    keys_new.add_argument("client", help="the client id the key is for")
     sim = sub.add_parser("simulate", help="one provider simulator on its own")
     sim.add_argument("kind")
     sim.add_argument("--host", default="127.0.0.1")
@@ -78,6 +84,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tablegraph.graphql.schema import build_schema
 
         sys.stdout.write(build_schema().as_str() + "\n")
+        return 0
+    if args.command == "keys":
+        from tablegraph.auth.keys import hash_key, new_key
+
+        key = new_key()
+        sys.stdout.write(
+            f"API key for client {args.client!r} (shown once; give it to the client):\n"
+            f"  {key}\n\n"
+            "Paste into that client's [[clients]] entry in the gateway's config:\n"
+            f'  key_hashes = ["{hash_key(key)}"]\n'
+        )
         return 0
     if args.command == "capabilities":
         from tablegraph.docs import capability_table
@@ -220,10 +237,26 @@ async def _run_gateway(settings: GatewaySettings, host: str, port: int) -> None:
         await runner.cleanup()
 
 
+def demo_auth(key: str) -> AuthSettings:
+    """The demo's one client: every scope, the given key; manage tokens signed with a secret
+    generated once into the temp directory."""
+    from tablegraph.auth.config import AuthSettings, ClientConfig, ManageTokenSettings
+    from tablegraph.auth.keys import hash_key
+    from tablegraph.auth.scopes import ALL_SCOPES
+
+    secret_file = os.path.join(tempfile.gettempdir(), "tablegraph-demo", "manage-token.secret")
+    return AuthSettings(
+        clients=(ClientConfig("demo", ALL_SCOPES, (hash_key(key),)),),
+        manage_tokens=ManageTokenSettings(secret_file=secret_file),
+    )
+
+
 async def start_demo(
-    host: str, port: int, seed: int
+    host: str, port: int, seed: int, key: str | None = None
 ) -> tuple[list[web.AppRunner], str, Gateway, list[UpstreamConfig]]:
-    """Every available simulator on a free loopback port, then the gateway on ``port``."""
+    """Every available simulator on a free loopback port, then the gateway on ``port``,
+    admitting ``key`` (a fresh one if not given) with every scope."""
+    from tablegraph.auth.keys import new_key
     from tablegraph.simulators import available_simulators, simulator_module
 
     runners: list[web.AppRunner] = []
@@ -234,7 +267,9 @@ async def start_demo(
             runner, url = await _serve_simulator(module, host, 0, seed)
             runners.append(runner)
             upstreams.extend(module.demo_upstreams(url))
-        settings = GatewaySettings(upstreams=tuple(upstreams), host=host, port=port)
+        settings = GatewaySettings(
+            upstreams=tuple(upstreams), host=host, port=port, auth=demo_auth(key or new_key())
+        )
         runner, gateway = await _start_gateway(settings, host, port)
     except BaseException:
         for started in reversed(runners):
@@ -245,10 +280,17 @@ async def start_demo(
 
 
 async def _run_demo(host: str, port: int, seed: int) -> None:
+    from tablegraph.auth.keys import new_key
+
     print("tablegraph demo: starting simulators…", flush=True)
-    runners, url, gateway, upstreams = await start_demo(host, port, seed)
+    key = new_key()
+    runners, url, gateway, upstreams = await start_demo(host, port, seed, key)
     try:
-        print(f"\nGraphiQL: {url}\n", flush=True)
+        print(
+            f"\nGraphiQL: {url}#key={key}\n"
+            f"API key:  {key}   (send it as 'Authorization: Bearer {key}')\n",
+            flush=True,
+        )
         print("upstreams (simulators with seeded data):", flush=True)
         for line in await upstream_states(gateway):
             print(line, flush=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
+import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -94,12 +95,6 @@ def settings_of(
 def check_document(data: Mapping[str, Any], environ: Mapping[str, str], source: str) -> None:
     """Every check short of building the settings; the first problem as a ``ConfigError``."""
     sections = section_models()
-    allowed = ["upstreams", *sections]
-    for key in data:
-        if key not in allowed:
-            raise ConfigError(
-                f"{source}: {key}: unknown section (valid: {', '.join(sorted(allowed))})"
-            )
     for name, model in sections.items():
         raw = data.get(name, {})
         if isinstance(raw, list):
@@ -199,9 +194,14 @@ def _env_example(upstream: str, key: str) -> str:
 
 
 def section_models() -> dict[str, type[BaseModel]]:
-    """A strict model per TOML section: ``gateway`` (the scalar fields of
-    ``GatewaySettings``) and one per dataclass-typed field (``limits``, …)."""
-    hints = typing.get_type_hints(GatewaySettings)
+    """A strict model per plain TOML section: ``gateway`` (the scalar fields of
+    ``GatewaySettings`` that ``[gateway]`` takes) and one per dataclass-typed field whose
+    fields are all plain values (``limits``, …). Sections of another shape (``auth`` with
+    ``[[clients]]``) are checked by their own parser, in ``settings.parse_settings``."""
+    from tablegraph import settings
+
+    hints = _hints(GatewaySettings)
+    gateway_keys = getattr(settings, "_GATEWAY_KEYS", None)
     scalars: dict[str, Any] = {}
     sections: dict[str, type[BaseModel]] = {}
     for field in dataclasses.fields(GatewaySettings):
@@ -209,17 +209,47 @@ def section_models() -> dict[str, type[BaseModel]]:
         if field.name == "upstreams":
             continue
         if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-            sections[field.name] = _model_of(hint, field.name)
-        else:
+            if _plain_dataclass(hint):
+                sections[field.name] = _model_of(hint, field.name)
+        elif _plain(hint) and (gateway_keys is None or field.name in gateway_keys):
             scalars[field.name] = (hint, _default(field))
-    gateway = create_model(
-        "gateway", __config__=ConfigDict(extra="forbid", strict=True), **scalars
-    )
+    gateway = create_model("gateway", __config__=ConfigDict(extra="forbid", strict=True), **scalars)
     return {"gateway": gateway, **sections}
 
 
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    """Field types of a settings dataclass; a type only imported for type checking (a
+    section with its own parser) resolves to ``object``, which is never plain."""
+    import sys
+
+    namespace = vars(sys.modules[cls.__module__])
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        try:
+            out[f.name] = eval(f.type, namespace) if isinstance(f.type, str) else f.type
+        except NameError:
+            out[f.name] = object
+    return out
+
+
+def _plain(hint: Any) -> bool:
+    """A TOML scalar, an optional one, or a list of them."""
+    if hint in (str, int, float, bool, type(None)):
+        return True
+    origin = typing.get_origin(hint)
+    args = [a for a in typing.get_args(hint) if a is not Ellipsis]
+    if origin in (typing.Union, types.UnionType, tuple, list, frozenset):
+        return all(_plain(a) for a in args)
+    return False
+
+
+def _plain_dataclass(cls: type[Any]) -> bool:
+    hints = _hints(cls)
+    return all(_plain(hints[f.name]) for f in dataclasses.fields(cls))
+
+
 def _model_of(cls: type[Any], name: str) -> type[BaseModel]:
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     fields = {f.name: (hints[f.name], _default(f)) for f in dataclasses.fields(cls)}
     model: type[BaseModel] = create_model(  # type: ignore[call-overload]
         name, __config__=ConfigDict(extra="forbid", strict=True), **fields

@@ -4,7 +4,8 @@ upstream body, a credential or a stack trace.
 
     GatewayError
     ├── InvalidInput               INVALID_INPUT          (client sent something unusable)
-    ├── NotFound                   NOT_FOUND
+    ├── NotFound                   NOT_FOUND              (also: outside the client's restaurants)
+    ├── Forbidden                  FORBIDDEN              (the client lacks the scope it names)
     ├── NotSupported               NOT_SUPPORTED          (outside a provider's capabilities)
     ├── BookingRejected            business outcomes, shown as mutation userErrors
     │   ├── SlotUnavailable        SLOT_UNAVAILABLE
@@ -65,6 +66,15 @@ class InvalidInput(GatewayError):
 
 class NotFound(GatewayError):
     code = "NOT_FOUND"
+
+
+class Forbidden(GatewayError):
+    """The caller's identity lacks a scope; ``extensions.scope`` names it."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, scope: str, message: str | None = None) -> None:
+        super().__init__(message or f"this needs the {scope} scope", details={"scope": scope})
 
 
 class NotSupported(GatewayError):

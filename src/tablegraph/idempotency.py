@@ -28,6 +28,14 @@ T = TypeVar("T")
 DAY = 24 * 3600.0
 
 
+def upstream_key(client: str, key: str) -> str:
+    """The idempotency key sent upstream (Vardvik's ``Idempotency-Key``, the markers other
+    adapters write): derived from client id + key, so two clients' equal keys never meet
+    at the provider, and a retry of the same client's key derives the same one."""
+    digest = hashlib.sha256(f"{client}\x00{key}".encode()).hexdigest()
+    return f"tg1-{digest[:40]}"
+
+
 def fingerprint(operation: str, payload: Any) -> str:
     """What makes two requests under one key "the same". Instants are compared in UTC (one
     instant written with two offsets is one request); dataclasses by their fields."""

@@ -11,9 +11,9 @@ fallback. The handler puts ``to_json()`` in the response's ``extensions.upstream
 
 ``status`` is OK, STALE (reference data served from cache because the upstream failed) or
 ERROR (a call failed; the errors list names it). ``cached`` is true only when the answer was
-served from the cache: no request went to that upstream, or the data is a stale fallback. ``latencyMs`` is the wall-clock span from the
-first call to this upstream until the last one ended; ``ageSeconds`` is the oldest cached entry
-served.
+served from the cache: no request went to that upstream, or the data is a stale fallback.
+``latencyMs`` is the wall-clock span from the first call to this upstream until the last one
+ended; ``ageSeconds`` is the oldest cached entry served.
 """
 
 from __future__ import annotations

@@ -11,7 +11,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tablegraph.auth.config import AuthSettings
 
 
 class ConfigError(Exception):
@@ -79,6 +82,15 @@ class GatewaySettings:
     #: upstream is failing. Availability is never served stale.
     reference_stale_seconds: float = 24 * 3600.0
     state_dir: str | None = None
+    #: Client identities, scopes, anonymous access, JWT and manage-token secrets. The default
+    #: admits nobody: every request without valid credentials gets 401.
+    auth: AuthSettings = field(default_factory=lambda: _no_auth())
+
+
+def _no_auth() -> AuthSettings:
+    from tablegraph.auth.config import AuthSettings  # late: auth.config imports this module
+
+    return AuthSettings()
 
 
 _GATEWAY_KEYS = {
@@ -114,9 +126,10 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> GatewaySettin
 
 
 def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> GatewaySettings:
+    from tablegraph.auth.config import parse_auth
     from tablegraph.providers import provider_class  # late: providers import settings
 
-    _no_unknown(data, {"gateway", "limits", "upstreams"}, "top level")
+    _no_unknown(data, {"gateway", "limits", "upstreams", "auth", "clients"}, "top level")
     gateway = dict(data.get("gateway", {}))
     _no_unknown(gateway, _GATEWAY_KEYS, "[gateway]")
     limits_data = dict(data.get("limits", {}))
@@ -162,7 +175,10 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
         )
     if not upstreams:
         raise ConfigError("no [[upstreams]] configured")
-    return GatewaySettings(upstreams=tuple(upstreams), limits=Limits(**limits_data), **gateway)
+    auth = parse_auth(dict(data.get("auth", {})), list(data.get("clients", [])), environ)
+    return GatewaySettings(
+        upstreams=tuple(upstreams), limits=Limits(**limits_data), auth=auth, **gateway
+    )
 
 
 def _no_unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:

@@ -26,6 +26,7 @@ from tablegraph.settings import GatewaySettings, UpstreamConfig
 from tablegraph.simulators import simulator_module
 from tablegraph.simulators.common import serve
 from tablegraph.simulators.harness import harness_of
+from tests.auth_support import AUTH_HEADERS, all_scopes_auth
 
 SEED = 11
 T = TypeVar("T")
@@ -122,12 +123,12 @@ class FuzzEnv:
             for config in module.demo_upstreams(url):
                 extra = harness.unlimited_upstream
                 self.upstreams.append(replace(config, options={**config.options, **extra}))
-        gateway = Gateway(GatewaySettings(upstreams=tuple(self.upstreams)))
+        gateway = Gateway(GatewaySettings(upstreams=tuple(self.upstreams), auth=all_scopes_auth()))
         runner, url = await serve(create_app(gateway))
         assert url.startswith("http://127.0.0.1:")
         self.runners.append(runner)
         self.gateway_url = url
-        self.http = httpx.AsyncClient(base_url=url, timeout=60)
+        self.http = httpx.AsyncClient(base_url=url, timeout=60, headers=AUTH_HEADERS)
         await self._collect_known()
 
     def stop(self) -> None:

@@ -16,6 +16,7 @@ from tablegraph.settings import GatewaySettings, UpstreamConfig
 from tablegraph.simulators.common import REQUEST_COUNTS, serve
 from tablegraph.simulators.vardvik import VARDVIK_STATE, VardvikState, demo_upstreams
 from tablegraph.simulators.vardvik import create_app as create_vardvik
+from tests.auth_support import AUTH_HEADERS, all_scopes_auth
 
 
 @dataclass
@@ -82,9 +83,11 @@ async def start_vardvik(sims: list[Sim], seed: int = 1, **options: Any) -> Sim:
 async def start_gateway(
     upstreams: list[UpstreamConfig], **settings: Any
 ) -> tuple[web.AppRunner, Api]:
+    settings.setdefault("auth", all_scopes_auth())
     gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), **settings))
     runner, url = await serve(create_app(gateway))
-    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30), gateway)
+    http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
+    return runner, Api(http, gateway)
 
 
 @pytest.fixture

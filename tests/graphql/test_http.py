@@ -19,6 +19,7 @@ import pytest
 from tablegraph.settings import Secret
 from tablegraph.simulators.vardvik import demo_upstreams
 
+from ..auth_support import TEST_KEY
 from .conftest import Api, Sim, start_gateway
 from .helpers import AVAILABILITY, BERLIN_MITTE, quiet_weekday
 
@@ -153,17 +154,21 @@ async def test_graphiql_renders_in_headless_chromium(api: Api) -> None:
     browser = _browser()
     page = await api.http.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200 and "graphiql.min.js" in page.text
-    html = await _rendered_dom(browser, api.url("/graphql"))
+    html = await _rendered_dom(browser, api.url("/graphql") + "#key=" + TEST_KEY)
     assert "graphiql-container" in html, html[:500]
     # The IDE fetched the schema through the gateway (introspection) and shows the default query.
     assert "upstreams" in html
+    # It did so with the key from the URL fragment (tests/auth/test_demo.py: the demo's key).
+    assert TEST_KEY in html and "UNAUTHENTICATED" not in html
 
 
 async def test_a_query_link_opens_graphiql_with_the_query_in_chromium(api: Api) -> None:
     """``/graphql?query=…`` followed in a browser: GraphiQL, the link's query in the editor."""
     browser = _browser()
-    link = api.url("/graphql?" + urlencode({"query": "query LinkedQuery { upstreams { kind } }"}))
+    query = "query LinkedQuery { upstreams { kind } }"
+    link = api.url("/graphql?" + urlencode({"query": query})) + "#key=" + TEST_KEY
     html = await _rendered_dom(browser, link)
     assert "graphiql-container" in html, html[:500]
     assert "LinkedQuery" in html
     assert '"data"' not in html[:200]  # not the raw JSON answer
+    assert "UNAUTHENTICATED" not in html  # the editor ran with the key from the fragment

@@ -18,6 +18,7 @@ from tablegraph.simulators.common import serve
 from tablegraph.simulators.vardvik import create_app as create_vardvik
 from tablegraph.simulators.vardvik import demo_upstreams
 
+from ..auth_support import AUTH_HEADERS, all_scopes_auth
 from ..test_core_units import FakeTimer
 from .conftest import Api, Sim, start_vardvik
 from .helpers import AVAILABILITY, CREATE, OSLO, quiet_weekday
@@ -40,9 +41,9 @@ class Hanging:
 
 async def gateway_for(upstreams: list, timer: FakeTimer | None = None) -> tuple[web.AppRunner, Api]:
     kw = {"timer": timer} if timer is not None else {}
-    gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams)), **kw)
+    gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), auth=all_scopes_auth()), **kw)
     runner, url = await serve(create_app(gateway))
-    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30), gateway)
+    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS), gateway)
 
 
 @pytest.fixture
@@ -92,10 +93,11 @@ async def test_the_default_deadline_comes_from_the_limits(sims: list[Sim]) -> No
         GatewaySettings(
             upstreams=(demo_upstreams(berlin.url)[0], demo_upstreams(hang_url)[1]),
             limits=Limits(request_timeout_ms=500),
+            auth=all_scopes_auth(),
         )
     )
     runner, url = await serve(create_app(gateway))
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS) as http:
         started = time.monotonic()
         # A client cannot ask for more than the gateway allows.
         response = await http.post(
@@ -208,12 +210,14 @@ async def test_nothing_is_served_stale_once_it_is_too_old(sims: list[Sim]) -> No
     timer = FakeTimer()
     gateway = Gateway(
         GatewaySettings(
-            upstreams=(uncached(demo_upstreams(oslo.url)[1]),), reference_stale_seconds=60
+            upstreams=(uncached(demo_upstreams(oslo.url)[1]),),
+            reference_stale_seconds=60,
+            auth=all_scopes_auth(),
         ),
         timer=timer,
     )
     runner, url = await serve(create_app(gateway))
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS) as http:
         assert (await http.post("/graphql", json={"query": RESTAURANTS})).json()["data"]
         await oslo.stop()
         timer.now += 300 + 61

@@ -19,7 +19,7 @@ from tablegraph.simulators.vardvik import (
     create_app,
     demo_upstreams,
 )
-from tests.providers.vardvik_sim import Sim, StartServer, sim_fixture  # noqa: F401  (fixture "sim")
+from tests.providers.vardvik_sim import Sim, StartServer
 
 NOW = datetime(2026, 6, 10, 8, 0, 20, tzinfo=UTC)
 GUEST = {"firstName": "Mara", "lastName": "Schneider", "email": "mara@example.com"}

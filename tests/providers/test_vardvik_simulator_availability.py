@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.providers.vardvik_sim import NOW as JUNE
-from tests.providers.vardvik_sim import Sim, sim_fixture  # noqa: F401  (fixture "sim")
+from tests.providers.vardvik_sim import Sim
 
 
 def _params(date: str, party: int, **extra: Any) -> dict[str, Any]:

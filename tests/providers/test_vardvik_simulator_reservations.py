@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.providers.vardvik_sim import Sim, sim_fixture  # noqa: F401  (fixture "sim")
+from tests.providers.vardvik_sim import Sim
 
 
 def _body(start: str = "2026-06-25T16:00:00.000Z", party: int = 4, **extra: Any) -> dict[str, Any]:

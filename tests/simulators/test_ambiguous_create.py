@@ -29,6 +29,7 @@ from tablegraph.simulators.faults import Fault
 from tablegraph.simulators.harness import harness_of
 from tablegraph.timeutil import zone
 
+from ..auth_support import AUTH_HEADERS, all_scopes_auth
 from ..graphql.helpers import AVAILABILITY, CREATE
 from .conftest import Sim
 
@@ -99,9 +100,13 @@ async def gateway_for() -> AsyncIterator[Callable[[Sim], Any]]:
     started: list[tuple[web.AppRunner, httpx.AsyncClient]] = []
 
     async def _start(sim: Sim) -> httpx.AsyncClient:
-        gateway = Gateway(GatewaySettings(upstreams=tuple(sim.module.demo_upstreams(sim.url))))
+        gateway = Gateway(
+            GatewaySettings(
+                upstreams=tuple(sim.module.demo_upstreams(sim.url)), auth=all_scopes_auth()
+            )
+        )
         runner, url = await serve(create_app(gateway))
-        client = httpx.AsyncClient(base_url=url, timeout=30)
+        client = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
         started.append((runner, client))
         return client
 

@@ -16,6 +16,7 @@ from aiodataloader import DataLoader
 from graphql import GraphQLError
 from strawberry.types import Info as _Info
 
+from tablegraph.auth.identity import NOBODY, Identity
 from tablegraph.errors import GatewayError
 from tablegraph.gateway import Gateway
 from tablegraph.model import Booking, Guest, Restaurant
@@ -24,14 +25,15 @@ K = tuple[str, str]  # (upstream, native id)
 T = TypeVar("T")
 
 
-class UpstreamLoader(DataLoader, Generic[T]):  # type: ignore[misc]
+class UpstreamLoader(DataLoader[K, T | None], Generic[T]):
     """Groups keys by upstream and makes one batch call per upstream."""
 
     def __init__(self, fetch: Callable[[str, list[str]], Awaitable[Sequence[Any]]]) -> None:
         super().__init__(max_batch_size=100)
         self._fetch = fetch
 
-    async def batch_load_fn(self, keys: list[K]) -> list[T | Exception | None]:
+    # aiodataloader fails a key whose entry is an Exception; its annotations do not say so.
+    async def batch_load_fn(self, keys: list[K]) -> list[T | Exception | None]:  # type: ignore[override]
         by_upstream: dict[str, list[str]] = defaultdict(list)
         for upstream, native in keys:
             if native not in by_upstream[upstream]:
@@ -50,7 +52,12 @@ class UpstreamLoader(DataLoader, Generic[T]):  # type: ignore[misc]
 @dataclass
 class Context:
     gateway: Gateway
-    client_id: str = "anonymous"
+    #: Who is calling: scopes, restaurants, and the id that scopes idempotency keys.
+    identity: Identity = NOBODY
+    client_id: str = ""
+    #: Gated nested fields this request already reported FORBIDDEN for (one error each, not
+    #: one per list item).
+    refused: set[str] = field(default_factory=set)
     #: Errors to add to the response beside the data (an upstream that failed in a fan-out).
     extra_errors: list[GraphQLError] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
@@ -59,6 +66,7 @@ class Context:
     guests: UpstreamLoader[Guest] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.client_id = self.client_id or self.identity.client_id
         gw = self.gateway
 
         async def restaurants(upstream: str, ids: list[str]) -> list[Any]:

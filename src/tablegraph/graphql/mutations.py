@@ -16,9 +16,11 @@ from typing import Any, TypeVar
 import strawberry
 
 from tablegraph import model
+from tablegraph.auth.identity import EVERYTHING, Tenancy
+from tablegraph.auth.scopes import Scope
 from tablegraph.bookings import BookingRef, WriteKey
-from tablegraph.errors import USER_ERROR_TYPES, GatewayError, InvalidInput
-from tablegraph.graphql import resolvers, validate
+from tablegraph.errors import USER_ERROR_TYPES, GatewayError, InvalidInput, NotFound
+from tablegraph.graphql import permissions, resolvers, validate
 from tablegraph.graphql.context import Info
 from tablegraph.graphql.fields import input_path
 from tablegraph.graphql.types import Booking, BookingStatus, Guest, WaitlistEntry
@@ -63,6 +65,13 @@ class BookingPayload:
     idempotency_key: str | None = strawberry.field(
         description="The key this write ran under; retry with it to get the same outcome."
     )
+    manage_token: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Lets its holder read (booking(manageToken:)), reschedule and cancel this booking "
+            "only; bound to this client, expires after the booking's end."
+        ),
+    )
 
 
 @strawberry.type
@@ -100,7 +109,8 @@ class CreateBookingInput:
 
 @strawberry.input
 class RescheduleBookingInput:
-    booking_id: strawberry.ID
+    booking_id: strawberry.ID | None = None
+    manage_token: str | None = None
     start: datetime | None = None
     party_size: int | None = None
     idempotency_key: str | None = None
@@ -108,7 +118,8 @@ class RescheduleBookingInput:
 
 @strawberry.input
 class CancelBookingInput:
-    booking_id: strawberry.ID
+    booking_id: strawberry.ID | None = None
+    manage_token: str | None = None
     reason: str | None = None
     idempotency_key: str | None = None
 
@@ -161,6 +172,32 @@ def _guest_data(g: GuestInput, field: tuple[str, ...] = ("guest",)) -> model.Gue
 def _booking_ref(global_id: str) -> BookingRef:
     gid = validate.global_id(global_id, "Booking", ("booking_id",))
     return BookingRef(gid.upstream, gid.native_id)
+
+
+def _target(
+    info: Info, booking_id: strawberry.ID | None, manage_token: str | None
+) -> tuple[BookingRef, Tenancy]:
+    """Which booking a reschedule or cancel acts on, and within which restaurants: by
+    management token (no scope needed, the token is the grant, for its booking only), or by
+    id with ``bookings:write``, within the client's restaurants (the service checks both)."""
+    service = info.context.gateway.bookings
+    if manage_token is not None:
+        ref = service.managed_ref(manage_token, info.context.client_id)
+        if booking_id is not None and _booking_ref(booking_id) != ref:
+            raise NotFound("no booking for this management token", field=("manage_token",))
+        return ref, EVERYTHING
+    if booking_id is None:
+        raise InvalidInput("give a bookingId or a manageToken", field=("booking_id",))
+    permissions.require(info, Scope.BOOKINGS_WRITE)
+    return _booking_ref(booking_id), info.context.identity.tenancy
+
+
+def _with_manage_token(info: Info, payload: BookingPayload) -> BookingPayload:
+    if payload.booking is not None:
+        payload.manage_token = info.context.gateway.bookings.manage_token(
+            payload.booking.m, info.context.client_id
+        )
+    return payload
 
 
 def _rejected(error: GatewayError, key: WriteKey | None) -> BookingPayload:
@@ -219,11 +256,14 @@ class Mutation:
             area_id=input.area_id,
             duration_minutes=input.duration_minutes,
         )
-        return await _booking_write(
+        return _with_manage_token(
             info,
-            key,
-            lambda: info.context.gateway.bookings.create(
-                restaurant, request, client=info.context.client_id, key=key
+            await _booking_write(
+                info,
+                key,
+                lambda: info.context.gateway.bookings.create(
+                    restaurant, request, client=info.context.client_id, key=key
+                ),
             ),
         )
 
@@ -235,7 +275,7 @@ class Mutation:
             return _rejected(exc, None)
 
         async def reschedule() -> model.Booking:
-            ref = _booking_ref(input.booking_id)
+            ref, tenancy = _target(info, input.booking_id, input.manage_token)
             change = model.BookingChange(
                 start=(
                     validate.instant(input.start, ("start",)) if input.start is not None else None
@@ -248,10 +288,10 @@ class Mutation:
                 idempotency_key=key.value,
             )
             return await info.context.gateway.bookings.reschedule(
-                ref, change, client=info.context.client_id, key=key
+                ref, change, client=info.context.client_id, key=key, tenancy=tenancy
             )
 
-        return await _booking_write(info, key, reschedule)
+        return _with_manage_token(info, await _booking_write(info, key, reschedule))
 
     @strawberry.mutation
     async def cancel_booking(self, info: Info, input: CancelBookingInput) -> BookingPayload:
@@ -261,10 +301,10 @@ class Mutation:
             return _rejected(exc, None)
 
         async def cancel() -> model.Booking:
-            ref = _booking_ref(input.booking_id)
+            ref, tenancy = _target(info, input.booking_id, input.manage_token)
             reason = validate.text(input.reason, ("reason",), limit=500)
             return await info.context.gateway.bookings.cancel(
-                ref, reason, client=info.context.client_id, key=key
+                ref, reason, client=info.context.client_id, key=key, tenancy=tenancy
             )
 
         return await _booking_write(info, key, cancel)
@@ -287,7 +327,11 @@ class Mutation:
                 tables=tuple(input.tables) if input.tables is not None else None,
             )
             return await info.context.gateway.bookings.update(
-                ref, change, client=info.context.client_id, key=key
+                ref,
+                change,
+                client=info.context.client_id,
+                key=key,
+                tenancy=info.context.identity.tenancy,
             )
 
         return await _booking_write(info, key, update)

@@ -8,11 +8,13 @@ from datetime import date, datetime, time
 from typing import Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 
 from tablegraph import ids, model
+from tablegraph.auth.scopes import Scope
 from tablegraph.breaker import CircuitState
 from tablegraph.errors import GatewayError, InvalidInput, NotFound, UpstreamError
-from tablegraph.graphql import resolvers, validate
+from tablegraph.graphql import permissions, resolvers, validate
 from tablegraph.graphql.context import Info
 from tablegraph.graphql.restaurant import Restaurant
 from tablegraph.graphql.types import (
@@ -59,20 +61,26 @@ class Query:
         gid = validate.global_id(id, None, ("id",))
         try:
             if gid.type == "Restaurant":
+                permissions.require(info, Scope.RESTAURANTS_READ)
                 return Restaurant.of(await resolvers.load_restaurant(info, id, ("id",)))
             if gid.type == "Booking":
+                permissions.require(info, Scope.BOOKINGS_READ)
                 return Booking.of(await _booking(info, id, ("id",)))
             if gid.type == "Guest":
+                permissions.require(info, Scope.GUESTS_READ)
                 return Guest.of(await _guest(info, id, ("id",)))
         except NotFound:
             return None
         return None
 
     @strawberry.field(description="Every configured upstream and what the gateway knows of it.")
-    def upstreams(self, info: Info) -> list[Upstream]:
+    def upstreams(self, info: Info) -> list[Upstream] | None:
         gw = info.context.gateway
+        tenancy = info.context.identity.tenancy
         out = []
         for name, provider in gw.providers.items():
+            if not tenancy.touches(name):
+                continue
             error = gw.last_error.get(name)
             circuit = provider.breaker.state
             failing = error is not None or circuit is not CircuitState.CLOSED
@@ -87,7 +95,7 @@ class Query:
                     last_error_code=error,
                     capabilities=sorted(provider.capabilities, key=lambda c: c.value),
                     requests_sent=provider.requests_sent,
-                    details=provider.health_details(),
+                    details=JSON(provider.health_details()),
                 )
             )
         return out
@@ -99,11 +107,12 @@ class Query:
         first: int | None = None,
         after: str | None = None,
         search: str | None = None,
-    ) -> Connection[Restaurant]:
+    ) -> Connection[Restaurant] | None:
         limit = validate.cap(first, info.context.gateway.settings.limits.max_list)
         validate.text(search, ("search",), limit=100)
         gw = info.context.gateway
-        names = list(gw.providers)
+        tenancy = info.context.identity.tenancy
+        names = [n for n in gw.providers if tenancy.touches(n)]
         results = await asyncio.gather(
             *(gw.restaurants_of(n) for n in names), return_exceptions=True
         )
@@ -114,7 +123,7 @@ class Query:
             elif isinstance(result, BaseException):
                 raise result
             else:
-                found.extend(result)
+                found.extend(r for r in result if tenancy.allows(r.upstream, r.native_id))
         if search:
             needle = search.casefold()
             found = [r for r in found if needle in r.name.casefold()]
@@ -134,7 +143,7 @@ class Query:
         party_size: int,
         after: time | None = None,
         before: time | None = None,
-    ) -> list[RestaurantAvailability]:
+    ) -> list[RestaurantAvailability] | None:
         if not restaurant_ids or len(restaurant_ids) > MAX_AVAILABILITY_RESTAURANTS:
             raise InvalidInput(
                 f"give 1 to {MAX_AVAILABILITY_RESTAURANTS} restaurant ids",
@@ -175,7 +184,17 @@ class Query:
         return list(await asyncio.gather(*(one(i, r) for i, r in enumerate(restaurant_ids))))
 
     @strawberry.field
-    async def booking(self, info: Info, id: strawberry.ID) -> Booking | None:
+    async def booking(
+        self, info: Info, id: strawberry.ID | None = None, manage_token: str | None = None
+    ) -> Booking | None:
+        if manage_token is not None:
+            found = await resolvers.load_booking_by_token(info, manage_token, ("manage_token",))
+            if id is not None and id != ids.encode("Booking", found.upstream, found.native_id):
+                raise NotFound("no booking for this management token", field=("manage_token",))
+            return Booking.of(found)
+        if id is None:
+            raise InvalidInput("give an id or a manageToken", field=("id",))
+        permissions.require(info, Scope.BOOKINGS_READ)
         return Booking.of(await _booking(info, id, ("id",)))
 
     @strawberry.field(description="A restaurant's bookings on a local date or in [from, to).")
@@ -189,7 +208,7 @@ class Query:
         status: list[BookingStatus] | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Booking]:
+    ) -> Connection[Booking] | None:
         restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurant_id",))
         if status is not None and len(status) > len(model.BookingStatus):
             raise InvalidInput("too many statuses", field=("status",))
@@ -207,7 +226,7 @@ class Query:
         search: str | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Guest]:
+    ) -> Connection[Guest] | None:
         restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurant_id",))
         limit = validate.cap(first, info.context.gateway.settings.limits.max_list)
         validate.text(search, ("search",), limit=200)
@@ -224,6 +243,6 @@ class Query:
         restaurant_id: strawberry.ID,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Review]:
+    ) -> Connection[Review] | None:
         restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurant_id",))
         return await resolvers.reviews_page(info, restaurant, first, after)

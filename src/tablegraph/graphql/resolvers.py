@@ -8,7 +8,7 @@ from typing import Any
 from tablegraph import model
 from tablegraph.errors import GatewayError, NotFound, NotSupported, PolicyViolation
 from tablegraph.graphql import validate
-from tablegraph.graphql.context import Info
+from tablegraph.graphql.context import Info, UpstreamLoader
 from tablegraph.graphql.types import Booking, Connection, Notice, Review, Slot, paginate
 from tablegraph.timeutil import zone
 
@@ -16,16 +16,42 @@ from tablegraph.timeutil import zone
 async def load_node(info: Info, global_id: str, type_: str, field: tuple[str, ...]) -> Any:
     """The model behind a global id of ``type_``, through this request's loader."""
     gid = validate.global_id(global_id, type_, field)
-    loaders = {
+    loaders: dict[str, UpstreamLoader[Any]] = {
         "Restaurant": info.context.restaurants,
         "Booking": info.context.bookings,
         "Guest": info.context.guests,
     }
+    missing = NotFound(f"no such {type_.lower()}", field=field)
     if gid.upstream not in info.context.gateway.providers or type_ not in loaders:
-        raise NotFound(f"no such {type_.lower()}", field=field)
+        raise missing
+    # Outside the client's restaurants is answered exactly like "does not exist"; what can be
+    # decided from the id alone is decided before any upstream call.
+    tenancy = info.context.identity.tenancy
+    if type_ == "Restaurant" and not tenancy.allows(gid.upstream, gid.native_id):
+        raise missing
+    if type_ == "Booking" and not tenancy.touches(gid.upstream):
+        raise missing
+    if type_ == "Guest" and not tenancy.covers(gid.upstream):
+        raise missing
     found = await loaders[type_].load((gid.upstream, gid.native_id))
     if found is None:
-        raise NotFound(f"no such {type_.lower()}", field=field)
+        raise missing
+    if isinstance(found, model.Booking) and not tenancy.allows(found.upstream, found.restaurant_id):
+        raise missing
+    return found
+
+
+async def load_booking_by_token(info: Info, token: str, field: tuple[str, ...]) -> model.Booking:
+    """The booking a management token names, if the token is genuine, unexpired, and was
+    issued to this client; ``NotFound`` otherwise (a refused token reveals nothing). The
+    booking service decides (``BookingService.managed_ref``)."""
+    try:
+        ref = info.context.gateway.bookings.managed_ref(token, info.context.client_id)
+    except NotFound:
+        raise NotFound("no booking for this management token", field=field) from None
+    found = await info.context.bookings.load((ref.upstream, ref.native_id))
+    if not isinstance(found, model.Booking):
+        raise NotFound("no booking for this management token", field=field)
     return found
 
 

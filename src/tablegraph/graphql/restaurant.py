@@ -101,7 +101,7 @@ class Restaurant(Node):
         status: list[BookingStatus] | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Booking]:
+    ) -> Connection[Booking] | None:
         return await resolvers.bookings_for(info, self.m, date, from_, to, status, first, after)
 
     @strawberry.field(description="Null, with a NOT_SUPPORTED error, where the provider has none.")

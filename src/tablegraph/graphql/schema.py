@@ -13,6 +13,7 @@ from strawberry.types import ExecutionContext
 from tablegraph.errors import GatewayError
 from tablegraph.graphql.fields import argument_path
 from tablegraph.graphql.mutations import Mutation
+from tablegraph.graphql.permissions import protect
 from tablegraph.graphql.queries import Query
 from tablegraph.graphql.restaurant import Restaurant
 from tablegraph.graphql.types import Booking, Guest, Review, WaitlistEntry
@@ -47,7 +48,7 @@ class GatewaySchema(strawberry.Schema):
 
 def build_schema(limits: Limits | None = None) -> GatewaySchema:
     limits = limits or Limits()
-    return GatewaySchema(
+    schema = GatewaySchema(
         query=Query,
         mutation=Mutation,
         types=[Restaurant, Booking, Guest, Review, WaitlistEntry],
@@ -57,6 +58,8 @@ def build_schema(limits: Limits | None = None) -> GatewaySchema:
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         ],
     )
+    protect(schema)
+    return schema
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:

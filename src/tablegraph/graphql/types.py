@@ -19,8 +19,12 @@ from tablegraph.graphql.context import Info
 if TYPE_CHECKING:
     from tablegraph.graphql.restaurant import Restaurant
 
-BookingStatus = strawberry.enum(model.BookingStatus, description="Normalized booking status.")
-Capability = strawberry.enum(model.Capability, description="What a restaurant supports.")
+# The model's enums are the GraphQL enums: strawberry.enum registers a class in place, so the
+# aliases below are real types to mypy as well as to Strawberry.
+strawberry.enum(model.BookingStatus, description="Normalized booking status.")
+strawberry.enum(model.Capability, description="What a restaurant supports.")
+BookingStatus = model.BookingStatus
+Capability = model.Capability
 
 T = TypeVar("T")
 
@@ -342,12 +346,13 @@ class UpstreamStatus(enum.Enum):
     UNKNOWN = "UNKNOWN"
 
 
-CircuitState = strawberry.enum(
+strawberry.enum(
     breaker.CircuitState,
     description=(
         "The upstream's circuit breaker: OPEN fails calls fast, HALF_OPEN lets one probe through."
     ),
 )
+CircuitState = breaker.CircuitState
 
 
 @strawberry.type
@@ -365,4 +370,4 @@ class Upstream:
     last_error_code: str | None
     capabilities: list[Capability]
     requests_sent: int
-    details: JSON
+    details: JSON | None = strawberry.field(description="Operator details (admin scope).")

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from tablegraph.providers.libro.payloads import TokenResponse
 from tablegraph.tokenstore import TokenStore
 from tablegraph.upstream import UpstreamClient, json_body
 
+log = logging.getLogger(__name__)
 MakeClient = Callable[[TokenAuth], UpstreamClient]
 
 
@@ -201,10 +203,18 @@ class Connections:
         )
 
     async def complete(
-        self, state: str, code: str, list_codes: Callable[[UpstreamClient], Awaitable[list[str]]]
+        self,
+        state: str,
+        code: str,
+        list_codes: Callable[[UpstreamClient], Awaitable[list[str]]],
+        *,
+        replace: bool = True,
     ) -> Account:
-        """Exchange a callback's code, learn the account's restaurants, store it durably."""
-        from tablegraph.errors import InvalidInput
+        """Exchange a callback's code, learn the account's restaurants, store it durably.
+
+        An account that is still connected is replaced only when ``replace`` is set (one that
+        needs reconnecting may always be reconnected); a replacement is logged."""
+        from tablegraph.errors import GatewayError, InvalidInput
 
         pending = read_state(self._client_secret(), state, self._now())
         if pending is None:
@@ -232,6 +242,15 @@ class Connections:
             expires_at=grant.expires_at,
         )
         old = self.accounts.get(label)
+        if old is not None and old.status == "connected" and not replace:
+            raise GatewayError(
+                f"the Libro account {label!r} is already connected; start again with "
+                "replace=true to replace it",
+                upstream=self.upstream,
+                code="ALREADY_CONNECTED",
+            )
+        if old is not None:
+            log.warning("replacing the Libro connection %r of %s", label, self.upstream)
         if old is not None and old.client is not None:
             await old.client.aclose()
         self._install(account)

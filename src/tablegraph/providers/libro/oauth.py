@@ -3,7 +3,10 @@
 ``GET /connect/{upstream}`` redirects the browser to Libro's authorize URL (an optional
 ``?account=<label>`` names the connection); ``GET /connect/{upstream}/callback`` receives
 ``?code=&state=``, exchanges the code and stores the rotating refresh token durably. The
-routes are returned with the upstream's name filled in, ready for ``app.add_routes``.
+routes are returned with the upstream's name filled in, ready for ``app.add_routes``; the
+gateway mounts them behind ``tablegraph.auth.connect.ConnectGuard`` (admin to start, state
+single-use and bound to the browser, callback URL from the public base URL), which also
+decides ``replace``: an account already connected is replaced only with ``replace=true``.
 """
 
 from __future__ import annotations
@@ -41,10 +44,12 @@ def libro_oauth_routes(provider: LibroProvider) -> list[web.RouteDef]:
             )
         try:
             account = await provider.complete_connection(
-                request.query.get("state", ""), request.query["code"]
+                request.query.get("state", ""),
+                request.query["code"],
+                replace=request.query.get("replace", "true") == "true",
             )
         except GatewayError as exc:
-            status = 400 if exc.code == "INVALID_INPUT" else 502
+            status = {"INVALID_INPUT": 400, "ALREADY_CONNECTED": 409}.get(exc.code, 502)
             return web.Response(
                 status=status, content_type="text/html", text=f"<p>{html.escape(exc.message)}</p>"
             )

@@ -426,14 +426,14 @@ class LibroProvider(Provider):
     def authorization_url(self, redirect_uri: str, label: str | None = None) -> str:
         return self._conn.authorization_url(redirect_uri, label)
 
-    async def complete_connection(self, state: str, code: str) -> Account:
+    async def complete_connection(self, state: str, code: str, *, replace: bool = True) -> Account:
         """Exchange a callback's code for tokens and remember the account durably."""
 
         async def list_codes(client: UpstreamClient) -> list[str]:
             rows, _ = await self._api.rows(self._api.caller(client), RESTAURANTS, {})
             return [str((r.get("attributes") or {}).get("code")) for r in rows]
 
-        account = await self._conn.complete(state, code, list_codes)
+        account = await self._conn.complete(state, code, list_codes, replace=replace)
         self._directory.invalidate()  # the new account's restaurants are exposed now
         return account
 
