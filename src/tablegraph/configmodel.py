@@ -315,6 +315,8 @@ def _expected(model: type[BaseModel], error: Any) -> str:
             "less_than_equal": "at most",
         }[kind]
         bound = next(iter(ctx.values()), "?")
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
         return f"expected a value {words} {bound}, got {_shown(got)}"
     if kind == "literal_error":
         return f"expected one of {ctx.get('expected', '?')}, got {_shown(got)}"
