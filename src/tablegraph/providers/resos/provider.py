@@ -44,6 +44,7 @@ from tablegraph.errors import (
     NotFound,
     PolicyViolation,
     SlotUnavailable,
+    UpstreamAuthError,
     UpstreamBadResponse,
 )
 from tablegraph.model import (
@@ -183,8 +184,12 @@ class ResosProvider(Provider):
         for r in {r.credential: r for r in self._restaurants.values()}.values():
             try:
                 await api.healthcheck(self._api(r))
-            except GatewayError:
-                log.info("resOS %s: not reachable at start-up", r.id)
+            except UpstreamAuthError as exc:
+                # Answered, and refused the key: not an outage (a 404 here is a base_url
+                # without /v1, which the configuration check refuses before start-up).
+                log.warning("resOS %s: the API key was refused at start-up (%s)", r.id, exc.message)
+            except GatewayError as exc:
+                log.warning("resOS %s: not reachable at start-up (%s)", r.id, exc.code)
 
     async def check_health(self) -> None:
         for r in self._restaurants.values():
