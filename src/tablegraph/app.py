@@ -9,11 +9,14 @@ Every request to ``/graphql`` carries an identity (``tablegraph.auth``): the ``a
 middleware turns its credentials into one, or answers 401 with ``WWW-Authenticate``. The
 operator's surfaces (``/metrics``, ``/readyz`` details, ``/connect/…``) need the ``admin``
 scope; ``/healthz`` stays public and says only "ok".
+
+Around every route, outermost first: CORS (``http.cors``), compression
+(``http.compression``), authentication, then per-client concurrency and request-rate limits
+(``http.clients``, keyed by the authenticated client).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -22,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from graphql import OperationType, parse
+from graphql import DocumentNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
@@ -30,16 +33,25 @@ from tablegraph import deadline, logs, provenance
 from tablegraph.auth import redact
 from tablegraph.auth.authenticate import Authenticator, MissingCredentials
 from tablegraph.auth.connect import ConnectGuard
-from tablegraph.auth.identity import Identity
+from tablegraph.auth.identity import IDENTITY, Identity
 from tablegraph.auth.manage import ManageTokens
 from tablegraph.auth.scopes import Scope
 from tablegraph.auth.tokens import InvalidCredentials
 from tablegraph.breaker import CircuitState
-from tablegraph.errors import GatewayError, InvalidInput
+from tablegraph.errors import GatewayError
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.graphiql import graphiql_response, static_routes
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
+from tablegraph.http.body import loads_bounded, read_body
+from tablegraph.http.caching import cacheable_response, max_age, reads_only_reference, uncacheable
+from tablegraph.http.clients import ConcurrencyCap, client_limits_middleware
+from tablegraph.http.compression import compression_middleware
+from tablegraph.http.cors import CorsPolicy, cors_middleware
+from tablegraph.http.params import budget_seconds, media_type, read_params
+from tablegraph.http.problem import HTTPProblem, close_after, error_response, problem_response
+from tablegraph.http.ratelimit import RateLimiter
+from tablegraph.http.readiness import ReadinessProbes
 
 log = logging.getLogger(__name__)
 
@@ -47,82 +59,14 @@ GATEWAY = web.AppKey("gateway", Gateway)
 SCHEMA = web.AppKey("schema", GatewaySchema)
 AUTH = web.AppKey("auth", Authenticator)
 CONNECT_GUARD = web.AppKey("connect_guard", ConnectGuard)
-#: The request's authenticated identity, set by the ``authenticate`` middleware.
-IDENTITY = web.RequestKey("identity", Identity)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 #: A client may ask for a shorter request deadline than the gateway's, in milliseconds.
 TIMEOUT_HEADER = "X-Request-Timeout-Ms"
+#: ``app[RATE_LIMITER].charge(client_key(request), cost)`` takes a query's cost per client.
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+READINESS = web.AppKey("readiness", ReadinessProbes)
 _UPSTREAM_CODES = ("UPSTREAM_", "OUTCOME_UNKNOWN")
-
-
-def _error_response(
-    status: int, code: str, message: str, media_type: str = "application/json"
-) -> web.Response:
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    response = web.Response(status=status, text=json.dumps(body), content_type=media_type)
-    if status == 413:
-        response.force_close()  # the unread rest of the body must not linger on keep-alive
-    return response
-
-
-def _media_type(request: web.Request) -> str:
-    accept = request.headers.get("Accept", "")
-    return GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json"
-
-
-async def _read_params(request: web.Request) -> dict[str, Any]:
-    limits = request.app[GATEWAY].settings.limits
-    if request.method == "GET":
-        params: dict[str, Any] = dict(request.query)
-        if "variables" in params:
-            try:
-                params["variables"] = json.loads(params["variables"])
-            except ValueError:
-                raise InvalidInput("variables is not valid JSON") from None
-        _refuse_lone_surrogates(params)
-        return params
-    ctype = request.content_type
-    if ctype not in ("application/json", "application/graphql-response+json"):
-        raise _HTTPProblem(415, "UNSUPPORTED_MEDIA_TYPE", "send application/json")
-    too_large = _HTTPProblem(413, "REQUEST_TOO_LARGE", "the request body is too large")
-    if request.content_length is not None and request.content_length > limits.max_body_bytes:
-        if request.content_length <= 8 * limits.max_body_bytes:
-            await _discard(request)  # a client still sending would not see the answer
-        raise too_large
-    raw = await request.content.read(limits.max_body_bytes + 1)
-    if len(raw) > limits.max_body_bytes:
-        raise too_large
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise _HTTPProblem(400, "BAD_REQUEST", "the request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise _HTTPProblem(400, "BAD_REQUEST", "the request body must be a JSON object")
-    _refuse_lone_surrogates(data)
-    return data
-
-
-def _refuse_lone_surrogates(params: dict[str, Any]) -> None:
-    """JSON lets a client escape half a UTF-16 pair ("\\ud800"); such a string is not text,
-    and it crashes the first thing that encodes it (the query size check, an upstream call)."""
-    try:
-        json.dumps(params, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise _HTTPProblem(
-            400, "BAD_REQUEST", "the request contains an unpaired UTF-16 surrogate"
-        ) from None
-
-
-async def _discard(request: web.Request) -> None:
-    while await request.content.read(65536):
-        pass
-
-
-class _HTTPProblem(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 #: What ``GET /graphql`` without a query tells a client that is not a browser (curl).
@@ -153,7 +97,7 @@ SEEN = web.RequestKey("seen", _Seen)
 async def access_log(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """One access-log line per ``/graphql`` request, refused ones (401, 413…) included."""
+    """One access-log line per ``/graphql`` request, refused ones (401, 413, 429…) included."""
     if request.path != "/graphql":
         return await handler(request)
     started = time.perf_counter()
@@ -185,32 +129,31 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     if request.method == "GET" and _wants_html(request):
         # A browser: GraphiQL, with a ``?query=`` link's query (and variables) filled in.
         return graphiql_response(request.query.get("query"), request.query.get("variables"))
-    media = _media_type(request)
     if request.method == "GET" and not request.query.get("query", "").strip():
-        return _error_response(400, "BAD_REQUEST", GET_HINT, media)
+        return error_response(400, "BAD_REQUEST", GET_HINT, media_type(request))
+    media = media_type(request)
     try:
-        params = await _read_params(request)
+        params = await read_params(request, limits, gateway.settings.http)
         query, variables, operation = (
             params.get("query"),
             params.get("variables"),
             params.get("operationName"),
         )
         if not isinstance(query, str) or not query.strip():
-            raise _HTTPProblem(400, "BAD_REQUEST", "a 'query' string is required")
+            raise HTTPProblem(400, "BAD_REQUEST", "a 'query' string is required")
         if len(query.encode()) > limits.max_query_bytes:
-            raise _HTTPProblem(413, "QUERY_TOO_LARGE", "the query document is too large")
-        if variables is not None and not isinstance(variables, dict):
-            raise _HTTPProblem(400, "BAD_REQUEST", "'variables' must be a JSON object")
+            raise HTTPProblem(413, "QUERY_TOO_LARGE", "the query document is too large")
         if operation is not None and not isinstance(operation, str):
-            raise _HTTPProblem(400, "BAD_REQUEST", "'operationName' must be a string")
+            raise HTTPProblem(400, "BAD_REQUEST", "'operationName' must be a string")
         seen.operation = operation or _operation_name(query)
-        if request.method == "GET" and _is_mutation(query, operation):
-            raise _HTTPProblem(405, "METHOD_NOT_ALLOWED", "mutations need POST")
-        budget = _budget_seconds(request, limits.request_timeout_ms)
-    except _HTTPProblem as p:
-        return _error_response(p.status, p.code, p.message, media)
-    except InvalidInput as exc:
-        return _error_response(400, exc.code, exc.message, media)
+        document = _parse(query) if request.method == "GET" else None
+        if document is not None and _is_mutation(document, operation):
+            raise HTTPProblem(405, "METHOD_NOT_ALLOWED", "mutations need POST")
+        budget = budget_seconds(request, limits)
+    except HTTPProblem as problem:
+        if problem.close:
+            return await close_after(request, problem_response(problem, media))
+        return problem_response(problem, media)
 
     context = Context(gateway=gateway, identity=request[IDENTITY])
     with deadline.scope(budget), provenance.recording() as record:
@@ -223,7 +166,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             )
         except CannotGetOperationTypeError:
             # Strawberry raises (instead of answering) when operationName names no operation.
-            return _error_response(
+            return error_response(
                 400,
                 "GRAPHQL_VALIDATION_FAILED",
                 "operationName names no operation in the document",
@@ -250,48 +193,40 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     status = 200
     if not executed:
         status = 400  # the document never executed: parse, validation or coercion failure
-    return web.Response(status=status, text=json.dumps(body, default=str), content_type=media)
+    text = json.dumps(body, default=str)
+    if (
+        document is not None
+        and status == 200
+        and not errors
+        and reads_only_reference(document, request.app[SCHEMA]._schema)
+    ):
+        seconds = max_age(record, gateway.settings.reference_ttl_seconds)
+        if seconds is not None:
+            return cacheable_response(request, body, text, media, seconds)
+    return uncacheable(web.Response(status=status, text=text, content_type=media))
 
 
-def _budget_seconds(request: web.Request, default_ms: int) -> float:
-    """Seconds the upstream calls of this request may take: the gateway's deadline or the
-    client's shorter one, less a reserve for assembling the answer."""
-    total_ms = default_ms
-    raw = request.headers.get(TIMEOUT_HEADER)
-    if raw is not None:
-        try:
-            asked = int(raw.strip())
-        except ValueError:
-            asked = 0
-        if asked <= 0:
-            raise _HTTPProblem(
-                400, "BAD_REQUEST", f"{TIMEOUT_HEADER} must be a positive number of milliseconds"
-            )
-        total_ms = min(total_ms, asked)
-    reserve_ms = min(total_ms * 0.1, 250.0)
-    return (total_ms - reserve_ms) / 1000
+def _parse(query: str) -> DocumentNode | None:
+    try:
+        return parse(query)
+    except GraphQLSyntaxError:
+        return None  # execution reports it
 
 
 def _operation_name(query: str) -> str | None:
-    """The name of the document's only named operation, for the access log (cheaply: the
-    document is parsed for real by the schema)."""
-    try:
-        doc = parse(query)
-    except GraphQLSyntaxError:
+    """The name of the document's only operation, for the access log."""
+    document = _parse(query)
+    if document is None:
         return None
-    operations = [d for d in doc.definitions if hasattr(d, "operation")]
+    operations = [d for d in document.definitions if hasattr(d, "operation")]
     if len(operations) != 1:
         return None
     name = getattr(operations[0], "name", None)
     return str(name.value) if name is not None else None
 
 
-def _is_mutation(query: str, operation: str | None) -> bool:
-    try:
-        doc = parse(query)
-    except GraphQLSyntaxError:
-        return False
-    for definition in doc.definitions:
+def _is_mutation(document: DocumentNode, operation: str | None) -> bool:
+    for definition in document.definitions:
         op = getattr(definition, "operation", None)
         name = getattr(getattr(definition, "name", None), "value", None)
         if op is OperationType.MUTATION and (operation is None or name == operation):
@@ -387,15 +322,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
-    names = list(gateway.providers)
-    checks = await asyncio.gather(*(gateway.check(n) for n in names))
+    checks = await request.app[READINESS].checks()
     identity = request.get(IDENTITY)
-    healthy = sum(1 for ok, _, _ in checks if ok)
-    status = "ready" if healthy == len(names) else ("degraded" if healthy else "unavailable")
+    healthy = sum(1 for ok, _, _ in checks.values() if ok)
+    status = "ready" if healthy == len(checks) else ("degraded" if healthy else "unavailable")
     if not (isinstance(identity, Identity) and identity.has(Scope.ADMIN)):
         return web.json_response({"status": status}, status=200 if healthy else 503)
     upstreams = {}
-    for name, (ok, code, latency) in zip(names, checks, strict=True):
+    for name, (ok, code, latency) in checks.items():
         provider = gateway.providers[name]
         upstreams[name] = {
             "kind": provider.kind,
@@ -442,23 +376,39 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
 
-async def webhook(request: web.Request) -> web.Response:
+async def webhook(request: web.Request) -> web.StreamResponse:
     """Verify a provider's webhook and drop the cached entries it touches."""
     gateway = request.app[GATEWAY]
     name = request.match_info["upstream"]
     provider = gateway.providers.get(name)
     if provider is None:
         return web.json_response({"error": "unknown upstream"}, status=404)
-    body = await request.content.read(1_000_001)
-    if len(body) > 1_000_000:
-        return web.json_response({"error": "body too large"}, status=413)
+    limits, http = gateway.settings.limits, gateway.settings.http
     try:
+        body = await read_body(request, limits.max_body_bytes, http.body_timeout_seconds)
+    except HTTPProblem as problem:
+        response = web.json_response({"error": problem.message}, status=problem.status)
+        return await close_after(request, response) if problem.close else response
+    try:
+        # The adapter parses only after the signature matched; parse here first anyway so
+        # that nesting is bounded whatever the adapter does with the JSON.
+        if not isinstance(loads_bounded(body, limits.max_json_depth, "the webhook body"), dict):
+            raise HTTPProblem(400, "BAD_REQUEST", "the webhook body must be a JSON object")
         touched = provider.verify_webhook(dict(request.headers), body)
     except GatewayError as exc:
         log.warning("refused a webhook for %s: %s", name, exc.message)  # never the body
         return web.json_response(
             {"error": exc.message}, status=400 if exc.code != "NOT_SUPPORTED" else 404
         )
+    except HTTPProblem as problem:
+        log.warning("refused a webhook for %s: %s", name, problem.message)
+        return web.json_response({"error": problem.message}, status=problem.status)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        # A safety net: adapters refuse malformed payloads with InvalidInput, but a signed
+        # payload of a shape one did not foresee is still the sender's fault, so a 400
+        # (logged without the body), never a 500.
+        log.warning("refused a malformed webhook payload for %s", name, exc_info=True)
+        return web.json_response({"error": "the webhook payload is malformed"}, status=400)
     event_id = touched.event_id
     if event_id and gateway.seen_webhook_events.get((name, event_id)):
         return web.json_response({"status": "duplicate"})
@@ -471,10 +421,20 @@ async def webhook(request: web.Request) -> web.Response:
 
 def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -> web.Application:
     redact.install()
-    auth = gateway.settings.auth
+    settings = gateway.settings
+    auth = settings.auth
+    limiter = RateLimiter(settings.limits.requests_per_minute, settings.limits.cost_per_minute)
     app = web.Application(
-        client_max_size=gateway.settings.limits.max_body_bytes + 1024,
-        middlewares=[access_log, authenticate],
+        client_max_size=settings.limits.max_body_bytes + 1024,
+        middlewares=[
+            access_log,
+            cors_middleware(CorsPolicy(settings.cors)),
+            compression_middleware(settings.http.compress_min_bytes),
+            authenticate,
+            client_limits_middleware(
+                ConcurrencyCap(settings.limits.max_concurrent_per_client), limiter
+            ),
+        ],
     )
     app[GATEWAY] = gateway
     app[AUTH] = Authenticator(auth)
@@ -482,7 +442,9 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
         gateway.bookings.manage_tokens = manage_tokens
     app[CONNECT_GUARD] = ConnectGuard(auth.public_base_url)
     app.on_response_prepare.append(_no_server_banner)
-    app[SCHEMA] = build_schema(gateway.settings.limits)
+    app[SCHEMA] = build_schema(settings.limits)
+    app[RATE_LIMITER] = limiter
+    app[READINESS] = ReadinessProbes(gateway, settings.http.readyz_cache_seconds)
     app.router.add_route("GET", "/graphql", graphql_handler)
     app.router.add_route("POST", "/graphql", graphql_handler)
     app.router.add_get("/healthz", healthz)

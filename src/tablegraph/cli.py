@@ -175,11 +175,17 @@ class PortInUse(Exception):
         )
 
 
-async def _serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
-    """``simulators.common.serve``, with a taken port as ``PortInUse`` (no traceback)."""
+async def _serve(
+    app: web.Application, host: str, port: int, settings: GatewaySettings | None = None
+) -> tuple[web.AppRunner, str]:
+    """The gateway (``http.server.serve_app``, with ``settings``' connection limits) or a
+    simulator on ``host:port``; a taken port is ``PortInUse`` (no traceback)."""
+    from tablegraph.http.server import serve_app
     from tablegraph.simulators.common import serve
 
     try:
+        if settings is not None:
+            return await serve_app(app, settings.http, host, port)
         return await serve(app, host, port)
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EACCES):
@@ -205,7 +211,7 @@ async def _start_gateway(
     gateway = Gateway(settings)
     app = create_app(gateway)
     try:
-        runner, _url = await _serve(app, host, port)
+        runner, _url = await _serve(app, host, port, settings)
     except BaseException:
         await gateway.close()
         raise

@@ -68,6 +68,43 @@ class Limits:
     max_body_bytes: int = 1_000_000
     #: Default request-wide deadline; a client may ask for less with ``X-Request-Timeout-Ms``.
     request_timeout_ms: int = 10_000
+    #: The least a client may ask for with ``X-Request-Timeout-Ms`` (less is a 400).
+    min_request_timeout_ms: int = 100
+    #: Arrays and objects nested deeper than this in a body or in GET ``variables`` are a 400.
+    max_json_depth: int = 64
+    #: Per client (``tablegraph.http.clients.client_key``); 0 turns a limit off.
+    requests_per_minute: int = 3_000
+    #: Query cost per client and minute, charged by ``RateLimiter.charge`` once costs exist.
+    cost_per_minute: int = 50_000
+    #: Requests of one client being handled at once; more are refused with 429.
+    max_concurrent_per_client: int = 64
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    #: A connection must deliver a request's complete headers within this many seconds of
+    #: opening (or of its previous answer), or it is closed: slow-header clients (slowloris).
+    header_timeout_seconds: float = 10.0
+    #: The whole body of a request must arrive within this many seconds (else 408).
+    body_timeout_seconds: float = 30.0
+    #: ``/readyz`` probes each upstream at most once per this many seconds.
+    readyz_cache_seconds: float = 5.0
+    #: Answers shorter than this are sent uncompressed.
+    compress_min_bytes: int = 1024
+
+
+@dataclass(frozen=True)
+class CorsSettings:
+    #: Origins browsers may call from: exact (``https://app.example.com``) or one wildcard
+    #: subdomain pattern (``https://*.example.com``). Empty: no cross-origin access.
+    allow_origins: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = (
+        "Authorization",
+        "Content-Type",
+        "X-Request-Timeout-Ms",
+        "traceparent",
+    )
+    max_age_seconds: int = 600
 
 
 @dataclass(frozen=True)
@@ -76,6 +113,8 @@ class GatewaySettings:
     host: str = "127.0.0.1"
     port: int = 8080
     limits: Limits = field(default_factory=Limits)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    cors: CorsSettings = field(default_factory=CorsSettings)
     reference_ttl_seconds: float = 300.0
     availability_ttl_seconds: float = 15.0
     #: How long reference data (profiles, opening hours) may be served stale while its
@@ -129,11 +168,16 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
     from tablegraph.auth.config import parse_auth
     from tablegraph.providers import provider_class  # late: providers import settings
 
-    _no_unknown(data, {"gateway", "limits", "upstreams", "auth", "clients"}, "top level")
+    _no_unknown(
+        data, {"gateway", "limits", "http", "cors", "upstreams", "auth", "clients"}, "top level"
+    )
     gateway = dict(data.get("gateway", {}))
     _no_unknown(gateway, _GATEWAY_KEYS, "[gateway]")
     limits_data = dict(data.get("limits", {}))
     _no_unknown(limits_data, set(Limits.__dataclass_fields__), "[limits]")
+    http_data = dict(data.get("http", {}))
+    _no_unknown(http_data, set(HttpSettings.__dataclass_fields__), "[http]")
+    cors = _cors_settings(dict(data.get("cors", {})))
     upstreams: list[UpstreamConfig] = []
     seen: set[str] = set()
     for index, raw in enumerate(data.get("upstreams", [])):
@@ -177,8 +221,31 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
         raise ConfigError("no [[upstreams]] configured")
     auth = parse_auth(dict(data.get("auth", {})), list(data.get("clients", [])), environ)
     return GatewaySettings(
-        upstreams=tuple(upstreams), limits=Limits(**limits_data), auth=auth, **gateway
+        upstreams=tuple(upstreams),
+        limits=Limits(**limits_data),
+        http=HttpSettings(**http_data),
+        cors=cors,
+        auth=auth,
+        **gateway,
     )
+
+
+def _cors_settings(data: dict[str, Any]) -> CorsSettings:
+    from tablegraph.http.cors import parse_origin_pattern  # late: http imports settings
+
+    _no_unknown(data, set(CorsSettings.__dataclass_fields__), "[cors]")
+    for key in ("allow_origins", "allow_headers"):
+        if key in data:
+            value = data[key]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"[cors] {key} must be a list of strings")
+            data[key] = tuple(value)
+    for origin in data.get("allow_origins", ()):
+        try:
+            parse_origin_pattern(origin)
+        except ValueError as exc:
+            raise ConfigError(f"[cors] allow_origins: {exc}") from None
+    return CorsSettings(**data)
 
 
 def _no_unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:

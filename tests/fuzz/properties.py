@@ -10,9 +10,11 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import logging
+import pkgutil
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -32,12 +34,21 @@ def _subclasses(cls: type) -> Iterator[type]:
         yield from _subclasses(sub)
 
 
+def _http_modules() -> list[Any]:
+    package = importlib.import_module("tablegraph.http")
+    return [
+        importlib.import_module(f"tablegraph.http.{info.name}")
+        for info in pkgutil.iter_modules(package.__path__)
+    ]
+
+
 def known_codes() -> frozenset[str]:
     """Every ``extensions.code`` a client may legitimately see, collected from the code."""
     codes = {c.code for c in _subclasses(errors.GatewayError)}
     codes |= {c.value for c in UserErrorCode}
-    source = inspect.getsource(app_module)
-    codes |= set(re.findall(r'_HTTPProblem\(\s*\d+,\s*"([A-Z_]+)"', source))
+    # The HTTP layer's refusals: (status, "CODE") in app.py and the tablegraph.http modules.
+    for module in (app_module, *_http_modules()):
+        codes |= set(re.findall(r'\(\s*\d{3},\s*"([A-Z_]+)"', inspect.getsource(module)))
     codes |= {code for _, code in schema_module._VALIDATION_CODES}
     codes |= {"GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT"}  # format_error's fallbacks
     return frozenset(codes)

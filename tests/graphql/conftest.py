@@ -12,6 +12,7 @@ from aiohttp import web
 
 from tablegraph.app import create_app
 from tablegraph.gateway import Gateway
+from tablegraph.http.server import serve_app
 from tablegraph.settings import GatewaySettings, UpstreamConfig
 from tablegraph.simulators.common import REQUEST_COUNTS, serve
 from tablegraph.simulators.vardvik import VARDVIK_STATE, VardvikState, demo_upstreams
@@ -85,7 +86,7 @@ async def start_gateway(
 ) -> tuple[web.AppRunner, Api]:
     settings.setdefault("auth", all_scopes_auth())
     gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), **settings))
-    runner, url = await serve(create_app(gateway))
+    runner, url = await serve_app(create_app(gateway), gateway.settings.http)
     http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
     return runner, Api(http, gateway)
 

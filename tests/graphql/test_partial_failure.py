@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tablegraph.settings import HttpSettings
 from tablegraph.simulators.vardvik import demo_upstreams
 
 from .conftest import Api, Sim, start_gateway, start_vardvik
@@ -17,7 +18,8 @@ async def split(sims: list[Sim]) -> AsyncIterator[tuple[Api, Sim, Sim]]:
     """vardvik-berlin and vardvik-oslo on two separate simulators."""
     berlin, oslo = await start_vardvik(sims), await start_vardvik(sims)
     upstreams = [demo_upstreams(berlin.url)[0], demo_upstreams(oslo.url)[1]]
-    runner, api = await start_gateway(upstreams)
+    # /readyz probes afresh on every call here (it answers from a short cache otherwise).
+    runner, api = await start_gateway(upstreams, http=HttpSettings(readyz_cache_seconds=0))
     yield api, berlin, oslo
     await api.http.aclose()
     await runner.cleanup()

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from aiohttp import web
 
 from tablegraph.app import create_app
 from tablegraph.gateway import Gateway
-from tablegraph.settings import GatewaySettings, UpstreamConfig
+from tablegraph.settings import GatewaySettings, HttpSettings, UpstreamConfig
 from tablegraph.simulators.common import serve
 from tablegraph.simulators.vardvik import create_app as create_vardvik
 from tablegraph.simulators.vardvik import demo_upstreams
@@ -39,9 +40,12 @@ class Hanging:
         return web.json_response({}, status=503)
 
 
-async def gateway_for(upstreams: list, timer: FakeTimer | None = None) -> tuple[web.AppRunner, Api]:
+async def gateway_for(
+    upstreams: list, timer: FakeTimer | None = None, **settings: Any
+) -> tuple[web.AppRunner, Api]:
     kw = {"timer": timer} if timer is not None else {}
-    gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), auth=all_scopes_auth()), **kw)
+    settings.setdefault("auth", all_scopes_auth())
+    gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), **settings), **kw)
     runner, url = await serve(create_app(gateway))
     return runner, Api(httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS), gateway)
 
@@ -232,7 +236,11 @@ async def test_the_breaker_opens_fails_fast_and_recovers_with_readyz(sims: list[
     oslo_config = replace(
         uncached(demo_upstreams(oslo.url)[1]), breaker_failures=3, breaker_reset_seconds=30
     )
-    runner, api = await gateway_for([uncached(demo_upstreams(berlin.url)[0]), oslo_config])
+    # /readyz probes afresh on every call here (it answers from a cache otherwise).
+    runner, api = await gateway_for(
+        [uncached(demo_upstreams(berlin.url)[0]), oslo_config],
+        http=HttpSettings(readyz_cache_seconds=0),
+    )
     provider = api.gateway.providers["vardvik-oslo"]
     clock = FakeTimer()
     provider.breaker.timer = clock

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from aiohttp import web
+
 from tablegraph import ids
 from tablegraph.auth.scopes import Scope
 from tablegraph.errors import InvalidInput
@@ -95,3 +97,7 @@ class Identity:
 #: The identity of a request that was never authenticated (internal callers, unit tests):
 #: no scope at all.
 NOBODY = Identity("nobody", frozenset(), Tenancy(), method="none")
+
+
+#: The request's authenticated identity, set by the ``authenticate`` middleware (``app.py``).
+IDENTITY = web.RequestKey("identity", Identity)

@@ -1,0 +1,26 @@
+"""Serving the gateway's app with connection-level limits.
+
+aiohttp closes a connection whose next request's headers have not all arrived within its
+``keepalive_timeout`` of the connection opening (or of the previous answer): a client that
+trickles headers (slowloris) or sends none is cut off. ``[http] header_timeout_seconds`` sets
+it; it is also how long an idle keep-alive connection stays open. Bodies have their own
+deadline (``body_timeout_seconds``, enforced while reading them).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from tablegraph.settings import HttpSettings
+
+
+async def serve_app(
+    app: web.Application, http: HttpSettings, host: str = "127.0.0.1", port: int = 0
+) -> tuple[web.AppRunner, str]:
+    """Start ``app`` on ``host``; returns the runner and its base URL."""
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=http.header_timeout_seconds)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0]
+    return runner, f"http://{host}:{bound[1]}"

@@ -1,0 +1,43 @@
+"""The HTTP layer's pure helpers: JSON depth, If-None-Match, client keys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tablegraph.http.body import loads_bounded, nested_deeper
+from tablegraph.http.caching import matches
+from tablegraph.http.problem import HTTPProblem
+
+
+@pytest.mark.parametrize(
+    "text, depth, deeper",
+    [
+        (json.dumps([[{"a": '[[[["[['}]]), 3, False),
+        (json.dumps([[[{"a": '[[[["[['}]]]), 3, True),
+        (json.dumps([[{"a": ']]]]"]]\\'}], [[[]]]]), 4, False),  # brackets in strings ignored
+        ("[" * 64 + "]" * 64, 64, False),
+        ("[" * 65 + "]" * 65, 64, True),
+        ("[" + "[]," * 100 + "[]]", 2, False),  # many brackets, shallow
+        ("[" + "[]," * 100 + "[[]]]", 2, True),
+        ('{"a": {"b": {"c": 1}}}', 2, True),
+    ],
+)
+def test_nesting_depth(text: str, depth: int, deeper: bool) -> None:
+    assert nested_deeper(text, depth) is deeper
+    assert nested_deeper(text.encode(), depth) is deeper
+
+
+@pytest.mark.parametrize("text", ["[" * 5000, '{"a":' * 3000, "[" * 2000 + "]" * 2000])
+def test_deep_or_unbalanced_json_is_a_bad_request_not_a_recursion_error(text: str) -> None:
+    with pytest.raises(HTTPProblem) as refused:
+        loads_bounded(text, 64)
+    assert (refused.value.status, refused.value.code) == (400, "BAD_REQUEST")
+
+
+def test_if_none_match_compares_weakly() -> None:
+    tag = 'W/"abc"'
+    assert matches('W/"abc"', tag) and matches('"abc"', tag) and matches("*", tag)
+    assert matches('"x", W/"abc"', tag)
+    assert not matches('"abcd"', tag) and not matches(None, tag) and not matches("", tag)
