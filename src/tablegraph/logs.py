@@ -47,23 +47,48 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+class _Console(logging.StreamHandler):  # type: ignore[type-arg]
+    """The command line's handler: writes to the ``sys.stderr`` of the moment (so a test's
+    captured stream, once closed, is never written to), and keeps the per-upstream-call
+    loggers to debug level without touching their own levels (other handlers still hear
+    them)."""
+
+    def __init__(self, stream: TextIO | None, chatty_level: int) -> None:
+        super().__init__(stream or sys.stderr)
+        self._fixed = stream
+        self._chatty_level = chatty_level
+
+    @property
+    def stream(self) -> TextIO:
+        return self._fixed or sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        chatty = record.name.split(".")[0] in _CHATTY_ROOTS or record.name in _CHATTY
+        if chatty and record.levelno < self._chatty_level:
+            return False
+        return bool(super().filter(record))
+
+
+_CHATTY_ROOTS = ("httpx", "httpcore")
+
+
 def configure(level: str = "info", fmt: str = "text", stream: TextIO | None = None) -> None:
-    """Root logging for the command line (replaces earlier handlers)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """The command line's console logging (replaces what an earlier call installed)."""
+    numeric = getattr(logging, level.upper())
+    handler = _Console(stream, logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if isinstance(h, _Console)]:
         root.removeHandler(old)
     root.addHandler(handler)
-    numeric = getattr(logging, level.upper())
     root.setLevel(numeric)
-    for name in _CHATTY:
-        logging.getLogger(name).setLevel(
-            logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING
-        )
 
 
 def log_request(

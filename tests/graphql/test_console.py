@@ -41,8 +41,6 @@ def _restore_logging() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
-    for name in ("httpx", "httpcore", "aiohttp.access"):
-        logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def test_a_busy_port_is_one_line_suggesting_port(
