@@ -168,10 +168,11 @@ def _init(path: str, base_urls: Sequence[str], *, force: bool) -> int:
 class PortInUse(Exception):
     """The port asked for is taken; the message suggests ``--port``."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(
+        self, host: str, port: int, reason: str = "is already in use (another tablegraph?)"
+    ) -> None:
         super().__init__(
-            f"{host}:{port} is already in use (another tablegraph?); "
-            f"choose a free port with --port, e.g. --port {port + 1}"
+            f"{host}:{port} {reason}; choose a free port with --port, e.g. --port {port + 1}"
         )
 
 
@@ -188,8 +189,12 @@ async def _serve(
             return await serve_app(app, settings.http, host, port)
         return await serve(app, host, port)
     except OSError as exc:
-        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+        if exc.errno == errno.EADDRINUSE:
             raise PortInUse(host, port) from None
+        if exc.errno == errno.EACCES:
+            raise PortInUse(
+                host, port, "may not be opened by this user (a port below 1024?)"
+            ) from None
         raise
 
 
