@@ -30,3 +30,17 @@ def test_simulate_an_unknown_kind(capsys) -> None:
     assert main(["simulate", "opentable", "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert "opentable" in err and "vardvik" in err
+
+
+def test_serve_with_an_unknown_security_key_names_it(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text("[security]\nproduction = false\ngraphql = true\n")
+    assert main(["serve", "--config", str(config)]) == 2
+    assert "security.graphql: unknown key" in capsys.readouterr().err
+
+
+def test_documents_refuses_an_operation_the_schema_does_not_have(tmp_path: Path, capsys) -> None:
+    (tmp_path / "bad.graphql").write_text("query Bad { secrets }\n")
+    assert main(["documents", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "Bad" in err and "secrets" in err

@@ -38,14 +38,15 @@ from tablegraph.auth.manage import ManageTokens
 from tablegraph.auth.scopes import Scope
 from tablegraph.auth.tokens import InvalidCredentials
 from tablegraph.breaker import CircuitState
-from tablegraph.errors import GatewayError
+from tablegraph.errors import GatewayError, InvalidInput, RequestRefused
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.graphiql import graphiql_response, static_routes
+from tablegraph.graphql.persisted import MemoryDocumentStore, PersistedDocuments, load_manifest
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
 from tablegraph.http.body import loads_bounded, read_body
 from tablegraph.http.caching import cacheable_response, max_age, reads_only_reference, uncacheable
-from tablegraph.http.clients import ConcurrencyCap, client_limits_middleware
+from tablegraph.http.clients import ConcurrencyCap, client_key, client_limits_middleware
 from tablegraph.http.compression import compression_middleware
 from tablegraph.http.cors import CorsPolicy, cors_middleware
 from tablegraph.http.params import budget_seconds, media_type, read_params
@@ -59,6 +60,7 @@ GATEWAY = web.AppKey("gateway", Gateway)
 SCHEMA = web.AppKey("schema", GatewaySchema)
 AUTH = web.AppKey("auth", Authenticator)
 CONNECT_GUARD = web.AppKey("connect_guard", ConnectGuard)
+PERSISTED = web.AppKey("persisted", PersistedDocuments)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 #: A client may ask for a shorter request deadline than the gateway's, in milliseconds.
@@ -126,7 +128,11 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     seen = request.get(SEEN) or _Seen()
     gateway = request.app[GATEWAY]
     limits = gateway.settings.limits
-    if request.method == "GET" and _wants_html(request):
+    if (
+        request.method == "GET"
+        and _wants_html(request)
+        and gateway.settings.security.graphiql_enabled
+    ):
         # A browser: GraphiQL, with a ``?query=`` link's query (and variables) filled in.
         return graphiql_response(request.query.get("query"), request.query.get("variables"))
     if request.method == "GET" and not request.query.get("query", "").strip():
@@ -134,8 +140,9 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     media = media_type(request)
     try:
         params = await read_params(request, limits, gateway.settings.http)
+        persisted = await request.app[PERSISTED].resolve(params)  # before any parsing
         query, variables, operation = (
-            params.get("query"),
+            persisted.query,
             params.get("variables"),
             params.get("operationName"),
         )
@@ -154,8 +161,14 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         if problem.close:
             return await close_after(request, problem_response(problem, media))
         return problem_response(problem, media)
+    except InvalidInput as exc:  # a malformed persisted-query extension
+        return error_response(400, exc.code, exc.message, media)
+    except RequestRefused as exc:  # an unknown or untrusted persisted document
+        return error_response(_refused_status(media), exc.code, exc.message, media)
 
     context = Context(gateway=gateway, identity=request[IDENTITY])
+    limiter, caller = request.app[RATE_LIMITER], client_key(request)
+    context.charge = lambda cost: limiter.charge(caller, cost)  # per-client cost per minute
     with deadline.scope(budget), provenance.recording() as record:
         try:
             result = await request.app[SCHEMA].execute(
@@ -167,11 +180,13 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         except CannotGetOperationTypeError:
             # Strawberry raises (instead of answering) when operationName names no operation.
             return error_response(
-                400,
+                _refused_status(media),
                 "GRAPHQL_VALIDATION_FAILED",
                 "operationName names no operation in the document",
                 media,
             )
+    if context.cost_refusal is not None:
+        raise context.cost_refusal  # over the client's cost budget: 429 from the middleware
     errors = [format_error(e) for e in (result.errors or [])]
     errors += [format_error(e) for e in context.extra_errors]
     for error in errors:  # failures an adapter raised itself (an unparseable body...)
@@ -190,9 +205,12 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         "durationMs": round((time.perf_counter() - context.started) * 1000, 1),
         "upstreams": upstreams,
     }
-    status = 200
-    if not executed:
-        status = 400  # the document never executed: parse, validation or coercion failure
+    if context.cost is not None:
+        body["extensions"]["cost"] = context.cost
+    if executed:
+        await request.app[PERSISTED].register(persisted)
+    # The document never executed (parse, validation, coercion or cost refusal).
+    status = 200 if executed else _refused_status(media)
     text = json.dumps(body, default=str)
     if (
         document is not None
@@ -204,6 +222,12 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         if seconds is not None:
             return cacheable_response(request, body, text, media, seconds)
     return uncacheable(web.Response(status=status, text=text, content_type=media))
+
+
+def _refused_status(media: str) -> int:
+    """GraphQL over HTTP: a well-formed request whose document is refused answers 200 with
+    ``errors`` in ``application/json``, and 4xx in ``application/graphql-response+json``."""
+    return 400 if media == GRAPHQL_RESPONSE else 200
 
 
 def _parse(query: str) -> DocumentNode | None:
@@ -245,10 +269,11 @@ def _policy(request: web.Request) -> str:
     if request.method == "OPTIONS":
         return _PUBLIC  # a CORS preflight never carries credentials
     if path == "/graphql":
-        # A browser gets the GraphiQL page (also for a ``?query=`` link: the page runs the
-        # query with the key it is given); any client asking nothing gets the usage hint.
+        # A browser gets the GraphiQL page where it is served (also for a ``?query=`` link:
+        # the page runs the query with the key it is given); a query-less GET gets the hint.
+        graphiql = request.app[GATEWAY].settings.security.graphiql_enabled
         page_or_hint = request.method == "GET" and (
-            _wants_html(request) or not request.query.get("query", "").strip()
+            (_wants_html(request) and graphiql) or not request.query.get("query", "").strip()
         )
         return _PUBLIC if page_or_hint else _IDENTIFIED
     if path == "/metrics":
@@ -442,7 +467,12 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
         gateway.bookings.manage_tokens = manage_tokens
     app[CONNECT_GUARD] = ConnectGuard(auth.public_base_url)
     app.on_response_prepare.append(_no_server_banner)
-    app[SCHEMA] = build_schema(settings.limits)
+    security = settings.security
+    app[SCHEMA] = build_schema(settings.limits, security)
+    app[PERSISTED] = PersistedDocuments(
+        store=MemoryDocumentStore(security.apq_cache_mb * 1024 * 1024) if security.apq else None,
+        manifest=load_manifest(security.trusted_documents) if security.trusted_documents else None,
+    )
     app[RATE_LIMITER] = limiter
     app[READINESS] = ReadinessProbes(gateway, settings.http.readyz_cache_seconds)
     app.router.add_route("GET", "/graphql", graphql_handler)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from tablegraph.settings import ConfigError, GatewaySettings, UpstreamConfig
+from tablegraph.settings import ConfigError, GatewaySettings, Security, UpstreamConfig
 
 if TYPE_CHECKING:
     from tablegraph.auth.config import AuthSettings
@@ -66,6 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("--config", required=True)
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("capabilities", help="print the per-provider capability table (Markdown)")
+    docs = sub.add_parser(
+        "documents", help="build a trusted-documents manifest (JSON) from .graphql files"
+    )
+    docs.add_argument("paths", nargs="+", help=".graphql files or directories of them")
+    docs.add_argument("--output", help="write the manifest here instead of standard output")
     keys = sub.add_parser("keys", help="API keys for [[clients]]")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_new = keys_sub.add_parser("new", help="print a fresh key and the line to paste")
@@ -101,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(capability_table() + "\n")
         return 0
+    if args.command == "documents":
+        return _documents(args.paths, args.output)
     try:
         if args.command == "init":
             return _init(args.file, args.base_url, force=args.force)
@@ -198,6 +205,26 @@ async def _serve(
         raise
 
 
+def _documents(paths: list[str], output: str | None) -> int:
+    import json
+    from pathlib import Path
+
+    from tablegraph.graphql.persisted import build_manifest
+
+    try:
+        manifest = build_manifest([Path(p) for p in paths])
+    except ConfigError as exc:
+        print(f"tablegraph: {exc}", file=sys.stderr)
+        return 2
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    print(f"{len(manifest)} trusted document(s)", file=sys.stderr)
+    return 0
+
+
 async def _wait_for_stop() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -279,7 +306,11 @@ async def start_demo(
             runners.append(runner)
             upstreams.extend(module.demo_upstreams(url))
         settings = GatewaySettings(
-            upstreams=tuple(upstreams), host=host, port=port, auth=demo_auth(key or new_key())
+            upstreams=tuple(upstreams),
+            host=host,
+            port=port,
+            auth=demo_auth(key or new_key()),
+            security=Security(production=False),
         )
         runner, gateway = await _start_gateway(settings, host, port)
     except BaseException:

@@ -110,7 +110,7 @@ def describe_type(annotation: Any) -> str:
         return " or ".join(named) + (" (optional)" if type(None) in args else "")
     if origin in (list, tuple, set, frozenset):
         inner = describe_type(args[0]) if args else "values"
-        return f"list of {_plural(inner)}"
+        return "list of " + " or ".join(_plural(part) for part in inner.split(" or "))
     if origin in (dict, typing.Mapping) or annotation is dict:
         return "table"
     names = {str: "string", int: "whole number", float: "number", bool: "true/false"}
@@ -122,7 +122,12 @@ def describe_type(annotation: Any) -> str:
 
 
 def _plural(word: str) -> str:
-    return {"table": "tables", "string": "strings", "number": "numbers"}.get(word, word)
+    return {
+        "table": "tables",
+        "string": "strings",
+        "number": "numbers",
+        "whole number": "whole numbers",
+    }.get(word, word)
 
 
 def _default_text(field: Any) -> str:
@@ -149,12 +154,8 @@ def model_rows(model: type[BaseModel]) -> list[tuple[str, str, str, str]]:
 
 def option_rows(kind: str) -> list[tuple[str, str, str, str]]:
     from tablegraph.providers import provider_class
-    from tablegraph.providers.kit import ProviderOptions
 
-    cls = provider_class(kind)
-    if cls.Options is ProviderOptions:  # an adapter without a typed model yet
-        return [(name, "—", "—", "") for name in cls.option_names]
-    return model_rows(cls.Options)
+    return model_rows(provider_class(kind).Options)
 
 
 def upstream_keys_table() -> str:

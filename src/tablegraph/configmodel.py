@@ -127,7 +127,6 @@ def _check_upstream(
     upstream: UpstreamModel, raw: Mapping[str, Any], environ: Mapping[str, str], where: str
 ) -> None:
     from tablegraph.providers import KINDS, available_kinds, provider_class
-    from tablegraph.providers.kit import ProviderOptions
 
     try:
         cls = provider_class(upstream.kind)
@@ -155,14 +154,7 @@ def _check_upstream(
                 f"{where}.credentials.{key}: missing: name the environment variable that "
                 f'holds it, e.g. credentials = {{ {key} = "{_env_example(upstream.name, key)}" }}'
             )
-    options = raw.get("options", {})
-    if cls.Options is not ProviderOptions:
-        _validate(cls.Options, options, f"{where}.options")
-    else:
-        try:
-            cls.check_options(options, upstream.name)
-        except ConfigError as exc:
-            raise ConfigError(f"{where}.options: {exc}") from None
+    _validate(cls.Options, raw.get("options", {}), f"{where}.options")
 
 
 def base_url_fix(base_url: str, base_path: str = "") -> str | None:

@@ -7,6 +7,11 @@ upstream body, a credential or a stack trace.
     ├── NotFound                   NOT_FOUND              (also: outside the client's restaurants)
     ├── Forbidden                  FORBIDDEN              (the client lacks the scope it names)
     ├── NotSupported               NOT_SUPPORTED          (outside a provider's capabilities)
+    ├── RequestRefused             the request is refused before it runs
+    │   ├── QueryTooCostly         QUERY_TOO_COSTLY       (over ``[limits] max_cost``)
+    │   ├── PersistedQueryNotFound PERSISTED_QUERY_NOT_FOUND (unknown document hash)
+    │   ├── PersistedQueryNotSupported PERSISTED_QUERY_NOT_SUPPORTED (APQ turned off)
+    │   └── DocumentNotTrusted     PERSISTED_QUERY_NOT_IN_LIST (trusted-documents mode)
     ├── BookingRejected            business outcomes, shown as mutation userErrors
     │   ├── SlotUnavailable        SLOT_UNAVAILABLE
     │   ├── PolicyViolation        OUTSIDE_POLICY
@@ -79,6 +84,28 @@ class Forbidden(GatewayError):
 
 class NotSupported(GatewayError):
     code = "NOT_SUPPORTED"
+
+
+class RequestRefused(GatewayError):
+    """The request is refused before anything runs (its document, its cost)."""
+
+    code = "BAD_REQUEST"
+
+
+class QueryTooCostly(RequestRefused):
+    code = "QUERY_TOO_COSTLY"
+
+
+class PersistedQueryNotFound(RequestRefused):
+    code = "PERSISTED_QUERY_NOT_FOUND"
+
+
+class PersistedQueryNotSupported(RequestRefused):
+    code = "PERSISTED_QUERY_NOT_SUPPORTED"
+
+
+class DocumentNotTrusted(RequestRefused):
+    code = "PERSISTED_QUERY_NOT_IN_LIST"
 
 
 class BookingRejected(GatewayError):

@@ -64,6 +64,13 @@ class Limits:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5_000
+    #: Fields an operation selects once its fragments are expanded (``...F ...F`` counts twice).
+    max_fields: int = 2_000
+    max_directives: int = 50
+    #: The most an operation may cost (``tablegraph.graphql.cost``); more is QUERY_TOO_COSTLY.
+    max_cost: int = 1_000
+    #: Memory for parsed and validated documents, keyed by their text (0: no cache).
+    document_cache_mb: int = 64
     max_list: int = 100  # cap on every list argument and page size
     max_body_bytes: int = 1_000_000
     #: Default request-wide deadline; a client may ask for less with ``X-Request-Timeout-Ms``.
@@ -108,11 +115,33 @@ class CorsSettings:
 
 
 @dataclass(frozen=True)
+class Security:
+    """``[security]``: what a public deployment turns off, and which documents may run."""
+
+    #: No introspection, no "Did you mean" suggestions, no GraphiQL unless ``graphiql``.
+    #: On for ``serve`` (and whenever a config file is read); ``demo`` turns it off.
+    production: bool = True
+    #: Serve GraphiQL on ``GET /graphql``; by default only outside production mode.
+    graphiql: bool | None = None
+    #: Automatic persisted queries: clients may send a document's SHA-256 instead of its text.
+    apq: bool = True
+    #: Memory for registered APQ documents (their text), least recently used dropped first.
+    apq_cache_mb: int = 16
+    #: A manifest (``tablegraph documents``): when set, only its operations run.
+    trusted_documents: str | None = None
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.production
+
+
+@dataclass(frozen=True)
 class GatewaySettings:
     upstreams: tuple[UpstreamConfig, ...]
     host: str = "127.0.0.1"
     port: int = 8080
     limits: Limits = field(default_factory=Limits)
+    security: Security = field(default_factory=Security)
     http: HttpSettings = field(default_factory=HttpSettings)
     cors: CorsSettings = field(default_factory=CorsSettings)
     reference_ttl_seconds: float = 300.0
@@ -169,12 +198,16 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
     from tablegraph.providers import provider_class  # late: providers import settings
 
     _no_unknown(
-        data, {"gateway", "limits", "http", "cors", "upstreams", "auth", "clients"}, "top level"
+        data,
+        {"gateway", "limits", "security", "http", "cors", "upstreams", "auth", "clients"},
+        "top level",
     )
     gateway = dict(data.get("gateway", {}))
     _no_unknown(gateway, _GATEWAY_KEYS, "[gateway]")
     limits_data = dict(data.get("limits", {}))
     _no_unknown(limits_data, set(Limits.__dataclass_fields__), "[limits]")
+    security_data = dict(data.get("security", {}))
+    _no_unknown(security_data, set(Security.__dataclass_fields__), "[security]")
     http_data = dict(data.get("http", {}))
     _no_unknown(http_data, set(HttpSettings.__dataclass_fields__), "[http]")
     cors = _cors_settings(dict(data.get("cors", {})))
@@ -223,6 +256,7 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
     return GatewaySettings(
         upstreams=tuple(upstreams),
         limits=Limits(**limits_data),
+        security=Security(**security_data),
         http=HttpSettings(**http_data),
         cors=cors,
         auth=auth,

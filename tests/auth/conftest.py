@@ -17,7 +17,7 @@ from tablegraph.auth.keys import hash_key
 from tablegraph.auth.manage import ManageTokens
 from tablegraph.auth.scopes import ALL_SCOPES, Scope
 from tablegraph.gateway import Gateway
-from tablegraph.settings import GatewaySettings, UpstreamConfig
+from tablegraph.settings import GatewaySettings, Security, UpstreamConfig
 from tablegraph.simulators.common import serve
 from tablegraph.simulators.vardvik import VARDVIK_STATE, VardvikState, demo_upstreams
 from tablegraph.simulators.vardvik import create_app as create_vardvik
@@ -92,7 +92,11 @@ async def start_gw() -> AsyncIterator[StartGw]:
             runners.append(sim_runner)
         else:
             sim, sim_url = same_sim_as.sim, same_sim_as.sim_url
-        gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams(sim_url)), auth=auth))
+        # Like the demo: GraphiQL on, production mode off (tests/graphql/test_production.py).
+        settings = GatewaySettings(
+            upstreams=tuple(upstreams(sim_url)), auth=auth, security=Security(production=False)
+        )
+        gateway = Gateway(settings)
         runner, url = await serve(create_app(gateway, manage_tokens=manage_tokens))
         runners.append(runner)
         gw = Gw(url, gateway, sim, sim_url, {})

@@ -13,7 +13,7 @@ from aiohttp import web
 from tablegraph.app import create_app
 from tablegraph.gateway import Gateway
 from tablegraph.http.server import serve_app
-from tablegraph.settings import GatewaySettings, UpstreamConfig
+from tablegraph.settings import GatewaySettings, Security, UpstreamConfig
 from tablegraph.simulators.common import REQUEST_COUNTS, serve
 from tablegraph.simulators.vardvik import VARDVIK_STATE, VardvikState, demo_upstreams
 from tablegraph.simulators.vardvik import create_app as create_vardvik
@@ -41,6 +41,7 @@ class Sim:
 class Api:
     http: httpx.AsyncClient
     gateway: Gateway
+    app: web.Application
 
     def url(self, path: str) -> str:
         return str(self.http.base_url).rstrip("/") + path
@@ -85,10 +86,13 @@ async def start_gateway(
     upstreams: list[UpstreamConfig], **settings: Any
 ) -> tuple[web.AppRunner, Api]:
     settings.setdefault("auth", all_scopes_auth())
+    # Like the demo: production mode (no introspection, no GraphiQL) only where a test asks.
+    settings.setdefault("security", Security(production=False))
     gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), **settings))
-    runner, url = await serve_app(create_app(gateway), gateway.settings.http)
+    app = create_app(gateway)
+    runner, url = await serve_app(app, gateway.settings.http)
     http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
-    return runner, Api(http, gateway)
+    return runner, Api(http, gateway, app)
 
 
 @pytest.fixture

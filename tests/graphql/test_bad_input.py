@@ -24,8 +24,12 @@ def _clean(text: str) -> None:
     assert "Bearer" not in text
 
 
-async def _error(api: Api, query: str, variables: dict, status: int = 200) -> dict:
-    response = await api.post(query, variables)
+#: GraphQL over HTTP: a refused document answers 200 in application/json, 4xx in this one.
+STRICT = {"Accept": "application/graphql-response+json"}
+
+
+async def _error(api: Api, query: str, variables: dict, status: int = 200, **kw: object) -> dict:
+    response = await api.post(query, variables, **kw)
     _clean(response.text)
     assert response.status_code == status, response.text
     body = response.json()
@@ -75,9 +79,10 @@ async def test_absurd_party_sizes(api: Api, party: int) -> None:
 
 async def test_party_size_2_to_the_31_is_a_coercion_error(api: Api) -> None:
     day = quiet_weekday().isoformat()
-    error = await _error(
-        api, AVAILABILITY, {"ids": [BERLIN_MITTE], "date": day, "party": 2**31}, status=400
-    )
+    variables = {"ids": [BERLIN_MITTE], "date": day, "party": 2**31}
+    error = await _error(api, AVAILABILITY, variables)
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    error = await _error(api, AVAILABILITY, variables, status=400, headers=STRICT)
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
 
 
@@ -88,9 +93,10 @@ async def test_dates_far_outside_any_booking_window(api: Api, day: str) -> None:
 
 
 async def test_a_date_that_does_not_exist(api: Api) -> None:
-    error = await _error(
-        api, AVAILABILITY, {"ids": [BERLIN_MITTE], "date": "2026-02-30", "party": 2}, status=400
-    )
+    variables = {"ids": [BERLIN_MITTE], "date": "2026-02-30", "party": 2}
+    error = await _error(api, AVAILABILITY, variables)
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    error = await _error(api, AVAILABILITY, variables, status=400, headers=STRICT)
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
 
 
@@ -163,19 +169,24 @@ async def test_deeply_nested_query(api: Api) -> None:
     for _ in range(10):
         inner = f'restaurant {{ bookings(date: "2026-12-01") {{ nodes {{ {inner} }} }} }}'
     query = f'{{ booking(id: "x") {{ {inner} }} }}'
-    response = await api.http.post("/graphql", json={"query": query})
-    _clean(response.text)
-    assert response.status_code == 400
-    assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"
-    assert "data" not in response.json()
+    for headers, status in (({}, 200), (STRICT, 400)):
+        response = await api.http.post("/graphql", json={"query": query}, headers=headers)
+        _clean(response.text)
+        assert response.status_code == status
+        assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"
+        assert "data" not in response.json()
 
 
-async def test_syntax_error_and_unknown_field(api: Api) -> None:
-    response = await api.http.post("/graphql", json={"query": "{ upstreams { name "})
-    assert response.status_code == 400
+@pytest.mark.parametrize("headers, status", [({}, 200), (STRICT, 400)])
+async def test_syntax_error_and_unknown_field(api: Api, headers: dict, status: int) -> None:
+    response = await api.http.post(
+        "/graphql", json={"query": "{ upstreams { name "}, headers=headers
+    )
+    assert response.status_code == status
     assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
-    response = await api.http.post("/graphql", json={"query": "{ secrets }"})
-    assert response.status_code == 400
+    assert "data" not in response.json()
+    response = await api.http.post("/graphql", json={"query": "{ secrets }"}, headers=headers)
+    assert response.status_code == status
     assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
@@ -235,12 +246,15 @@ async def test_libro_booking_ids_that_would_name_another_resource(
 async def test_operation_name_that_names_no_operation(api: Api, operation: str) -> None:
     # Found by the fuzzer: {"query": "query Fuzz { ... }", "operationName": "A"} made
     # Strawberry raise CannotGetOperationTypeError: HTTP 500 and "Error handling request".
-    response = await api.http.post(
-        "/graphql", json={"query": "query Fuzz { upstreams { name } }", "operationName": operation}
-    )
-    _clean(response.text)
-    assert response.status_code == 400, response.text
-    assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    for headers, status in (({}, 200), (STRICT, 400)):
+        response = await api.http.post(
+            "/graphql",
+            json={"query": "query Fuzz { upstreams { name } }", "operationName": operation},
+            headers=headers,
+        )
+        _clean(response.text)
+        assert response.status_code == status, response.text
+        assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
 @pytest.mark.parametrize(

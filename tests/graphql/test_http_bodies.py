@@ -23,6 +23,7 @@ from tablegraph.simulators import simulator_module
 from tablegraph.simulators.common import serve
 from tablegraph.simulators.vardvik import demo_upstreams
 
+from ..auth_support import AUTH_HEADERS, all_scopes_auth
 from .conftest import Sim
 from .raw import LAST_CHUNK, RawConnection, chunk, request_head
 
@@ -50,7 +51,9 @@ async def gw(sim: Sim) -> AsyncIterator[Gw]:
         for u in demo_upstreams(sim.url)
     ]
     gateway = Gateway(
-        GatewaySettings(upstreams=tuple(upstreams), limits=Limits(max_body_bytes=LIMIT))
+        GatewaySettings(
+            upstreams=tuple(upstreams), limits=Limits(max_body_bytes=LIMIT), auth=all_scopes_auth()
+        )
     )
     app = create_app(gateway)
     entered = asyncio.Event()
@@ -64,7 +67,7 @@ async def gw(sim: Sim) -> AsyncIterator[Gw]:
 
     app.middlewares.insert(0, mark)
     runner, url = await serve(app)
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS) as http:
         yield Gw(url, http, entered)
     await runner.cleanup()
 
@@ -299,7 +302,9 @@ async def test_a_validly_signed_but_malformed_libro_webhook_is_400(payload: Any)
         replace(u, credentials={**u.credentials, "webhook_secret": Secret("whsec_test")})
         for u in libro.demo_upstreams(url)
     ]
-    gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams)))
+    # Webhooks are public (the signature is the credential): a gateway with clients
+    # configured still takes them without an API key.
+    gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), auth=all_scopes_auth()))
     gw_runner, gw_url = await serve(create_app(gateway))
     body = json.dumps(payload).encode()
     stamp = int(time.time())

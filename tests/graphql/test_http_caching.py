@@ -20,6 +20,7 @@ from tablegraph.http.server import serve_app
 from tablegraph.settings import GatewaySettings, HttpSettings
 from tablegraph.simulators.vardvik import demo_upstreams
 
+from ..auth_support import AUTH_HEADERS, TEST_KEY, all_scopes_auth
 from ..test_core_units import FakeTimer
 from .conftest import Api, Sim
 from .helpers import BERLIN_MITTE, quiet_weekday
@@ -40,11 +41,13 @@ BOOKINGS = (
 async def clocked(sim: Sim) -> AsyncIterator[tuple[Api, FakeTimer]]:
     clock = FakeTimer()
     settings = GatewaySettings(
-        upstreams=tuple(demo_upstreams(sim.url)), http=HttpSettings(compress_min_bytes=200)
+        upstreams=tuple(demo_upstreams(sim.url)),
+        http=HttpSettings(compress_min_bytes=200),
+        auth=all_scopes_auth(),
     )
     gateway = Gateway(settings, timer=clock)
     runner, url = await serve_app(create_app(gateway), settings.http)
-    api = Api(httpx.AsyncClient(base_url=url, timeout=30), gateway)
+    api = Api(httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS), gateway)
     yield api, clock
     await api.http.aclose()
     await runner.cleanup()
@@ -56,7 +59,7 @@ async def test_a_reference_query_over_get_is_cacheable_with_an_etag(
     api, clock = clocked
     first = await api.http.get("/graphql", params={"query": REFERENCE})
     assert first.status_code == 200, first.text
-    assert first.headers["Cache-Control"] == "max-age=300"  # just loaded: the whole TTL
+    assert first.headers["Cache-Control"] == "private, max-age=300"  # just loaded: the whole TTL
     tag = first.headers["ETag"]
     assert tag.startswith('W/"')
     vary = {v.strip() for v in first.headers["Vary"].split(",")}
@@ -64,7 +67,7 @@ async def test_a_reference_query_over_get_is_cacheable_with_an_etag(
 
     clock.now += 100  # the cached lists are 100 s old now
     second = await api.http.get("/graphql", params={"query": REFERENCE})
-    assert second.headers["Cache-Control"] == "max-age=200"
+    assert second.headers["Cache-Control"] == "private, max-age=200"
     assert second.headers["ETag"] == tag  # same data, same tag (timings are not in it)
 
     calls = sim.count()
@@ -81,6 +84,21 @@ async def test_a_reference_query_over_get_is_cacheable_with_an_etag(
     assert other.status_code == 200
 
 
+async def test_a_cacheable_answer_is_private_to_the_client_that_asked(
+    clocked: tuple[Api, FakeTimer],
+) -> None:
+    # A client sees only its restaurants, and a key in X-Api-Key is no credential to a shared
+    # cache: it must not store one client's answer for the next.
+    api, _ = clocked
+    url = str(api.http.base_url)
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers={"X-Api-Key": TEST_KEY}) as h:
+        response = await h.get("/graphql", params={"query": REFERENCE})
+    assert response.status_code == 200, response.text
+    directives = {d.strip() for d in response.headers["Cache-Control"].split(",")}
+    assert "private" in directives and "public" not in directives
+    assert not any(d.startswith("s-maxage") for d in directives)
+
+
 async def test_one_restaurant_with_a_fragment_is_cacheable(clocked: tuple[Api, FakeTimer]) -> None:
     api, _ = clocked
     response = await api.http.get(
@@ -88,7 +106,7 @@ async def test_one_restaurant_with_a_fragment_is_cacheable(clocked: tuple[Api, F
         params={"query": ONE_RESTAURANT, "variables": f'{{"id": "{BERLIN_MITTE}"}}'},
     )
     assert response.status_code == 200, response.text
-    assert response.headers["Cache-Control"].startswith("max-age=")
+    assert response.headers["Cache-Control"].startswith("private, max-age=")
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from tablegraph.http.cors import CorsPolicy, parse_origin_pattern
-from tablegraph.settings import ConfigError, CorsSettings, parse_settings
+from tablegraph.settings import ConfigError, CorsSettings, Limits, parse_settings
 from tablegraph.simulators.vardvik import demo_upstreams
 
 from .conftest import Api, Sim, start_gateway
@@ -85,6 +86,52 @@ async def test_other_origins_get_no_cors_headers(cors_api: Api, origin: str) -> 
     actual = await cors_api.http.post("/graphql", json=QUERY, headers={"Origin": origin})
     assert actual.status_code == 200  # not a browser: it may call; a page cannot read it
     assert not [h for h in actual.headers if h.lower().startswith("access-control-")]
+
+
+async def test_a_preflight_needs_no_credentials_and_a_401_is_readable_by_an_allowed_page(
+    cors_api: Api,
+) -> None:
+    origin = "https://app.example.com"
+    async with httpx.AsyncClient(base_url=cors_api.http.base_url, timeout=30) as browser:
+        # A browser sends no Authorization with a preflight: it is answered all the same.
+        preflight = await browser.options("/graphql", headers=_preflight(origin))
+        assert preflight.status_code == 204
+        assert preflight.headers["Access-Control-Allow-Origin"] == origin
+        # The actual request without (or with a wrong) key: 401 the page can read, challenge
+        # included; a foreign origin's 401 gets no CORS headers.
+        for headers in ({}, {"Authorization": "Bearer tgk_wrong"}):
+            refused = await browser.post(
+                "/graphql", json=QUERY, headers={"Origin": origin, **headers}
+            )
+            assert refused.status_code == 401
+            assert refused.headers["Access-Control-Allow-Origin"] == origin
+            exposed = refused.headers["Access-Control-Expose-Headers"]
+            assert "WWW-Authenticate" in {h.strip() for h in exposed.split(",")}
+            assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+            assert "Origin" in refused.headers["Vary"]
+        foreign = await browser.post(
+            "/graphql", json=QUERY, headers={"Origin": "https://evil.example"}
+        )
+        assert foreign.status_code == 401
+        assert not [h for h in foreign.headers if h.lower().startswith("access-control-")]
+
+
+async def test_a_429_is_readable_by_an_allowed_page(sim: Sim) -> None:
+    runner, api = await start_gateway(
+        demo_upstreams(sim.url),
+        cors=CorsSettings(allow_origins=ALLOWED),
+        limits=Limits(requests_per_minute=1),
+    )
+    origin = "http://localhost:3000"
+    try:
+        assert (await api.http.post("/graphql", json=QUERY)).status_code == 200
+        limited = await api.http.post("/graphql", json=QUERY, headers={"Origin": origin})
+        assert limited.status_code == 429
+        assert limited.headers["Access-Control-Allow-Origin"] == origin
+        assert "Retry-After" in limited.headers["Access-Control-Expose-Headers"]
+    finally:
+        await api.http.aclose()
+        await runner.cleanup()
 
 
 async def test_a_preflight_for_another_method_is_refused(cors_api: Api) -> None:

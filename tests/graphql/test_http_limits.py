@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 
 from tablegraph.app import RATE_LIMITER, create_app
+from tablegraph.auth.scopes import ALL_SCOPES
 from tablegraph.gateway import Gateway
 from tablegraph.http.clients import client_key
 from tablegraph.http.ratelimit import RateLimited, RateLimiter
@@ -19,6 +20,7 @@ from tablegraph.http.server import serve_app
 from tablegraph.settings import GatewaySettings, HttpSettings, Limits
 from tablegraph.simulators.vardvik import demo_upstreams
 
+from ..auth_support import clients_auth, headers_of
 from ..test_core_units import FakeTimer
 from .conftest import Api, Sim, start_gateway, start_vardvik
 from .raw import RawConnection, request_head
@@ -26,8 +28,9 @@ from .raw import RawConnection, request_head
 QUERY = {"query": "{ upstreams { name } }"}
 
 
-def _client(name: str) -> dict[str, str]:
-    return {"X-Client-Id": name}
+def _client(name: str, key: int = 1) -> dict[str, str]:
+    """Credentials of client ``name`` (configured by ``clients_auth``), with its ``key``-th key."""
+    return headers_of(name, key)
 
 
 # ---- request rate ------------------------------------------------------------------------
@@ -57,7 +60,11 @@ def test_buckets_refill_and_charge_takes_cost() -> None:
 
 @pytest.fixture
 async def limited(sim: Sim) -> AsyncIterator[Api]:
-    runner, api = await start_gateway(demo_upstreams(sim.url), limits=Limits(requests_per_minute=5))
+    runner, api = await start_gateway(
+        demo_upstreams(sim.url),
+        limits=Limits(requests_per_minute=5),
+        auth=clients_auth("A", "B", "C", keys=2, anonymous_scopes=ALL_SCOPES),
+    )
     yield api
     await api.http.aclose()
     await runner.cleanup()
@@ -86,33 +93,76 @@ async def test_a_client_at_its_limit_gets_429_while_another_is_unaffected(limite
     assert (await api.http.get("/healthz", headers=_client("A"))).status_code == 200
 
 
-async def test_the_remote_address_is_the_client_without_an_id(limited: Api) -> None:
+async def test_limits_are_per_authenticated_client_not_per_key_or_address(limited: Api) -> None:
+    # Every request here comes from 127.0.0.1: the address does not decide the budget.
+    api = limited
+    for key in (1, 2, 1, 2, 1):  # A's two keys draw on one budget: A's
+        assert (
+            await api.http.post("/graphql", json=QUERY, headers=_client("A", key))
+        ).status_code == 200
+    for key in (1, 2):
+        refused = await api.http.post("/graphql", json=QUERY, headers=_client("A", key))
+        assert refused.status_code == 429, key
+    # Another client's key from the same address has a budget of its own, and so has an
+    # anonymous caller there.
     for _ in range(5):
-        assert (await limited.http.post("/graphql", json=QUERY)).status_code == 200
-    assert (await limited.http.post("/graphql", json=QUERY)).status_code == 429
-    assert (
-        await limited.http.post("/graphql", json=QUERY, headers=_client("C"))
-    ).status_code == 200
+        assert (
+            await api.http.post("/graphql", json=QUERY, headers=_client("B", 2))
+        ).status_code == 200
+    assert (await api.http.post("/graphql", json=QUERY, headers=_client("B"))).status_code == 429
+    async with httpx.AsyncClient(base_url=api.http.base_url, timeout=30) as nobody:
+        anonymous = await nobody.post("/graphql", json=QUERY)
+    assert anonymous.status_code == 200, anonymous.text
+
+
+async def test_anonymous_callers_are_limited_per_remote_address(limited: Api) -> None:
+    url = str(limited.http.base_url)
+    # Anonymous callers share one identity; their budgets are their addresses'.
+    here = httpx.AsyncClient(base_url=url, timeout=30)
+    there = httpx.AsyncClient(
+        base_url=url, timeout=30, transport=httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    )
+    try:
+        for _ in range(5):
+            assert (await here.post("/graphql", json=QUERY)).status_code == 200
+        assert (await here.post("/graphql", json=QUERY)).status_code == 429
+        for _ in range(5):  # another address: a budget of its own
+            assert (await there.post("/graphql", json=QUERY)).status_code == 200
+        assert (await there.post("/graphql", json=QUERY)).status_code == 429
+        # A client's key from the spent address is that client's budget, not the address's.
+        assert (await here.post("/graphql", json=QUERY, headers=_client("C"))).status_code == 200
+    finally:
+        await here.aclose()
+        await there.aclose()
 
 
 async def test_a_cost_charge_in_the_handler_answers_429(sim: Sim) -> None:
     gateway = Gateway(
-        GatewaySettings(upstreams=tuple(demo_upstreams(sim.url)), limits=Limits(cost_per_minute=10))
+        GatewaySettings(
+            upstreams=tuple(demo_upstreams(sim.url)),
+            limits=Limits(cost_per_minute=10),
+            auth=clients_auth("A", "B"),
+        )
     )
     app = create_app(gateway)
 
-    async def costly(request: web.Request) -> web.Response:
-        request.app[RATE_LIMITER].charge(client_key(request), 6)  # the cost model's hook
-        return web.json_response({"ok": True})
+    @web.middleware
+    async def costly(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        # Innermost, so after authentication: the cost model's hook charges the client.
+        request.app[RATE_LIMITER].charge(client_key(request), 6)
+        return await handler(request)
 
-    app.router.add_get("/costly", costly)
+    app.middlewares.append(costly)
     runner, url = await serve_app(app, gateway.settings.http)
-    async with httpx.AsyncClient(base_url=url) as http:
-        assert (await http.get("/costly")).status_code == 200
-        refused = await http.get("/costly")
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        assert (await http.post("/graphql", json=QUERY, headers=_client("A"))).status_code == 200
+        refused = await http.post("/graphql", json=QUERY, headers=_client("A"))
         assert refused.status_code == 429
+        assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
         assert refused.headers["Retry-After"] in ("11", "12")  # 2 more at 10 a minute
-        assert (await http.get("/costly", headers=_client("other"))).status_code == 200
+        assert (await http.post("/graphql", json=QUERY, headers=_client("B"))).status_code == 200
     await runner.cleanup()
 
 
@@ -142,6 +192,7 @@ class Entered:
 
 
 async def _serve(sim: Sim, entered: Entered, **settings: object) -> tuple[web.AppRunner, str]:
+    settings.setdefault("auth", clients_auth("A", "B"))
     gateway = Gateway(GatewaySettings(upstreams=tuple(demo_upstreams(sim.url)), **settings))  # type: ignore[arg-type]
     app = create_app(gateway)
     app.middlewares.append(entered)
@@ -187,7 +238,8 @@ async def test_a_connection_that_never_finishes_its_headers_is_closed(sim: Sim) 
     await slow.send(b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty")
     silent = await RawConnection.open(url)  # connects and sends nothing at all
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        ok = await http.post("/graphql", json=QUERY)  # others are served meanwhile
+        # others are served meanwhile
+        ok = await http.post("/graphql", json=QUERY, headers=_client("A"))
         assert ok.status_code == 200
     assert await slow.closed_by_server(timeout=20)
     assert await silent.closed_by_server(timeout=20)
@@ -201,10 +253,8 @@ async def test_a_body_that_does_not_arrive_in_time_is_408(sim: Sim) -> None:
     entered = Entered()
     runner, url = await _serve(sim, entered, http=HttpSettings(body_timeout_seconds=0.3))
     conn = await RawConnection.open(url)
-    await conn.send(
-        request_head("POST", "/graphql", {"Content-Type": "application/json"}, content_length=100)
-        + b'{"query"'
-    )
+    head = {"Content-Type": "application/json", **_client("A")}
+    await conn.send(request_head("POST", "/graphql", head, content_length=100) + b'{"query"')
     response = await conn.response()
     assert response.status == 408
     assert response.json()["errors"][0]["extensions"]["code"] == "REQUEST_TIMEOUT"

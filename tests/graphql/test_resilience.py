@@ -46,8 +46,10 @@ async def gateway_for(
     kw = {"timer": timer} if timer is not None else {}
     settings.setdefault("auth", all_scopes_auth())
     gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), **settings), **kw)
-    runner, url = await serve(create_app(gateway))
-    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS), gateway)
+    app = create_app(gateway)
+    runner, url = await serve(app)
+    http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
+    return runner, Api(http, gateway, app)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tablegraph.providers.kit import Runtime
 from tablegraph.providers.librebooking import LibreBookingProvider
 from tablegraph.simulators.common import Clock
 from tablegraph.simulators.librebooking import (
@@ -137,9 +138,9 @@ async def make_rig_fixture(start_server: Any) -> AsyncIterator[MakeRig]:
         config = replace(
             config,
             credentials=credentials if credentials is not None else config.credentials,
-            options={**config.options, "_now": clock.now, **options},
+            options={**config.options, **options},
         )
-        provider = LibreBookingProvider(config)
+        provider = LibreBookingProvider(config, Runtime(now=clock.now))
         providers.append(provider)
         return Rig(state, provider, clock, url)
 

@@ -14,7 +14,7 @@ from tablegraph.model import BookingQuery
 from tablegraph.settings import Secret
 from tablegraph.simulators.librebooking import PREFIX
 from tablegraph.timeutil import local_day_bounds
-from tests.providers.librebooking_support import CAPTURE_TIME, MakeRig, make_rig_fixture  # noqa: F401
+from tests.providers.librebooking_support import CAPTURE_TIME, MakeRig
 
 DAY = date(2026, 11, 23)
 
@@ -110,4 +110,4 @@ async def test_close_signs_out(make_rig: MakeRig) -> None:
 async def test_health_details_count_logins(make_rig: MakeRig) -> None:
     rig = await make_rig(now=CAPTURE_TIME + timedelta(days=1))
     await rig.provider.check_health()
-    assert rig.provider.health_details() == {"logins": 1}
+    assert rig.provider.health_details() == {"logins": 1, "createsUsers": None}

@@ -9,7 +9,7 @@ from typing import Any
 from tablegraph.model import GuestData, NewBooking
 from tablegraph.simulators.librebooking import LibreBookingState
 from tablegraph.timeutil import zone
-from tests.providers.librebooking_support import MakeRig, make_rig_fixture  # noqa: F401
+from tests.providers.librebooking_support import MakeRig
 
 NY = zone("America/New_York")
 DAY = date(2026, 11, 23)

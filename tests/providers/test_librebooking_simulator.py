@@ -19,7 +19,7 @@ from tablegraph.simulators.librebooking import (
     demo_upstreams,
 )
 from tablegraph.timeutil import UTC, zone
-from tests.providers.librebooking_support import CAPTURE_TIME, MakeRig, Rig, make_rig_fixture  # noqa: F401
+from tests.providers.librebooking_support import CAPTURE_TIME, MakeRig, Rig
 
 NY = zone("America/New_York")
 
@@ -86,7 +86,8 @@ async def test_start_and_end_must_sit_on_reservable_slot_boundaries(make_rig: Ma
     assert closed.status_code == 400
     assert closed.json()["message"] == "There were errors processing your request"
     assert ok.status_code == 201 and ok.json()["isPendingApproval"] is False
-    assert unknown.json()["errors"] == ["Missing or invalid resourceId"]
+    # docs/librebooking-real-server.md: a numeric id the server does not know
+    assert unknown.json()["errors"] == ["There were problems with your reservation request."]
 
 
 async def test_plain_users_wait_for_approval_admins_never(make_rig: MakeRig) -> None:

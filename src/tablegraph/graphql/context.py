@@ -6,9 +6,10 @@ shared loader cache would leak data between users.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -61,6 +62,13 @@ class Context:
     #: Errors to add to the response beside the data (an upstream that failed in a fan-out).
     extra_errors: list[GraphQLError] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    #: The operation's cost (``tablegraph.graphql.cost``), once computed.
+    cost: int | None = None
+    #: Takes the cost from the caller's budget before the operation runs; raises to refuse
+    #: (the HTTP layer's per-client rate limiter). The refusal is kept in ``cost_refusal``.
+    charge: Callable[[int], None] | None = None
+    cost_refusal: Exception | None = None
+    _once: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict, init=False)
     restaurants: UpstreamLoader[Restaurant] = field(init=False)
     bookings: UpstreamLoader[Booking] = field(init=False)
     guests: UpstreamLoader[Guest] = field(init=False)
@@ -86,6 +94,18 @@ class Context:
         self.restaurants = UpstreamLoader(restaurants)
         self.bookings = UpstreamLoader(bookings)
         self.guests = UpstreamLoader(guests)
+
+    async def once(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+        """``load()``'s result, fetched once per request for ``key`` however many fields ask
+        (a document may ask for the same upstream list under every item of another list)."""
+        if key not in self._once:
+            task = self._once[key] = asyncio.ensure_future(load())
+            # Every asker may have given up (its deadline): the failure is theirs, not a
+            # "never retrieved" error in the log.
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        # A field cancelled by its deadline must not cancel the load the others wait for.
+        result: T = await asyncio.shield(self._once[key])
+        return result
 
     def prime_booking(self, booking: Booking) -> None:
         """Cache ``booking`` for this request, replacing what a write has made stale."""

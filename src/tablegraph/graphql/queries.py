@@ -231,8 +231,10 @@ class Query:
         limit = validate.cap(first, info.context.gateway.settings.limits.max_list)
         validate.text(search, ("search",), limit=200)
         provider = info.context.gateway.provider(restaurant.upstream)
-        found = await provider.list_guests(
-            restaurant.native_id, search, info.context.gateway.settings.limits.max_list
+        max_list = info.context.gateway.settings.limits.max_list
+        found = await info.context.once(
+            ("guests", restaurant.upstream, restaurant.native_id, search),
+            lambda: provider.list_guests(restaurant.native_id, search, max_list),
         )
         return paginate([Guest.of(g) for g in found], limit, after)
 

@@ -115,13 +115,14 @@ async def bookings_for(
     window = validate.window(restaurant.timezone, on, start, end)
     limit = validate.cap(first, info.context.gateway.settings.limits.max_list)
     provider = info.context.gateway.provider(restaurant.upstream)
-    found = await provider.list_bookings(
-        model.BookingQuery(
-            restaurant_id=restaurant.native_id,
-            start=window[0],
-            end=window[1],
-            statuses=frozenset(statuses) if statuses else None,
-        )
+    query = model.BookingQuery(
+        restaurant_id=restaurant.native_id,
+        start=window[0],
+        end=window[1],
+        statuses=frozenset(statuses) if statuses else None,
+    )
+    found = await info.context.once(
+        ("bookings", restaurant.upstream, query), lambda: provider.list_bookings(query)
     )
     for b in found:
         info.context.prime_booking(b)

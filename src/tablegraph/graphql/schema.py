@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from graphql import ExecutionResult, GraphQLError
+from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from tablegraph.errors import GatewayError
+from tablegraph.errors import GatewayError, QueryTooCostly
+from tablegraph.graphql.context import Context
+from tablegraph.graphql.cost import operation_cost
+from tablegraph.graphql.documents import DocumentCache, DocumentPolicy, document_extension
 from tablegraph.graphql.fields import argument_path
+from tablegraph.graphql.limits import DocumentLimits
 from tablegraph.graphql.mutations import Mutation
 from tablegraph.graphql.permissions import protect
 from tablegraph.graphql.queries import Query
 from tablegraph.graphql.restaurant import Restaurant
 from tablegraph.graphql.types import Booking, Guest, Review, WaitlistEntry
-from tablegraph.settings import Limits
+from tablegraph.settings import Limits, Security
 
 log = logging.getLogger("tablegraph.graphql")
 
@@ -25,7 +30,7 @@ log = logging.getLogger("tablegraph.graphql")
 _VALIDATION_CODES = (
     ("exceeds maximum operation depth", "QUERY_TOO_DEEP"),
     ("aliases found", "QUERY_TOO_COMPLEX"),
-    ("token limit", "QUERY_TOO_COMPLEX"),
+    ("tokens. Parsing aborted", "QUERY_TOO_COMPLEX"),
     ("Syntax Error", "GRAPHQL_PARSE_FAILED"),
     ("Variable '$", "BAD_USER_INPUT"),
     ("Int cannot represent", "BAD_USER_INPUT"),
@@ -33,6 +38,18 @@ _VALIDATION_CODES = (
 
 
 class GatewaySchema(strawberry.Schema):
+    #: Set by ``build_schema``: production mode hides "Did you mean" suggestions.
+    production = False
+    documents: DocumentCache
+
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        if self.production:  # variable coercion names enum values it would suggest
+            kwargs["hide_suggestions"] = True
+        return kwargs
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -46,18 +63,65 @@ class GatewaySchema(strawberry.Schema):
                 )
 
 
-def build_schema(limits: Limits | None = None) -> GatewaySchema:
+class CostLimit(SchemaExtension):
+    """Refuse an operation over ``max_cost`` before it runs; record the cost on the context."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        assert ctx.graphql_document is not None
+        cost = operation_cost(
+            ctx.schema._schema,
+            ctx.graphql_document,
+            ctx.operation_name,
+            ctx.variables,
+            max_list=self.limits.max_list,
+        )
+        context = ctx.context if isinstance(ctx.context, Context) else None
+        if context is not None:
+            context.cost = cost
+        if cost > self.limits.max_cost:
+            refused = QueryTooCostly(
+                f"the operation would cost {cost}; at most {self.limits.max_cost} is allowed",
+                details={"cost": cost, "maxCost": self.limits.max_cost},
+            )
+            ctx.result = ExecutionResult(
+                data=None, errors=[GraphQLError(refused.message, original_error=refused)]
+            )
+        elif context is not None and context.charge is not None and cost > 0:
+            try:
+                context.charge(cost)
+            except Exception as exc:  # the caller answers it (HTTP 429): nothing runs
+                context.cost_refusal = exc
+                ctx.result = ExecutionResult(data=None, errors=[GraphQLError(str(exc))])
+        yield
+
+
+def build_schema(limits: Limits | None = None, security: Security | None = None) -> GatewaySchema:
     limits = limits or Limits()
+    security = security or Security()
+    documents = DocumentCache(limits.document_cache_mb * 1024 * 1024)
+    policy = DocumentPolicy(
+        documents,
+        DocumentLimits(
+            max_depth=limits.max_depth,
+            max_fields=limits.max_fields,
+            max_aliases=limits.max_aliases,
+            max_directives=limits.max_directives,
+        ),
+        max_tokens=limits.max_tokens,
+        production=security.production,
+    )
     schema = GatewaySchema(
         query=Query,
         mutation=Mutation,
         types=[Restaurant, Booking, Guest, Review, WaitlistEntry],
-        extensions=[
-            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        ],
+        extensions=[document_extension(policy), lambda: CostLimit(limits)],
     )
+    schema.production = security.production
+    schema.documents = documents
     protect(schema)
     return schema
 
@@ -76,14 +140,19 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         if field:
             ext["field"] = field
         out["extensions"] = ext
-    elif not error.path:
+    elif not error.path and (
+        original is None
+        or isinstance(original, GraphQLError)
+        or error.message.startswith("Variable '$")  # a scalar refused a variable's value
+    ):
         # The document or its variables were refused before execution; graphql-core's
         # message speaks only of the client's own input.
-        code = "GRAPHQL_VALIDATION_FAILED"
-        for needle, mapped in _VALIDATION_CODES:
-            if needle in error.message:
-                code = mapped
-                break
+        code = (error.extensions or {}).get("code") or "GRAPHQL_VALIDATION_FAILED"
+        if "code" not in (error.extensions or {}):
+            for needle, mapped in _VALIDATION_CODES:
+                if needle in error.message:
+                    code = mapped
+                    break
         out["extensions"] = {"code": code}
     elif original is not None:
         out["message"] = "Internal error."

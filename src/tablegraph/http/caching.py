@@ -1,7 +1,7 @@
 """HTTP caching of GET answers: reference data is cacheable, anything else is not.
 
 A GET query that reads only reference data — restaurants, their profiles, opening hours and
-booking policies — answers with ``Cache-Control: max-age=N``, N being what is left of the
+booking policies — answers with ``Cache-Control: private, max-age=N``, N being what is left of the
 freshness of the oldest cache entry it was built from, and a weak ``ETag`` over its data and
 errors (not ``extensions``, whose timings change on every call); ``If-None-Match`` with that
 tag gets 304. Everything else — bookings, guests, availability, reviews, upstream state, any
@@ -131,7 +131,9 @@ def cacheable_response(
     request: web.Request, body: dict[str, Any], text: str, media: str, seconds: int
 ) -> web.Response:
     tag = etag(body)
-    headers = {"Cache-Control": f"max-age={seconds}", "ETag": tag}
+    # private: what a client sees depends on who it is (its restaurants), and a key sent as
+    # X-Api-Key is no credential to a shared cache, which would hand one client's answer on.
+    headers = {"Cache-Control": f"private, max-age={seconds}", "ETag": tag}
     if matches(request.headers.get("If-None-Match"), tag):
         response = web.Response(status=304, headers=headers)
     else:

@@ -1,6 +1,8 @@
 """Who a request comes from, and how many of its requests run at once.
 
-``client_key`` is the one place that names the caller for limits and idempotency scoping.
+``client_key`` names the caller for the per-client limits: the client ``authenticate``
+(``tablegraph.app``) identified, which runs before these limits. No request header chooses
+it. (Idempotency keys and manage tokens are scoped by ``Identity.client_id`` itself.)
 
 A greedy client could hold every worker of the gateway with slow or long requests; the
 per-client cap refuses its requests beyond ``max_concurrent_per_client`` at once with 429
@@ -26,9 +28,14 @@ RATE_LIMITED_PATHS = frozenset({"/graphql"})
 
 
 def client_key(request: web.Request) -> str:
-    """The caller for per-client limits: the authenticated client id; for anonymous access
-    and unauthenticated routes, the remote address (anonymous callers share one client id,
-    so their limits must not be shared)."""
+    """The caller for per-client limits.
+
+    ``client:<id>`` for an authenticated request (an API key's ``[[clients]]`` id, or
+    ``jwt:<subject>``): every key of one client shares its budgets, and clients behind one
+    address have their own. ``addr:<remote address>`` for anonymous requests (where
+    ``anonymous_scopes`` allows them: anonymous callers share one identity, so one address
+    must not spend the others' budget) and for routes without authentication (``/healthz``,
+    webhooks, a public ``/readyz``)."""
     identity = request.get(IDENTITY)
     if identity is not None and identity.method != "anonymous":
         return f"client:{identity.client_id}"

@@ -33,7 +33,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CORS_PATHS = frozenset({"/graphql"})
 _METHODS = ("GET", "POST")
 #: Response headers a page may read besides the CORS-safelisted ones.
-_EXPOSE = ("ETag", "Retry-After")
+_EXPOSE = ("ETag", "Retry-After", "WWW-Authenticate")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ORIGIN = re.compile(r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::(\d{1,5}))?")
 _PATTERN = re.compile(r"(https?)://(\*\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::(\d{1,5}))?")

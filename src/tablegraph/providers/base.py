@@ -64,8 +64,6 @@ from tablegraph.settings import ConfigError, UpstreamConfig
 from tablegraph.upstream import UpstreamClient
 
 V = TypeVar("V")
-#: Deprecated alias kept while adapters move to ``Batch[T]``.
-BatchResult = list[Any]
 
 
 class Provider:
@@ -87,10 +85,8 @@ class Provider:
     base_path: ClassVar[str] = ""
     #: An example ``base_url`` (``tablegraph init``, the README).
     example_base_url: ClassVar[str] = "https://api.example.com"
-    #: The typed ``options`` table (an adapter declares its own subclass).
+    #: The typed ``options`` table (each adapter declares its own subclass).
     Options: ClassVar[type[ProviderOptions]] = ProviderOptions
-    #: Option names of an adapter that declares no ``Options`` model yet (legacy).
-    option_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: UpstreamConfig, runtime: Runtime | None = None) -> None:
         self.config = config
@@ -105,12 +101,7 @@ class Provider:
     @classmethod
     def check_options(cls, raw: Any, upstream: str) -> None:
         """Refuse a bad ``options`` table at configuration time (``ConfigError``)."""
-        if cls.Options is not ProviderOptions:
-            cls.Options.parse(raw, upstream)
-            return
-        unknown = sorted(set(raw) - set(cls.option_names))
-        if unknown:
-            raise ConfigError(f"upstream {upstream!r} options: unknown key(s) {', '.join(unknown)}")
+        cls.Options.parse(raw, upstream)
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -223,9 +214,8 @@ class Provider:
         kwargs.setdefault("max_connections", self.config.max_connections)
         kwargs.setdefault("breaker", self.breaker)
         kwargs.setdefault("sleep", self.runtime.sleep)
-        transport = self.runtime.transport or self.config.options.get("_transport")
-        if transport is not None:
-            kwargs.setdefault("transport", transport)
+        if self.runtime.transport is not None:
+            kwargs.setdefault("transport", self.runtime.transport)
         return UpstreamClient(self.name, self.config.base_url, **kwargs)
 
     def _cache(self, what: str, ttl: float, *, stale_ttl: float = 0.0) -> AsyncTTLCache[V]:

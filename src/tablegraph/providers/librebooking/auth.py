@@ -26,6 +26,8 @@ from tablegraph.upstream import UpstreamClient, json_body
 
 TOKEN_HEADER = "X-Booked-SessionToken"
 USER_HEADER = "X-Booked-UserId"
+#: LibreBooking's session life (sliding; observed 30 minutes).
+SESSION_LIFE = timedelta(minutes=30)
 #: Renew this long before ``sessionExpires``.
 RENEW_MARGIN = timedelta(minutes=2)
 #: After a refused login, calls fail at once for this long instead of retrying it.
@@ -121,7 +123,12 @@ class SessionAuth:
                 f"{self._upstream} rejected the configured account", upstream=self._upstream
             )
         self._token, self._user_id = str(token), user_id
-        self._expires = to_datetime(body.get("sessionExpires"))
+        # ``sessionExpires`` is the server's clock: trusted only when it is plausible on ours,
+        # so a skewed clock renews every 30 minutes instead of before every call.
+        now = self._now()
+        expires = to_datetime(body.get("sessionExpires"))
+        plausible = expires is not None and now < expires <= now + SESSION_LIFE + RENEW_MARGIN
+        self._expires = expires if plausible else now + SESSION_LIFE
 
     async def sign_out(self, client: UpstreamClient) -> None:
         if self._token is None:

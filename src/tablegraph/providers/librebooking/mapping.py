@@ -3,18 +3,21 @@
 Conventions of the adapter, kept here in one place: the party size is the title's trailing
 ``"for N"`` (list items carry no custom attributes; without it, the owner plus participants);
 the idempotency key is a ``[tablegraph:KEY]`` line at the end of the description, stripped
-from ``notes``; the status is derived as the provider reference says.
+from ``notes``; a guest who is not a LibreBooking user (no e-mail, or an API account that may
+not create users) is the title's name plus a ``[guest:email|phone]`` description line, with
+the native id ``r-<reference>``; the status is derived as the provider reference says.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from tablegraph.errors import UpstreamBadResponse
 from tablegraph.model import (
+    Area,
     Booking,
     BookingPolicy,
     BookingStatus,
@@ -26,19 +29,22 @@ from tablegraph.model import (
 )
 from tablegraph.providers.librebooking.availability import Table
 from tablegraph.providers.librebooking.parse import (
-    RawListItem,
-    RawReservation,
-    RawUser,
     keyed_items,
     people_ids,
     to_bool,
     to_datetime,
     to_str_id,
 )
+from tablegraph.providers.librebooking.payloads import RawListItem, RawReservation, RawUser
 from tablegraph.timeutil import zone
 
 PARTY = re.compile(r"\bfor\s+(\d{1,3})\s*$", re.IGNORECASE)
 _MARKER = re.compile(r"\s*\[tablegraph:([^\]\s]{1,200})\]\s*$")
+#: Contact of a guest who is not a LibreBooking user (the reservation is owned by the
+#: integration account): ``[guest:ada@example.com|+4915…]`` before the key marker.
+_GUEST = re.compile(r"\s*\[guest:([^\]|]{0,254})\|([^\]|]{0,64})\]")
+#: Prefix of the native id of such a guest; the reservation's reference follows.
+TITLE_GUEST = "r-"
 
 #: (approval pending, checked in, checked out) → status; a deleted reservation reads 404.
 _STATUS_TABLE: tuple[tuple[str, BookingStatus, str], ...] = (
@@ -46,6 +52,16 @@ _STATUS_TABLE: tuple[tuple[str, BookingStatus, str], ...] = (
     ("checkOutDate", BookingStatus.COMPLETED, "checked-out"),
     ("checkInDate", BookingStatus.ARRIVED, "checked-in"),
 )
+
+#: The server calls that move a booking from one status to another (none: a no-op).
+STATUS_STEPS: dict[tuple[BookingStatus, BookingStatus], tuple[str, ...]] = {
+    (BookingStatus.PENDING, BookingStatus.CONFIRMED): ("Approval",),
+    (BookingStatus.CONFIRMED, BookingStatus.ARRIVED): ("CheckIn",),
+    (BookingStatus.CONFIRMED, BookingStatus.SEATED): ("CheckIn",),
+    (BookingStatus.CONFIRMED, BookingStatus.COMPLETED): ("CheckIn", "CheckOut"),
+    (BookingStatus.ARRIVED, BookingStatus.SEATED): (),
+    (BookingStatus.ARRIVED, BookingStatus.COMPLETED): ("CheckOut",),
+}
 
 
 def status_of(raw: RawReservation | RawListItem) -> tuple[BookingStatus, str]:
@@ -62,8 +78,12 @@ def party_size(title: str, fallback: int) -> int:
     return int(m.group(1)) if m and int(m.group(1)) > 0 else fallback
 
 
+def title_for(first_name: str | None, last_name: str | None, party: int) -> str:
+    return f"{first_name or ''} {last_name or ''}".strip() + f" for {party}"
+
+
 def notes_of(description: Any) -> str | None:
-    text = _MARKER.sub("", str(description or "")).strip()
+    text = _GUEST.sub("", _MARKER.sub("", str(description or ""))).strip()
     return text or None
 
 
@@ -72,13 +92,17 @@ def marker(description: Any) -> str | None:
     return m.group(1) if m else None
 
 
-def with_marker(notes: str, key: str | None) -> str:
-    return f"{notes}\n[tablegraph:{key}]".strip() if key else notes
+def with_marker(notes: str, key: str | None, contact: tuple[str, str] | None = None) -> str:
+    """The description: notes, the contact line of a title guest, the idempotency marker."""
+    text = notes
+    if contact is not None and any(contact):
+        text += f"\n[guest:{contact[0].replace('|', '')}|{contact[1].replace('|', '')}]"
+    return f"{text}\n[tablegraph:{key}]".strip() if key else text.strip()
 
 
-def fmt_input(moment: datetime) -> str:
-    """LibreBooking input with an explicit offset (``2026-11-23T12:00:00-0500``)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S%z")
+def contact_of(description: Any) -> tuple[str, str] | None:
+    m = _GUEST.search(str(description or ""))
+    return (m.group(1), m.group(2)) if m else None
 
 
 def to_guest(upstream: str, raw: RawUser | dict[str, Any]) -> Guest | None:
@@ -96,6 +120,38 @@ def to_guest(upstream: str, raw: RawUser | dict[str, Any]) -> Guest | None:
     )
 
 
+def title_guest(upstream: str, ref: str, title: Any, description: Any) -> Guest:
+    """A guest who is not a LibreBooking user: the name from the title, the contact from the
+    description's ``[guest:…]`` line."""
+    name = PARTY.sub("", str(title or "")).strip()
+    first, _, last = name.partition(" ")
+    email, phone = contact_of(description) or ("", "")
+    return Guest(
+        upstream=upstream,
+        native_id=TITLE_GUEST + ref,
+        first_name=first or None,
+        last_name=last or None,
+        email=email or None,
+        phone=phone or None,
+    )
+
+
+def _guest_of(
+    upstream: str, ref: str, owner_id: str | None, raw: Mapping[str, Any], account_id: str | None
+) -> tuple[str | None, Guest | None]:
+    """(guest id, embedded guest). A LibreBooking user other than the integration account is
+    the guest, by id only: the reservation's owner lacks the phone, so the guest loader reads
+    the whole user (one list call for a page). Otherwise the guest lives in title and
+    description."""
+    if (
+        owner_id is not None
+        and owner_id != account_id
+        and contact_of(raw.get("description")) is None
+    ):
+        return owner_id, None
+    return None, title_guest(upstream, ref, raw.get("title"), raw.get("description"))
+
+
 def _times(upstream: str, raw: RawReservation | RawListItem, tz: str) -> tuple[datetime, datetime]:
     start, end = to_datetime(raw.get("startDate")), to_datetime(raw.get("endDate"))
     if start is None or end is None:
@@ -104,19 +160,24 @@ def _times(upstream: str, raw: RawReservation | RawListItem, tz: str) -> tuple[d
     return start.astimezone(z), end.astimezone(z)
 
 
-def to_booking(upstream: str, raw: RawReservation, tz: str) -> Booking:
+def _area(tables: tuple[str, ...], areas: Mapping[str, str]) -> Area | None:
+    name = next((areas[t] for t in tables if areas.get(t)), None)
+    return Area(name, name) if name else None
+
+
+def to_booking(
+    upstream: str,
+    raw: RawReservation,
+    tz: str,
+    *,
+    account_id: str | None = None,
+    areas: Mapping[str, str] | None = None,
+) -> Booking:
     """A single reservation (in the session user's zone) in the restaurant's zone."""
     start, end = _times(upstream, raw, tz)
     owner = raw.get("owner") or {}
-    guest = to_guest(
-        upstream,
-        {
-            "id": owner.get("userId", ""),
-            "firstName": owner.get("firstName", ""),
-            "lastName": owner.get("lastName", ""),
-            "emailAddress": owner.get("emailAddress", ""),
-        },
-    )
+    ref = str(raw["referenceNumber"])
+    guest_id, guest = _guest_of(upstream, ref, to_str_id(owner.get("userId")), raw, account_id)
     # Observed: ``resources`` is an object keyed by id (API.md: an array); accept both.
     tables = tuple(
         rid
@@ -124,7 +185,6 @@ def to_booking(upstream: str, raw: RawReservation, tz: str) -> Booking:
         if (rid := to_str_id(r.get("id", r.get("resourceId")))) is not None
     ) or tuple(filter(None, [to_str_id(raw.get("resourceId"))]))
     status, provider_status = status_of(raw)
-    ref = str(raw["referenceNumber"])
     return Booking(
         upstream=upstream,
         native_id=ref,
@@ -137,21 +197,30 @@ def to_booking(upstream: str, raw: RawReservation, tz: str) -> Booking:
             str(raw.get("title") or ""), 1 + len(people_ids(raw.get("participants")))
         ),
         reference=ref,
-        guest_id=guest.native_id if guest else None,
+        guest_id=guest_id,
         guest=guest,
         tables=tables,
         notes=notes_of(raw.get("description")),
         source="librebooking",
+        area=_area(tables, areas or {}),
     )
 
 
-def to_list_booking(upstream: str, items: list[RawListItem], tz: str) -> Booking:
-    """The rows of one reservation (one per table) from the list: UTC, owner without e-mail,
-    so the guest is referenced by id only (priming it would lose the e-mail)."""
+def to_list_booking(
+    upstream: str,
+    items: list[RawListItem],
+    tz: str,
+    *,
+    account_id: str | None = None,
+    areas: Mapping[str, str] | None = None,
+) -> Booking:
+    """The rows of one reservation (one per table) from the list: UTC."""
     first = items[0]
     start, end = _times(upstream, first, tz)
     status, provider_status = status_of(first)
     ref = str(first["referenceNumber"])
+    guest_id, guest = _guest_of(upstream, ref, to_str_id(first.get("userId")), first, account_id)
+    tables = tuple(t for i in items if (t := to_str_id(i.get("resourceId"))))
     return Booking(
         upstream=upstream,
         native_id=ref,
@@ -164,14 +233,16 @@ def to_list_booking(upstream: str, items: list[RawListItem], tz: str) -> Booking
             str(first.get("title") or ""), 1 + len(people_ids(dict(first).get("participants")))
         ),
         reference=ref,
-        guest_id=to_str_id(first.get("userId")),
-        tables=tuple(t for i in items if (t := to_str_id(i.get("resourceId")))),
+        guest_id=guest_id,
+        guest=guest,
+        tables=tables,
         notes=notes_of(first.get("description")),
         source="librebooking",
+        area=_area(tables, areas or {}),
     )
 
 
-def _slot_minutes(raw: dict[str, Any]) -> int:
+def slot_minutes(raw: dict[str, Any]) -> int:
     for day in raw.get("periods") or []:
         for p in day or []:
             s, e = to_datetime(p.get("start")), to_datetime(p.get("end"))
@@ -189,8 +260,10 @@ def to_restaurant(
     profile: dict[str, Any],
     duration: timedelta,
     capabilities: frozenset[Capability],
+    max_advance: timedelta,
 ) -> Restaurant:
-    """A configured schedule: zone from the schedule, name/address from configuration."""
+    """A configured schedule: zone from the schedule, name/address from configuration;
+    ``max_advance`` is the limit the adapter enforces (``advance_limit``)."""
     return Restaurant(
         upstream=upstream,
         native_id=sid,
@@ -206,7 +279,8 @@ def to_restaurant(
             min_lead_minutes=min(
                 (int(t.min_notice.total_seconds() // 60) for t in tables), default=0
             ),
-            slot_interval_minutes=_slot_minutes(raw),
+            max_advance_days=max_advance.days,
+            slot_interval_minutes=slot_minutes(raw),
             default_duration_minutes=int(duration.total_seconds() // 60),
         ),
         capabilities=capabilities,
@@ -232,52 +306,3 @@ def to_opening_hours(raw: dict[str, Any]) -> OpeningHours:
             ls, le = s.astimezone(tz), e.astimezone(tz)
             periods.append(OpeningPeriod(ls.isoweekday(), ls.time(), le.time()))
     return OpeningHours(weekly=tuple(sorted(periods, key=lambda p: (p.day_of_week, p.opens))))
-
-
-def reservation_body(
-    *,
-    table: str,
-    start: datetime,
-    end: datetime,
-    title: str,
-    description: str,
-    owner_id: str | None,
-    raw: RawReservation | None = None,
-    extra_tables: Sequence[str] = (),
-) -> dict[str, Any]:
-    """A full reservation body (an update replaces everything), shaped as capture 041."""
-    body: dict[str, Any] = {
-        "accessories": [],
-        "customAttributes": [],
-        "description": description,
-        "endDateTime": fmt_input(end),
-        "invitees": [],
-        "participants": [],
-        "participatingGuests": [],
-        "invitedGuests": [],
-        "recurrenceRule": None,
-        "resourceId": int(table) if table.isdigit() else table,
-        "resources": [int(t) if t.isdigit() else t for t in extra_tables],
-        "startDateTime": fmt_input(start),
-        "title": title,
-        "userId": int(owner_id) if owner_id and owner_id.isdigit() else None,
-        "startReminder": None,
-        "endReminder": None,
-        # Both always sent: a real server answers 500 (an HTML page) without them.
-        "allowParticipation": False,
-        "retryParameters": [],
-        "termsAccepted": True,
-    }
-    if raw is not None:
-        body["participants"] = [int(i) for i in people_ids(raw.get("participants"))]
-        body["invitees"] = [int(i) for i in people_ids(raw.get("invitees"))]
-        body["allowParticipation"] = to_bool(raw.get("allowParticipation"))
-        body["customAttributes"] = [
-            {"attributeId": to_str_id(a.get("id")), "attributeValue": a.get("value")}
-            for a in raw.get("customAttributes") or []
-            if isinstance(a, dict) and a.get("value") is not None
-        ]
-        reminder = raw.get("startReminder")
-        if isinstance(reminder, dict):
-            body["startReminder"] = reminder
-    return body

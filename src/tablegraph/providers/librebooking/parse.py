@@ -1,97 +1,19 @@
-"""Lenient readers for LibreBooking JSON, and the raw shapes as private TypedDicts.
+"""Lenient readers for LibreBooking JSON (the raw shapes themselves are in ``payloads.py``).
 
 A real server (2.9) sends most ids and numbers as strings (``"resourceId":"3"``), booleans
 as ``0``/``1`` or ``"1"``, empty dates as ``""``, offsets without a colon (``-0500``),
 ``resources`` as an object keyed by id on a single reservation, ``participants`` as ``[]``
-when empty but as an object when not, durations as text (``"1 hours 30 minutes"``), and
-empty bodies (HTTP 200) where API.md promises JSON.
+when empty but as an object when not, durations as text (``"1 hours 30 minutes"`` in lists
+and slots, ``"1d0h0m"`` on resources), and empty bodies (HTTP 200) where API.md promises JSON.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any
 
 from tablegraph.timeutil import parse_instant
-
-
-class RawUserRef(TypedDict, total=False):
-    userId: str | int
-    firstName: str
-    lastName: str
-    emailAddress: str
-
-
-class RawResource(TypedDict, total=False):
-    resourceId: str | int
-    name: str
-    location: str | None
-    maxParticipants: str | int | None
-    requiresApproval: int | str | bool
-    minNoticeAdd: str
-    maxNotice: str
-    scheduleId: str | int
-    statusId: str | int
-    bufferTime: str
-
-
-class RawSchedule(TypedDict, total=False):
-    id: str | int
-    name: str
-    timezone: str
-    periods: list[list[dict[str, Any]]]
-
-
-class RawReservation(TypedDict, total=False):
-    """A single reservation (``GET Reservations/{ref}``): in the session user's zone."""
-
-    referenceNumber: str
-    startDate: str
-    endDate: str
-    title: str
-    description: str
-    requiresApproval: bool | int | str
-    scheduleId: str | int
-    resourceId: str | int
-    owner: RawUserRef
-    participants: Any
-    invitees: Any
-    customAttributes: list[dict[str, Any]]
-    resources: Any  # observed: an object keyed by resource id; API.md: an array
-    startReminder: Any
-    allowParticipation: bool | int | str | None
-    checkInDate: str
-    checkOutDate: str
-
-
-class RawListItem(TypedDict, total=False):
-    """One (reservation, resource) row of ``GET Reservations/``: always UTC."""
-
-    referenceNumber: str
-    startDate: str
-    endDate: str
-    firstName: str
-    lastName: str
-    title: str
-    description: str
-    requiresApproval: bool | int | str
-    scheduleId: str | int
-    userId: str | int
-    resourceId: str | int
-    bufferTime: str
-    checkInDate: str
-    checkOutDate: str
-
-
-class RawUser(TypedDict, total=False):
-    id: str | int
-    userName: str
-    firstName: str
-    lastName: str
-    emailAddress: str
-    phoneNumber: str
-    language: str
 
 
 def to_int(value: Any) -> int | None:
@@ -136,11 +58,14 @@ def to_datetime(value: Any) -> datetime | None:
         return None
 
 
-_DURATION_PART = re.compile(r"(\d+)\s*(days?|d|hours?|h|minutes?|m)\b", re.IGNORECASE)
+#: ``"1 hours 30 minutes"`` (list items, slots) and ``"1d0h0m"`` (resources: no word boundary
+#: between the parts, so none is required).
+_DURATION_PART = re.compile(r"(\d+)\s*(days?|hours?|minutes?|d|h|m)(?![a-z])", re.IGNORECASE)
 
 
 def to_minutes(value: Any) -> int:
-    """``"1 hours 30 minutes"``, ``"2 minutes"``, ``"1d0h0m"`` → minutes; ``""`` → 0.
+    """``"1 hours 30 minutes"``, ``"2 minutes"``, ``"1d0h0m"``, ``"0d1h30m"`` → minutes;
+    ``""`` → 0.
 
     A bare number is seconds, as LibreBooking takes it on input (``"minNotice": "86400"``).
     """

@@ -48,9 +48,9 @@ def read_delivery(
         found[_BUCKETS[kind]].append(str(item["id"]))
     relationships = webhooks.object_field(item, "relationships", upstream=upstream)
     for name in ("restaurant", "person"):
-        related = relationships.get(name)
-        data = related.get("data") if isinstance(related, dict) else None
-        if isinstance(data, dict) and data.get("id") is not None:
+        related = webhooks.object_field(relationships, name, upstream=upstream)
+        data = webhooks.object_field(related, "data", upstream=upstream)
+        if data.get("id") is not None:
             found[_BUCKETS[name]].append(str(data["id"]))
     return Delivery(
         event_id=f"{stamp}.{v1}",

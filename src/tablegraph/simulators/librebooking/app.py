@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
@@ -24,11 +24,13 @@ from tablegraph.simulators.faults import Fault, FaultProfile
 from tablegraph.simulators.librebooking import views
 from tablegraph.simulators.librebooking.state import (
     LibreBookingState,
+    RecurrenceRule,
     Reservation,
     ReservationError,
+    ServerFault,
     User,
 )
-from tablegraph.timeutil import UTC, zone
+from tablegraph.timeutil import zone
 
 PREFIX = "/Web/Services/index.php"
 LIBREBOOKING_STATE = web.AppKey("librebooking_state", LibreBookingState)
@@ -403,13 +405,19 @@ def _reservation_fields(
     state: LibreBookingState, body: dict[str, Any], user: User
 ) -> tuple[list[int], datetime, datetime, int]:
     primary = _int(body.get("resourceId"))
-    if primary is None or primary not in state.resources:
+    if primary is None:
         raise ReservationError(["Missing or invalid resourceId"])
+    if primary not in state.resources:  # observed for a numeric id the server does not know
+        raise ReservationError(["There were problems with your reservation request."])
     ids = [primary]
     for extra in body.get("resources") or []:
         rid = _int(extra)
         if rid is None or rid not in state.resources:
-            raise ReservationError(["Missing or invalid resourceId"])
+            # Observed: an unknown additional resource kills the request (500).
+            raise ServerFault(
+                "There was an error executing your query\\nColumn 'resource_id' cannot be null",
+                "/var/www/librebooking/lib/Database/MySQL/MySqlConnection.php",
+            )
         if rid not in ids:
             ids.append(rid)
     now = state.now()
@@ -419,6 +427,27 @@ def _reservation_fields(
     if owner is None or owner not in state.users:
         owner = user.id
     return ids, start, end, owner
+
+
+def _attribute_values(body: dict[str, Any]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for attr in body.get("customAttributes") or []:
+        aid = _int(attr.get("attributeId")) if isinstance(attr, dict) else None
+        if aid is not None and attr.get("attributeValue") is not None:
+            out[aid] = str(attr["attributeValue"])
+    return out
+
+
+def _recurrence(body: dict[str, Any], user: User, now: datetime) -> RecurrenceRule | None:
+    rule = body.get("recurrenceRule")
+    if not isinstance(rule, dict) or str(rule.get("type") or "none") == "none":
+        return None
+    until = rule.get("repeatTerminationDate")
+    return RecurrenceRule(
+        type=str(rule.get("type")),
+        interval=_int(rule.get("interval")) or 1,
+        until=parse_input_date(until, user, now) if until else now,
+    )
 
 
 def _apply(r: Reservation, body: dict[str, Any], state: LibreBookingState) -> None:
@@ -433,9 +462,9 @@ def _apply(r: Reservation, body: dict[str, Any], state: LibreBookingState) -> No
     r.allow_participation = bool(body.get("allowParticipation"))
     reminder = body.get("startReminder")
     r.start_reminder = _int(reminder.get("value")) if isinstance(reminder, dict) else None
-    for attr in body.get("customAttributes") or []:
-        if isinstance(attr, dict) and _int(attr.get("attributeId")) in state.reservation_attributes:
-            r.attributes[int(attr["attributeId"])] = str(attr.get("attributeValue"))
+    for aid, value in _attribute_values(body).items():
+        if aid in state.attributes:
+            r.attributes[aid] = value
 
 
 async def create_reservation(request: web.Request) -> web.Response:
@@ -455,20 +484,31 @@ async def create_reservation(request: web.Request) -> web.Response:
             )
     try:
         ids, start, end, owner = _reservation_fields(state, body, user)
-        state.validate(user, ids, start, end)
+        rule = _recurrence(body, user, state.now())
+        # Observed: each occurrence is a reservation of its own, with its own reference.
+        occurrences = state.occurrences(start, end, rule, user.timezone)
+        for s, e in occurrences:
+            state.validate(user, ids, s, e, attributes=_attribute_values(body))
     except ReservationError as exc:
         return _errors(exc.errors)
-    r = Reservation(
-        ref=state.new_reference(),
-        owner_id=owner,
-        resource_ids=ids,
-        start=start,
-        end=end,
-        pending=state.pending_for(user, ids),
-        created=state.now(),
-    )
-    _apply(r, body, state)
-    state.reservations[r.ref] = r
+    except ServerFault as exc:
+        return _slim_500(exc.message, exc.file)
+    created: list[Reservation] = []
+    for s, e in occurrences:
+        occurrence = Reservation(
+            ref=state.new_reference(),
+            owner_id=owner,
+            resource_ids=ids,
+            start=s,
+            end=e,
+            pending=state.pending_for(user, ids),
+            created=state.now(),
+            series=rule,
+        )
+        _apply(occurrence, body, state)
+        state.reservations[occurrence.ref] = occurrence
+        created.append(occurrence)
+    r = created[0]
     return _json(
         {
             "links": _write_links(_base(request), r.ref),
@@ -503,9 +543,11 @@ async def update_reservation(request: web.Request) -> web.Response:
             )
     try:
         ids, start, end, owner = _reservation_fields(state, body, user)
-        state.validate(user, ids, start, end, exclude=r.ref)
+        state.validate(user, ids, start, end, exclude=r.ref, attributes=_attribute_values(body))
     except ReservationError as exc:
         return _errors(exc.errors)
+    except ServerFault as exc:
+        return _slim_500(exc.message, exc.file)
     r.resource_ids, r.start, r.end, r.owner_id = ids, start, end, owner
     r.pending = r.pending or state.pending_for(user, ids)
     _apply(r, body, state)
@@ -531,7 +573,7 @@ async def delete_reservation(request: web.Request) -> web.Response:
 async def approve_reservation(request: web.Request) -> web.Response:
     state = request.app[LIBREBOOKING_STATE]
     r = state.get_live(request.match_info["referenceNumber"])
-    if r is None:
+    if r is None or not r.pending:  # observed: re-approving answers 200 with an empty body
         return _empty()
     r.pending = False
     return _json(
@@ -544,38 +586,20 @@ async def approve_reservation(request: web.Request) -> web.Response:
 
 
 async def check_in(request: web.Request) -> web.Response:
-    state = request.app[LIBREBOOKING_STATE]
-    r = state.get_live(request.match_info["referenceNumber"])
-    if r is None:
-        return _empty()
-    if r.check_in is None:
-        r.check_in = state.now()
-    return _json(
-        {
-            "links": _write_links(_base(request), r.ref),
-            "message": "The reservation was checked in",
-            "referenceNumber": r.ref,
-            "isPendingApproval": r.pending,
-        }
-    )
+    """Observed on PHP 8.2: a deprecation notice in LibreBooking's check-in rule becomes a 500
+    Slim page, and nothing is checked in."""
+    return _check_fault("ReservationCanBeCheckedInRule")
 
 
 async def check_out(request: web.Request) -> web.Response:
-    state = request.app[LIBREBOOKING_STATE]
-    r = state.get_live(request.match_info["referenceNumber"])
-    if r is None:
-        return _empty()
-    if r.check_in is None:
-        return _errors(["The reservation has not been checked in"])
-    if r.check_out is None:
-        r.check_out = state.now()
-    return _json(
-        {
-            "links": _write_links(_base(request), r.ref),
-            "message": "The reservation was checked out",
-            "referenceNumber": r.ref,
-            "isPendingApproval": r.pending,
-        }
+    """As check-in: 500, nothing changes."""
+    return _check_fault("ReservationCanBeCheckedOutRule")
+
+
+def _check_fault(rule: str) -> web.Response:
+    return _slim_500(
+        f"Creation of dynamic property {rule}::$userSession is deprecated",
+        f"/var/www/librebooking/lib/Application/Reservation/Validation/{rule}.php",
     )
 
 
@@ -620,6 +644,13 @@ async def create_user(request: web.Request) -> web.Response:
         body = None
     if not isinstance(body, dict):
         return _slim_500("Trying to get property of non-object", "UsersWriteWebService.php")
+    if not body.get("timezone"):
+        # Observed: the required-field validator trims a null timezone, and PHP 8.2's
+        # deprecation notice becomes a 500 page before any validation message.
+        return _slim_500(
+            "trim(): Passing null to parameter #1 ($string) of type string is deprecated",
+            "/var/www/librebooking/lib/Common/Validators/RequiredValidator.php",
+        )
     errors = [
         f"{label} is required"
         for key, label in (
@@ -644,7 +675,7 @@ async def create_user(request: web.Request) -> web.Response:
         first_name=str(body["firstName"]),
         last_name=str(body["lastName"]),
         password=str(body["password"]),
-        timezone=str(body.get("timezone") or "America/New_York"),
+        timezone=str(body["timezone"]),
         phone=str(body.get("phone") or ""),
         language=str(body.get("language") or "en_us"),
         created=state.now(),
@@ -657,7 +688,7 @@ async def create_user(request: web.Request) -> web.Response:
                 views.link(base, f"Users/{user.id}", "update_user"),
             ],
             "message": None,
-            "userId": str(user.id),
+            "userId": user.id,  # observed: an int here, a string everywhere else
         },
         201,
     )

@@ -1,21 +1,24 @@
 """The LibreBooking simulator's state: users, schedules, resources, reservations, sessions.
 
 Rules follow what a real LibreBooking server (2.9) does, as recorded in
-``shared/providers/librebooking.md``: 30-minute sliding sessions, start and end on slot
-boundaries inside reservable periods, buffer time between reservations on one resource,
-approval for plain users on resources that require it (never for admins), soft delete.
+``shared/providers/librebooking.md`` and ``docs/librebooking-real-server.md``: 30-minute sliding
+sessions; a start on the start of a reservable period and an end on any period boundary;
+overlaps refused for everyone. Only plain users are held to the rest — no start in the past, no
+reservation across days, minimum notice, maximum notice, buffer time, required and valid
+custom attributes, approval — administrators skip all of them. Soft delete.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from tablegraph.simulators.common import Clock
-from tablegraph.timeutil import UTC, localize, zone
+from tablegraph.timeutil import localize, zone
 
 SESSION_MINUTES = 30
 
@@ -83,6 +86,9 @@ class Resource:
     requires_approval: bool = False
     buffer_minutes: int = 0
     min_notice_minutes: int = 0
+    #: How far ahead a plain user may book (0: no limit); ``maxNotice`` on the wire.
+    max_notice_minutes: int = 0
+    allow_multiday: bool = False
     status_id: int = 1
     requires_check_in: bool = False
     sort_order: int = 0
@@ -109,6 +115,29 @@ class Reservation:
     start_reminder: int | None = None
     allow_participation: bool = False
     attributes: dict[int, str] = field(default_factory=dict)
+    #: Occurrences of one recurring request share a series (each has its own reference).
+    series: RecurrenceRule | None = None
+
+
+@dataclass(frozen=True)
+class RecurrenceRule:
+    """``recurrenceRule`` of a request: ``type`` daily/weekly, every ``interval`` days/weeks,
+    up to ``until`` (the termination date, inclusive, in the requesting user's zone)."""
+
+    type: str
+    interval: int
+    until: datetime
+
+
+@dataclass
+class Attribute:
+    """A reservation custom attribute (category 1)."""
+
+    id: int
+    label: str
+    required: bool = False
+    #: LibreBooking's ``validation_regex``, as PHP takes it (``/^[0-9]+$/``).
+    regex: str | None = None
 
 
 @dataclass
@@ -126,6 +155,19 @@ class ReservationError(Exception):
         self.errors = errors
 
 
+class ServerFault(Exception):
+    """A PHP error the real server turns into a 500 Slim page (``message``, ``file``)."""
+
+    def __init__(self, message: str, file: str) -> None:
+        super().__init__(message)
+        self.message, self.file = message, file
+
+
+def _moment(moment: datetime, tz: str) -> str:
+    """LibreBooking's date in messages: ``11/30/2026 11:03:07 PM`` in the user's zone."""
+    return moment.astimezone(zone(tz)).strftime("%m/%d/%Y %I:%M:%S %p")
+
+
 class LibreBookingState:
     """Everything the simulated server knows; tests use the methods directly."""
 
@@ -137,8 +179,8 @@ class LibreBookingState:
         self.resources: dict[int, Resource] = {}
         self.reservations: dict[str, Reservation] = {}
         self.sessions: dict[str, Session] = {}
-        #: Reservation custom attributes (id → label), all listed on a single reservation.
-        self.reservation_attributes: dict[int, str] = {1: "Occasion"}
+        #: Reservation custom attributes, all listed on a single reservation.
+        self.attributes: dict[int, Attribute] = {1: Attribute(1, "Occasion")}
         self.logins = 0
 
     def now(self) -> datetime:
@@ -262,6 +304,10 @@ class LibreBookingState:
 
     # ---- rules ------------------------------------------------------------------------
 
+    @property
+    def reservation_attributes(self) -> dict[int, str]:
+        return {a.id: a.label for a in self.attributes.values()}
+
     def validate(
         self,
         user: User,
@@ -269,39 +315,61 @@ class LibreBookingState:
         start: datetime,
         end: datetime,
         exclude: str | None = None,
+        attributes: dict[int, str] | None = None,
     ) -> None:
-        """Raise ``ReservationError`` with LibreBooking's messages when a booking breaks a rule."""
-        errors: list[str] = []
+        """Raise ``ReservationError`` with LibreBooking's messages when a booking breaks a rule
+        (``ServerFault`` where the real server dies instead). Order as observed: across days,
+        past, the period grid, notice, attributes, conflicts."""
         if end <= start:
-            errors.append("The end date and time must be after the start date and time")
-            raise ReservationError(errors)
+            raise ReservationError(["The end date and time must be after the start date and time"])
         resources = [self.resources[i] for i in resource_ids]
+        plain = not user.is_admin
+        now = self.now()
         for resource in resources:
             schedule = self.schedules[resource.schedule_id]
-            bounds = self._reservable_bounds(schedule, start, end)
-            if start not in bounds[0]:
-                errors.append("The start date and time requested is not valid.\n")
-            if end not in bounds[1]:
-                errors.append("The end date and time requested is not valid.\n")
-            if bounds[2]:
-                errors.append("The reservation crosses a period that is not reservable.\n")
-            if errors:
-                raise ReservationError(errors)
+            tz = zone(schedule.timezone)
+            crosses_days = start.astimezone(tz).date() != end.astimezone(tz).date()
+            if plain and not resource.allow_multiday and crosses_days:
+                message = f"{resource.name} does not allow reservations across days."
+                raise ReservationError([message])
+            if plain and start < now:
+                raise ReservationError(["The start date and time cannot be in the past."])
+            starts, boundaries = self._grid(schedule, start, end)
+            text = ""
+            if start not in starts:
+                text += "The start date and time requested is not valid.\n"
+            if end not in boundaries:
+                text += "The end date and time requested is not valid.\n"
+            if text:  # observed: one error string holding both lines
+                raise ReservationError([text])
+            if not plain:
+                continue
             notice = timedelta(minutes=resource.min_notice_minutes)
-            if not user.is_admin and notice and start < self.now() + notice:
-                # Wording not observed on a real server (notice rules were not captured).
-                errors.append(
-                    f"Reservations for {resource.name} must be made at least "
-                    f"{resource.min_notice_minutes} minutes in advance.\n"
+            if notice and start < now + notice:
+                raise ReservationError(
+                    [
+                        "This reservation requires advance notice. The earliest date and time "
+                        f"that can be reserved is {_moment(now + notice, user.timezone)}."
+                    ]
                 )
-                raise ReservationError(errors)
+            limit = timedelta(minutes=resource.max_notice_minutes)
+            if limit and start > now + limit:
+                latest = (now + limit).replace(second=0, microsecond=0)
+                raise ReservationError(
+                    [
+                        "This reservation cannot be made this far in the future. The latest "
+                        f"date and time that can be reserved is {_moment(latest, user.timezone)}."
+                    ]
+                )
+        if plain:
+            self._check_attributes(attributes or {})
         conflicts: list[str] = []
         for resource in resources:
-            buffer = timedelta(minutes=resource.buffer_minutes)
+            # Observed: buffers hold plain users only; an administrator books right up to others.
+            buffer = timedelta(minutes=resource.buffer_minutes if plain else 0)
             for other in self.on_resource(resource.id, exclude):
                 if start < other.end + buffer and other.start < end + buffer:
-                    tz = user.timezone
-                    day = other.start.astimezone(zone(tz))
+                    day = other.start.astimezone(zone(user.timezone))
                     conflicts.append(f"{day:%m/%d/%Y} - {resource.name}\n")
         if conflicts:
             raise ReservationError(
@@ -311,25 +379,61 @@ class LibreBookingState:
                 ]
             )
 
-    def _reservable_bounds(
+    def _check_attributes(self, values: dict[int, str]) -> None:
+        for attribute in self.attributes.values():
+            if attribute.required and attribute.id not in values:
+                # Observed: PHP dies on the missing array key rather than answering 400.
+                raise ServerFault(
+                    f"Undefined array key {attribute.id}",
+                    "/var/www/librebooking/lib/Application/Attributes/AttributeService.php",
+                )
+        invalid = [
+            self.attributes[aid].label
+            for aid, value in values.items()
+            if aid in self.attributes
+            and self.attributes[aid].regex
+            and not _matches(str(self.attributes[aid].regex), value)
+        ]
+        if invalid:
+            raise ReservationError(
+                [
+                    "There are problems with the additional attributes you provided:\n"
+                    + "\n".join(f"The value provided for {label} is invalid." for label in invalid)
+                ]
+            )
+
+    def _grid(
         self, schedule: Schedule, start: datetime, end: datetime
-    ) -> tuple[set[datetime], set[datetime], bool]:
-        tz = zone(schedule.timezone)
-        first = start.astimezone(tz).date() - timedelta(days=1)
-        last = end.astimezone(tz).date() + timedelta(days=1)
+    ) -> tuple[set[datetime], set[datetime]]:
+        """Starts of reservable periods, and every period boundary (an end may close on a
+        non-reservable period: observed 21:00–00:00 accepted for an administrator)."""
+        first = start.astimezone(zone(schedule.timezone)).date() - timedelta(days=1)
+        last = end.astimezone(zone(schedule.timezone)).date() + timedelta(days=1)
         starts: set[datetime] = set()
-        ends: set[datetime] = set()
-        crosses = False
+        boundaries: set[datetime] = set()
         day = first
         while day <= last:
             for p_start, p_end, reservable in schedule.periods(day):
                 if reservable:
                     starts.add(p_start.astimezone(UTC))
-                    ends.add(p_end.astimezone(UTC))
-                elif p_start < end and start < p_end:
-                    crosses = True
+                boundaries.update({p_start.astimezone(UTC), p_end.astimezone(UTC)})
             day += timedelta(days=1)
-        return starts, ends, crosses
+        return starts, boundaries
+
+    def occurrences(
+        self, start: datetime, end: datetime, rule: RecurrenceRule | None, tz: str
+    ) -> list[tuple[datetime, datetime]]:
+        """Every occurrence of a (possibly recurring) request, the first one first."""
+        if rule is None or rule.type not in {"daily", "weekly"} or rule.interval < 1:
+            return [(start, end)]
+        step = timedelta(days=rule.interval * (7 if rule.type == "weekly" else 1))
+        last_day = rule.until.astimezone(zone(tz)).date()
+        out: list[tuple[datetime, datetime]] = []
+        s, e = start, end
+        while s.astimezone(zone(tz)).date() <= last_day and len(out) < 366:
+            out.append((s, e))
+            s, e = s + step, e + step
+        return out or [(start, end)]
 
     def pending_for(self, user: User, resource_ids: list[int]) -> bool:
         return not user.is_admin and any(self.resources[i].requires_approval for i in resource_ids)
@@ -410,3 +514,15 @@ class LibreBookingState:
                         owner_id=guest.id,
                         title=f"{guest.full_name} for {party}",
                     )
+
+
+def _matches(php_regex: str, value: str) -> bool:
+    """A PHP ``/pattern/flags`` regex applied as ``preg_match`` would (flags i, s, m)."""
+    body, flags = php_regex, ""
+    closing = php_regex.rfind(php_regex[:1]) if php_regex else -1
+    if closing > 0:
+        body, flags = php_regex[1:closing], php_regex[closing + 1 :]
+    options = re.IGNORECASE if "i" in flags else 0
+    options |= re.DOTALL if "s" in flags else 0
+    options |= re.MULTILINE if "m" in flags else 0
+    return re.search(body, value, options) is not None

@@ -40,6 +40,16 @@ def fmt_minutes(minutes: int) -> str:
     return " ".join(parts)
 
 
+def fmt_dhm(minutes: int) -> str:
+    """A resource's notice and buffer as the real server sends them: ``"1d0h0m"``,
+    ``"0d1h30m"``; ``""`` for none."""
+    if not minutes:
+        return ""
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    return f"{days}d{hours}h{mins}m"
+
+
 def link(base: str, path: str, title: str) -> Json:
     return {"href": f"{base}/{path}", "title": title}
 
@@ -56,12 +66,12 @@ def resource_json(res: Resource, base: str, attributes: dict[int, str]) -> Json:
         "minLength": "",
         "maxLength": "",
         "requiresApproval": int(res.requires_approval),
-        "allowMultiday": "0",
+        "allowMultiday": "1" if res.allow_multiday else "0",
         "maxParticipants": None if res.seats is None else str(res.seats),
-        "minNoticeAdd": fmt_minutes(res.min_notice_minutes),
-        "minNoticeUpdate": fmt_minutes(res.min_notice_minutes),
+        "minNoticeAdd": fmt_dhm(res.min_notice_minutes),
+        "minNoticeUpdate": fmt_dhm(res.min_notice_minutes),
         "minNoticeDelete": "",
-        "maxNotice": "",
+        "maxNotice": fmt_dhm(res.max_notice_minutes),
         "description": res.description,
         "scheduleId": str(res.schedule_id),
         "icsUrl": None,
@@ -79,7 +89,7 @@ def resource_json(res: Resource, base: str, attributes: dict[int, str]) -> Json:
         ],
         "typeId": None,
         "groupIds": [],
-        "bufferTime": fmt_minutes(res.buffer_minutes),
+        "bufferTime": fmt_dhm(res.buffer_minutes),
         "autoReleaseMinutes": None,
         "requiresCheckIn": int(res.requires_check_in),
         "color": "",
@@ -180,7 +190,7 @@ def list_item(state: LibreBookingState, r: Reservation, resource_id: int, base: 
         "title": r.title,
         "description": r.description,
         "requiresApproval": r.pending,
-        "isRecurring": False,
+        "isRecurring": r.series is not None,
         "scheduleId": str(res.schedule_id),
         "userId": str(r.owner_id),
         "resourceId": str(res.id),
@@ -232,7 +242,7 @@ def reservation_json(state: LibreBookingState, r: Reservation, user: User, base:
         "title": r.title,
         "description": r.description,
         "requiresApproval": r.pending,
-        "isRecurring": False,
+        "isRecurring": r.series is not None,
         "scheduleId": str(first.schedule_id),
         "resourceId": str(first.id),
         "owner": _user_ref(owner, base),
@@ -248,13 +258,7 @@ def reservation_json(state: LibreBookingState, r: Reservation, user: User, base:
             }
             for aid, label in state.reservation_attributes.items()
         ],
-        "recurrenceRule": {
-            "type": "none",
-            "interval": None,
-            "monthlyType": None,
-            "weekdays": None,
-            "repeatTerminationDate": "",
-        },
+        "recurrenceRule": _recurrence_json(r),
         "attachments": [],
         "resources": {
             str(rid): {
@@ -279,6 +283,26 @@ def reservation_json(state: LibreBookingState, r: Reservation, user: User, base:
         "isCheckInAvailable": first.requires_check_in and not checked_in,
         "isCheckoutAvailable": checked_in and r.check_out is None,
         "autoReleaseMinutes": None,
+    }
+
+
+def _recurrence_json(r: Reservation) -> Json:
+    """Observed: ``interval`` a string, the termination date in UTC (``+0000``)."""
+    rule = r.series
+    if rule is None:
+        return {
+            "type": "none",
+            "interval": None,
+            "monthlyType": None,
+            "weekdays": None,
+            "repeatTerminationDate": "",
+        }
+    return {
+        "type": rule.type,
+        "interval": str(rule.interval),
+        "monthlyType": None,
+        "weekdays": None,
+        "repeatTerminationDate": fmt(rule.until, "UTC"),
     }
 
 
@@ -336,9 +360,27 @@ def slots_json(
             bookings = state.on_resource(res.id)
             slots: list[Json] = []
             i = 0
+            buffer = timedelta(minutes=res.buffer_minutes)
             while i < len(periods):
                 p_start, p_end, reservable = periods[i]
                 booking = next((b for b in bookings if b.start < p_end and p_start < b.end), None)
+                if booking is None and reservable and _buffered(bookings, p_start, p_end, buffer):
+                    # Observed: the buffer around a booking is one merged non-reservable slot.
+                    span = 1
+                    while (
+                        i + span < len(periods)
+                        and periods[i + span][2]
+                        and _buffered(bookings, *periods[i + span][:2], buffer)
+                        and not any(
+                            b.start < periods[i + span][1] and periods[i + span][0] < b.end
+                            for b in bookings
+                        )
+                    ):
+                        span += 1
+                    end = periods[i + span - 1][1]
+                    slots.append(_slot(p_start, end, span, False, False, tz, None, None))
+                    i += span
+                    continue
                 if booking is None or not reservable:
                     slots.append(_slot(p_start, p_end, 1, False, reservable, tz, None, ""))
                     i += 1
@@ -383,6 +425,12 @@ def slots_json(
     }
 
 
+def _buffered(
+    bookings: list[Reservation], start: datetime, end: datetime, buffer: timedelta
+) -> bool:
+    return bool(buffer) and any(start < b.end + buffer and b.start - buffer < end for b in bookings)
+
+
 def _slot(
     start: datetime,
     end: datetime,
@@ -391,7 +439,7 @@ def _slot(
     reservable: bool,
     tz: str,
     reservation: Json | None,
-    label: str,
+    label: str | None,
 ) -> Json:
     return {
         "links": [],
