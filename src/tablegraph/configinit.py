@@ -28,6 +28,9 @@ _HEADER = """\
 #   tablegraph serve --config {path}
 #
 # Delete the upstreams you do not use; copy one to add another restaurant group.
+#
+# The gateway admits nobody until a client is configured: `tablegraph keys new web-widget`
+# prints a key and the [[clients]] line to paste (README, "Clients and scopes").
 
 [gateway]
 host = "127.0.0.1"
