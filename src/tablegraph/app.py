@@ -71,13 +71,18 @@ READINESS = web.AppKey("readiness", ReadinessProbes)
 _UPSTREAM_CODES = ("UPSTREAM_", "OUTCOME_UNKNOWN")
 
 
-#: What ``GET /graphql`` without a query tells a client that is not a browser (curl).
+#: What a bare ``GET /graphql`` tells a client that is not a browser (curl).
 GET_HINT = (
     "this is a GraphQL endpoint: POST a JSON body such as "
-    '{"query": "{ restaurants { nodes { id name } } }"}, '
-    "or GET /graphql?query={restaurants{nodes{id name}}}; "
-    "open this URL in a browser for GraphiQL"
+    '{"query": "{ restaurants { nodes { id name } } }"} '
+    "with 'Authorization: Bearer <key>', or GET /graphql?query={restaurants{nodes{id name}}}"
 )
+GRAPHIQL_HINT = "; open this URL in a browser for GraphiQL"
+
+
+def _asks_nothing(request: web.Request) -> bool:
+    """A bare ``GET /graphql`` (no query, no persisted-query hash: nothing to run)."""
+    return request.method == "GET" and not request.query
 
 
 def _wants_html(request: web.Request) -> bool:
@@ -135,8 +140,9 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     ):
         # A browser: GraphiQL, with a ``?query=`` link's query (and variables) filled in.
         return graphiql_response(request.query.get("query"), request.query.get("variables"))
-    if request.method == "GET" and not request.query.get("query", "").strip():
-        return error_response(400, "BAD_REQUEST", GET_HINT, media_type(request))
+    if _asks_nothing(request):
+        hint = GET_HINT + (GRAPHIQL_HINT if gateway.settings.security.graphiql_enabled else "")
+        return error_response(400, "BAD_REQUEST", hint, media_type(request))
     media = media_type(request)
     try:
         params = await read_params(request, limits, gateway.settings.http)
@@ -272,9 +278,8 @@ def _policy(request: web.Request) -> str:
         # A browser gets the GraphiQL page where it is served (also for a ``?query=`` link:
         # the page runs the query with the key it is given); a query-less GET gets the hint.
         graphiql = request.app[GATEWAY].settings.security.graphiql_enabled
-        page_or_hint = request.method == "GET" and (
-            (_wants_html(request) and graphiql) or not request.query.get("query", "").strip()
-        )
+        page = request.method == "GET" and _wants_html(request) and graphiql
+        page_or_hint = page or _asks_nothing(request)
         return _PUBLIC if page_or_hint else _IDENTIFIED
     if path == "/metrics":
         return _ADMIN

@@ -291,9 +291,17 @@ def demo_auth(key: str) -> AuthSettings:
 
 async def start_demo(
     host: str, port: int, seed: int, key: str | None = None
-) -> tuple[list[web.AppRunner], str, Gateway, list[UpstreamConfig]]:
+) -> tuple[list[web.AppRunner], str]:
     """Every available simulator on a free loopback port, then the gateway on ``port``,
     admitting ``key`` (a fresh one if not given) with every scope."""
+    runners, url, _gateway, _upstreams = await launch_demo(host, port, seed, key)
+    return runners, url
+
+
+async def launch_demo(
+    host: str, port: int, seed: int, key: str | None = None
+) -> tuple[list[web.AppRunner], str, Gateway, list[UpstreamConfig]]:
+    """``start_demo``, also giving the gateway and the simulators' upstreams (the banner)."""
     from tablegraph.auth.keys import new_key
     from tablegraph.simulators import available_simulators, simulator_module
 
@@ -326,7 +334,7 @@ async def _run_demo(host: str, port: int, seed: int) -> None:
 
     print("tablegraph demo: starting simulators…", flush=True)
     key = new_key()
-    runners, url, gateway, upstreams = await start_demo(host, port, seed, key)
+    runners, url, gateway, upstreams = await launch_demo(host, port, seed, key)
     try:
         print(
             f"\nGraphiQL: {url}#key={key}\n"
