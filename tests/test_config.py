@@ -108,7 +108,8 @@ BROKEN = [
         "an unknown upstream key",
         VARDVIK + "colour = 1\n",
         "upstreams[1].colour: unknown key (valid: name, kind, base_url, credentials, options, "
-        "timeout_seconds, max_connections, breaker_failures, breaker_reset_seconds)",
+        "timeout_seconds, max_connections, breaker_failures, breaker_reset_seconds, "
+        "poll_interval_seconds)",
     ),
     (
         "an unknown option",
@@ -308,6 +309,23 @@ def _connect_error(cause: BaseException) -> httpx.ConnectError:
 )
 def test_unreachable_hosts_are_told_apart(error: Exception, said: str) -> None:
     assert unreachable_reason(error).startswith(said)
+
+
+def test_the_upstream_model_knows_every_key_the_settings_read() -> None:
+    from tablegraph import settings
+    from tablegraph.configmodel import UpstreamModel
+
+    assert set(UpstreamModel.model_fields) == settings._UPSTREAM_KEYS
+
+
+def test_every_typed_section_is_one_the_settings_read(tmp_path: Path, monkeypatch: Any) -> None:
+    from tablegraph.configmodel import load_config, section_models
+
+    monkeypatch.setenv("TG_TEST_KEY", "k")
+    for name in section_models():
+        config = tmp_path / f"{name}.toml"
+        config.write_text(f"[{name}]\n\n" + VARDVIK)
+        assert load_config(config, {"TG_TEST_KEY": "k"}).upstreams[0].name == "vardvik-berlin"
 
 
 def test_every_kind_declares_how_its_base_url_looks() -> None:

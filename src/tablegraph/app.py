@@ -42,6 +42,7 @@ from tablegraph.errors import GatewayError, InvalidInput, RequestRefused
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.graphiql import graphiql_response, static_routes
+from tablegraph.graphql.live import LiveView, sse, subscriber_access, wants_sse
 from tablegraph.graphql.persisted import MemoryDocumentStore, PersistedDocuments, load_manifest
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
 from tablegraph.http.body import loads_bounded, read_body
@@ -60,6 +61,8 @@ GATEWAY = web.AppKey("gateway", Gateway)
 SCHEMA = web.AppKey("schema", GatewaySchema)
 AUTH = web.AppKey("auth", Authenticator)
 CONNECT_GUARD = web.AppKey("connect_guard", ConnectGuard)
+#: Subscriptions over WebSocket (``graphql/live.py``).
+LIVE = web.AppKey("live", LiveView)
 PERSISTED = web.AppKey("persisted", PersistedDocuments)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -133,6 +136,11 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     seen = request.get(SEEN) or _Seen()
     gateway = request.app[GATEWAY]
     limits = gateway.settings.limits
+    live = request.app[LIVE]
+    if request.method == "GET" and live.is_websocket_request(request):
+        return await live(request)  # graphql-transport-ws subscriptions
+    if wants_sse(request):
+        return await sse(request, gateway, request.app[SCHEMA], request[IDENTITY])
     if (
         request.method == "GET"
         and _wants_html(request)
@@ -274,6 +282,10 @@ def _policy(request: web.Request) -> str:
     path = request.path
     if request.method == "OPTIONS":
         return _PUBLIC  # a CORS preflight never carries credentials
+    if path == "/graphql" and request.headers.get("Upgrade", "").lower() == "websocket":
+        return (
+            _PUBLIC  # a browser's WebSocket sends no headers: it authenticates in connection_init
+        )
     if path == "/graphql":
         # A browser gets the GraphiQL page where it is served (also for a ``?query=`` link:
         # the page runs the query with the key it is given); a query-less GET gets the hint.
@@ -407,7 +419,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def webhook(request: web.Request) -> web.StreamResponse:
-    """Verify a provider's webhook and drop the cached entries it touches."""
+    """Verify a provider's webhook, drop the cached entries it touches, and publish the booking
+    events it stands for (once per provider event id)."""
     gateway = request.app[GATEWAY]
     name = request.match_info["upstream"]
     provider = gateway.providers.get(name)
@@ -446,6 +459,7 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         gateway.seen_webhook_events.set((name, event_id), True)
     for rid in touched.restaurant_ids or (None,):
         gateway.invalidate_availability(name, rid)
+    await gateway.feed.webhook(name, touched, gateway.provider(name).get_bookings)
     return web.json_response({"status": "accepted"})
 
 
@@ -480,6 +494,7 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
     )
     app[RATE_LIMITER] = limiter
     app[READINESS] = ReadinessProbes(gateway, settings.http.readyz_cache_seconds)
+    app[LIVE] = LiveView(app[SCHEMA], gateway, subscriber_access(app[AUTH]))
     app.router.add_route("GET", "/graphql", graphql_handler)
     app.router.add_route("POST", "/graphql", graphql_handler)
     app.router.add_get("/healthz", healthz)
@@ -499,5 +514,9 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
         yield
         await gateway.close()
 
+    async def end_subscriptions(app: web.Application) -> None:
+        await app[LIVE].shutdown()  # open streams would hold the shutdown for its timeout
+
+    app.on_shutdown.append(end_subscriptions)
     app.cleanup_ctx.append(lifecycle)
     return app

@@ -30,6 +30,8 @@ transport, validate their input, build the model, call this, and shape the answe
   upstream (Vardvik's ``Idempotency-Key``, the markers other adapters write and reconciliation
   looks for) is ``idempotency.upstream_key(client, key)``: two clients' equal keys never meet,
   and an error that names a key names the client's own.
+- **Every write it makes is an event** (``gateway.feed``, ``tablegraph.events``), published
+  once the outcome is known; a replayed outcome publishes nothing again.
 - **Errors name model fields** (``("guest", "email")``, ``("start",)``; ``()`` for the request
   as a whole); transports map them to their own input paths.
 """
@@ -189,6 +191,7 @@ class BookingService:
             with _slot_is_the_start():
                 booking = await self._gateway.lost_creates.create(provider, request, client)
             self._invalidate(booking)
+            await self._gateway.feed.wrote(None, booking)
             return booking
 
         asked = {"upstream": restaurant.upstream, **_without_key(request)}
@@ -253,6 +256,7 @@ class BookingService:
                     action="reschedule",
                 )
             self._invalidate(current, moved.start)
+            await self._gateway.feed.wrote(current, moved)
             return moved
 
         asked = {"booking": list(ref), **_without_key(change)}
@@ -289,6 +293,7 @@ class BookingService:
                     action="cancellation",
                 )
             self._invalidate(current)
+            await self._gateway.feed.wrote(current, cancelled)
             return cancelled
 
         asked = {"booking": list(ref), "reason": reason}
@@ -319,6 +324,7 @@ class BookingService:
                 updated = await provider.update_booking(current.native_id, update)
             if update.status is not None or update.tables is not None:
                 self._invalidate(current)
+            await self._gateway.feed.wrote(current, updated)
             return updated
 
         asked = {"booking": list(ref), **_without_key(update)}

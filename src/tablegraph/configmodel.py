@@ -60,6 +60,12 @@ class UpstreamModel(BaseModel):
         5, ge=1, description="consecutive failed calls that open the circuit breaker"
     )
     breaker_reset_seconds: float = Field(10.0, gt=0, description="how long the circuit stays open")
+    poll_interval_seconds: float | None = Field(
+        None,
+        gt=0,
+        description="seconds between polls of a watched restaurant, for providers without "
+        "webhooks (default: `[events]`)",
+    )
 
 
 def load_config(path: str | Path, environ: Mapping[str, str]) -> GatewaySettings:

@@ -27,6 +27,9 @@ from tablegraph import provenance
 from tablegraph.bookings import BookingService
 from tablegraph.cache import AsyncTTLCache, Timer
 from tablegraph.errors import GatewayError, NotFound, NotSupported, UpstreamError, UpstreamTimeout
+from tablegraph.events.feeds import BookingFeed
+from tablegraph.events.hub import EventBus, MemoryEventHub
+from tablegraph.events.polling import Pollers
 from tablegraph.idempotency import IdempotencyStore
 from tablegraph.model import Capability, OpeningHours, Restaurant, Review, Slot
 from tablegraph.providers import provider_class
@@ -77,11 +80,21 @@ class Gateway:
         self.seen_webhook_events: AsyncTTLCache[bool] = AsyncTTLCache(3600.0, timer=timer)
         #: Every booking write goes through here, whatever transport asked for it.
         self.bookings = BookingService(self)
+        #: Live booking events: the bus, what feeds it, and the pollers its subscribers start.
+        ev = settings.events
+        self.events: EventBus = MemoryEventHub(
+            queue_size=ev.queue_size, retention_seconds=ev.retention_seconds, clock=timer
+        )
+        self.feed = BookingFeed(self.events)
+        intervals = {u.name: u.poll_interval_seconds for u in settings.upstreams}
+        self.pollers = Pollers(self.providers, self.feed, ev, intervals)
+        self.events.add_watcher(self.pollers)
 
     async def start(self) -> None:
         await asyncio.gather(*(p.start() for p in self.providers.values()))
 
     async def close(self) -> None:
+        await self.pollers.close()
         await asyncio.gather(*(p.close() for p in self.providers.values()), return_exceptions=True)
 
     def provider(self, upstream: str) -> Provider:

@@ -56,6 +56,24 @@ class UpstreamConfig:
     #: Consecutive failed calls that open the circuit breaker, and how long it stays open.
     breaker_failures: int = 5
     breaker_reset_seconds: float = 10.0
+    #: Seconds between polls of a watched restaurant (``None``: ``[events]``' default).
+    poll_interval_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class EventSettings:
+    """Live booking events (``tablegraph.events``)."""
+
+    #: Events a subscriber may fall behind before it is disconnected (``SLOW_CONSUMER``).
+    queue_size: int = 100
+    #: How long events stay replayable by id after a reconnect.
+    retention_seconds: float = 900.0
+    #: Seconds between keep-alives on idle subscriptions (SSE comments, WebSocket pings).
+    keepalive_seconds: float = 15.0
+    #: Default seconds between polls of a watched restaurant of an upstream without webhooks.
+    poll_interval_seconds: float = 10.0
+    #: Bookings starting from a day ago to this many days ahead are polled.
+    poll_window_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -141,6 +159,7 @@ class GatewaySettings:
     host: str = "127.0.0.1"
     port: int = 8080
     limits: Limits = field(default_factory=Limits)
+    events: EventSettings = field(default_factory=EventSettings)
     security: Security = field(default_factory=Security)
     http: HttpSettings = field(default_factory=HttpSettings)
     cors: CorsSettings = field(default_factory=CorsSettings)
@@ -179,6 +198,7 @@ _UPSTREAM_KEYS = {
     "max_connections",
     "breaker_failures",
     "breaker_reset_seconds",
+    "poll_interval_seconds",
 }
 
 
@@ -199,13 +219,25 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
 
     _no_unknown(
         data,
-        {"gateway", "limits", "security", "http", "cors", "upstreams", "auth", "clients"},
+        {
+            "gateway",
+            "limits",
+            "events",
+            "security",
+            "http",
+            "cors",
+            "upstreams",
+            "auth",
+            "clients",
+        },
         "top level",
     )
     gateway = dict(data.get("gateway", {}))
     _no_unknown(gateway, _GATEWAY_KEYS, "[gateway]")
     limits_data = dict(data.get("limits", {}))
     _no_unknown(limits_data, set(Limits.__dataclass_fields__), "[limits]")
+    events_data = dict(data.get("events", {}))
+    _no_unknown(events_data, set(EventSettings.__dataclass_fields__), "[events]")
     security_data = dict(data.get("security", {}))
     _no_unknown(security_data, set(Security.__dataclass_fields__), "[security]")
     http_data = dict(data.get("http", {}))
@@ -248,6 +280,9 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
                 max_connections=int(raw.get("max_connections", 20)),
                 breaker_failures=int(raw.get("breaker_failures", 5)),
                 breaker_reset_seconds=float(raw.get("breaker_reset_seconds", 10.0)),
+                poll_interval_seconds=(
+                    float(raw["poll_interval_seconds"]) if "poll_interval_seconds" in raw else None
+                ),
             )
         )
     if not upstreams:
@@ -256,6 +291,7 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
     return GatewaySettings(
         upstreams=tuple(upstreams),
         limits=Limits(**limits_data),
+        events=EventSettings(**events_data),
         security=Security(**security_data),
         http=HttpSettings(**http_data),
         cors=cors,

@@ -46,8 +46,9 @@ async def clocked(sim: Sim) -> AsyncIterator[tuple[Api, FakeTimer]]:
         auth=all_scopes_auth(),
     )
     gateway = Gateway(settings, timer=clock)
-    runner, url = await serve_app(create_app(gateway), settings.http)
-    api = Api(httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS), gateway)
+    app = create_app(gateway)
+    runner, url = await serve_app(app, settings.http)
+    api = Api(httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS), gateway, app)
     yield api, clock
     await api.http.aclose()
     await runner.cleanup()
@@ -145,7 +146,11 @@ async def test_posts_and_refusals_are_not_stored(clocked: tuple[Api, FakeTimer])
     api, _ = clocked
     posted = await api.http.post("/graphql", json={"query": REFERENCE})
     assert posted.headers["Cache-Control"] == "private, no-store"
-    refused = await api.http.get("/graphql", params={"query": "{ nope }"})
+    refused = await api.http.get(
+        "/graphql",
+        params={"query": "{ nope }"},
+        headers={"Accept": "application/graphql-response+json"},  # refusals as 4xx
+    )
     assert refused.status_code == 400
     assert refused.headers["Cache-Control"] == "private, no-store"
 

@@ -48,8 +48,10 @@ async def _gateway(
         upstreams=(upstream_config(server, account, schedule),), auth=all_scopes_auth()
     )
     gateway = Gateway(settings, runtime=runtime)
-    runner, url = await serve(create_app(gateway))
-    return runner, Api(httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS), gateway)
+    app = create_app(gateway)
+    runner, url = await serve(app)
+    http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
+    return runner, Api(http, gateway, app)
 
 
 @pytest.fixture

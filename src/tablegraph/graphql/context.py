@@ -62,6 +62,15 @@ class Context:
     #: Errors to add to the response beside the data (an upstream that failed in a fan-out).
     extra_errors: list[GraphQLError] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    #: graphql-transport-ws ``connection_init`` payload (Strawberry sets it).
+    connection_params: dict[str, Any] | None = None
+    #: The id of the last event a subscription yielded (SSE ``id:``), or the client's
+    #: ``Last-Event-ID`` to resume after.
+    last_event_id: str | None = None
+    #: The WebSocket a subscription runs on (closed with 4401 for missing credentials), and
+    #: the headers of its upgrade request (credentials a non-browser client sent there).
+    websocket: Any = None
+    upgrade_headers: dict[str, str] = field(default_factory=dict)
     #: The operation's cost (``tablegraph.graphql.cost``), once computed.
     cost: int | None = None
     #: Takes the cost from the caller's budget before the operation runs; raises to refuse

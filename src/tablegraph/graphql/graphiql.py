@@ -5,6 +5,10 @@ the queries it sends carry the headers in GraphiQL's headers editor. A key in th
 fragment (``/graphql#key=tgk_…``, what ``tablegraph demo`` prints) fills that editor in: the
 fragment never reaches a server or a log, and the page drops it from the address bar.
 The page's only script runs under a per-response CSP nonce; it may not be framed.
+
+Subscriptions run over graphql-transport-ws on the same path (the bundle carries
+``graphql-ws``); the headers in the editor go along as the ``connection_init`` payload, which is
+where WebSocket subscribers authenticate.
 """
 
 from __future__ import annotations
@@ -44,7 +48,11 @@ _PAGE = """<!doctype html>
     const fragment = new URLSearchParams(window.location.hash.slice(1));
     const key = fragment.get('key');
     const props = {
-      fetcher: GraphiQL.createFetcher({ url: window.location.pathname }),
+      fetcher: GraphiQL.createFetcher({
+        url: window.location.pathname,
+        subscriptionUrl: (window.location.protocol === 'https:' ? 'wss://' : 'ws://')
+          + window.location.host + window.location.pathname,
+      }),
       defaultQuery: __DEFAULT_QUERY__,
       defaultEditorToolsVisibility: true,
       defaultHeaders: JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2),

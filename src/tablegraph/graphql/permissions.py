@@ -60,6 +60,9 @@ RULES: dict[str, dict[str, Rule]] = {
         "joinWaitlist": Rule(S.WAITLIST_WRITE),
         "upsertGuest": Rule(S.GUESTS_WRITE),
     },
+    "Subscription": {
+        "bookingEvents": PUBLIC,  # bookings:read, checked by the transports and the resolver
+    },
     "Restaurant": {
         "availability": Rule(S.AVAILABILITY_READ),
         "bookings": Rule(S.BOOKINGS_READ),

@@ -21,6 +21,7 @@ from tablegraph.graphql.mutations import Mutation
 from tablegraph.graphql.permissions import protect
 from tablegraph.graphql.queries import Query
 from tablegraph.graphql.restaurant import Restaurant
+from tablegraph.graphql.subscriptions import Subscription
 from tablegraph.graphql.types import Booking, Guest, Review, WaitlistEntry
 from tablegraph.settings import Limits, Security
 
@@ -117,6 +118,7 @@ def build_schema(limits: Limits | None = None, security: Security | None = None)
     schema = GatewaySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Restaurant, Booking, Guest, Review, WaitlistEntry],
         extensions=[document_extension(policy), lambda: CostLimit(limits)],
     )

@@ -15,9 +15,10 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
+from tablegraph import background
 from tablegraph.errors import UpstreamRateLimited
 from tablegraph.providers.kit import StaticAuth
-from tablegraph.providers.resos.governor import MUTATION, READ, RateGovernor
+from tablegraph.providers.resos.governor import BACKGROUND, MUTATION, READ, RateGovernor
 from tablegraph.upstream import UpstreamClient
 
 P = ParamSpec("P")
@@ -48,7 +49,10 @@ class GovernedBasicAuth:
 
     async def headers(self, client: UpstreamClient) -> Mapping[str, str]:
         try:
-            await self.governor.acquire(_priority.get())
+            level = _priority.get()
+            if level == READ and background.active():
+                level = BACKGROUND  # a poll for booking events waits behind clients' reads
+            await self.governor.acquire(level)
         except TimeoutError:
             wait = round(self.governor.resets_in(), 3)
             raise UpstreamRateLimited(

@@ -3,7 +3,8 @@
 resOS resets its limit "every minute as opposed to a minute from the first request", so the
 budget is a fixed window aligned to the minute (not a sliding token bucket). Requests over
 the budget wait in a priority queue until the next window: mutations (priority 0) are
-granted before queued browsing reads (priority 1), first come first served within a level.
+granted before queued browsing reads (priority 1), and those before background polls for
+booking events (priority 2), first come first served within a level.
 Time and sleeping are injectable so tests move a fake clock instead of waiting a minute.
 
 The governor hears from resOS twice: ``RateLimitObserver`` (a transport wrapper) reads the
@@ -29,6 +30,7 @@ from tablegraph import deadline
 
 MUTATION = 0
 READ = 1
+BACKGROUND = 2
 
 Now = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]

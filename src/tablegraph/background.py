@@ -1,0 +1,27 @@
+"""Background upstream calls: work no client is waiting for (polling for booking events).
+
+An adapter with a request budget (resOS' rate governor) asks ``active()`` and grants such
+calls budget after everything a client is waiting for. Set in a task, it holds for the tasks
+that task starts (a context variable).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_background: contextvars.ContextVar[bool] = contextvars.ContextVar("background", default=False)
+
+
+@contextmanager
+def calls() -> Iterator[None]:
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
+
+
+def active() -> bool:
+    return _background.get()
