@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -251,16 +252,15 @@ def _parse(query: str) -> DocumentNode | None:
         return None  # execution reports it
 
 
+#: ``query Name``, ``mutation Name(…``: the access log's operation name, found without parsing
+#: (the schema parses the document once, with its own limits; the log must not add a second).
+_OPERATION = re.compile(r"(?:^|[\s}])(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
 def _operation_name(query: str) -> str | None:
-    """The name of the document's only operation, for the access log."""
-    document = _parse(query)
-    if document is None:
-        return None
-    operations = [d for d in document.definitions if hasattr(d, "operation")]
-    if len(operations) != 1:
-        return None
-    name = getattr(operations[0], "name", None)
-    return str(name.value) if name is not None else None
+    """The name of the document's only named operation, for the access log."""
+    names = set(_OPERATION.findall(query[:20_000]))
+    return names.pop() if len(names) == 1 else None
 
 
 def _is_mutation(document: DocumentNode, operation: str | None) -> bool:
