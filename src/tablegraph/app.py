@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,7 @@ from graphql import DocumentNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
-from tablegraph import deadline, logs, provenance
+from tablegraph import deadline, logs, provenance, tracing
 from tablegraph.auth import redact
 from tablegraph.auth.authenticate import Authenticator, MissingCredentials
 from tablegraph.auth.connect import ConnectGuard
@@ -38,7 +39,6 @@ from tablegraph.auth.identity import IDENTITY, Identity
 from tablegraph.auth.manage import ManageTokens
 from tablegraph.auth.scopes import Scope
 from tablegraph.auth.tokens import InvalidCredentials
-from tablegraph.breaker import CircuitState
 from tablegraph.errors import GatewayError, InvalidInput, RequestRefused
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
@@ -55,6 +55,7 @@ from tablegraph.http.params import budget_seconds, media_type, read_params
 from tablegraph.http.problem import HTTPProblem, close_after, error_response, problem_response
 from tablegraph.http.ratelimit import RateLimiter
 from tablegraph.http.readiness import ReadinessProbes
+from tablegraph.metrics import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ async def access_log(
 
 
 async def graphql_handler(request: web.Request) -> web.StreamResponse:
-    seen = request.get(SEEN) or _Seen()
+    noted = request.get(SEEN) or _Seen()
     gateway = request.app[GATEWAY]
     limits = gateway.settings.limits
     live = request.app[LIVE]
@@ -167,7 +168,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             raise HTTPProblem(413, "QUERY_TOO_LARGE", "the query document is too large")
         if operation is not None and not isinstance(operation, str):
             raise HTTPProblem(400, "BAD_REQUEST", "'operationName' must be a string")
-        seen.operation = operation or _operation_name(query)
+        noted.operation = operation or _operation_name(query)
         document = _parse(query) if request.method == "GET" else None
         if document is not None and _is_mutation(document, operation):
             raise HTTPProblem(405, "METHOD_NOT_ALLOWED", "mutations need POST")
@@ -184,7 +185,18 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     context = Context(gateway=gateway, identity=request[IDENTITY])
     limiter, caller = request.app[RATE_LIMITER], client_key(request)
     context.charge = lambda cost: limiter.charge(caller, cost)  # per-client cost per minute
-    with deadline.scope(budget), provenance.recording() as record:
+    gateway.metrics.in_flight.inc()
+    seen = {
+        "request_id": _request_id(request),
+        "client_id": context.identity.client_id,
+        "operation": operation or _first_operation_name(query),
+    }
+    with (
+        deadline.scope(budget),
+        provenance.recording() as record,
+        tracing.scope(request.headers.get(tracing.HEADER)),
+        logs.request_scope(**seen),
+    ):
         try:
             result = await request.app[SCHEMA].execute(
                 query,
@@ -194,12 +206,15 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             )
         except CannotGetOperationTypeError:
             # Strawberry raises (instead of answering) when operationName names no operation.
+            gateway.metrics.observe(seen["operation"], "GRAPHQL_VALIDATION_FAILED", 0.0)
             return error_response(
                 _refused_status(media),
                 "GRAPHQL_VALIDATION_FAILED",
                 "operationName names no operation in the document",
                 media,
             )
+        finally:
+            gateway.metrics.in_flight.dec()
     if context.cost_refusal is not None:
         raise context.cost_refusal  # over the client's cost budget: 429 from the middleware
     errors = [format_error(e) for e in (result.errors or [])]
@@ -215,7 +230,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     if errors:
         body["errors"] = errors
     upstreams = record.to_json()
-    seen.upstream_requests = {n: t["requests"] for n, t in upstreams.items() if t["requests"]}
+    noted.upstream_requests = {n: t["requests"] for n, t in upstreams.items() if t["requests"]}
     body["extensions"] = {
         "durationMs": round((time.perf_counter() - context.started) * 1000, 1),
         "upstreams": upstreams,
@@ -224,6 +239,12 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         body["extensions"]["cost"] = context.cost
     if executed:
         await request.app[PERSISTED].register(persisted)
+    outcome = str((errors[0].get("extensions") or {}).get("code", "ERROR")) if errors else "ok"
+    took = time.perf_counter() - context.started
+    gateway.metrics.observe(seen["operation"], outcome, took)
+    log.info(
+        "graphql request", extra={**seen, "outcome": outcome, "duration_ms": round(took * 1000, 1)}
+    )
     # The document never executed (parse, validation, coercion or cost refusal).
     status = 200 if executed else _refused_status(media)
     text = json.dumps(body, default=str)
@@ -261,6 +282,23 @@ def _operation_name(query: str) -> str | None:
     """The name of the document's only named operation, for the access log."""
     names = set(_OPERATION.findall(query[:20_000]))
     return names.pop() if len(names) == 1 else None
+
+
+_OPERATION_NAME = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def _first_operation_name(query: str) -> str | None:
+    """The document's first named operation, for metrics and logs (no second parse)."""
+    found = _OPERATION_NAME.search(query)
+    return found.group(1) if found else None
+
+
+def _request_id(request: web.Request) -> str:
+    """The caller's ``X-Request-Id`` when it is a sane token, else a new one (for logs)."""
+    given = request.headers.get("X-Request-Id", "")
+    if 0 < len(given) <= 128 and given.isascii() and given.isprintable():
+        return given
+    return uuid.uuid4().hex
 
 
 def _is_mutation(document: DocumentNode, operation: str | None) -> bool:
@@ -387,35 +425,10 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text: upstream requests by upstream, method and status; breaker state;
-    cache hits."""
-    gateway = request.app[GATEWAY]
-    lines = [
-        "# HELP tablegraph_upstream_requests_total Requests sent to upstreams.",
-        "# TYPE tablegraph_upstream_requests_total counter",
-    ]
-    for name, provider in gateway.providers.items():
-        for client in provider.clients:
-            for key, count in sorted(client.counts.items()):
-                method, _, status = key.partition(" ")
-                lines.append(
-                    f'tablegraph_upstream_requests_total{{upstream="{name}",'
-                    f'method="{method}",status="{status}"}} {count}'
-                )
-    lines.append("# TYPE tablegraph_circuit_open gauge")
-    for name, provider in gateway.providers.items():
-        is_open = int(provider.breaker.state is not CircuitState.CLOSED)
-        lines.append(f'tablegraph_circuit_open{{upstream="{name}"}} {is_open}')
-        lines.append(
-            f'tablegraph_circuit_opened_total{{upstream="{name}"}} {provider.breaker.opened_count}'
-        )
-    for cache_name, cache in (
-        ("availability", gateway.availability),
-        ("restaurants", gateway.restaurant_lists),
-    ):
-        lines.append(f'tablegraph_cache_hits_total{{cache="{cache_name}"}} {cache.hits}')
-        lines.append(f'tablegraph_cache_misses_total{{cache="{cache_name}"}} {cache.misses}')
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    """Prometheus text (prometheus-client): requests by operation and outcome, latency, in
+    flight; upstream requests by upstream, method and status; breaker state; cache hits."""
+    body = request.app[GATEWAY].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def webhook(request: web.Request) -> web.StreamResponse:

@@ -72,6 +72,7 @@ from tablegraph.model import (
     WaitlistEntry,
     WaitlistRequest,
 )
+from tablegraph.stores import codec
 
 if TYPE_CHECKING:
     from tablegraph.gateway import Gateway
@@ -195,7 +196,8 @@ class BookingService:
             return booking
 
         asked = {"upstream": restaurant.upstream, **_without_key(request)}
-        return await self._once(client, key, "create", asked, write)
+        intent = {"upstream": restaurant.upstream, "restaurant": restaurant.native_id}
+        return await self._once(client, key, "create", asked, write, intent)
 
     def _check_create(self, restaurant: Restaurant, request: NewBooking) -> None:
         policy = restaurant.policy
@@ -357,8 +359,12 @@ class BookingService:
         operation: str,
         asked: Mapping[str, Any],
         write: Callable[[], Awaitable[Booking]],
+        intent: Mapping[str, Any] | None = None,
     ) -> Booking:
-        """Run ``write`` once per (client, operation, chosen key); replay its final outcome."""
+        """Run ``write`` once per (client, operation, chosen key); replay its final outcome.
+
+        The record (with ``intent``) is in the store before the write and holds the outcome
+        after it, so a replay after a restart, or on another worker, gets the same answer."""
 
         async def attempt() -> _Outcome:
             try:
@@ -374,7 +380,11 @@ class BookingService:
         outcome: _Outcome
         if key.chosen:
             outcome = await self._gateway.idempotency.run(
-                client, f"{operation}:{key.value}", fingerprint(operation, asked), attempt
+                client,
+                f"{operation}:{key.value}",
+                fingerprint(operation, asked),
+                attempt,
+                intent={"client": client, "key": key.value, **(intent or {})},
             )
         else:
             outcome = await attempt()
@@ -409,6 +419,29 @@ def _slot_is_the_start(applies: bool = True) -> Iterator[None]:
         if applies and exc.field is None:
             exc.field = ("start",)
         raise
+
+
+def dump_outcome(outcome: _Outcome) -> dict[str, Any]:
+    """A final outcome as the idempotency record keeps it (JSON)."""
+    booking, rejected = outcome
+    return {
+        "booking": codec.dump(booking) if booking is not None else None,
+        "rejected": codec.dump_error(rejected) if rejected is not None else None,
+    }
+
+
+def load_outcome(data: dict[str, Any]) -> _Outcome:
+    booking = codec.load(Booking, data["booking"]) if data.get("booking") else None
+    rejected = codec.load_error(data["rejected"]) if data.get("rejected") else None
+    if rejected is not None and not isinstance(rejected, BookingRejected):
+        rejected = BookingRejected(
+            rejected.message,
+            upstream=rejected.upstream,
+            code=rejected.code,
+            field=rejected.field,
+            details=rejected.details,
+        )
+    return booking, rejected
 
 
 def _without_key(request: NewBooking | BookingChange | BookingUpdate) -> dict[str, Any]:

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from tablegraph.settings import ConfigError, GatewaySettings, Security, UpstreamConfig
+from tablegraph.settings import (
+    DEFAULT_DATA_DIR,
+    ConfigError,
+    GatewaySettings,
+    Security,
+    StoreConfig,
+    UpstreamConfig,
+)
 
 if TYPE_CHECKING:
     from tablegraph.auth.config import AuthSettings
@@ -27,14 +34,14 @@ SAMPLE_QUERY = """{
 }"""
 
 
-def _log_options(parser: argparse.ArgumentParser) -> None:
+def _log_options(parser: argparse.ArgumentParser, default_format: str = "text") -> None:
     from tablegraph.logs import FORMATS, LEVELS
 
     parser.add_argument("--log-level", choices=LEVELS, default="info")
     parser.add_argument(
         "--log-format",
         choices=FORMATS,
-        default="text",
+        default=default_format,
         help="text for a terminal, json for a log shipper",
     )
 
@@ -47,11 +54,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--seed", type=int, default=1)
     _log_options(demo)
+    demo.add_argument(
+        "--data-dir",
+        default=f"{DEFAULT_DATA_DIR}/demo",
+        help="where the demo gateway keeps its SQLite store",
+    )
     serve = sub.add_parser("serve", help="the gateway against the upstreams in a TOML file")
     serve.add_argument("--config", required=True)
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    _log_options(serve)
+    _log_options(serve, default_format="json")
     init = sub.add_parser("init", help="write a commented configuration with example upstreams")
     init.add_argument("file", nargs="?", default="gateway.toml", help="'-' prints it")
     init.add_argument(
@@ -64,6 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     check = sub.add_parser("check", help="validate a configuration, then probe every upstream")
     check.add_argument("--config", required=True)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes on one port (SO_REUSEPORT); more than one needs a shared "
+        "store: [store] kind = 'sqlite' (one host) or 'redis'",
+    )
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("capabilities", help="print the per-provider capability table (Markdown)")
     docs = sub.add_parser(
@@ -84,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from tablegraph import logs
 
-    logs.configure(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
+    logs.configure_console(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
     if args.command == "export-schema":
         from tablegraph.graphql.schema import build_schema
 
@@ -121,14 +141,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("\n".join(out), flush=True)
             return code
         if args.command == "demo":
-            asyncio.run(_run_demo(args.host, args.port, args.seed))
+            asyncio.run(_run_demo(args.host, args.port, args.seed, args.data_dir))
         elif args.command == "serve":
             from tablegraph.configmodel import load_config
 
             settings = load_config(args.config, os.environ)
             host = args.host or settings.host
             port = args.port if args.port is not None else settings.port
-            asyncio.run(_run_gateway(settings, host, port))
+            # JSON lines by default (credentials and guest data redacted); --log-format text
+            logs.configure_console(args.log_level, args.log_format, settings=settings)
+            if args.workers > 1:
+                from tablegraph.workers import supervise
+
+                return supervise(args.config, settings, host, port, args.workers)
+            asyncio.run(_run_gateway(settings, host, port, reuse_port=args.reuse_port))
         elif args.command == "simulate":
             asyncio.run(_run_simulator(args.kind, args.host, args.port, args.seed))
     except ConfigError as exc:
@@ -235,17 +261,33 @@ async def _wait_for_stop() -> None:
 
 
 async def _start_gateway(
-    settings: GatewaySettings, host: str, port: int
+    settings: GatewaySettings, host: str, port: int, *, reuse_port: bool = False
 ) -> tuple[web.AppRunner, Gateway]:
+    """The gateway listening on ``host:port``; a taken port is ``PortInUse``."""
     from tablegraph.app import create_app
     from tablegraph.gateway import Gateway
+    from tablegraph.http.server import serve_app
 
     gateway = Gateway(settings)
-    app = create_app(gateway)
     try:
-        runner, _url = await _serve(app, host, port, settings)
-    except BaseException:
+        # The grace period is the runner's shutdown timeout: cleanup() stops the listening
+        # socket first, then waits that long for requests in flight before cancelling them.
+        runner, _url = await serve_app(
+            create_app(gateway),
+            settings.http,
+            host,
+            port,
+            shutdown_timeout=settings.shutdown_grace_seconds,
+            reuse_port=reuse_port,
+        )
+    except OSError as exc:
         await gateway.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(host, port) from None
+        if exc.errno == errno.EACCES:
+            raise PortInUse(
+                host, port, "may not be opened by this user (a port below 1024?)"
+            ) from None
         raise
     return runner, gateway
 
@@ -262,8 +304,10 @@ async def upstream_states(gateway: Gateway) -> list[str]:
     return lines
 
 
-async def _run_gateway(settings: GatewaySettings, host: str, port: int) -> None:
-    runner, gateway = await _start_gateway(settings, host, port)
+async def _run_gateway(
+    settings: GatewaySettings, host: str, port: int, *, reuse_port: bool = False
+) -> None:
+    runner, gateway = await _start_gateway(settings, host, port, reuse_port=reuse_port)
     try:
         print(f"tablegraph gateway\n\nGraphiQL: http://{host}:{port}/graphql\n", flush=True)
         print("upstreams:", flush=True)
@@ -271,8 +315,9 @@ async def _run_gateway(settings: GatewaySettings, host: str, port: int) -> None:
             print(line, flush=True)
         print("\nCtrl-C stops the gateway.", flush=True)
         await _wait_for_stop()
+        print("tablegraph gateway: stopping, finishing requests in flight", flush=True)
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # closes upstream clients and the store too (app cleanup)
 
 
 def demo_auth(key: str) -> AuthSettings:
@@ -290,16 +335,16 @@ def demo_auth(key: str) -> AuthSettings:
 
 
 async def start_demo(
-    host: str, port: int, seed: int, key: str | None = None
+    host: str, port: int, seed: int, key: str | None = None, data_dir: str | None = None
 ) -> tuple[list[web.AppRunner], str]:
     """Every available simulator on a free loopback port, then the gateway on ``port``,
     admitting ``key`` (a fresh one if not given) with every scope."""
-    runners, url, _gateway, _upstreams = await launch_demo(host, port, seed, key)
+    runners, url, _gateway, _upstreams = await launch_demo(host, port, seed, key, data_dir)
     return runners, url
 
 
 async def launch_demo(
-    host: str, port: int, seed: int, key: str | None = None
+    host: str, port: int, seed: int, key: str | None = None, data_dir: str | None = None
 ) -> tuple[list[web.AppRunner], str, Gateway, list[UpstreamConfig]]:
     """``start_demo``, also giving the gateway and the simulators' upstreams (the banner)."""
     from tablegraph.auth.keys import new_key
@@ -319,6 +364,7 @@ async def launch_demo(
             port=port,
             auth=demo_auth(key or new_key()),
             security=Security(production=False),
+            store=StoreConfig("sqlite", data_dir) if data_dir else StoreConfig(),
         )
         runner, gateway = await _start_gateway(settings, host, port)
     except BaseException:
@@ -329,12 +375,12 @@ async def launch_demo(
     return runners, f"http://{host}:{port}/graphql", gateway, upstreams
 
 
-async def _run_demo(host: str, port: int, seed: int) -> None:
+async def _run_demo(host: str, port: int, seed: int, data_dir: str) -> None:
     from tablegraph.auth.keys import new_key
 
     print("tablegraph demo: starting simulators…", flush=True)
     key = new_key()
-    runners, url, gateway, upstreams = await launch_demo(host, port, seed, key)
+    runners, url, gateway, upstreams = await launch_demo(host, port, seed, key, data_dir)
     try:
         print(
             f"\nGraphiQL: {url}#key={key}\n"

@@ -10,6 +10,11 @@ through here so that caching and invalidation live in one place:
 - idempotency records for booking mutations, and the booking service that uses them
   (``gateway.bookings``, ``tablegraph.bookings``).
 
+What must outlive the process or be shared between workers — idempotency records, write
+intents — lives in the store (``gateway.store``, ``tablegraph.stores``). The caches stay in
+each process; an availability invalidation is also published on the store, so every worker
+sharing it drops the same entries.
+
 Every cache hit and stale fallback is recorded in the request's provenance
 (``tablegraph.provenance``); the upstream client records the calls themselves.
 """
@@ -17,29 +22,36 @@ Every cache hit and stale fallback is recorded in the request's provenance
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from datetime import date
 from typing import Any, TypeVar
 
 from tablegraph import provenance
-from tablegraph.bookings import BookingService
+from tablegraph.bookings import BookingService, dump_outcome, load_outcome
 from tablegraph.cache import AsyncTTLCache, Timer
 from tablegraph.errors import GatewayError, NotFound, NotSupported, UpstreamError, UpstreamTimeout
 from tablegraph.events.feeds import BookingFeed
 from tablegraph.events.hub import EventBus, MemoryEventHub
 from tablegraph.events.polling import Pollers
 from tablegraph.idempotency import IdempotencyStore
+from tablegraph.metrics import Metrics
 from tablegraph.model import Capability, OpeningHours, Restaurant, Review, Slot
 from tablegraph.providers import provider_class
 from tablegraph.providers.base import Provider
 from tablegraph.providers.kit import Runtime
 from tablegraph.reconcile import LostCreates
 from tablegraph.settings import GatewaySettings
+from tablegraph.stores import MemoryStore, Store, Subscription, open_store
 
 log = logging.getLogger(__name__)
 V = TypeVar("V")
+#: The store channel on which workers tell each other which availability to drop.
+INVALIDATIONS = "invalidate-availability"
 
 
 def _outage(exc: BaseException) -> bool:
@@ -55,10 +67,23 @@ class Gateway:
         *,
         timer: Timer = time.monotonic,
         runtime: Runtime | None = None,
+        store: Store | None = None,
     ) -> None:
         self.settings = settings
+        self._owns_store = store is None
+        if store is None:
+            kind = settings.store.kind
+            store = MemoryStore(clock=timer) if kind == "memory" else open_store(settings.store)
+        #: Everything remembered beyond a request (``tablegraph.stores``).
+        self.store: Store = store
         #: What every adapter is built with: test seams and the gateway's own caches.
         self.runtime = runtime or Runtime(monotonic=timer)
+        if self.runtime.store is None:
+            self.runtime.store = store
+        #: Tells this gateway's own invalidation messages from other workers'.
+        self.instance = uuid.uuid4().hex
+        self._listener: asyncio.Task[None] | None = None
+        self._publishing: set[asyncio.Task[None]] = set()
         if providers is None:
             providers = [provider_class(u.kind)(u, self.runtime) for u in settings.upstreams]
         self.providers: dict[str, Provider] = {p.name: p for p in providers}
@@ -73,11 +98,14 @@ class Gateway:
             settings.reference_ttl_seconds, timer=timer, stale_ttl=stale
         )
         self.review_lists: AsyncTTLCache[list[Review]] = AsyncTTLCache(60.0, timer=timer)
-        self.idempotency: IdempotencyStore[Any] = IdempotencyStore(timer=timer)
-        self.lost_creates = LostCreates()
+        self.idempotency: IdempotencyStore[Any] = IdempotencyStore(
+            store, dump=dump_outcome, load=load_outcome
+        )
+        self.lost_creates = LostCreates(store)
         #: Last known health per upstream: None (never checked), or the error code.
         self.last_error: dict[str, str | None] = {name: None for name in self.providers}
         self.seen_webhook_events: AsyncTTLCache[bool] = AsyncTTLCache(3600.0, timer=timer)
+        self.metrics = Metrics(self)
         #: Every booking write goes through here, whatever transport asked for it.
         self.bookings = BookingService(self)
         #: Live booking events: the bus, what feeds it, and the pollers its subscribers start.
@@ -91,11 +119,21 @@ class Gateway:
         self.events.add_watcher(self.pollers)
 
     async def start(self) -> None:
+        subscription = await self.store.subscribe(INVALIDATIONS)
+        self._listener = asyncio.create_task(self._hear_invalidations(subscription))
         await asyncio.gather(*(p.start() for p in self.providers.values()))
 
     async def close(self) -> None:
         await self.pollers.close()
         await asyncio.gather(*(p.close() for p in self.providers.values()), return_exceptions=True)
+        if self._publishing:
+            await asyncio.gather(*self._publishing, return_exceptions=True)
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self._owns_store:
+            await self.store.close()
 
     def provider(self, upstream: str) -> Provider:
         try:
@@ -184,6 +222,53 @@ class Gateway:
         return got.value
 
     def invalidate_availability(
+        self, upstream: str, restaurant_id: str | None = None, day: date | None = None
+    ) -> int:
+        """Drop cached availability here, and tell every other worker sharing the store."""
+        message = json.dumps(
+            {
+                "from": self.instance,
+                "upstream": upstream,
+                "restaurant": restaurant_id,
+                "day": day.isoformat() if day is not None else None,
+            }
+        )
+        with contextlib.suppress(RuntimeError):  # no running loop: nobody else to tell
+            task = asyncio.get_running_loop().create_task(
+                self.store.publish(INVALIDATIONS, message)
+            )
+            self._publishing.add(task)
+            task.add_done_callback(self._published)
+        return self._drop_availability(upstream, restaurant_id, day)
+
+    def _published(self, task: asyncio.Task[None]) -> None:
+        self._publishing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("could not publish an invalidation: %s", task.exception())
+
+    async def _hear_invalidations(self, subscription: Subscription) -> None:
+        try:
+            async for raw in subscription:
+                try:
+                    message = json.loads(raw)
+                    if message.get("from") == self.instance:
+                        continue
+                    day = message.get("day")
+                    self._drop_availability(
+                        message["upstream"],
+                        message.get("restaurant"),
+                        date.fromisoformat(day) if day else None,
+                    )
+                except (ValueError, KeyError, TypeError):
+                    log.warning("ignored a malformed invalidation message")
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the store went away: caches still expire by their TTL
+            log.exception("stopped hearing invalidations from the store")
+        finally:
+            await subscription.aclose()
+
+    def _drop_availability(
         self, upstream: str, restaurant_id: str | None = None, day: date | None = None
     ) -> int:
         def hit(key: Hashable) -> bool:

@@ -23,14 +23,15 @@ they are what keeps a booking from being made twice or reported wrongly.
 from __future__ import annotations
 
 import enum
+import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from cachetools import TTLCache
-
 from tablegraph import deadline
 from tablegraph.errors import (
+    BookingRejected,
     GatewayError,
     OutcomeUnknown,
     UpstreamBadResponse,
@@ -39,6 +40,8 @@ from tablegraph.errors import (
 )
 from tablegraph.model import Booking, BookingChange, BookingStatus, NewBooking
 from tablegraph.providers.base import Provider
+from tablegraph.stores.base import Store
+from tablegraph.stores.memory import MemoryStore
 from tablegraph.upstream import watching_writes
 
 #: Failures after which a write may have been applied.
@@ -147,47 +150,61 @@ async def settle(
 
 
 class LostCreates:
-    """Creates whose outcome stayed unknown, remembered by (client, upstream, key) for a day.
+    """Write intents of creates, kept in the gateway's store (24 h) by (client, upstream, key).
 
-    The client was told ``OUTCOME_UNKNOWN`` and will retry with the same key; the gateway's
-    idempotency store kept nothing (the outcome was not final), so without this the retry
-    would book again if the first create had in fact landed. A remembered key is looked up
-    first, and booked again only when the lookup answers that nothing is there. In memory,
-    like the idempotency store; both move to the shared store when the gateway scales out.
+    The intent is stored *before* the upstream write and stays after it: until the booking
+    service has recorded the outcome, it is the only trace of a create that may have landed.
+    A create that finds an intent under its key — an earlier attempt answered
+    ``OUTCOME_UNKNOWN``, or its process died between the write and recording the outcome —
+    looks the booking up by its marker first, and books again only when the lookup answers
+    that nothing is there. A definite failure (nothing sent, a rejection, a failure after
+    which the lookup found nothing) drops the intent. With a durable store this holds across
+    restarts; with a shared one across workers.
     """
 
-    def __init__(self, ttl: float = 24 * 3600.0) -> None:
-        self._keys: TTLCache[tuple[str, str, str], bool] = TTLCache(100_000, ttl)
+    def __init__(self, store: Store | None = None, ttl: float = 24 * 3600.0) -> None:
+        self.store: Store = store if store is not None else MemoryStore()
+        self.ttl = ttl
 
     async def create(self, provider: Provider, request: NewBooking, client: str) -> Booking:
-        slot = (client, provider.name, request.idempotency_key)
-        if slot in self._keys:
+        slot = "intent:" + json.dumps([client, provider.name, request.idempotency_key])
+        if await self.store.get(slot) is not None:
             found = await _look_up(provider, request)
             if isinstance(found, GatewayError):
                 raise _unknown(provider.name, request.idempotency_key) from None
             if found is not None:
-                del self._keys[slot]
                 return found
+        intent = {
+            "client": client,
+            "upstream": provider.name,
+            "key": request.idempotency_key,
+            "restaurant": request.restaurant_id,
+            "at": time.time(),
+        }
+        await self.store.set(slot, json.dumps(intent), self.ttl)
         failure: UpstreamError | None = None
         with watching_writes() as writes:
             try:
                 booking = await provider.create_booking(request)
             except UpstreamError as exc:
                 if not writes:  # it failed before anything was sent: nothing to look for
+                    await self.store.delete(slot)
                     raise
                 failure = exc
+            except BookingRejected:
+                await self.store.delete(slot)  # refused: nothing was booked
+                raise
         if failure is not None:
             # A failure after the create was sent may come after the booking was stored (an
             # adapter reading the new booking back, say), so look before reporting it.
-            self._keys[slot] = True
             found = await _look_up(provider, request)
             if isinstance(found, Booking):
                 booking = found
             elif isinstance(failure, AMBIGUOUS) or isinstance(found, GatewayError):
                 raise _unknown(failure.upstream, request.idempotency_key) from None
             else:
+                await self.store.delete(slot)
                 raise failure  # looked, and nothing is there: safe for the client to retry
-        self._keys.pop(slot, None)
         return booking
 
 

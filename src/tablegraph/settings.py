@@ -132,6 +132,24 @@ class CorsSettings:
     max_age_seconds: int = 600
 
 
+#: Where ``serve`` keeps its durable state when the config names no ``[store] data_dir``.
+DEFAULT_DATA_DIR = "~/.local/state/tablegraph"
+STORE_KINDS = ("memory", "sqlite", "redis")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """``[store]``: where idempotency records, write intents, tokens and budgets live.
+
+    The TOML loader defaults to ``sqlite`` (durable); settings built in code default to
+    ``memory``, which is what tests want.
+    """
+
+    kind: str = "memory"
+    data_dir: str = DEFAULT_DATA_DIR
+    redis_url: str | None = None
+
+
 @dataclass(frozen=True)
 class Security:
     """``[security]``: what a public deployment turns off, and which documents may run."""
@@ -169,6 +187,9 @@ class GatewaySettings:
     #: upstream is failing. Availability is never served stale.
     reference_stale_seconds: float = 24 * 3600.0
     state_dir: str | None = None
+    #: On SIGTERM/SIGINT: stop accepting, then give in-flight requests this long to finish.
+    shutdown_grace_seconds: float = 30.0
+    store: StoreConfig = field(default_factory=StoreConfig)
     #: Client identities, scopes, anonymous access, JWT and manage-token secrets. The default
     #: admits nobody: every request without valid credentials gets 401.
     auth: AuthSettings = field(default_factory=lambda: _no_auth())
@@ -187,6 +208,7 @@ _GATEWAY_KEYS = {
     "availability_ttl_seconds",
     "reference_stale_seconds",
     "state_dir",
+    "shutdown_grace_seconds",
 }
 _UPSTREAM_KEYS = {
     "name",
@@ -229,6 +251,7 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
             "upstreams",
             "auth",
             "clients",
+            "store",
         },
         "top level",
     )
@@ -296,7 +319,22 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str]) -> Gatew
         http=HttpSettings(**http_data),
         cors=cors,
         auth=auth,
+        store=_store_config(dict(data.get("store", {}))),
         **gateway,
+    )
+
+
+def _store_config(raw: dict[str, Any]) -> StoreConfig:
+    _no_unknown(raw, set(StoreConfig.__dataclass_fields__), "[store]")
+    kind = raw.get("kind", "sqlite")
+    if kind not in STORE_KINDS:
+        raise ConfigError(f"[store] kind must be one of {', '.join(STORE_KINDS)}, not {kind!r}")
+    if kind == "redis" and not raw.get("redis_url"):
+        raise ConfigError("[store] kind = 'redis' needs redis_url")
+    return StoreConfig(
+        kind=kind,
+        data_dir=str(raw.get("data_dir", DEFAULT_DATA_DIR)),
+        redis_url=raw.get("redis_url"),
     )
 
 

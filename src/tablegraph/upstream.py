@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from tablegraph import deadline, provenance
+from tablegraph import deadline, provenance, tracing
 from tablegraph.breaker import CircuitBreaker
 from tablegraph.errors import (
     GatewayError,
@@ -213,7 +213,7 @@ class UpstreamClient:
     async def _admit(self, call: _Call) -> tuple[dict[str, str], dict[str, str]]:
         """Deadline, then auth, then breaker (after auth: a token request may be the probe).
         Returns the headers to send and the auth headers among them."""
-        sent: dict[str, str] = dict(call.headers)
+        sent: dict[str, str] = {**tracing.outgoing(), **call.headers}
         auth_headers: dict[str, str] = {}
         try:
             self._check_deadline(call.method)

@@ -89,8 +89,12 @@ class Stack:
         raise AssertionError(f"{self.kind}: no bookable slot in four weeks")
 
 
-async def start_stack(kind: str, start_server: Callable[..., Any]) -> tuple[Stack, Any]:
-    """The simulator and a gateway over its first upstream; returns the stack and a closer."""
+async def start_stack(
+    kind: str, start_server: Callable[..., Any], **settings: Any
+) -> tuple[Stack, Any]:
+    """The simulator and a gateway over its first upstream; returns the stack and a closer.
+
+    ``settings`` go to the gateway's ``GatewaySettings`` (a ``store``, say)."""
     module = simulator_module(kind)
     harness = harness_of(kind)
     options = {**getattr(module, "DEMO_OPTIONS", {}), **harness.unlimited}
@@ -98,7 +102,7 @@ async def start_stack(kind: str, start_server: Callable[..., Any]) -> tuple[Stac
     url = await start_server(app)
     config = module.demo_upstreams(url)[0]
     config = replace(config, options={**config.options, **harness.unlimited_upstream})
-    runner, api = await start_gateway([config])
+    runner, api = await start_gateway([config], **settings)
 
     async def close() -> None:
         await api.http.aclose()

@@ -61,19 +61,19 @@ def test_a_busy_port_is_one_line_suggesting_port(
 
 def test_log_levels_hide_per_call_lines_and_json_is_one_object_per_line() -> None:
     stream = io.StringIO()
-    logs.configure("info", "json", stream)
+    logs.configure_console("info", "json", stream)
     logging.getLogger("httpx").info("HTTP Request: GET http://upstream/ok")
     logging.getLogger("tablegraph.gateway").warning("serving stale data")
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [(e["level"], e["message"]) for e in lines] == [("warning", "serving stale data")]
-    logs.configure("debug", "text", stream)
+    logs.configure_console("debug", "text", stream)
     logging.getLogger("httpx").debug("HTTP Request: GET http://upstream/ok")
     assert stream.getvalue().splitlines()[-1].endswith("DEBUG HTTP Request: GET http://upstream/ok")
 
 
 async def test_one_access_log_line_per_graphql_request(api: Api) -> None:
     stream = io.StringIO()
-    logs.configure("info", "json", stream)
+    logs.configure_console("info", "json", stream)
     await api.data("query Everything { restaurants { totalCount } }")
     await api.http.get("/graphql")
     entries = [json.loads(line) for line in stream.getvalue().splitlines()]

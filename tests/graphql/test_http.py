@@ -45,14 +45,43 @@ async def test_queries_over_get_but_not_mutations(api: Api) -> None:
     assert refused.status_code == 405
 
 
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """/metrics parsed by prometheus-client's own text parser: (name, labels) → value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
 async def test_healthz_and_metrics_count_upstream_requests(api: Api) -> None:
     assert (await api.http.get("/healthz")).json() == {"status": "ok"}
     await api.data("{ restaurants { totalCount } }")
-    metrics = (await api.http.get("/metrics")).text
-    assert (
-        'tablegraph_upstream_requests_total{upstream="vardvik-berlin",method="GET",status="200"} 1'
-        in metrics
-    )
+    metrics = await api.http.get("/metrics")
+    assert metrics.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    samples = _samples(metrics.text)
+    labels = (("method", "GET"), ("status", "200"), ("upstream", "vardvik-berlin"))
+    assert samples[("tablegraph_upstream_requests_total", labels)] == 1
+
+
+async def test_metrics_count_operations_by_name_and_outcome(api: Api) -> None:
+    for _ in range(2):
+        await api.data("query Probe { restaurants { totalCount } }")
+    await api.query('query Broken { node(id: "nope") { id } }')
+    samples = _samples((await api.http.get("/metrics")).text)
+    ok = (("operation", "Probe"), ("outcome", "ok"))
+    assert samples[("tablegraph_requests_total", ok)] == 2
+    assert samples[("tablegraph_request_seconds_count", (("operation", "Probe"),))] == 2
+    broken = [
+        k
+        for k in samples
+        if k[0] == "tablegraph_requests_total" and ("operation", "Broken") in k[1]
+    ]
+    assert len(broken) == 1 and dict(broken[0][1])["outcome"] != "ok"
+    assert samples[("tablegraph_requests_in_flight", ())] == 0
+    assert samples[("tablegraph_cache_misses_total", (("cache", "restaurants"),))] >= 1
 
 
 async def test_availability_is_cached_and_counted(api: Api, sim: Sim) -> None:

@@ -274,8 +274,8 @@ async def test_the_breaker_opens_fails_fast_and_recovers_with_readyz(sims: list[
     assert ready["upstreams"]["vardvik-oslo"]["error"] == "UPSTREAM_CIRCUIT_OPEN"
     assert ready["upstreams"]["vardvik-berlin"]["circuit"] == "CLOSED"
     metrics = (await api.http.get("/metrics")).text
-    assert 'tablegraph_circuit_open{upstream="vardvik-oslo"} 1' in metrics
-    assert 'tablegraph_circuit_open{upstream="vardvik-berlin"} 0' in metrics
+    assert 'tablegraph_circuit_open{upstream="vardvik-oslo"} 1.0' in metrics
+    assert 'tablegraph_circuit_open{upstream="vardvik-berlin"} 0.0' in metrics
 
     # The upstream comes back; once the open period is over, one probe closes the circuit.
     revived = create_vardvik(1, rate_limit_per_minute=100_000)

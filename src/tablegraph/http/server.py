@@ -15,12 +15,26 @@ from tablegraph.settings import HttpSettings
 
 
 async def serve_app(
-    app: web.Application, http: HttpSettings, host: str = "127.0.0.1", port: int = 0
+    app: web.Application,
+    http: HttpSettings,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    shutdown_timeout: float = 60.0,
+    reuse_port: bool = False,
 ) -> tuple[web.AppRunner, str]:
-    """Start ``app`` on ``host``; returns the runner and its base URL."""
-    runner = web.AppRunner(app, access_log=None, keepalive_timeout=http.header_timeout_seconds)
+    """Start ``app`` on ``host``; returns the runner and its base URL.
+
+    ``shutdown_timeout``: on cleanup the listener closes first, then requests in flight get
+    this long to finish. ``reuse_port``: several processes listen on one port (workers)."""
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        keepalive_timeout=http.header_timeout_seconds,
+        shutdown_timeout=shutdown_timeout,
+    )
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
     await site.start()
     bound = runner.addresses[0]
     return runner, f"http://{host}:{bound[1]}"

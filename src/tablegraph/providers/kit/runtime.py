@@ -17,6 +17,7 @@ from typing import TypeVar
 import httpx
 
 from tablegraph.cache import AsyncTTLCache
+from tablegraph.stores.base import Store
 from tablegraph.tokenstore import TokenStore
 
 V = TypeVar("V")
@@ -67,6 +68,10 @@ class Runtime:
     #: Where OAuth tokens are kept; ``None``: the adapter's configured default.
     token_store: TokenStore | None = None
     caches: Caches | None = None
+    #: The gateway's store (``tablegraph.stores``): what an adapter must remember across
+    #: restarts and share between workers (LibreBooking's cancellations, budgets, sessions).
+    #: ``None`` outside a gateway (adapter unit tests).
+    store: Store | None = None
 
     def __post_init__(self) -> None:
         if self.caches is None:

@@ -1,0 +1,122 @@
+"""The store-backed pieces workers share: a rate budget, single-flight locks, tokens, and
+bookings an upstream forgets — each across three handles on one SQLite file or one Redis,
+standing in for three workers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tablegraph.model import Booking, BookingStatus
+from tablegraph.stores import Store
+from tablegraph.stores.budget import SharedBudget
+from tablegraph.stores.locks import held
+from tablegraph.stores.remembered import RememberedBookings
+from tablegraph.stores.sqlite import SqliteStore
+from tablegraph.stores.tokens import StoreTokenStore
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def workers(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[list[Store]]:
+    """Three handles on one shared store, as three worker processes would hold."""
+    made: list[Store]
+    if request.param == "sqlite":
+        made = [SqliteStore(tmp_path / "shared") for _ in range(3)]
+    else:
+        from tablegraph.stores.redis import RedisStore
+
+        url, prefix = request.getfixturevalue("redis_url"), f"w{uuid.uuid4().hex[:8]}:"
+        made = [RedisStore(url, prefix=prefix) for _ in range(3)]
+    yield made
+    for store in made:
+        await store.close()
+
+
+class Clock:
+    now = 1_000_040.0  # 20 s into a 60 s window
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_budget_holds_across_workers_together(workers: list[Store]) -> None:
+    clock = Clock()
+    budgets = [SharedBudget(s, "resos:key-1", 100, 60.0, clock=clock) for s in workers]
+    waits = await asyncio.gather(*(budgets[i % 3].take() for i in range(150)))
+    assert sum(1 for w in waits if w == 0.0) == 100
+    assert {round(w) for w in waits if w} == {40}  # the window opens 40 s later
+    assert await budgets[1].left() == 0
+    clock.now += 40
+    assert await budgets[2].take() == 0.0
+
+
+async def test_one_refresh_among_workers(workers: list[Store]) -> None:
+    refreshes = 0
+    gate = asyncio.Event()
+    waiting: set[int] = set()
+    for index, store in enumerate(workers):  # note who found the lock taken and is waiting
+        real_get = store.get
+
+        async def get(key: str, _i: int = index, _get=real_get) -> str | None:  # type: ignore[no-untyped-def]
+            waiting.add(_i)
+            return await _get(key)
+
+        store.get = get  # type: ignore[method-assign]
+
+    async def worker(store: Store) -> bool:
+        nonlocal refreshes
+        async with held(store, "libro-token:acct", ttl=30) as mine:
+            if mine:
+                refreshes += 1
+                await gate.wait()
+            return mine
+
+    tasks = [asyncio.create_task(worker(s)) for s in workers]
+    async with asyncio.timeout(10):
+        while len(waiting) < 2:  # both others are waiting on the holder
+            await asyncio.sleep(0.01)
+    gate.set()
+    assert sorted(await asyncio.gather(*tasks)) == [False, False, True]
+    assert refreshes == 1
+
+
+async def test_tokens_are_shared_and_sealed(workers: list[Store]) -> None:
+    first, second, _ = (StoreTokenStore(s, key="test-key") for s in workers)
+    await asyncio.gather(
+        first.save("libro", "acct-1", {"refresh_token": "rt-secret-1"}),
+        second.save("libro", "acct-2", {"refresh_token": "rt-secret-2"}),
+    )
+    assert await second.load("libro") == {
+        "acct-1": {"refresh_token": "rt-secret-1"},
+        "acct-2": {"refresh_token": "rt-secret-2"},
+    }
+    raw = await workers[2].get("tokens:libro")
+    assert raw is not None and "rt-secret" not in raw
+    assert await StoreTokenStore(workers[2], key="other-key").load("libro") == {}
+    await first.delete("libro", "acct-1")
+    assert list(await second.load("libro")) == ["acct-2"]
+
+
+async def test_a_forgotten_booking_is_remembered_by_every_worker(workers: list[Store]) -> None:
+    when = datetime(2030, 5, 1, 19, tzinfo=UTC)
+    cancelled = Booking(
+        upstream="librebooking-nyc",
+        native_id="ref-1",
+        restaurant_id="1",
+        status=BookingStatus.CANCELLED,
+        provider_status="deleted",
+        start=when,
+        end=when,
+        party_size=2,
+    )
+    await RememberedBookings(workers[0], "librebooking-nyc").remember(cancelled)
+    again = await RememberedBookings(workers[1], "librebooking-nyc").get("ref-1")
+    assert again == cancelled
+    assert await RememberedBookings(workers[2], "other").get("ref-1") is None
+    assert json.loads((await workers[2].get("remembered:librebooking-nyc:ref-1")) or "{}")

@@ -1,0 +1,129 @@
+"""``tablegraph serve --workers 2``: two processes on one port share one SQLite store — the
+same key sent on many connections at once books once with one answer — and SIGTERM stops
+them all with exit 0. A per-process store is refused for more than one worker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tablegraph.auth.keys import hash_key
+from tablegraph.auth.scopes import ALL_SCOPES
+from tablegraph.cli import main
+from tablegraph.simulators.common import REQUEST_COUNTS, serve
+from tablegraph.simulators.faults import FAULTS, Fault
+from tablegraph.simulators.harness import harness_of
+from tablegraph.simulators.vardvik import create_app, demo_upstreams
+
+from .auth_support import AUTH_HEADERS, TEST_KEY
+from .graphql.helpers import AVAILABILITY, BERLIN_MITTE, CREATE, quiet_weekday
+
+ROOT = Path(__file__).resolve().parents[1]
+SCOPES = json.dumps(sorted(s.value for s in ALL_SCOPES))
+
+
+def _config(tmp_path: Path, base_url: str, store: str) -> Path:
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f"{store}\n"
+        f'[[clients]]\nid = "test-client"\nscopes = {SCOPES}\n'
+        f'key_hashes = ["{hash_key(TEST_KEY)}"]\n'
+        f'[[upstreams]]\nname = "vardvik-berlin"\nkind = "vardvik"\nbase_url = "{base_url}"\n'
+        'credentials = { api_key = "TG_WORKERS_KEY" }\n'
+        'options = { restaurant_ids = ["rst_1"] }\n'
+    )
+    return config
+
+
+def test_more_than_one_worker_needs_a_shared_store(tmp_path: Path, capsys: Any) -> None:
+    os.environ.setdefault("TG_WORKERS_KEY", "x")
+    config = _config(tmp_path, "http://127.0.0.1:9/api/v1", '[store]\nkind = "memory"')
+    assert main(["serve", "--config", str(config), "--workers", "2"]) == 2
+    assert "needs a store the workers share" in capsys.readouterr().err
+
+
+async def test_two_workers_share_one_store_and_stop_on_sigterm(tmp_path: Path) -> None:
+    sim = create_app(1, rate_limit_per_minute=100_000)
+    runner, url = await serve(sim)
+    upstream = demo_upstreams(url)[0]
+    store = f'[store]\nkind = "sqlite"\ndata_dir = "{tmp_path / "data"}"'
+    config = _config(tmp_path, upstream.base_url, store)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "TG_WORKERS_KEY": upstream.credentials["api_key"].reveal(),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tablegraph.cli", "serve", "--config", str(config),
+        "--port", "0", "--workers", "2",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(60):
+            line = (await process.stdout.readline()).decode()
+        assert "(2 workers)" in line, line
+        base = line.split(" on ")[1].split("/graphql")[0]
+        async with asyncio.timeout(60):
+            while True:  # bounded by the timeout: both workers are starting
+                try:
+                    async with httpx.AsyncClient(base_url=base) as probe:
+                        if (await probe.get("/healthz")).status_code == 200:
+                            break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+        day = quiet_weekday()
+        async with httpx.AsyncClient(base_url=base, timeout=60, headers=AUTH_HEADERS) as client:
+            found = await client.post(
+                "/graphql",
+                json={
+                    "query": AVAILABILITY,
+                    "variables": {"ids": [BERLIN_MITTE], "date": day.isoformat(), "party": 2},
+                },
+            )
+        slots = found.json()["data"]["availability"][0]["slots"]
+        variables = {
+            "input": {
+                "restaurantId": BERLIN_MITTE,
+                "start": slots[len(slots) // 2]["start"],
+                "partySize": 2,
+                "guest": {"firstName": "Ada", "lastName": "Workers", "email": "w@example.com"},
+                "idempotencyKey": "two-workers-one-key",
+            }
+        }
+        sim[FAULTS].add(Fault("latency", latency_ms=300, method="POST"))
+
+        async def send() -> Any:  # a connection of its own: the kernel picks the worker
+            async with httpx.AsyncClient(base_url=base, timeout=60, headers=AUTH_HEADERS) as one:
+                response = await one.post(
+                    "/graphql", json={"query": CREATE, "variables": variables}
+                )
+                return response.json()["data"]
+
+        answers = await asyncio.gather(*(send() for _ in range(6)))
+        assert answers[0]["createBooking"]["userErrors"] == [], answers[0]
+        assert all(a == answers[0] for a in answers)
+        create = re.compile(harness_of("vardvik").create_path.replace("[^/]+", r"\{[^}]+\}"))
+        creates = sum(
+            int(n)
+            for k, n in sim[REQUEST_COUNTS].items()
+            if k.startswith("POST ") and create.search(k[5:])
+        )
+        assert creates == 1
+
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(60):
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await runner.cleanup()
