@@ -251,13 +251,26 @@ def _documents(paths: list[str], output: str | None) -> int:
     return 0
 
 
-async def _wait_for_stop() -> None:
+def _stop_event() -> asyncio.Event:
+    """Set by SIGINT or SIGTERM (installed at once: a signal during the banner stops cleanly)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
+
+
+async def _wait_for_stop() -> None:
+    await _stop_event().wait()
+
+
+async def _print_states(gateway: Gateway, title: str, after: str = "") -> None:
+    print(title, flush=True)
+    for line in await upstream_states(gateway):
+        print(line, flush=True)
+    if after:
+        print(after, flush=True)
 
 
 async def _start_gateway(
@@ -308,13 +321,17 @@ async def _run_gateway(
     settings: GatewaySettings, host: str, port: int, *, reuse_port: bool = False
 ) -> None:
     runner, gateway = await _start_gateway(settings, host, port, reuse_port=reuse_port)
+    stop = _stop_event()
     try:
-        print(f"tablegraph gateway\n\nGraphiQL: http://{host}:{port}/graphql\n", flush=True)
-        print("upstreams:", flush=True)
-        for line in await upstream_states(gateway):
-            print(line, flush=True)
-        print("\nCtrl-C stops the gateway.", flush=True)
-        await _wait_for_stop()
+        url = f"http://{host}:{runner.addresses[0][1]}/graphql"
+        graphiql = "" if settings.security.graphiql_enabled else " (off: [security] graphiql)"
+        print(f"tablegraph gateway on {url}\n\nGraphiQL: {url}{graphiql}\n", flush=True)
+        # The upstreams are probed while the gateway already serves (and can be stopped).
+        banner = asyncio.create_task(
+            _print_states(gateway, "upstreams:", "\nCtrl-C stops the gateway.")
+        )
+        await stop.wait()
+        banner.cancel()
         print("tablegraph gateway: stopping, finishing requests in flight", flush=True)
     finally:
         await runner.cleanup()  # closes upstream clients and the store too (app cleanup)
@@ -381,6 +398,7 @@ async def _run_demo(host: str, port: int, seed: int, data_dir: str) -> None:
     print("tablegraph demo: starting simulators…", flush=True)
     key = new_key()
     runners, url, gateway, upstreams = await launch_demo(host, port, seed, key, data_dir)
+    stop = _stop_event()
     try:
         print(
             f"\nGraphiQL: {url}#key={key}\n"
@@ -395,7 +413,7 @@ async def _run_demo(host: str, port: int, seed: int, data_dir: str) -> None:
             creds = ", ".join(f"{k}={v.reveal()}" for k, v in upstream.credentials.items())
             print(f"  {upstream.name:<18} {creds}", flush=True)
         print(f"\nTry:\n{SAMPLE_QUERY}\n\nCtrl-C stops everything.", flush=True)
-        await _wait_for_stop()
+        await stop.wait()
     finally:
         for runner in reversed(runners):
             await runner.cleanup()
