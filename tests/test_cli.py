@@ -36,7 +36,7 @@ def test_serve_with_an_unknown_security_key_names_it(tmp_path: Path, capsys) -> 
     config = tmp_path / "gateway.toml"
     config.write_text("[security]\nproduction = false\ngraphql = true\n")
     assert main(["serve", "--config", str(config)]) == 2
-    assert "[security]: unknown key(s) graphql" in capsys.readouterr().err
+    assert "security.graphql: unknown key" in capsys.readouterr().err
 
 
 def test_documents_refuses_an_operation_the_schema_does_not_have(tmp_path: Path, capsys) -> None:

@@ -23,6 +23,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -75,7 +76,66 @@ READINESS = web.AppKey("readiness", ReadinessProbes)
 _UPSTREAM_CODES = ("UPSTREAM_", "OUTCOME_UNKNOWN")
 
 
+#: What a bare ``GET /graphql`` tells a client that is not a browser (curl).
+GET_HINT = (
+    "this is a GraphQL endpoint: POST a JSON body such as "
+    '{"query": "{ restaurants { nodes { id name } } }"} '
+    "with 'Authorization: Bearer <key>', or GET /graphql?query={restaurants{nodes{id name}}}"
+)
+GRAPHIQL_HINT = "; open this URL in a browser for GraphiQL"
+
+
+def _asks_nothing(request: web.Request) -> bool:
+    """A bare ``GET /graphql`` (no query, no persisted-query hash: nothing to run)."""
+    return request.method == "GET" and not request.query
+
+
+def _wants_html(request: web.Request) -> bool:
+    return "text/html" in request.headers.get("Accept", "")
+
+
+@dataclass
+class _Seen:
+    """What the access log says of a request, noted while it is handled."""
+
+    operation: str | None = None
+    upstream_requests: dict[str, int] = field(default_factory=dict)
+
+
+SEEN = web.RequestKey("seen", _Seen)
+
+
+@web.middleware
+async def access_log(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """One access-log line per ``/graphql`` request, refused ones (401, 413, 429…) included."""
+    if request.path != "/graphql":
+        return await handler(request)
+    started = time.perf_counter()
+    seen = request[SEEN] = _Seen()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        identity = request.get(IDENTITY)
+        logs.log_request(
+            request,
+            client=identity.client_id if identity is not None else (request.remote or "-"),
+            status=status,
+            seconds=time.perf_counter() - started,
+            operation=seen.operation,
+            upstreams=seen.upstream_requests,
+        )
+
+
 async def graphql_handler(request: web.Request) -> web.StreamResponse:
+    noted = request.get(SEEN) or _Seen()
     gateway = request.app[GATEWAY]
     limits = gateway.settings.limits
     live = request.app[LIVE]
@@ -85,11 +145,14 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         return await sse(request, gateway, request.app[SCHEMA], request[IDENTITY])
     if (
         request.method == "GET"
-        and "text/html" in request.headers.get("Accept", "")
-        and ("query" not in request.query)
+        and _wants_html(request)
         and gateway.settings.security.graphiql_enabled
     ):
-        return graphiql_response()
+        # A browser: GraphiQL, with a ``?query=`` link's query (and variables) filled in.
+        return graphiql_response(request.query.get("query"), request.query.get("variables"))
+    if _asks_nothing(request):
+        hint = GET_HINT + (GRAPHIQL_HINT if gateway.settings.security.graphiql_enabled else "")
+        return error_response(400, "BAD_REQUEST", hint, media_type(request))
     media = media_type(request)
     try:
         params = await read_params(request, limits, gateway.settings.http)
@@ -105,6 +168,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             raise HTTPProblem(413, "QUERY_TOO_LARGE", "the query document is too large")
         if operation is not None and not isinstance(operation, str):
             raise HTTPProblem(400, "BAD_REQUEST", "'operationName' must be a string")
+        noted.operation = operation or _operation_name(query)
         document = _parse(query) if request.method == "GET" else None
         if document is not None and _is_mutation(document, operation):
             raise HTTPProblem(405, "METHOD_NOT_ALLOWED", "mutations need POST")
@@ -165,9 +229,11 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         body["data"] = result.data
     if errors:
         body["errors"] = errors
+    upstreams = record.to_json()
+    noted.upstream_requests = {n: t["requests"] for n, t in upstreams.items() if t["requests"]}
     body["extensions"] = {
         "durationMs": round((time.perf_counter() - context.started) * 1000, 1),
-        "upstreams": record.to_json(),
+        "upstreams": upstreams,
     }
     if context.cost is not None:
         body["extensions"]["cost"] = context.cost
@@ -205,6 +271,17 @@ def _parse(query: str) -> DocumentNode | None:
         return parse(query)
     except GraphQLSyntaxError:
         return None  # execution reports it
+
+
+#: ``query Name``, ``mutation Name(…``: the access log's operation name, found without parsing
+#: (the schema parses the document once, with its own limits; the log must not add a second).
+_OPERATION = re.compile(r"(?:^|[\s}])(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def _operation_name(query: str) -> str | None:
+    """The name of the document's only named operation, for the access log."""
+    names = set(_OPERATION.findall(query[:20_000]))
+    return names.pop() if len(names) == 1 else None
 
 
 _OPERATION_NAME = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
@@ -248,13 +325,12 @@ def _policy(request: web.Request) -> str:
             _PUBLIC  # a browser's WebSocket sends no headers: it authenticates in connection_init
         )
     if path == "/graphql":
-        graphiql = (
-            request.method == "GET"
-            and "text/html" in request.headers.get("Accept", "")
-            and "query" not in request.query
-            and request.app[GATEWAY].settings.security.graphiql_enabled
-        )
-        return _PUBLIC if graphiql else _IDENTIFIED
+        # A browser gets the GraphiQL page where it is served (also for a ``?query=`` link:
+        # the page runs the query with the key it is given); a query-less GET gets the hint.
+        graphiql = request.app[GATEWAY].settings.security.graphiql_enabled
+        page = request.method == "GET" and _wants_html(request) and graphiql
+        page_or_hint = page or _asks_nothing(request)
+        return _PUBLIC if page_or_hint else _IDENTIFIED
     if path == "/metrics":
         return _ADMIN
     if path == "/readyz":
@@ -408,6 +484,7 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
     app = web.Application(
         client_max_size=settings.limits.max_body_bytes + 1024,
         middlewares=[
+            access_log,
             cors_middleware(CorsPolicy(settings.cors)),
             compression_middleware(settings.http.compress_min_bytes),
             authenticate,

@@ -39,21 +39,24 @@ transport, validate their input, build the model, call this, and shape the answe
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from tablegraph import ids, reconcile
+from tablegraph import ids, prefetch, reconcile
 from tablegraph.auth.identity import EVERYTHING, Tenancy
 from tablegraph.auth.manage import ManageTokens
 from tablegraph.errors import (
     BookingRejected,
     GatewayError,
     InvalidInput,
+    InvalidState,
     NotFound,
     NotSupported,
     PolicyViolation,
+    SlotUnavailable,
 )
 from tablegraph.idempotency import fingerprint, plain, upstream_key
 from tablegraph.model import (
@@ -186,7 +189,8 @@ class BookingService:
             self._check_create(restaurant, request)
             # An ambiguous answer is looked up before anything is reported, and a retry of a
             # create whose outcome stayed unknown looks again before it books.
-            booking = await self._gateway.lost_creates.create(provider, request, client)
+            with _slot_is_the_start():
+                booking = await self._gateway.lost_creates.create(provider, request, client)
             self._invalidate(booking)
             await self._gateway.feed.wrote(None, booking)
             return booking
@@ -224,7 +228,9 @@ class BookingService:
         async def write() -> Booking:
             if change.start is None and change.party_size is None:
                 raise InvalidInput("give a new start, a new party size, or both", field=())
-            current = await self.booking(ref, tenancy=tenancy)
+            with prefetch.keeping() as kept:
+                current = await self.booking(ref, tenancy=tenancy)
+            _refuse_cancelled(current)
             if change.start is not None and change.start <= self._now():
                 raise PolicyViolation("the new start time is in the past", field=("start",))
             restaurant = await self._restaurant(current.upstream, current.restaurant_id)
@@ -239,7 +245,8 @@ class BookingService:
             provider = self._gateway.provider(current.upstream)
             wanted = [change.start] if change.start is not None else []
             try:
-                moved = await provider.reschedule_booking(current.native_id, change)
+                with prefetch.handing(kept), _slot_is_the_start(change.start is not None):
+                    moved = await provider.reschedule_booking(current.native_id, change)
             except reconcile.AMBIGUOUS as lost:
                 self._invalidate(current, *wanted)
                 moved = await reconcile.settle(
@@ -269,12 +276,14 @@ class BookingService:
         """Cancel a booking; cancelling a cancelled booking is its current state, not an error."""
 
         async def write() -> Booking:
-            current = await self.booking(ref, tenancy=tenancy)
+            with prefetch.keeping() as kept:
+                current = await self.booking(ref, tenancy=tenancy)
             if current.status is BookingStatus.CANCELLED:
                 return current  # already cancelled (a retry after an unknown outcome): no write
             provider = self._gateway.provider(current.upstream)
             try:
-                cancelled = await provider.cancel_booking(current.native_id, reason)
+                with prefetch.handing(kept):
+                    cancelled = await provider.cancel_booking(current.native_id, reason)
             except reconcile.AMBIGUOUS as lost:
                 self._invalidate(current)
                 cancelled = await reconcile.settle(
@@ -305,9 +314,16 @@ class BookingService:
         table, so it drops the day's availability too."""
 
         async def write() -> Booking:
-            current = await self.booking(ref, tenancy=tenancy)
+            with prefetch.keeping() as kept:
+                current = await self.booking(ref, tenancy=tenancy)
+            if current.status is BookingStatus.CANCELLED and update == BookingUpdate(
+                status=BookingStatus.CANCELLED
+            ):
+                return current  # already what was asked
+            _refuse_cancelled(current)
             provider = self._gateway.provider(current.upstream)
-            updated = await provider.update_booking(current.native_id, update)
+            with prefetch.handing(kept):
+                updated = await provider.update_booking(current.native_id, update)
             if update.status is not None or update.tables is not None:
                 self._invalidate(current)
             await self._gateway.feed.wrote(current, updated)
@@ -321,6 +337,12 @@ class BookingService:
     ) -> WaitlistEntry:
         if Capability.WAITLIST not in restaurant.capabilities:
             raise NotSupported("this restaurant has no waitlist")
+        if not (request.guest.email or request.guest.phone):
+            # A waitlist is worth nothing if the restaurant cannot call the guest back; some
+            # providers accept such an entry, others refuse it without naming a field.
+            raise InvalidInput(
+                "a waitlist entry needs the guest's e-mail or phone", field=("guest", "email")
+            )
         return await self._gateway.provider(restaurant.upstream).join_waitlist(request)
 
     async def upsert_guest(self, restaurant: Restaurant, request: GuestUpsert) -> Guest:
@@ -375,6 +397,28 @@ class BookingService:
     def _invalidate(self, booking: Booking, *moments: datetime) -> None:
         for day in days_touched(booking, *moments):
             self._gateway.invalidate_availability(booking.upstream, booking.restaurant_id, day)
+
+
+def _refuse_cancelled(current: Booking) -> None:
+    """A cancelled booking cannot be changed, whichever provider holds it (some answer
+    "not found" for it, some "not cancellable"): one code, ``INVALID_TRANSITION``."""
+    if current.status is BookingStatus.CANCELLED:
+        raise InvalidState(
+            "a cancelled booking cannot be changed",
+            upstream=current.upstream,
+            code="INVALID_TRANSITION",
+        )
+
+
+@contextmanager
+def _slot_is_the_start(applies: bool = True) -> Iterator[None]:
+    """A taken or closed time is the request's ``start`` at fault, whichever provider said so."""
+    try:
+        yield
+    except SlotUnavailable as exc:
+        if applies and exc.field is None:
+            exc.field = ("start",)
+        raise
 
 
 def dump_outcome(outcome: _Outcome) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
+import errno
 import os
 import signal
 import sys
@@ -27,10 +27,23 @@ from tablegraph.settings import (
 
 if TYPE_CHECKING:
     from tablegraph.auth.config import AuthSettings
+    from tablegraph.gateway import Gateway
 
 SAMPLE_QUERY = """{
   restaurants(first: 5) { nodes { id name timezone provider } }
 }"""
+
+
+def _log_options(parser: argparse.ArgumentParser, default_format: str = "text") -> None:
+    from tablegraph.logs import FORMATS, LEVELS
+
+    parser.add_argument("--log-level", choices=LEVELS, default="info")
+    parser.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default=default_format,
+        help="text for a terminal, json for a log shipper",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--seed", type=int, default=1)
     _latency_arguments(demo)
+    _log_options(demo)
     demo.add_argument(
         "--data-dir",
         default=f"{DEFAULT_DATA_DIR}/demo",
@@ -50,6 +64,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--config", required=True)
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    _log_options(serve, default_format="json")
+    init = sub.add_parser("init", help="write a commented configuration with example upstreams")
+    init.add_argument("file", nargs="?", default="gateway.toml", help="'-' prints it")
+    init.add_argument(
+        "--base-url",
+        action="append",
+        default=[],
+        metavar="KIND=URL",
+        help="point the example upstream of KIND at URL (repeatable)",
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    check = sub.add_parser("check", help="validate a configuration, then probe every upstream")
+    check.add_argument("--config", required=True)
     serve.add_argument(
         "--workers",
         type=int,
@@ -75,10 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim.add_argument("--port", type=int, required=True)
     sim.add_argument("--seed", type=int, default=1)
     _latency_arguments(sim)
+    _log_options(sim)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from tablegraph import logs
+
+    logs.configure_console(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
     if args.command == "export-schema":
         from tablegraph.graphql.schema import build_schema
 
@@ -103,17 +131,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "documents":
         return _documents(args.paths, args.output)
     try:
+        if args.command == "init":
+            return _init(args.file, args.base_url, force=args.force)
+        if args.command == "check":
+            from tablegraph.configcheck import run_check
+
+            out: list[str] = []
+            try:
+                code = run_check(args.config, os.environ, out)
+            finally:
+                print("\n".join(out), flush=True)
+            return code
         if args.command == "demo":
             asyncio.run(_run_demo(args.host, args.port, args.seed, args.data_dir, _latency(args)))
         elif args.command == "serve":
-            from tablegraph.settings import load_settings
+            from tablegraph.configmodel import load_config
 
-            settings = load_settings(args.config, os.environ)
+            settings = load_config(args.config, os.environ)
             host = args.host or settings.host
             port = args.port if args.port is not None else settings.port
-            from tablegraph.logs import configure
-
-            configure(settings)  # JSON lines on stderr, credentials and guest data redacted
+            # JSON lines by default (credentials and guest data redacted); --log-format text
+            logs.configure_console(args.log_level, args.log_format, settings=settings)
             if args.workers > 1:
                 from tablegraph.workers import supervise
 
@@ -124,9 +162,75 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"tablegraph: configuration error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file that cannot be written, a socket that cannot be bound
+        print(
+            f"tablegraph: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr
+        )
+        return 2
+    except PortInUse as exc:
+        print(f"tablegraph: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _init(path: str, base_urls: Sequence[str], *, force: bool) -> int:
+    from pathlib import Path
+
+    from tablegraph.configinit import init_text
+
+    urls: dict[str, str] = {}
+    for item in base_urls:
+        kind, sep, url = item.partition("=")
+        if not sep or not url:
+            raise ConfigError(f"--base-url {item!r}: write KIND=URL")
+        urls[kind] = url
+    text = init_text(path if path != "-" else "gateway.toml", urls)
+    if path == "-":
+        sys.stdout.write(text)
+        return 0
+    target = Path(path)
+    if target.exists() and not force:
+        print(f"tablegraph: {path} exists; --force overwrites it", file=sys.stderr)
+        return 2
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {path}: set the environment variables it names, then run:", flush=True)
+    print(f"  tablegraph check --config {path}", flush=True)
+    return 0
+
+
+class PortInUse(Exception):
+    """The port asked for is taken; the message suggests ``--port``."""
+
+    def __init__(
+        self, host: str, port: int, reason: str = "is already in use (another tablegraph?)"
+    ) -> None:
+        super().__init__(
+            f"{host}:{port} {reason}; choose a free port with --port, e.g. --port {port + 1}"
+        )
+
+
+async def _serve(
+    app: web.Application, host: str, port: int, settings: GatewaySettings | None = None
+) -> tuple[web.AppRunner, str]:
+    """The gateway (``http.server.serve_app``, with ``settings``' connection limits) or a
+    simulator on ``host:port``; a taken port is ``PortInUse`` (no traceback)."""
+    from tablegraph.http.server import serve_app
+    from tablegraph.simulators.common import serve
+
+    try:
+        if settings is not None:
+            return await serve_app(app, settings.http, host, port)
+        return await serve(app, host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(host, port) from None
+        if exc.errno == errno.EACCES:
+            raise PortInUse(
+                host, port, "may not be opened by this user (a port below 1024?)"
+            ) from None
+        raise
 
 
 def _documents(paths: list[str], output: str | None) -> int:
@@ -162,42 +266,87 @@ def _latency(args: argparse.Namespace) -> tuple[float, float]:
     return float(args.latency_ms), float(args.jitter_ms)
 
 
-async def _wait_for_stop() -> None:
+def _stop_event() -> asyncio.Event:
+    """Set by SIGINT or SIGTERM (installed at once: a signal during the banner stops cleanly)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
+
+
+async def _wait_for_stop() -> None:
+    await _stop_event().wait()
+
+
+async def _print_states(gateway: Gateway, title: str, after: str = "") -> None:
+    print(title, flush=True)
+    for line in await upstream_states(gateway):
+        print(line, flush=True)
+    if after:
+        print(after, flush=True)
 
 
 async def _start_gateway(
     settings: GatewaySettings, host: str, port: int, *, reuse_port: bool = False
-) -> tuple[web.AppRunner, str]:
-    """The gateway listening on ``host:port``; returns the runner and its base URL."""
+) -> tuple[web.AppRunner, Gateway]:
+    """The gateway listening on ``host:port``; a taken port is ``PortInUse``."""
     from tablegraph.app import create_app
     from tablegraph.gateway import Gateway
     from tablegraph.http.server import serve_app
 
-    # The grace period is the runner's shutdown timeout: cleanup() stops the listening
-    # socket first, then waits that long for requests in flight before cancelling them.
-    return await serve_app(
-        create_app(Gateway(settings)),
-        settings.http,
-        host,
-        port,
-        shutdown_timeout=settings.shutdown_grace_seconds,
-        reuse_port=reuse_port,
-    )
+    gateway = Gateway(settings)
+    try:
+        # The grace period is the runner's shutdown timeout: cleanup() stops the listening
+        # socket first, then waits that long for requests in flight before cancelling them.
+        runner, _url = await serve_app(
+            create_app(gateway),
+            settings.http,
+            host,
+            port,
+            shutdown_timeout=settings.shutdown_grace_seconds,
+            reuse_port=reuse_port,
+        )
+    except OSError as exc:
+        await gateway.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(host, port) from None
+        if exc.errno == errno.EACCES:
+            raise PortInUse(
+                host, port, "may not be opened by this user (a port below 1024?)"
+            ) from None
+        raise
+    return runner, gateway
+
+
+async def upstream_states(gateway: Gateway) -> list[str]:
+    """One line per upstream: its kind, base URL and whether it answers now."""
+    names = list(gateway.providers)
+    checks = await asyncio.gather(*(gateway.check(n) for n in names))
+    lines = []
+    for name, (ok, code, latency) in zip(names, checks, strict=True):
+        config = gateway.providers[name].config
+        state = f"ok ({latency:.0f} ms)" if ok else f"NOT READY: {code}"
+        lines.append(f"  {name:<18} {config.kind:<13} {config.base_url}  {state}")
+    return lines
 
 
 async def _run_gateway(
     settings: GatewaySettings, host: str, port: int, *, reuse_port: bool = False
 ) -> None:
-    runner, url = await _start_gateway(settings, host, port, reuse_port=reuse_port)
-    print(f"tablegraph gateway on {url}/graphql", flush=True)
+    runner, gateway = await _start_gateway(settings, host, port, reuse_port=reuse_port)
+    stop = _stop_event()
     try:
-        await _wait_for_stop()
+        url = f"http://{host}:{runner.addresses[0][1]}/graphql"
+        graphiql = "" if settings.security.graphiql_enabled else " (off: [security] graphiql)"
+        print(f"tablegraph gateway on {url}\n\nGraphiQL: {url}{graphiql}\n", flush=True)
+        # The upstreams are probed while the gateway already serves (and can be stopped).
+        banner = asyncio.create_task(
+            _print_states(gateway, "upstreams:", "\nCtrl-C stops the gateway.")
+        )
+        await stop.wait()
+        banner.cancel()
         print("tablegraph gateway: stopping, finishing requests in flight", flush=True)
     finally:
         await runner.cleanup()  # closes upstream clients and the store too (app cleanup)
@@ -227,28 +376,45 @@ async def start_demo(
 ) -> tuple[list[web.AppRunner], str]:
     """Every available simulator on a free loopback port, then the gateway on ``port``,
     admitting ``key`` (a fresh one if not given) with every scope."""
+    runners, url, _gateway, _upstreams = await launch_demo(host, port, seed, key, data_dir, latency)
+    return runners, url
+
+
+async def launch_demo(
+    host: str,
+    port: int,
+    seed: int,
+    key: str | None = None,
+    data_dir: str | None = None,
+    latency: tuple[float, float] = (0.0, 0.0),
+) -> tuple[list[web.AppRunner], str, Gateway, list[UpstreamConfig]]:
+    """``start_demo``, also giving the gateway and the simulators' upstreams (the banner)."""
     from tablegraph.auth.keys import new_key
     from tablegraph.simulators import available_simulators, simulator_module
 
     runners: list[web.AppRunner] = []
     upstreams: list[UpstreamConfig] = []
-    for kind in available_simulators():
-        module = simulator_module(kind)
-        runner, url = await _serve_simulator(module, host, 0, seed, latency)
-        runners.append(runner)
-        upstreams.extend(module.demo_upstreams(url))
-        print(f"  simulator {kind:<13} {url}", flush=True)
-    store = StoreConfig("sqlite", data_dir) if data_dir else StoreConfig()
-    settings = GatewaySettings(
-        upstreams=tuple(upstreams),
-        host=host,
-        port=port,
-        auth=demo_auth(key or new_key()),
-        security=Security(production=False),
-        store=store,
-    )
-    runners.append((await _start_gateway(settings, host, port))[0])
-    return runners, f"http://{host}:{port}/graphql"
+    try:
+        for kind in available_simulators():
+            module = simulator_module(kind)
+            runner, url = await _serve_simulator(module, host, 0, seed, latency)
+            runners.append(runner)
+            upstreams.extend(module.demo_upstreams(url))
+        settings = GatewaySettings(
+            upstreams=tuple(upstreams),
+            host=host,
+            port=port,
+            auth=demo_auth(key or new_key()),
+            security=Security(production=False),
+            store=StoreConfig("sqlite", data_dir) if data_dir else StoreConfig(),
+        )
+        runner, gateway = await _start_gateway(settings, host, port)
+    except BaseException:
+        for started in reversed(runners):
+            await started.cleanup()
+        raise
+    runners.append(runner)
+    return runners, f"http://{host}:{port}/graphql", gateway, upstreams
 
 
 async def _run_demo(
@@ -258,15 +424,23 @@ async def _run_demo(
 
     print("tablegraph demo: starting simulators…", flush=True)
     key = new_key()
-    runners, url = await start_demo(host, port, seed, key, data_dir, latency)
-    print(
-        f"\nGraphiQL: {url}#key={key}\n"
-        f"API key:  {key}   (send it as 'Authorization: Bearer {key}')\n\n"
-        f"Try:\n{SAMPLE_QUERY}\n\nCtrl-C stops everything.",
-        flush=True,
-    )
+    runners, url, gateway, upstreams = await launch_demo(host, port, seed, key, data_dir, latency)
+    stop = _stop_event()
     try:
-        await _wait_for_stop()
+        print(
+            f"\nGraphiQL: {url}#key={key}\n"
+            f"API key:  {key}   (send it as 'Authorization: Bearer {key}')\n",
+            flush=True,
+        )
+        print("upstreams (simulators with seeded data):", flush=True)
+        for line in await upstream_states(gateway):
+            print(line, flush=True)
+        print("\ndemo credentials (what each simulator accepts):", flush=True)
+        for upstream in upstreams:
+            creds = ", ".join(f"{k}={v.reveal()}" for k, v in upstream.credentials.items())
+            print(f"  {upstream.name:<18} {creds}", flush=True)
+        print(f"\nTry:\n{SAMPLE_QUERY}\n\nCtrl-C stops everything.", flush=True)
+        await stop.wait()
     finally:
         for runner in reversed(runners):
             await runner.cleanup()
@@ -278,13 +452,33 @@ async def _serve_simulator(
 ) -> tuple[web.AppRunner, str]:
     """A simulator with its seeded demo data and demo options, on ``host:port``; ``latency``
     (fixed ms, jitter ms) delays every answer when it is not zero."""
-    from tablegraph.simulators.common import serve
     from tablegraph.simulators.faults import upstream_latency
 
     options = dict(getattr(module, "DEMO_OPTIONS", {}))
     if any(latency):
         options["faults"] = [upstream_latency(*latency)]
-    return await serve(module.create_app(seed, **options), host, port)
+    return await _serve(module.create_app(seed, **options), host, port)
+
+
+def simulator_banner(kind: str, url: str, upstreams: Sequence[UpstreamConfig]) -> str:
+    """What ``simulate`` prints: the URL, the credentials, and the configuration that points
+    the gateway at this simulator (TOML, with the credentials' environment variables)."""
+    from tablegraph.snippet import config_toml, env_exports
+
+    lines = [f"{kind} simulator on {url}", "", "credentials it accepts (demo values):"]
+    for upstream in upstreams:
+        for key, secret in upstream.credentials.items():
+            lines.append(f"  {upstream.name} {key} = {secret.reveal()}")
+    lines += [
+        "",
+        "environment for the gateway:",
+        *(f"  {line}" for line in env_exports(upstreams)),
+        "",
+        "gateway.toml (tablegraph serve --config gateway.toml):",
+        "",
+        config_toml(upstreams),
+    ]
+    return "\n".join(lines)
 
 
 async def _run_simulator(
@@ -299,9 +493,7 @@ async def _run_simulator(
             f"unknown simulator {kind!r}; available: {', '.join(available_simulators())}"
         ) from None
     runner, url = await _serve_simulator(module, host, port, seed, latency)
-    print(f"{kind} simulator on {url}", flush=True)
-    for upstream in module.demo_upstreams(url):
-        print(f"  upstream {upstream.name}: options {dict(upstream.options)}", flush=True)
+    print(simulator_banner(kind, url, module.demo_upstreams(url)), flush=True)
     try:
         await _wait_for_stop()
     finally:

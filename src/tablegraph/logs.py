@@ -20,11 +20,13 @@ import logging
 import re
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, TextIO
+
+from aiohttp import web
 
 from tablegraph.settings import GatewaySettings
 
@@ -112,3 +114,107 @@ def configure(settings: GatewaySettings, stream: IO[str] | None = None) -> loggi
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     return handler
+
+
+# ---- the console: levels, formats and the access log ------------------------------------------
+#
+# ``configure_console(level, fmt)`` is the command line's logging: ``text`` (time, level,
+# message) or ``json`` (the formatter above). The per-call ``httpx: HTTP Request: …`` lines —
+# one per upstream request — are shown only at debug level, so the console shows the start-up
+# banner, warnings and the access log: one line per GraphQL request::
+#
+#     POST /graphql op=Restaurants client=web status=200 14.2ms upstreams=libro:2,resos:1
+
+FORMATS = ("text", "json")
+LEVELS = ("debug", "info", "warning", "error")
+ACCESS = logging.getLogger("tablegraph.access")
+_CHATTY = ("httpx", "httpcore", "aiohttp.access")
+
+
+class _Console(logging.StreamHandler):  # type: ignore[type-arg]
+    """The command line's handler: writes to the ``sys.stderr`` of the moment (so a test's
+    captured stream, once closed, is never written to), and keeps the per-upstream-call
+    loggers to debug level without touching their own levels (other handlers still hear
+    them)."""
+
+    def __init__(self, stream: TextIO | None, chatty_level: int) -> None:
+        super().__init__(stream or sys.stderr)
+        self._fixed = stream
+        self._chatty_level = chatty_level
+
+    @property
+    def stream(self) -> TextIO:
+        return self._fixed or sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        chatty = record.name.split(".")[0] in _CHATTY_ROOTS or record.name in _CHATTY
+        if chatty and record.levelno < self._chatty_level:
+            return False
+        return bool(super().filter(record))
+
+
+_CHATTY_ROOTS = ("httpx", "httpcore")
+
+
+def configure_console(
+    level: str = "info",
+    fmt: str = "text",
+    stream: TextIO | None = None,
+    settings: GatewaySettings | None = None,
+) -> None:
+    """The command line's console logging (replaces what an earlier call installed):
+    ``text`` for a terminal, ``json`` (``JsonFormatter``, redacted) for a log shipper; the
+    credentials of ``settings`` are registered for redaction."""
+    for upstream in settings.upstreams if settings is not None else ():
+        for secret in upstream.credentials.values():
+            register_secret(secret.reveal())
+    numeric = getattr(logging, level.upper())
+    handler = _Console(stream, logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _Console)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric)
+
+
+def log_request(
+    request: web.Request,
+    *,
+    client: str,
+    status: int,
+    seconds: float,
+    operation: str | None,
+    upstreams: Mapping[str, int],
+) -> None:
+    """One access-log line for a GraphQL request."""
+    if not ACCESS.isEnabledFor(logging.INFO):
+        return
+    ms = round(seconds * 1000, 1)
+    calls = ",".join(f"{name}:{n}" for name, n in sorted(upstreams.items())) or "-"
+    ACCESS.info(
+        "%s %s op=%s client=%s status=%d %.1fms upstreams=%s",
+        request.method,
+        request.path,
+        operation or "-",
+        client,
+        status,
+        ms,
+        calls,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "operation": operation,
+            "client": client,
+            "status": status,
+            "durationMs": ms,
+            "upstreams": dict(upstreams),
+        },
+    )

@@ -10,9 +10,10 @@ fallback. The handler puts ``to_json()`` in the response's ``extensions.upstream
                        "cached": true, "ageSeconds": 412.0, "errorCode": "UPSTREAM_UNAVAILABLE"}
 
 ``status`` is OK, STALE (reference data served from cache because the upstream failed) or
-ERROR (a call failed; the errors list names it). ``latencyMs`` is the wall-clock span from the
-first call to this upstream until the last one ended; ``ageSeconds`` is the oldest cached entry
-served.
+ERROR (a call failed; the errors list names it). ``cached`` is true only when the answer was
+served from the cache: no request went to that upstream, or the data is a stale fallback.
+``latencyMs`` is the wall-clock span from the first call to this upstream until the last one
+ended; ``ageSeconds`` is the oldest cached entry served.
 """
 
 from __future__ import annotations
@@ -40,12 +41,16 @@ class UpstreamTrace:
         if self.first_start is not None and self.last_end is not None:
             span = round((self.last_end - self.first_start) * 1000, 1)
         status = "STALE" if self.stale else ("ERROR" if self.error else "OK")
+        # ``cached`` means the answer came from the cache: a stale fallback, or no call at
+        # all. A write that read the restaurant list from the cache and then called the
+        # upstream was answered by the upstream.
+        cached = self.stale or (self.cached and self.requests == 0)
         out: dict[str, Any] = {
             "status": status,
             "requests": self.requests,
             "latencyMs": span,
-            "cached": self.cached,
-            "ageSeconds": round(self.age, 1) if self.age is not None else None,
+            "cached": cached,
+            "ageSeconds": round(self.age, 1) if cached and self.age is not None else None,
         }
         if self.error:
             out["errorCode"] = self.error

@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from urllib.parse import urlencode
 
 import pytest
 
@@ -145,14 +146,17 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-async def test_graphiql_renders_in_headless_chromium(api: Api) -> None:
+def _browser() -> str:
     browser = _chromium()
     if browser is None:
         if os.environ.get("TABLEGRAPH_REQUIRE_BROWSER"):
             pytest.fail("chromium is required here (TABLEGRAPH_REQUIRE_BROWSER is set)")
         pytest.skip("Debian chromium is not installed")
-    page = await api.http.get("/graphql", headers={"Accept": "text/html"})
-    assert page.status_code == 200 and "graphiql.min.js" in page.text
+    return browser
+
+
+async def _rendered_dom(browser: str, url: str) -> str:
+    """The DOM after the page's scripts ran (a fresh profile: no stored GraphiQL tabs)."""
     with tempfile.TemporaryDirectory() as profile:
         proc = await asyncio.create_subprocess_exec(
             browser,
@@ -167,14 +171,33 @@ async def test_graphiql_renders_in_headless_chromium(api: Api) -> None:
             f"--user-data-dir={profile}",
             "--virtual-time-budget=15000",
             "--dump-dom",
-            api.url("/graphql") + "#key=" + TEST_KEY,
+            url,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
         )
         dom, _ = await asyncio.wait_for(proc.communicate(), timeout=90)
-    html = dom.decode()
+    return dom.decode()
+
+
+async def test_graphiql_renders_in_headless_chromium(api: Api) -> None:
+    browser = _browser()
+    page = await api.http.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql.min.js" in page.text
+    html = await _rendered_dom(browser, api.url("/graphql") + "#key=" + TEST_KEY)
     assert "graphiql-container" in html, html[:500]
     # The IDE fetched the schema through the gateway (introspection) and shows the default query.
     assert "upstreams" in html
     # It did so with the key from the URL fragment (tests/auth/test_demo.py: the demo's key).
     assert TEST_KEY in html and "UNAUTHENTICATED" not in html
+
+
+async def test_a_query_link_opens_graphiql_with_the_query_in_chromium(api: Api) -> None:
+    """``/graphql?query=…`` followed in a browser: GraphiQL, the link's query in the editor."""
+    browser = _browser()
+    query = "query LinkedQuery { upstreams { kind } }"
+    link = api.url("/graphql?" + urlencode({"query": query})) + "#key=" + TEST_KEY
+    html = await _rendered_dom(browser, link)
+    assert "graphiql-container" in html, html[:500]
+    assert "LinkedQuery" in html
+    assert '"data"' not in html[:200]  # not the raw JSON answer
+    assert "UNAUTHENTICATED" not in html  # the editor ran with the key from the fragment

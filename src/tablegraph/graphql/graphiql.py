@@ -56,6 +56,7 @@ _PAGE = """<!doctype html>
       defaultQuery: __DEFAULT_QUERY__,
       defaultEditorToolsVisibility: true,
       defaultHeaders: JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2),
+      ...__OPENED__,
     };
     if (key) {
       props.headers = JSON.stringify({ Authorization: 'Bearer ' + key }, null, 2);
@@ -69,13 +70,31 @@ _PAGE = """<!doctype html>
 """
 
 
-def graphiql_html(nonce: str = "") -> str:
-    return _PAGE.replace("__DEFAULT_QUERY__", json.dumps(_DEFAULT_QUERY)).replace(
-        "__NONCE__", nonce
+def graphiql_html(nonce: str = "", query: str | None = None, variables: str | None = None) -> str:
+    """The page; ``query`` (and ``variables``, JSON text) open in a tab of their own, as when
+    a ``/graphql?query=…`` link is followed in a browser."""
+    opened: dict[str, str] = {}
+    if query:
+        opened["query"] = query
+        if variables:
+            opened["variables"] = variables
+    page = _PAGE.replace("__DEFAULT_QUERY__", _script_json(_DEFAULT_QUERY))
+    return page.replace("__OPENED__", _script_json(opened)).replace("__NONCE__", nonce)
+
+
+def _script_json(value: object) -> str:
+    """JSON safe inside a <script> element (no "</script>" can close it early)."""
+    return (
+        json.dumps(value)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
     )
 
 
-def graphiql_response() -> web.Response:
+def graphiql_response(query: str | None = None, variables: str | None = None) -> web.Response:
     nonce = secrets.token_urlsafe(16)
     csp = "; ".join(
         [
@@ -91,7 +110,7 @@ def graphiql_response() -> web.Response:
         ]
     )
     return web.Response(
-        text=graphiql_html(nonce),
+        text=graphiql_html(nonce, query, variables),
         content_type="text/html",
         headers={
             "Content-Security-Policy": csp,

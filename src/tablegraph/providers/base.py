@@ -77,6 +77,14 @@ class Provider:
     #: Credential names the TOML ``credentials`` table may set (values come from env vars);
     #: ``("*",)`` accepts any name (the adapter validates them itself, e.g. one per restaurant).
     credential_names: ClassVar[tuple[str, ...]] = ()
+    #: Credentials without which the adapter cannot work (``tablegraph check`` and the
+    #: configuration loader say which is missing).
+    required_credentials: ClassVar[tuple[str, ...]] = ()
+    #: The path every ``base_url`` of this kind ends with (``"/api/v1"``); a URL without it
+    #: is refused with the corrected URL.
+    base_path: ClassVar[str] = ""
+    #: An example ``base_url`` (``tablegraph init``, the README).
+    example_base_url: ClassVar[str] = "https://api.example.com"
     #: The typed ``options`` table (each adapter declares its own subclass).
     Options: ClassVar[type[ProviderOptions]] = ProviderOptions
 

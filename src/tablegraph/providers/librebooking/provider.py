@@ -101,6 +101,8 @@ class LibreBookingProvider(Provider):
         }
     )
     credential_names = ("username", "password")
+    required_credentials = ("username", "password")
+    example_base_url = "https://booking.example.com"
     Options = LibreBookingOptions
 
     def __init__(self, config: UpstreamConfig, runtime: Runtime | None = None) -> None:

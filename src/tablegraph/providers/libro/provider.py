@@ -43,6 +43,7 @@ from datetime import date
 from functools import partial
 from typing import Any, TypeVar
 
+from tablegraph import prefetch
 from tablegraph.errors import GatewayError, NotFound, NotSupported
 from tablegraph.model import (
     Booking,
@@ -124,6 +125,9 @@ class LibroProvider(Provider):
         }
     )
     credential_names = ("client_id", "client_secret", "webhook_secret", "token_store_key")
+    required_credentials = ("client_id", "client_secret")
+    base_path = ""
+    example_base_url = "https://libro.example.com"
     Options = LibroOptions
 
     def __init__(self, config: UpstreamConfig, runtime: Runtime | None = None) -> None:
@@ -251,8 +255,10 @@ class LibroProvider(Provider):
         return await self._booking_from(self._api.one(doc), Included([doc]), code)
 
     async def _raw_booking(self, booking_id: str) -> tuple[Resource, Booking]:
-        doc, code = await self._directory.get_by_id(
-            "booking", f"{BOOKINGS}/{booking_id}", booking_id
+        # The booking service's read before a write is handed to the write's own read.
+        doc, code = await prefetch.reuse(
+            (self.name, "booking", booking_id),
+            lambda: self._directory.get_by_id("booking", f"{BOOKINGS}/{booking_id}", booking_id),
         )
         res = self._api.one(doc)
         return res, await self._booking_from(res, Included([doc]), code)

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from tablegraph import prefetch
 from tablegraph.cache import AsyncTTLCache
 from tablegraph.errors import (
     GatewayError,
@@ -43,6 +44,7 @@ from tablegraph.errors import (
     NotFound,
     PolicyViolation,
     SlotUnavailable,
+    UpstreamAuthError,
     UpstreamBadResponse,
 )
 from tablegraph.model import (
@@ -122,6 +124,9 @@ class ResosProvider(Provider):
     )
     #: One credential per restaurant, named by ``restaurants[].api_key_credential``.
     credential_names = ("*",)
+    required_credentials = ()
+    base_path = "/v1"
+    example_base_url = "https://api.resos.com/v1"
     Options = ResosOptions
 
     def __init__(self, config: UpstreamConfig, runtime: Runtime | None = None) -> None:
@@ -179,8 +184,12 @@ class ResosProvider(Provider):
         for r in {r.credential: r for r in self._restaurants.values()}.values():
             try:
                 await api.healthcheck(self._api(r))
-            except GatewayError:
-                log.info("resOS %s: not reachable at start-up", r.id)
+            except UpstreamAuthError as exc:
+                # Answered, and refused the key: not an outage (a 404 here is a base_url
+                # without /v1, which the configuration check refuses before start-up).
+                log.warning("resOS %s: the API key was refused at start-up (%s)", r.id, exc.message)
+            except GatewayError as exc:
+                log.warning("resOS %s: not reachable at start-up (%s)", r.id, exc.code)
 
     async def check_health(self) -> None:
         for r in self._restaurants.values():
@@ -307,7 +316,15 @@ class ResosProvider(Provider):
         return sorted(bookings, key=lambda b: (b.start, b.native_id))
 
     async def _booking(self, native_id: str) -> Booking:
-        return await self._read(*self._resolve(native_id))
+        r, rid = self._resolve(native_id)
+        return self._map(r, await self._before_write(r, rid))
+
+    async def _before_write(self, r: RestaurantConfig, rid: str) -> RawBooking:
+        """The booking as read before a write: the booking service's own read of it, handed
+        over (``tablegraph.prefetch``), so a write reads its booking once."""
+        return await prefetch.reuse(
+            (self.name, "booking", rid), lambda: api.booking(self._api(r), rid)
+        )
 
     async def get_bookings(self, ids: Sequence[str]) -> Batch[Booking]:
         return await batch_by_key(ids, self._booking, concurrency=BATCH_CONCURRENCY)
@@ -349,7 +366,7 @@ class ResosProvider(Provider):
     @mutation
     async def reschedule_booking(self, booking_id: str, change: BookingChange) -> Booking:
         r, rid = self._resolve(booking_id)
-        raw = await api.booking(self._api(r), rid)
+        raw = await self._before_write(r, rid)
         current = self._map(r, raw)
         if raw.get("status") in NOT_CANCELLABLE or raw.get("status") == "canceled":
             raise InvalidState(
@@ -376,7 +393,7 @@ class ResosProvider(Provider):
     @mutation
     async def cancel_booking(self, booking_id: str, reason: str | None) -> Booking:
         r, rid = self._resolve(booking_id)
-        raw = await api.booking(self._api(r), rid)
+        raw = await self._before_write(r, rid)
         status = raw.get("status")
         if status == "canceled":
             return self._map(r, raw)  # cancelling twice is not an error

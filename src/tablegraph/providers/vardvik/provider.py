@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 from pydantic import Field
 
+from tablegraph import prefetch
 from tablegraph.cache import AsyncTTLCache
 from tablegraph.errors import GatewayError, InvalidInput, NotFound, NotSupported
 from tablegraph.model import (
@@ -96,6 +97,9 @@ class VardvikProvider(Provider):
     display_name = "Vardvik Bookings (REST API v1)"
     capabilities = mapping.BASE_CAPABILITIES | frozenset(mapping.FEATURE_CAPABILITIES.values())
     credential_names = ("api_key", "webhook_secret")
+    required_credentials = ("api_key",)
+    base_path = "/api/v1"
+    example_base_url = "https://bookings.example.com/api/v1"
 
     class Options(ProviderOptions):
         """The ``options`` table of a Vardvik upstream."""
@@ -269,7 +273,11 @@ class VardvikProvider(Provider):
         return mapping.to_waitlist_entry(data["waitlistEntry"], request, tz, self.name)
 
     async def _get_booking(self, native_id: str) -> Booking:
-        data: RawReservationEnvelope = await self.api.json("GET", _reservation_path(native_id))
+        # The booking service's read before a write is handed to the write's own read.
+        data: RawReservationEnvelope = await prefetch.reuse(
+            (self.name, "booking", native_id),
+            lambda: self.api.json("GET", _reservation_path(native_id)),
+        )
         return await self._booking_from(data["reservation"])
 
     async def _patch(self, booking_id: str, body: PatchBody) -> Booking:
