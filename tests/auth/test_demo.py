@@ -10,14 +10,13 @@ import re
 import signal
 import socket
 import sys
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.graphql.test_http import _chromium
+from tests.browser import chromium, rendered_dom
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -63,29 +62,6 @@ async def demo() -> AsyncIterator[tuple[str, str]]:
             await proc.wait()
 
 
-async def _dom(browser: str, url: str) -> str:
-    with tempfile.TemporaryDirectory() as profile:
-        proc = await asyncio.create_subprocess_exec(
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--virtual-time-budget=15000",
-            "--dump-dom",
-            url,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        dom, _ = await asyncio.wait_for(proc.communicate(), timeout=90)
-    return dom.decode()
-
-
 async def test_the_demo_key_works_over_http_and_in_graphiql(demo: tuple[str, str]) -> None:
     url, key = demo
     endpoint = url.split("#")[0]
@@ -95,13 +71,9 @@ async def test_the_demo_key_works_over_http_and_in_graphiql(demo: tuple[str, str
         ok = await http.post(endpoint, json=query, headers={"Authorization": f"Bearer {key}"})
         assert ok.status_code == 200 and ok.json()["data"]["restaurants"]["totalCount"] > 0
 
-    browser = _chromium()
-    if browser is None:
-        if os.environ.get("TABLEGRAPH_REQUIRE_BROWSER"):
-            pytest.fail("chromium is required here (TABLEGRAPH_REQUIRE_BROWSER is set)")
-        pytest.skip("Debian chromium is not installed")
-    with_key = await _dom(browser, url)
-    without_key = await _dom(browser, endpoint)
+    browser = chromium()
+    with_key = await rendered_dom(browser, url)
+    without_key = await rendered_dom(browser, endpoint)
     assert "graphiql-container" in with_key and "graphiql-container" in without_key
     # The headers editor holds the printed key, and the schema loaded with it.
     assert key in with_key

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -20,6 +16,7 @@ from tablegraph.settings import Secret
 from tablegraph.simulators.vardvik import demo_upstreams
 
 from ..auth_support import TEST_KEY
+from ..browser import chromium, rendered_dom
 from .conftest import Api, Sim, start_gateway
 from .helpers import AVAILABILITY, BERLIN_MITTE, quiet_weekday
 
@@ -142,48 +139,11 @@ async def test_forged_or_stale_webhooks_are_refused(hooked: Api) -> None:
     assert "whsec_test" not in stale.text
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def _browser() -> str:
-    browser = _chromium()
-    if browser is None:
-        if os.environ.get("TABLEGRAPH_REQUIRE_BROWSER"):
-            pytest.fail("chromium is required here (TABLEGRAPH_REQUIRE_BROWSER is set)")
-        pytest.skip("Debian chromium is not installed")
-    return browser
-
-
-async def _rendered_dom(browser: str, url: str) -> str:
-    """The DOM after the page's scripts ran (a fresh profile: no stored GraphiQL tabs)."""
-    with tempfile.TemporaryDirectory() as profile:
-        proc = await asyncio.create_subprocess_exec(
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--virtual-time-budget=15000",
-            "--dump-dom",
-            url,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        dom, _ = await asyncio.wait_for(proc.communicate(), timeout=90)
-    return dom.decode()
-
-
 async def test_graphiql_renders_in_headless_chromium(api: Api) -> None:
-    browser = _browser()
+    browser = chromium()
     page = await api.http.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200 and "graphiql.min.js" in page.text
-    html = await _rendered_dom(browser, api.url("/graphql") + "#key=" + TEST_KEY)
+    html = await rendered_dom(browser, api.url("/graphql") + "#key=" + TEST_KEY)
     assert "graphiql-container" in html, html[:500]
     # The IDE fetched the schema through the gateway (introspection) and shows the default query.
     assert "upstreams" in html
@@ -193,10 +153,10 @@ async def test_graphiql_renders_in_headless_chromium(api: Api) -> None:
 
 async def test_a_query_link_opens_graphiql_with_the_query_in_chromium(api: Api) -> None:
     """``/graphql?query=…`` followed in a browser: GraphiQL, the link's query in the editor."""
-    browser = _browser()
+    browser = chromium()
     query = "query LinkedQuery { upstreams { kind } }"
     link = api.url("/graphql?" + urlencode({"query": query})) + "#key=" + TEST_KEY
-    html = await _rendered_dom(browser, link)
+    html = await rendered_dom(browser, link)
     assert "graphiql-container" in html, html[:500]
     assert "LinkedQuery" in html
     assert '"data"' not in html[:200]  # not the raw JSON answer
