@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -13,10 +13,15 @@ from aiohttp import web
 from tablegraph.app import create_app
 from tablegraph.gateway import Gateway
 from tablegraph.http.server import serve_app
+from tablegraph.providers import KINDS
 from tablegraph.settings import GatewaySettings, Security, UpstreamConfig
 from tablegraph.simulators.common import REQUEST_COUNTS, serve
 from tablegraph.simulators.vardvik import VARDVIK_STATE, VardvikState, demo_upstreams
 from tablegraph.simulators.vardvik import create_app as create_vardvik
+
+if TYPE_CHECKING:
+    from .stacks import Stack
+
 from tests.auth_support import AUTH_HEADERS, all_scopes_auth
 
 
@@ -106,3 +111,13 @@ async def api(sim: Sim) -> AsyncIterator[Api]:
     yield client
     await client.http.aclose()
     await runner.cleanup()
+
+
+@pytest.fixture(params=KINDS)
+async def stack(request: pytest.FixtureRequest, start_server: Any) -> AsyncIterator[Stack]:
+    """One provider's simulator behind a gateway (``stacks.py``), for each provider kind."""
+    from .stacks import start_stack  # late: stacks.py imports this module
+
+    built, close = await start_stack(request.param, start_server)
+    yield built
+    await close()

@@ -10,25 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from tablegraph import ids
 
 from .helpers import CREATE
-from .stacks import KINDS, Stack, start_stack
+from .stacks import Stack
 
 CALLERS = 50
 ROOM = 2  # tables left in the restaurant; a party of two takes one
-
-
-@pytest.fixture(params=KINDS)
-async def stack(request: pytest.FixtureRequest, start_server: Any) -> AsyncIterator[Stack]:
-    built, close = await start_stack(request.param, start_server)
-    yield built
-    await close()
 
 
 def _guest(n: int) -> dict[str, str]:

@@ -10,11 +10,8 @@ applied, and a retry with the same key then succeeds.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
-
-import pytest
 
 from tablegraph import ids
 from tablegraph.model import Capability, Restaurant
@@ -23,7 +20,7 @@ from tablegraph.simulators.faults import FAULTS, Fault
 from tablegraph.timeutil import zone
 
 from .helpers import CANCEL, CREATE, RESCHEDULE
-from .stacks import DEAD, KINDS, Stack, start_stack
+from .stacks import DEAD, Stack
 
 #: The upstream write of each operation per kind: (method, regex over the request path).
 #: The regex also matches the simulator's route template, which ``REQUEST_COUNTS`` keys on.
@@ -39,13 +36,6 @@ CANCEL_WRITE = {
     "librebooking": ("DELETE", r"/Reservations/[^/]+$"),
     "resos": ("PUT", r"^/v1/bookings/[^/]+$"),
 }
-
-
-@pytest.fixture(params=KINDS)
-async def stack(request: pytest.FixtureRequest, start_server: Any) -> AsyncIterator[Stack]:
-    built, close = await start_stack(request.param, start_server)
-    yield built
-    await close()
 
 
 def _writes(stack: Stack, write: tuple[str, str]) -> int:

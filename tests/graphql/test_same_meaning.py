@@ -7,7 +7,7 @@ providers through their simulators (``stacks.start_stack``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,13 +34,6 @@ WAITLIST = """
 mutation($input: JoinWaitlistInput!) {
   joinWaitlist(input: $input) { entry { id } userErrors { code message field } }
 }"""
-
-
-@pytest.fixture(params=KINDS)
-async def stack(request: pytest.FixtureRequest, start_server: Any) -> AsyncIterator[Stack]:
-    built, close = await start_stack(request.param, start_server)
-    yield built
-    await close()
 
 
 def _guest(n: int) -> dict[str, str]:
