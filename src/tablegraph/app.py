@@ -31,7 +31,7 @@ from graphql import DocumentNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
-from tablegraph import deadline, logs, provenance, tracing
+from tablegraph import deadline, logs, provenance, requester, tracing
 from tablegraph.auth import redact
 from tablegraph.auth.authenticate import Authenticator, MissingCredentials
 from tablegraph.auth.connect import ConnectGuard
@@ -193,6 +193,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     }
     with (
         deadline.scope(budget),
+        requester.acting_for(caller),  # upstream budgets are shared fairly between clients
         provenance.recording() as record,
         tracing.scope(request.headers.get(tracing.HEADER)),
         logs.request_scope(**seen),

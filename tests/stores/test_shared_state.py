@@ -120,3 +120,47 @@ async def test_a_forgotten_booking_is_remembered_by_every_worker(workers: list[S
     assert again == cancelled
     assert await RememberedBookings(workers[2], "other").get("ref-1") is None
     assert json.loads((await workers[2].get("remembered:librebooking-nyc:ref-1")) or "{}")
+
+
+async def test_resos_governors_of_three_workers_spend_one_budget_fairly(
+    workers: list[Store],
+) -> None:
+    from tablegraph import requester
+    from tablegraph.providers.resos.governor import READ, RateGovernor
+
+    clock = Clock()
+    held = asyncio.Event()  # time never moves: what is over the budget stays queued
+
+    async def wait(seconds: float) -> None:
+        await held.wait()
+
+    governors = [
+        RateGovernor(20, now=clock, sleep=wait, store=s, name="resos:nordics:key_cph", reserve=0.5)
+        for s in workers
+    ]
+    granted: dict[str, int] = {"client:a": 0, "client:b": 0}
+
+    async def ask(governor: RateGovernor, client: str) -> None:
+        with requester.acting_for(client):
+            await governor.acquire(READ)
+        granted[client] += 1
+
+    # Client A floods through every worker: 30 reads against a budget of 20.
+    flood = [asyncio.create_task(ask(governors[i % 3], "client:a")) for i in range(30)]
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if sum(sum(g.waiting.values()) for g in governors) + granted["client:a"] == 30:
+            break
+    # Its share (20 // 2) and what the reserve (10, released over the window) let go after
+    # 20 s of 60 — counted together, not per worker.
+    assert granted["client:a"] == 10 + 4
+    # B, on another worker than most of A's, is granted at once within the same window.
+    await asyncio.wait_for(asyncio.gather(*(ask(governors[1], "client:b") for _ in range(3))), 10)
+    assert granted["client:b"] == 3
+    assert (
+        20 - await SharedBudget(workers[2], "resos:nordics:key_cph", 20).used(int(clock.now // 60))
+        == 3
+    )
+    for governor in governors:
+        governor.close()
+    await asyncio.gather(*flood, return_exceptions=True)

@@ -1,10 +1,15 @@
 """A rate budget every worker draws from together: N calls per window, counted in the store.
 
 resOS allows 100 calls a minute per API key. With several workers each keeping its own
-token bucket, together they would spend N times that; here each call takes one unit from a
-counter in the store (``incr`` with the window's expiry, atomic in every implementation)
-named by the budget and the current window. A caller refused in this window is told how long
-to wait for the next one.
+count, together they would spend N times that; here each call takes one unit from a counter
+in the store (``incr`` with the window's expiry, atomic in every implementation) named by the
+budget and the window's index. A take that finds the window over its limit gives its unit
+back at once, so a refusal never spends budget another worker could use.
+
+The window's index is the caller's to choose (``take_in``): resOS' governor follows the
+upstream's own minute, which need not start on the local clock's. ``take`` is the simple
+form on the local clock. Per client, the units taken and the clients seen in a window are
+counted too, so a caller can divide the window fairly between clients across workers.
 
 Fixed windows admit up to twice the rate across a window boundary in the worst case; callers
 that must never exceed the upstream's own sliding window keep a small margin (``limit``
@@ -32,17 +37,71 @@ class SharedBudget:
         self.store, self.name, self.limit, self.window = store, name, limit, window
         self._clock = clock
 
+    def _key(self, index: int, client: str | None = None) -> str:
+        base = f"budget:{self.name}:{index}"
+        return base if client is None else f"{base}:client:{client}"
+
     async def take(self) -> float:
         """Take one unit: 0.0 if granted, else the seconds until the next window opens."""
         now = self._clock()
         index = int(now // self.window)
-        used = await self.store.incr(f"budget:{self.name}:{index}", 1, ttl=self.window * 2)
-        if used <= self.limit:
+        if (await self.take_in(index))[0]:
             return 0.0
         return (index + 1) * self.window - now
 
     async def left(self) -> int:
         """Units left in the current window (for /metrics and health details)."""
         index = int(self._clock() // self.window)
-        used = await self.store.get(f"budget:{self.name}:{index}")
-        return max(self.limit - int(used or 0), 0)
+        return max(self.limit - await self.used(index), 0)
+
+    async def used(self, index: int) -> int:
+        return int(await self.store.get(self._key(index)) or 0)
+
+    async def take_in(
+        self,
+        index: int,
+        *,
+        limit: int | None = None,
+        client: str | None = None,
+        past_share: int | None = None,
+    ) -> tuple[bool, int]:
+        """Take one unit of window ``index`` unless that makes more than ``limit`` (default:
+        the budget's): whether it was taken, and the window's total as this take found it
+        (its own unit included, given back when refused).
+
+        A ``client``'s units are counted too. Past its fair share — the budget divided by one
+        more than the clients seen in the window, itself included — it may only take up to
+        ``past_share`` (when given). Its unit is counted before the check, so concurrent takes
+        of one client, in any worker, each see a different count.
+        """
+        ttl = self.window * 2
+        limit = self.limit if limit is None else limit
+        mine = clients = 0
+        if client is not None:
+            mine = await self.store.incr(self._key(index, client), 1, ttl=ttl)
+            if mine == 1:
+                clients = await self.store.incr(self._key(index, "*"), 1, ttl=ttl)
+            else:
+                clients = int(await self.store.get(self._key(index, "*")) or 1)
+            if past_share is not None and mine > self.limit // (clients + 1):
+                limit = min(limit, past_share)
+        total = await self.store.incr(self._key(index), 1, ttl=ttl)
+        if total > limit:
+            await self.store.incr(self._key(index), -1, ttl=ttl)
+            if client is not None:
+                await self.store.incr(self._key(index, client), -1, ttl=ttl)
+                if mine == 1:
+                    await self.store.incr(self._key(index, "*"), -1, ttl=ttl)
+            return False, total
+        return True, total
+
+    async def give_back(self, index: int, client: str | None = None) -> None:
+        """Return a unit taken but not used (its request was abandoned before it was sent)."""
+        await self.store.incr(self._key(index), -1, ttl=self.window * 2)
+        if client is not None:
+            await self.store.incr(self._key(index, client), -1, ttl=self.window * 2)
+
+    async def add(self, index: int, amount: int) -> None:
+        """Count ``amount`` units in window ``index`` without asking (calls already made)."""
+        if amount:
+            await self.store.incr(self._key(index), amount, ttl=self.window * 2)

@@ -1,10 +1,23 @@
-"""A client-side request budget per resOS API key: N requests per fixed calendar minute.
+"""A client-side request budget per resOS API key: N requests per fixed calendar minute,
+shared by every worker of the gateway and divided fairly between its clients.
 
 resOS resets its limit "every minute as opposed to a minute from the first request", so the
-budget is a fixed window aligned to the minute (not a sliding token bucket). Requests over
-the budget wait in a priority queue until the next window: mutations (priority 0) are
-granted before queued browsing reads (priority 1), and those before background polls for
-booking events (priority 2), first come first served within a level.
+budget is a fixed window aligned to the minute (not a sliding token bucket). The window's
+count lives in the gateway's store (``stores.budget.SharedBudget``), so workers sharing the
+store spend one budget together; without a store (adapter tests) a private in-memory one
+stands in, through the same code. Requests over the budget wait in a priority queue until
+the next window: mutations (priority 0) are granted before queued browsing reads
+(priority 1), and those before background polls for booking events (priority 2).
+
+Fairness between clients (``tablegraph.requester``: the client a request is answered for):
+within a priority level queued requests are granted round robin per client, not first come
+first served. And one client cannot spend the whole window before another has asked: part of
+each window (``reserve``, a fraction of the budget) is held back from any client past its
+fair share — the budget divided by one more than the clients seen in the window — and
+released evenly as the window runs, so a lone client still gets the whole minute if it
+spreads its requests, while a client arriving after another's burst finds room at once.
+Mutations and the gateway's own work (no client: start-up probes, background polls) are
+never held back. The shares are counted in the store too, so they hold across workers.
 Time and sleeping are injectable so tests move a fake clock instead of waiting a minute.
 
 The governor hears from resOS twice: ``RateLimitObserver`` (a transport wrapper) reads the
@@ -17,16 +30,18 @@ may share the key).
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import httpx
 
-from tablegraph import deadline
+from tablegraph import deadline, requester
+from tablegraph.stores.base import Store
+from tablegraph.stores.budget import SharedBudget
+from tablegraph.stores.memory import MemoryStore
 
 MUTATION = 0
 READ = 1
@@ -34,6 +49,8 @@ BACKGROUND = 2
 
 Now = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+#: The gateway's own work (no client) in the per-client queues.
+_GATEWAY = ""
 
 
 class RateGovernor:
@@ -44,21 +61,42 @@ class RateGovernor:
         window_seconds: float = 60.0,
         now: Now = time.time,
         sleep: Sleep = asyncio.sleep,
+        store: Store | None = None,
+        name: str = "resos",
+        reserve: float = 0.0,
     ) -> None:
         if budget < 1:
             raise ValueError("budget must be at least 1")
+        if not 0.0 <= reserve <= 1.0:
+            raise ValueError("reserve must be between 0 and 1")
         self.budget = budget
         self.window_seconds = window_seconds
+        #: Units of each window held back from clients past their share (released evenly).
+        self.reserve = math.floor(budget * reserve)
         self._now = now
         self._sleep = sleep
+        self._shared = SharedBudget(
+            store if store is not None else MemoryStore(clock=now),
+            name,
+            budget,
+            window_seconds,
+            clock=now,
+        )
         self._window = -1
+        #: The window's total as last seen in the store (a hint: other workers take too).
         self._used = 0
+        #: Requests this process sent in the current window (carried over if it moves).
+        self._mine = 0
+        #: Units still to be counted in the current window (see ``sync``).
+        self._carry = 0
         #: Seconds past the local minute at which the upstream's window resets (clock skew).
         self._phase = 0.0
         self._blocked_until = 0.0
-        self._queue: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
+        #: Waiters by priority, then by client in round-robin order.
+        self._queues: dict[int, OrderedDict[str, deque[asyncio.Future[None]]]] = {}
         self._pump: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._taking = asyncio.Lock()
         #: Grants by priority, for /metrics and tests.
         self.granted = {MUTATION: 0, READ: 0}
 
@@ -69,7 +107,7 @@ class RateGovernor:
         window = math.floor((now - self._phase) / self.window_seconds)
         if window != self._window:
             self._window = window
-            self._used = 0
+            self._used = self._mine = 0
         if self._blocked_until and now >= self._blocked_until:
             self._blocked_until = 0.0  # the upstream's own window has reset
             self._used = 0
@@ -88,7 +126,26 @@ class RateGovernor:
         now = self._roll()
         if self._blocked_until:
             return self._blocked_until - now
-        return (self._window + 1) * self.window_seconds + self._phase - now
+        return self._window_end() - now
+
+    def _window_end(self) -> float:
+        return (self._window + 1) * self.window_seconds + self._phase
+
+    def _held(self) -> int:
+        """Units of the current window still held back from clients past their share."""
+        if not self.reserve:
+            return 0
+        left = min(max(self.resets_in() / self.window_seconds, 0.0), 1.0)
+        return math.floor(self.reserve * left)
+
+    def _next_release(self) -> float:
+        """Seconds until the reserve next shrinks (or the window resets)."""
+        held, resets_in = self._held(), self.resets_in()
+        if not held:
+            return resets_in
+        # held = floor(reserve * resets_in / window) drops below ``held`` once resets_in
+        # falls below held * window / reserve.
+        return max(min(resets_in - held * self.window_seconds / self.reserve, resets_in), 0.0)
 
     def sync(self, upstream_resets_in: float) -> None:
         """Align the window with the upstream's, which every resOS answer announces in its
@@ -99,14 +156,19 @@ class RateGovernor:
         if min(drift, self.window_seconds - drift) < 0.5:
             return  # within network latency: keep the window steady
         self._phase = phase
-        self._window = math.floor((now - self._phase) / self.window_seconds)
+        window = math.floor((now - self._phase) / self.window_seconds)
+        if window != self._window:
+            # What this process sent counts in the window it now knows it was sent in.
+            self._window = window
+            self._carry += self._mine
 
     @property
     def waiting(self) -> dict[int, int]:
         out = {MUTATION: 0, READ: 0}
-        for priority, _, fut in self._queue:
-            if not fut.done():
-                out[priority] = out.get(priority, 0) + 1
+        for priority, clients in self._queues.items():
+            waiters = sum(1 for q in clients.values() for f in q if not f.done())
+            if waiters:
+                out[priority] = out.get(priority, 0) + waiters
         return out
 
     def details(self) -> dict[str, Any]:
@@ -125,14 +187,15 @@ class RateGovernor:
         Raises ``TimeoutError`` at once when the budget cannot have room before the request's
         deadline, and when the deadline passes while queued (the place in line is given up).
         """
-        if not self._queue and self._has_room():
-            self._grant(priority)
+        client = requester.current() or _GATEWAY
+        if self._has_room() and await self._take(priority, client):
             return
         left = deadline.remaining()
-        if left is not None and self.resets_in() >= left:
+        if left is not None and not self._has_room() and self.resets_in() >= left:
             raise TimeoutError("no room in the rate budget before the deadline")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._queue, (priority, next(self._order), future))
+        clients = self._queues.setdefault(priority, OrderedDict())
+        clients.setdefault(client, deque()).append(future)
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._run_pump())
         async with asyncio.timeout(left):
@@ -143,33 +206,98 @@ class RateGovernor:
         now = self._roll()
         if retry_after is not None and retry_after > 0:
             self._blocked_until = max(self._blocked_until, now + retry_after)
-        else:
+        if retry_after is None or self._window_end() - now <= retry_after + 0.5:
+            # Our window ends no later than the upstream's block: mark it spent for every
+            # worker, so they stop too instead of each drawing a 429 of its own.
             self._used = self.budget
+            self._spawn(self._shared.add(self._window, self.budget))
 
     def close(self) -> None:
         """Stop the pump; waiters still queued are cancelled."""
         if self._pump is not None and not self._pump.done():
             self._pump.cancel()
-        for _, _, future in self._queue:
-            if not future.done():
-                future.cancel()
-        self._queue.clear()
+        for clients in self._queues.values():
+            for queue in clients.values():
+                for future in queue:
+                    if not future.done():
+                        future.cancel()
+        self._queues.clear()
+        for task in self._tasks:
+            task.cancel()
 
-    def _grant(self, priority: int) -> None:
-        self._used += 1
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(work)
+        except RuntimeError:  # no loop (a synchronous test): nothing to tell other workers
+            work.close()
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _take(self, priority: int, client: str) -> bool:
+        """Count one request of ``client`` in the current window if the rules allow it."""
+        self._roll()
+        window = self._window
+        if self._carry:
+            carry, self._carry = self._carry, 0
+            await self._shared.add(window, carry)
+        counted = client if self.reserve and client != _GATEWAY else None
+        # Mutations are never held back; other requests past their client's share are.
+        past_share = None if priority == MUTATION else self.budget - self._held()
+        async with self._taking:  # one at a time here: no take sees another's passing unit
+            taken, total = await self._shared.take_in(window, client=counted, past_share=past_share)
+        if window != self._window:  # the window rolled (or moved) while we asked
+            if taken:
+                await self._shared.give_back(window, counted)
+            return False
+        if not taken:
+            self._used = max(self._used, total - 1)  # all spent, or all a client past its share may
+            return False
+        self._used = max(self._used, total)
+        self._mine += 1
         self.granted[priority] = self.granted.get(priority, 0) + 1
+        return True
+
+    async def _grant_next(self) -> bool:
+        """Grant the first waiter the rules allow: by priority, round robin between clients."""
+        for priority in sorted(self._queues):
+            clients = self._queues[priority]
+            for client in list(clients):
+                queue = clients[client]
+                while queue and queue[0].done():  # its waiter gave up (deadline, cancel)
+                    queue.popleft()
+                if not queue:
+                    del clients[client]
+                    continue
+                if not self._has_room():
+                    return False
+                if await self._take(priority, client):
+                    future = queue.popleft()
+                    if future.done():  # gave up while the store answered
+                        await self._shared.give_back(self._window, client or None)
+                        self._mine -= 1
+                        return True
+                    future.set_result(None)
+                    if queue:
+                        clients.move_to_end(client)  # the next of this level is someone else's
+                    else:
+                        del clients[client]
+                    return True
+            if not clients:
+                del self._queues[priority]
+        return False
+
+    def _queued(self) -> bool:
+        return any(f for c in self._queues.values() for q in c.values() for f in q if not f.done())
 
     async def _run_pump(self) -> None:
-        while self._queue:
-            while self._queue and self._has_room():
-                priority, _, future = heapq.heappop(self._queue)
-                if future.done():  # the waiter was cancelled
-                    continue
-                self._grant(priority)
-                future.set_result(None)
-            if not self._queue:
+        while self._queued():
+            if await self._grant_next():
+                continue
+            if not self._queued():
                 return
-            await self._sleep(max(self.resets_in(), 0.001))
+            wait = self.resets_in() if not self._has_room() else self._next_release()
+            await self._sleep(max(wait, 0.001))
 
 
 class RateLimitObserver(httpx.AsyncBaseTransport):

@@ -6,7 +6,8 @@ Auth: HTTP Basic, the restaurant's API key as user name and an empty password
 
 Quirks handled here:
 - Rate limit: a budget per key per fixed calendar minute (default 100), enforced client-side
-  by ``RateGovernor`` with writes ahead of queued reads; 429 ``Retry-After`` is in
+  by ``RateGovernor`` with writes ahead of queued reads, counted in the gateway's store so
+  every worker spends one budget, and shared fairly between clients; 429 ``Retry-After`` is in
   milliseconds. A 429 was refused, not applied, so the upstream client's policy lets a write
   wait for the reset and go again (``retry_refused_writes``).
 - No restaurant endpoint: name, zone, address come from the gateway configuration
@@ -146,6 +147,10 @@ class ResosProvider(Provider):
                 self.options.rate_limit_per_minute,
                 now=self._wall_seconds,  # the budget follows the calendar minute
                 sleep=self.runtime.sleep,
+                # Every worker sharing the gateway's store spends this key's budget together.
+                store=self.runtime.store,
+                name=f"resos:{self.name}:{credential}",
+                reserve=self.options.client_reserve,
             )
             self.governors[credential] = governor
             client = self._client(
