@@ -241,7 +241,7 @@ class RateGovernor:
         if self._carry:
             carry, self._carry = self._carry, 0
             await self._shared.add(window, carry)
-        counted = client if self.reserve and client != _GATEWAY else None
+        counted = self._counted(client)
         # Mutations are never held back; other requests past their client's share are.
         past_share = None if priority == MUTATION else self.budget - self._held()
         async with self._taking:  # one at a time here: no take sees another's passing unit
@@ -257,6 +257,10 @@ class RateGovernor:
         self._mine += 1
         self.granted[priority] = self.granted.get(priority, 0) + 1
         return True
+
+    def _counted(self, client: str) -> str | None:
+        """The name under which ``client``'s share is counted (None: shares are not kept)."""
+        return client if self.reserve and client != _GATEWAY else None
 
     async def _grant_next(self) -> bool:
         """Grant the first waiter the rules allow: by priority, round robin between clients."""
@@ -274,8 +278,9 @@ class RateGovernor:
                 if await self._take(priority, client):
                     future = queue.popleft()
                     if future.done():  # gave up while the store answered
-                        await self._shared.give_back(self._window, client or None)
+                        await self._shared.give_back(self._window, self._counted(client))
                         self._mine -= 1
+                        self.granted[priority] -= 1
                         return True
                     future.set_result(None)
                     if queue:
