@@ -6,6 +6,7 @@ Upstreams here are small aiohttp servers on 127.0.0.1 whose behaviour each test 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
@@ -188,6 +189,31 @@ async def test_nothing_is_sent_after_the_deadline(upstream: Upstream) -> None:
         await client.request("POST", "/bookings", json={})
     assert late.value.details == {"deadlineExceeded": True}
     assert upstream.requests == 0
+    await client.aclose()
+
+
+async def test_deadlines_cut_while_queued_for_a_connection_do_not_wedge_the_pool(
+    start_server: Callable[[web.Application], Awaitable[str]],
+) -> None:
+    async def answer(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.02)  # the upstream's latency: requests queue for connections
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", answer)
+    client = UpstreamClient(
+        "up", await start_server(app), max_connections=2, retry=RetryPolicy(attempts=1)
+    )
+
+    async def hurried(i: int) -> None:
+        with deadline.scope(0.004 * (1 + i % 10)), contextlib.suppress(UpstreamTimeout):
+            await client.request("GET", "/x")
+
+    for _ in range(3):  # bursts cut short at every point of the wait for a connection
+        await asyncio.gather(*(hurried(i) for i in range(100)))
+    with deadline.scope(2.0):  # the pool still has both of its connections
+        answers = await asyncio.gather(*(client.request("GET", "/x") for _ in range(4)))
+    assert [a.status_code for a in answers] == [200] * 4
     await client.aclose()
 
 

@@ -139,6 +139,10 @@ class UpstreamClient:
             headers=dict(default_headers or {}),
             follow_redirects=False,
         )
+        self._timeout = timeout
+        #: The gateway's own queue for connections; httpx's pool holds as many, so no request
+        #: ever waits inside it (see ``_attempt``).
+        self._slots = asyncio.Semaphore(max_connections)
         self._refresh_lock = asyncio.Lock()
         self._auth_generation = 0
         #: Requests actually sent, by method and status (``"GET 200"``); tests and /metrics.
@@ -315,25 +319,55 @@ class UpstreamClient:
         or broken connection. A call cut short by the caller's deadline, cancelled, or that
         never got a connection from the gateway's own pool is abandoned, not failed — a
         hurried or overloaded client must not open the circuit for everyone.
+
+        The deadline cuts the wait for a connection (the gateway's own queue, ``_slots``) by
+        cancelling it, and the exchange itself through httpx's own timeouts, shortened to
+        what is left. A request is never cancelled inside httpx: httpcore can lose a
+        connection for good when a request is cancelled between getting it and sending on
+        it (encode/httpcore#1093), until every call to the upstream times out.
         """
         writes = _writes.get()
         if writes is not None and method not in _READS:
             writes.append(f"{self.name} {method} {path}")
         started = provenance.now()
-        healthy: bool | None = False  # None: no verdict about the upstream
+        healthy: bool | None = None  # None: no verdict about the upstream
         try:
-            async with asyncio.timeout(deadline.remaining()):
-                response = await self._http.request(method, path, **kwargs)
-            healthy = response.status_code < 500
-            return response
-        except (asyncio.CancelledError, TimeoutError, httpx.PoolTimeout):
-            healthy = None
-            raise
+            try:
+                async with asyncio.timeout(deadline.remaining()):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise httpx.PoolTimeout(
+                    f"no connection to {self.name} before the deadline"
+                ) from None
+            try:
+                timeout, cut = self._timeout_now()
+                healthy = False
+                response = await self._http.request(method, path, timeout=timeout, **kwargs)
+                healthy = response.status_code < 500
+                return response
+            except httpx.TimeoutException:
+                if cut:
+                    healthy = None  # the caller's deadline, not the upstream's own timeout
+                raise
+            except asyncio.CancelledError:
+                healthy = None
+                raise
+            finally:
+                self._slots.release()
         finally:
             self._report(healthy)
             record = provenance.current()
             if record is not None:
                 record.called(self.name, started, provenance.now(), None)
+
+    def _timeout_now(self) -> tuple[httpx.Timeout, bool]:
+        """httpx's timeouts for an exchange starting now, and whether the request's deadline
+        (rather than the upstream's configured timeout) bounds them."""
+        left = deadline.remaining()
+        if left is None or left >= self._timeout:
+            return httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0)), False
+        left = max(left, 0.001)
+        return httpx.Timeout(left, connect=min(left, 5.0)), True
 
     def _report(self, healthy: bool | None) -> None:
         if self.breaker is None:
