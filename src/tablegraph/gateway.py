@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable
 from datetime import date
 from typing import Any, TypeVar
 
-from tablegraph import provenance
+from tablegraph import deadline, provenance
 from tablegraph.bookings import BookingService, dump_outcome, load_outcome
 from tablegraph.cache import AsyncTTLCache, Timer
 from tablegraph.errors import GatewayError, NotFound, NotSupported, UpstreamError, UpstreamTimeout
@@ -289,7 +289,11 @@ class Gateway:
         provider = self.provider(upstream)
         started = time.perf_counter()
         try:
-            await asyncio.wait_for(provider.check_health(), timeout)
+            # The probe's deadline is the upstream client's to keep (its own timeouts, never a
+            # cancellation inside httpx: see ``upstream.UpstreamClient._attempt``); the outer
+            # bound only catches a provider that waits on something else.
+            with deadline.scope(timeout):
+                await asyncio.wait_for(provider.check_health(), timeout + 1.0)
             code: str | None = None
         except TimeoutError:
             code = "UPSTREAM_TIMEOUT"

@@ -6,20 +6,24 @@ closed; an upstream that really fails still opens its circuit."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import httpx
+from aiohttp import web
 
 from tablegraph.settings import Limits, UpstreamConfig
+from tablegraph.simulators.common import serve
 from tablegraph.simulators.faults import FAULTS, Fault
 from tablegraph.simulators.vardvik import demo_upstreams
 from tests.auth_support import clients_auth, headers_of
 
 from .conftest import Api, Sim, start_gateway, start_vardvik
 from .helpers import AVAILABILITY, BERLIN_MITTE, OSLO, quiet_weekday
+from .test_resilience import Hanging
 
 CIRCUITS = "{ upstreams { name circuit } }"
 #: Availability with the least to serialise: the burst's cost is the gateway's queue.
@@ -147,3 +151,28 @@ async def test_200_concurrent_clients_never_open_a_breaker_but_a_failing_upstrea
     finally:
         await api.http.aclose()
         await runner.cleanup()
+
+
+async def test_a_probe_of_a_hanging_upstream_gives_up_at_its_timeout_without_failing_it(
+    sims: list[Sim],
+) -> None:
+    hanging = Hanging()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", hanging.handle)
+    hang_runner, hang_url = await serve(app)
+    runner, api = await start_gateway(_strict(demo_upstreams(hang_url)[1:]))
+    try:
+        started = time.monotonic()
+        ok, code, _ = await api.gateway.check("vardvik-oslo", timeout=0.3)
+        assert (ok, code) == (False, "UPSTREAM_TIMEOUT")
+        assert time.monotonic() - started < 2.0  # its 0.3 s, not the upstream's 10 s timeout
+        assert hanging.requests == 1
+        # The probe's own timeout is not the upstream's: nothing counted against it.
+        assert _opened(api) == {"vardvik-oslo": 0}
+        breaker = api.gateway.providers["vardvik-oslo"].breaker
+        assert breaker is not None and breaker.snapshot()["consecutiveFailures"] == 0
+    finally:
+        hanging.release.set()
+        await api.http.aclose()
+        await runner.cleanup()
+        await hang_runner.cleanup()
