@@ -341,6 +341,8 @@ class UpstreamClient:
                 ) from None
             try:
                 timeout, cut = self._timeout_now()
+                if timeout.read is not None and timeout.read <= 0:
+                    raise httpx.PoolTimeout(f"the deadline passed before {self.name} was called")
                 healthy = False
                 response = await self._http.request(method, path, timeout=timeout, **kwargs)
                 healthy = response.status_code < 500
@@ -366,7 +368,7 @@ class UpstreamClient:
         left = deadline.remaining()
         if left is None or left >= self._timeout:
             return httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0)), False
-        left = max(left, 0.001)
+        left = max(left, 0.0)
         return httpx.Timeout(left, connect=min(left, 5.0)), True
 
     def _report(self, healthy: bool | None) -> None:
