@@ -120,3 +120,44 @@ async def test_a_forgotten_booking_is_remembered_by_every_worker(workers: list[S
     assert again == cancelled
     assert await RememberedBookings(workers[2], "other").get("ref-1") is None
     assert json.loads((await workers[2].get("remembered:librebooking-nyc:ref-1")) or "{}")
+
+
+async def test_forgotten_bookings_are_listed_by_window_from_every_worker(
+    workers: list[Store],
+) -> None:
+    """``between`` reads the per-restaurant, per-day index: bookings remembered by three
+    workers at once on one day are all listed, by another worker, inside the window only."""
+    base = datetime(2030, 5, 1, 17, tzinfo=UTC)
+
+    def booking(n: int, start: datetime, restaurant: str = "1") -> Booking:
+        return Booking(
+            upstream="librebooking-nyc",
+            native_id=f"ref-{n}",
+            restaurant_id=restaurant,
+            status=BookingStatus.CANCELLED,
+            provider_status="deleted",
+            start=start,
+            end=start,
+            party_size=2,
+        )
+
+    same_day = [booking(n, base.replace(hour=17 + n % 6)) for n in range(12)]
+    await asyncio.gather(
+        *(
+            RememberedBookings(workers[n % 3], "librebooking-nyc").remember(b)
+            for n, b in enumerate(same_day)
+        )
+    )
+    next_day = booking(20, datetime(2030, 5, 2, 1, tzinfo=UTC))
+    elsewhere = booking(21, base, restaurant="2")
+    for other in (next_day, elsewhere):
+        await RememberedBookings(workers[0], "librebooking-nyc").remember(other)
+
+    reader = RememberedBookings(workers[2], "librebooking-nyc")
+    found = await reader.between("1", base, datetime(2030, 5, 2, 2, tzinfo=UTC))
+    assert sorted(b.native_id for b in found) == sorted(b.native_id for b in [*same_day, next_day])
+    late = await reader.between("1", base.replace(hour=21), datetime(2030, 5, 2, 1, tzinfo=UTC))
+    assert sorted(b.native_id for b in late) == sorted(
+        b.native_id for b in same_day if b.start.hour >= 21
+    )
+    assert [b.native_id for b in await reader.between("2", base, next_day.start)] == ["ref-21"]
