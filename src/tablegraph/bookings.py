@@ -45,7 +45,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from tablegraph import ids, prefetch, reconcile
+from tablegraph import hours, ids, prefetch, reconcile
 from tablegraph.auth.identity import EVERYTHING, Tenancy
 from tablegraph.auth.manage import ManageTokens
 from tablegraph.errors import (
@@ -189,8 +189,12 @@ class BookingService:
             self._check_create(restaurant, request)
             # An ambiguous answer is looked up before anything is reported, and a retry of a
             # create whose outcome stayed unknown looks again before it books.
-            with _slot_is_the_start():
-                booking = await self._gateway.lost_creates.create(provider, request, client)
+            try:
+                with _slot_is_the_start():
+                    booking = await self._gateway.lost_creates.create(provider, request, client)
+            except SlotUnavailable:
+                await self._refuse_if_closed(restaurant, request.start)
+                raise
             self._invalidate(booking)
             await self._gateway.feed.wrote(None, booking)
             return booking
@@ -211,6 +215,21 @@ class BookingService:
             raise PolicyViolation("the start time is in the past", field=("start",))
         if Capability.BOOKING_CREATE not in restaurant.capabilities:
             raise NotSupported("this restaurant takes no bookings through the gateway")
+
+    async def _refuse_if_closed(self, restaurant: Restaurant, start: datetime) -> None:
+        """A time the provider called unavailable while the restaurant is closed is outside
+        its policy (``OUTSIDE_POLICY`` on ``start``), whichever provider said so: some cannot
+        tell closed from full. Nothing is decided when the hours cannot be read."""
+        if Capability.OPENING_HOURS not in restaurant.capabilities:
+            return
+        try:
+            opening = await self._gateway.opening_hours(restaurant)
+        except GatewayError:
+            return
+        if hours.open_at(opening, start, restaurant.timezone) is False:
+            raise PolicyViolation(
+                "the restaurant is closed at that time", field=("start",)
+            ) from None
 
     async def reschedule(
         self,
@@ -247,6 +266,10 @@ class BookingService:
             try:
                 with prefetch.handing(kept), _slot_is_the_start(change.start is not None):
                     moved = await provider.reschedule_booking(current.native_id, change)
+            except SlotUnavailable:
+                if restaurant is not None and change.start is not None:
+                    await self._refuse_if_closed(restaurant, change.start)
+                raise
             except reconcile.AMBIGUOUS as lost:
                 self._invalidate(current, *wanted)
                 moved = await reconcile.settle(

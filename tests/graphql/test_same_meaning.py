@@ -159,16 +159,7 @@ SITUATIONS = [
     Situation("unknown booking cancelled", _cancel_unknown, "NOT_FOUND", ["input", "bookingId"]),
     Situation("start in the past", _past_start, "OUTSIDE_POLICY", ["input", "start"]),
     Situation("party too large", _party_too_large, "OUTSIDE_POLICY", ["input", "partySize"]),
-    Situation(
-        "start outside opening hours",
-        _closed_hours,
-        "SLOT_UNAVAILABLE",
-        ["input", "start"],
-        pending={
-            "librebooking": "LibreBooking's adapter (reworked on wip/librebooking) answers "
-            "OUTSIDE_POLICY without a field for a start outside the opening hours"
-        },
-    ),
+    Situation("start outside opening hours", _closed_hours, "OUTSIDE_POLICY", ["input", "start"]),
     Situation("slot already taken", _slot_taken, "SLOT_UNAVAILABLE", ["input", "start"]),
 ]
 
