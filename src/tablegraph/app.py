@@ -215,6 +215,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             )
         finally:
             gateway.metrics.in_flight.dec()
+    context.settle_late(result.data)  # counters as of the end of the operation
     if context.cost_refusal is not None:
         raise context.cost_refusal  # over the client's cost budget: 429 from the middleware
     errors = [format_error(e) for e in (result.errors or [])]
