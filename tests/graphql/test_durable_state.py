@@ -158,6 +158,30 @@ async def test_a_librebooking_cancel_reads_cancelled_after_a_restart(
     assert again == first
 
 
+async def test_a_librebooking_cancel_on_one_gateway_reads_cancelled_on_another(
+    start_server: Any, redis_url: str
+) -> None:
+    """Two gateways (workers) on one Redis: a cancel through one is remembered for both."""
+    store = StoreConfig("redis", redis_url=redis_url)
+    stack, close = await start_stack("librebooking", start_server, store=store)
+    runner, other = await start_gateway([stack.provider.config], store=store)
+    try:
+        variables, _email = await _create_input(stack, f"shared-cancel-{os.getpid()}")
+        created = (await stack.api.data(CREATE, variables))["createBooking"]
+        booking_id = created["booking"]["id"]
+        cancel = {"input": {"bookingId": booking_id, "reason": "rain"}}
+        first = (await stack.api.data(CANCEL_WITH_REASON, cancel))["cancelBooking"]
+        read = (await other.data(READ_BACK, {"id": booking_id}))["booking"]
+        again = (await other.data(CANCEL_WITH_REASON, cancel))["cancelBooking"]
+    finally:
+        await other.http.aclose()
+        await runner.cleanup()
+        await close()
+    assert first["userErrors"] == [] and first["booking"]["status"] == "CANCELLED", first
+    assert (read["status"], read["notes"]) == ("CANCELLED", "Cancelled: rain")
+    assert again == first
+
+
 async def _spawn(spec: dict[str, Any], where: Path) -> tuple[asyncio.subprocess.Process, str]:
     spec_path = where / "spec.pickle"
     spec_path.write_bytes(pickle.dumps(spec))
