@@ -291,3 +291,14 @@ async def test_item8_a_duration_off_the_grid_is_refused(api: Api, day: date) -> 
     codes = [e["extensions"]["code"] for e in body.get("errors") or []]
     codes += [e["code"] for e in (payload or {}).get("userErrors") or []]
     assert codes == ["INVALID_INPUT"], body
+
+
+async def test_item8_logins_count_the_request_that_logged_in(api: Api) -> None:
+    """``upstreams { details { logins } }`` beside the fields whose call logs in: counted in
+    that very response, not the next one."""
+    both = """{ restaurants(first: 5) { edges { node { name } } }
+      upstreams { name requestsSent details } }"""
+    [upstream] = (await api.data(both))["upstreams"]
+    provider = api.gateway.provider(UPSTREAM)
+    assert upstream["details"]["logins"] == 1
+    assert upstream["requestsSent"] == provider.requests_sent > 0
