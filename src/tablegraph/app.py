@@ -35,7 +35,7 @@ from tablegraph import deadline, logs, provenance, tracing
 from tablegraph.auth import redact
 from tablegraph.auth.authenticate import Authenticator, MissingCredentials
 from tablegraph.auth.connect import ConnectGuard
-from tablegraph.auth.identity import IDENTITY, Identity
+from tablegraph.auth.identity import IDENTITY, Identity, idempotency_scope
 from tablegraph.auth.manage import ManageTokens
 from tablegraph.auth.scopes import Scope
 from tablegraph.auth.tokens import InvalidCredentials
@@ -182,7 +182,11 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     except RequestRefused as exc:  # an unknown or untrusted persisted document
         return error_response(_refused_status(media), exc.code, exc.message, media)
 
-    context = Context(gateway=gateway, identity=request[IDENTITY])
+    context = Context(
+        gateway=gateway,
+        identity=request[IDENTITY],
+        idempotency_scope=idempotency_scope(request[IDENTITY], request.remote),
+    )
     limiter, caller = request.app[RATE_LIMITER], client_key(request)
     context.charge = lambda cost: limiter.charge(caller, cost)  # per-client cost per minute
     gateway.metrics.in_flight.inc()

@@ -74,6 +74,10 @@ class Provider:
     #: Human name for the README.
     display_name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: A create (or waitlist entry) naming a guest's e-mail updates that guest's profile
+    #: upstream; clients without ``guests:write`` then book under the profile on file
+    #: (``tablegraph.guests_on_file``).
+    create_updates_guest: ClassVar[bool] = False
     #: Credential names the TOML ``credentials`` table may set (values come from env vars);
     #: ``("*",)`` accepts any name (the adapter validates them itself, e.g. one per restaurant).
     credential_names: ClassVar[tuple[str, ...]] = ()
