@@ -40,7 +40,7 @@ from tablegraph.events.hub import EventBus, MemoryEventHub
 from tablegraph.events.polling import Pollers
 from tablegraph.idempotency import IdempotencyStore
 from tablegraph.metrics import Metrics
-from tablegraph.model import Capability, OpeningHours, Restaurant, Review, Slot
+from tablegraph.model import Capability, OpeningHours, Restaurant, Review, Slot, Table
 from tablegraph.providers import provider_class
 from tablegraph.providers.base import Provider
 from tablegraph.providers.kit import Runtime
@@ -96,6 +96,9 @@ class Gateway:
         )
         self.availability: AsyncTTLCache[list[Slot]] = AsyncTTLCache(availability_ttl, timer=timer)
         self.opening: AsyncTTLCache[OpeningHours] = AsyncTTLCache(
+            reference_ttl, timer=timer, stale_ttl=stale
+        )
+        self.table_lists: AsyncTTLCache[list[Table]] = AsyncTTLCache(
             reference_ttl, timer=timer, stale_ttl=stale
         )
         self.review_lists: AsyncTTLCache[list[Review]] = AsyncTTLCache(60.0, timer=timer)
@@ -162,6 +165,22 @@ class Gateway:
             restaurant.upstream,
             (restaurant.upstream, restaurant.native_id),
             lambda: provider.get_opening_hours(restaurant.native_id),
+            stale=True,
+        )
+
+    async def tables(self, restaurant: Restaurant) -> list[Table]:
+        """Reference data: cached like opening hours, and served stale while the upstream
+        fails."""
+        provider = self.provider(restaurant.upstream)
+        if Capability.TABLES not in restaurant.capabilities:
+            raise NotSupported(
+                f"{provider.display_name} does not list tables", upstream=restaurant.upstream
+            )
+        return await self._cached(
+            self.table_lists,
+            restaurant.upstream,
+            (restaurant.upstream, restaurant.native_id),
+            lambda: provider.list_tables(restaurant.native_id),
             stale=True,
         )
 

@@ -55,6 +55,7 @@ from tablegraph.model import (
     Restaurant,
     Review,
     Slot,
+    Table,
     WaitlistEntry,
     WaitlistRequest,
     WebhookEvent,
@@ -185,6 +186,10 @@ class Provider:
 
     async def get_guests(self, ids: Sequence[str]) -> Batch[Guest]:
         raise self._unsupported(Capability.GUESTS_READ)
+
+    async def list_tables(self, restaurant_id: str) -> list[Table]:
+        """The restaurant's tables, smallest first (``Capability.TABLES``)."""
+        raise self._unsupported(Capability.TABLES)
 
     async def list_guests(self, restaurant_id: str, search: str | None, limit: int) -> list[Guest]:
         raise self._unsupported(Capability.GUESTS_READ)
