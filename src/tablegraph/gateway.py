@@ -171,11 +171,7 @@ class Gateway:
     async def tables(self, restaurant: Restaurant) -> list[Table]:
         """Reference data: cached like opening hours, and served stale while the upstream
         fails."""
-        provider = self.provider(restaurant.upstream)
-        if Capability.TABLES not in restaurant.capabilities:
-            raise NotSupported(
-                f"{provider.display_name} does not list tables", upstream=restaurant.upstream
-            )
+        provider = self._capable(restaurant, Capability.TABLES, "does not list tables")
         return await self._cached(
             self.table_lists,
             restaurant.upstream,
@@ -185,17 +181,21 @@ class Gateway:
         )
 
     async def reviews(self, restaurant: Restaurant) -> list[Review]:
-        provider = self.provider(restaurant.upstream)
-        if Capability.REVIEWS not in restaurant.capabilities:
-            raise NotSupported(
-                f"{provider.display_name} has no reviews", upstream=restaurant.upstream
-            )
+        provider = self._capable(restaurant, Capability.REVIEWS, "has no reviews")
         return await self._cached(
             self.review_lists,
             restaurant.upstream,
             (restaurant.upstream, restaurant.native_id),
             lambda: provider.list_reviews(restaurant.native_id),
         )
+
+    def _capable(self, restaurant: Restaurant, capability: Capability, lacking: str) -> Provider:
+        """The restaurant's provider, if the restaurant has ``capability``; else
+        ``NotSupported`` saying "<provider> <lacking>"."""
+        provider = self.provider(restaurant.upstream)
+        if capability not in restaurant.capabilities:
+            raise NotSupported(f"{provider.display_name} {lacking}", upstream=restaurant.upstream)
+        return provider
 
     # ---- availability -------------------------------------------------------------------
 
