@@ -44,7 +44,12 @@ from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.graphiql import graphiql_response, static_routes
 from tablegraph.graphql.live import LiveView, sse, subscriber_access, wants_sse
-from tablegraph.graphql.persisted import MemoryDocumentStore, PersistedDocuments, load_manifest
+from tablegraph.graphql.persisted import (
+    MemoryDocumentStore,
+    PersistedDocuments,
+    SharedDocumentStore,
+    load_manifest,
+)
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
 from tablegraph.http.body import loads_bounded, read_body
 from tablegraph.http.caching import cacheable_response, max_age, reads_only_reference, uncacheable
@@ -501,8 +506,9 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
     app.on_response_prepare.append(_no_server_banner)
     security = settings.security
     app[SCHEMA] = build_schema(settings.limits, security)
+    local = MemoryDocumentStore(security.apq_cache_mb * 1024 * 1024)
     app[PERSISTED] = PersistedDocuments(
-        store=MemoryDocumentStore(security.apq_cache_mb * 1024 * 1024) if security.apq else None,
+        store=SharedDocumentStore(gateway.store, local) if security.apq else None,
         manifest=load_manifest(security.trusted_documents) if security.trusted_documents else None,
     )
     app[RATE_LIMITER] = limiter
