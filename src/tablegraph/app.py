@@ -362,7 +362,7 @@ async def authenticate(
     policy = _policy(request)
     if policy == _TICKET:
         guard = request.app[CONNECT_GUARD]
-        if not guard.take_ticket(request):
+        if not await guard.take_ticket(request):
             return _unauthorized(request, "unknown, used or expired start link", invalid=True)
         return await guard.start(request, handler)
     if policy == _PUBLIC:
@@ -388,7 +388,7 @@ async def authenticate(
         return web.json_response(body, status=403)
     if request.path.startswith("/connect/"):
         if request.method == "POST":
-            return request.app[CONNECT_GUARD].new_ticket(request)
+            return await request.app[CONNECT_GUARD].new_ticket(request)
         return await request.app[CONNECT_GUARD].start(request, handler)
     return await handler(request)
 
@@ -502,7 +502,7 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
     app[AUTH] = Authenticator(auth)
     if manage_tokens is not None:  # a test's clock, or secrets not from the settings
         gateway.bookings.manage_tokens = manage_tokens
-    app[CONNECT_GUARD] = ConnectGuard(auth.public_base_url)
+    app[CONNECT_GUARD] = ConnectGuard(auth.public_base_url, gateway.store)
     app.on_response_prepare.append(_no_server_banner)
     security = settings.security
     app[SCHEMA] = build_schema(settings.limits, security)
