@@ -139,6 +139,11 @@ async def test_one_client_credentials_token_for_three_workers(
         assert [len(r) for r in results] == [8, 8, 8]
         assert gate.seen == 3
         assert env.state.token_calls == ["client_credentials"] * 2
+        # A worker started later (a restart) takes the saved token instead of minting one.
+        restarted = env.new_provider(store=handles[0], token_store_key=KEY)
+        workers.append(restarted)
+        assert len(await restarted.list_reviews(BISTRO)) == 8
+        assert env.state.token_calls == ["client_credentials"] * 2
     finally:
         for worker in workers:
             await worker.close()
