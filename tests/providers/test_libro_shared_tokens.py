@@ -182,3 +182,24 @@ async def test_without_a_key_tokens_stay_in_the_process(
     finally:
         await worker.close()
         await store.close()
+
+
+async def test_a_configured_token_file_stays_the_token_store(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """``token_store_path`` keeps the tokens in their own encrypted file, not the store."""
+    env = await _env(start_server, Gate(refused=1))
+    store, path = SqliteStore(tmp_path / "shared"), tmp_path / "tokens.sqlite3"
+    worker = env.new_provider(store=store, token_store_key=KEY, token_store_path=str(path))
+    try:
+        assert len(await worker.list_reviews(BISTRO)) == 8
+        assert await store.get("tokens:libro-montreal:partner") is None
+        again = env.new_provider(token_store_key=KEY, token_store_path=str(path))
+        try:  # the file alone gives a restarted worker the token
+            assert len(await again.list_reviews(BISTRO)) == 8
+        finally:
+            await again.close()
+        assert env.state.token_calls == ["client_credentials"]
+    finally:
+        await worker.close()
+        await store.close()
