@@ -203,3 +203,24 @@ async def test_a_configured_token_file_stays_the_token_store(
     finally:
         await worker.close()
         await store.close()
+
+
+async def test_the_demo_seals_libros_tokens_in_its_store(tmp_path: Path) -> None:
+    from tablegraph.cli import launch_demo
+
+    key, data_dir = "tgk_demo-0123456789abcdef", tmp_path / "demo"
+    runners, _, gateway, upstreams = await launch_demo("127.0.0.1", 0, 1, key, str(data_dir))
+    try:
+        port = runners[-1].addresses[0][1]
+        query = {"query": "{ restaurants(first: 50) { nodes { name } } }"}
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as http:
+            answer = await http.post(f"http://127.0.0.1:{port}/graphql", json=query, timeout=30)
+            assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+        raw = await gateway.store.get("tokens:libro-montreal:partner")
+        assert raw is not None and "access_token" not in raw  # sealed
+        assert (data_dir / "token.key").exists()
+        # The banner prints the simulators' credentials: not the generated key.
+        assert all("token_store_key" not in u.credentials for u in upstreams)
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
