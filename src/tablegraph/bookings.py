@@ -58,6 +58,7 @@ from tablegraph.errors import (
     PolicyViolation,
     SlotUnavailable,
 )
+from tablegraph.guests_on_file import under_profile_on_file
 from tablegraph.idempotency import fingerprint, plain, upstream_key
 from tablegraph.model import (
     Booking,
@@ -179,19 +180,30 @@ class BookingService:
     # ---- writes ---------------------------------------------------------------------------
 
     async def create(
-        self, restaurant: Restaurant, request: NewBooking, *, client: str, key: WriteKey
+        self,
+        restaurant: Restaurant,
+        request: NewBooking,
+        *,
+        client: str,
+        key: WriteKey,
+        guests_writable: bool = True,
     ) -> Booking:
-        """Book at ``restaurant``; ``request`` runs under ``key`` whatever key it carries."""
+        """Book at ``restaurant``; ``request`` runs under ``key`` whatever key it carries.
+        Without ``guests_writable`` an existing guest profile is booked under, never changed
+        (``guests_on_file``)."""
         request = replace(request, idempotency_key=upstream_key(client, key.value))
         provider = self._gateway.provider(restaurant.upstream)
 
         async def write() -> Booking:
             self._check_create(restaurant, request)
+            sent = request
+            if not guests_writable:
+                sent = await under_profile_on_file(provider, restaurant.native_id, request)
             # An ambiguous answer is looked up before anything is reported, and a retry of a
             # create whose outcome stayed unknown looks again before it books.
             try:
                 with _slot_is_the_start():
-                    booking = await self._gateway.lost_creates.create(provider, request, client)
+                    booking = await self._gateway.lost_creates.create(provider, sent, client)
             except SlotUnavailable:
                 await self._refuse_if_closed(restaurant, request.start)
                 raise
@@ -356,7 +368,7 @@ class BookingService:
         return await self._once(client, key or WriteKey.of(None), "update", asked, write)
 
     async def join_waitlist(
-        self, restaurant: Restaurant, request: WaitlistRequest
+        self, restaurant: Restaurant, request: WaitlistRequest, *, guests_writable: bool = True
     ) -> WaitlistEntry:
         if Capability.WAITLIST not in restaurant.capabilities:
             raise NotSupported("this restaurant has no waitlist")
@@ -366,7 +378,10 @@ class BookingService:
             raise InvalidInput(
                 "a waitlist entry needs the guest's e-mail or phone", field=("guest", "email")
             )
-        return await self._gateway.provider(restaurant.upstream).join_waitlist(request)
+        provider = self._gateway.provider(restaurant.upstream)
+        if not guests_writable:
+            request = await under_profile_on_file(provider, restaurant.native_id, request)
+        return await provider.join_waitlist(request)
 
     async def upsert_guest(self, restaurant: Restaurant, request: GuestUpsert) -> Guest:
         if Capability.GUEST_UPSERT not in restaurant.capabilities:

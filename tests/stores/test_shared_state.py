@@ -16,7 +16,7 @@ import pytest
 from tablegraph.model import Booking, BookingStatus
 from tablegraph.stores import Store
 from tablegraph.stores.budget import SharedBudget
-from tablegraph.stores.locks import held
+from tablegraph.stores.locks import held, renew_once
 from tablegraph.stores.remembered import RememberedBookings
 from tablegraph.stores.sqlite import SqliteStore
 from tablegraph.stores.tokens import StoreTokenStore
@@ -161,3 +161,63 @@ async def test_forgotten_bookings_are_listed_by_window_from_every_worker(
         b.native_id for b in same_day if b.start.hour >= 21
     )
     assert [b.native_id for b in await reader.between("2", base, next_day.start)] == ["ref-21"]
+
+
+async def test_renew_once_makes_one_value_for_every_worker(workers: list[Store]) -> None:
+    """The holder renews and saves; the others wait on it and read what it saved."""
+    saved: list[str] = []
+    renewals = 0
+    release = asyncio.Event()
+
+    async def read() -> str | None:
+        return saved[-1] if saved else None
+
+    async def renew() -> str:
+        nonlocal renewals
+        renewals += 1
+        await release.wait()
+        saved.append(f"token-{renewals}")
+        return saved[-1]
+
+    tasks = [
+        asyncio.create_task(renew_once(s, "libro-token:x", read=read, renew=renew)) for s in workers
+    ]
+    async with asyncio.timeout(10):
+        while not await workers[0].get("lock:libro-token:x"):
+            await asyncio.sleep(0.01)
+    release.set()
+    assert await asyncio.gather(*tasks) == ["token-1"] * 3
+    assert renewals == 1
+
+
+async def test_renew_once_after_a_failed_holder_renews_again(workers: list[Store]) -> None:
+    """A holder that fails saves nothing: a waiter takes the lock and renews itself."""
+    saved: list[str] = []
+    attempts = 0
+    holding = asyncio.Event()
+    fail = asyncio.Event()
+
+    async def read() -> str | None:
+        return saved[-1] if saved else None
+
+    async def failing() -> str:
+        nonlocal attempts
+        attempts += 1
+        holding.set()
+        await fail.wait()
+        raise ConnectionError("token endpoint down")
+
+    async def working() -> str:
+        nonlocal attempts
+        attempts += 1
+        saved.append("token-2")
+        return "token-2"
+
+    first = asyncio.create_task(renew_once(workers[0], "t", read=read, renew=failing))
+    await asyncio.wait_for(holding.wait(), 10)
+    second = asyncio.create_task(renew_once(workers[1], "t", read=read, renew=working))
+    fail.set()
+    with pytest.raises(ConnectionError):
+        await first
+    assert await asyncio.wait_for(second, 10) == "token-2"
+    assert attempts == 2

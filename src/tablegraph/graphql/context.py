@@ -72,6 +72,10 @@ class Context:
     #: Who is calling: scopes, restaurants, and the id that scopes idempotency keys.
     identity: Identity = NOBODY
     client_id: str = ""
+    #: Whose idempotency keys a write runs under: the client id, except for anonymous callers,
+    #: who share one identity, so each remote address keeps its own keys (one widget user
+    #: cannot replay another's key and receive their booking and its management token).
+    idempotency_scope: str = ""
     #: Gated nested fields this request already reported FORBIDDEN for (one error each, not
     #: one per list item).
     refused: set[str] = field(default_factory=set)
@@ -101,6 +105,7 @@ class Context:
 
     def __post_init__(self) -> None:
         self.client_id = self.client_id or self.identity.client_id
+        self.idempotency_scope = self.idempotency_scope or self.client_id
         gw = self.gateway
 
         async def restaurants(upstream: str, ids: list[str]) -> list[Any]:

@@ -143,6 +143,21 @@ class Area:
     localized_names: list[LocalizedName]
 
 
+@strawberry.type(description="A table, or another resource that seats guests.")
+class Table:
+    id: str = strawberry.field(
+        description="The provider's id of the table, as bookings and updateBooking name it."
+    )
+    name: str
+    seats: int | None = strawberry.field(description="Most guests it seats, where known.")
+    min_seats: int | None = strawberry.field(description="Fewest guests it is given to.")
+    area: str | None = strawberry.field(description="The room or area it stands in.")
+
+    @classmethod
+    def of(cls, m: model.Table) -> Table:
+        return cls(id=m.native_id, name=m.name, seats=m.seats, min_seats=m.min_seats, area=m.area)
+
+
 @strawberry.type
 class SlotPayment:
     kind: str = strawberry.field(description="NO_SHOW_FEE, TICKET, DEPOSIT or PREPAYMENT.")

@@ -58,6 +58,7 @@ from tablegraph.model import (
     OpeningHours,
     Restaurant,
     Slot,
+    Table,
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import Provider
@@ -101,6 +102,7 @@ class LibreBookingProvider(Provider):
             Capability.GUESTS_READ,
             Capability.GUEST_UPSERT,
             Capability.OPENING_HOURS,
+            Capability.TABLES,
         }
     )
     credential_names = ("username", "password")
@@ -185,6 +187,14 @@ class LibreBookingProvider(Provider):
     async def get_opening_hours(self, restaurant_id: str) -> OpeningHours:
         self._catalog.check(restaurant_id)
         return mapping.to_opening_hours(await self._catalog.schedule(restaurant_id))
+
+    async def list_tables(self, restaurant_id: str) -> list[Table]:
+        """The schedule's resources that seat guests (its ``location`` is the area)."""
+        self._catalog.check(restaurant_id)
+        return [
+            Table(self.name, t.id, t.name, seats=t.seats, area=t.location)
+            for t in await self._catalog.tables(restaurant_id)
+        ]
 
     # ---- availability ---------------------------------------------------------------------
 
