@@ -17,7 +17,9 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
-def _ask(governor: RateGovernor, client: str, order: list[str], name: str, priority: int = READ):  # type: ignore[no-untyped-def]
+def _ask(  # type: ignore[no-untyped-def]
+    governor: RateGovernor, client: str, order: list[str], name: str, priority: int = READ
+):
     async def ask() -> None:
         with requester.acting_for(client):
             await governor.acquire(priority)
@@ -49,10 +51,12 @@ async def test_one_clients_burst_leaves_the_reserve_for_others_and_mutations_pas
     fake.gate = asyncio.Event()
     governor = RateGovernor(100, now=fake.now, sleep=fake.sleep, reserve=0.5)
     order: list[str] = []
+    await _ask(governor, "client:b", order, "b-early")  # B is around this minute
     flood = [_ask(governor, "client:a", order, f"a{i}") for i in range(80)]
     await _settle()
-    # A alone: its share (100 // 2) and what the reserve has released after 1 s of 60.
-    assert len(order) == 51 and governor.waiting[READ] == 29
+    # A: its share (100 // 3, with B and one more), then what the reserve has released after
+    # 1 s of 60 (49 of 50 still held: at most 51 in all so far).
+    assert len(order) == 1 + 50 and governor.waiting[READ] == 30
     assert governor.remaining() == 49
 
     others = [_ask(governor, "client:b", order, f"b{i}") for i in range(3)]
@@ -64,10 +68,37 @@ async def test_one_clients_burst_leaves_the_reserve_for_others_and_mutations_pas
 
     fake.gate.set()  # the reserve is released as the minute runs: A's reads follow
     await asyncio.gather(*flood)
-    assert len(order) == 84 and sum(governor.granted.values()) == 84
+    assert len(order) == 85 and sum(governor.granted.values()) == 85
     assert sum(fake.sleeps) < 59.0  # all within the first minute: no unit was wasted
-    assert governor.remaining() == 16
+    assert governor.remaining() == 15
     governor.close()
+
+
+async def test_a_lone_client_keeps_the_whole_minute() -> None:
+    fake = FakeTime()
+    governor = RateGovernor(100, now=fake.now, sleep=fake.sleep, reserve=0.5)
+    order: list[str] = []
+    burst = [_ask(governor, "client:a", order, f"a{i}") for i in range(100)]
+    await _settle()
+    assert len(order) == 100 and governor.waiting[READ] == 0  # nobody else to leave room for
+    await asyncio.gather(*burst)
+    governor.close()
+
+
+async def test_a_client_seen_last_minute_is_left_its_share_this_minute() -> None:
+    fake = FakeTime()
+    fake.gate = asyncio.Event()
+    governor = RateGovernor(100, now=fake.now, sleep=fake.sleep, reserve=0.5)
+    order: list[str] = []
+    await _ask(governor, "client:b", order, "b-last-minute")
+    fake.clock.advance(60)  # a new minute, in which B has not asked yet
+    flood = [_ask(governor, "client:a", order, f"a{i}") for i in range(80)]
+    await _settle()
+    assert len(order) == 1 + 51  # A's share alone (50) and one released unit
+    await _ask(governor, "client:b", order, "b-now")  # B is not starved
+    assert order[-1] == "b-now"
+    governor.close()
+    await asyncio.gather(*flood, return_exceptions=True)
 
 
 async def test_no_reserve_for_the_gateways_own_work() -> None:

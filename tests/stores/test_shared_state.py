@@ -145,20 +145,24 @@ async def test_resos_governors_of_three_workers_spend_one_budget_fairly(
             await governor.acquire(READ)
         granted[client] += 1
 
+    await ask(governors[1], "client:b")  # B is around this minute
     # Client A floods through every worker: 30 reads against a budget of 20.
     flood = [asyncio.create_task(ask(governors[i % 3], "client:a")) for i in range(30)]
     for _ in range(200):
         await asyncio.sleep(0.01)
         if sum(sum(g.waiting.values()) for g in governors) + granted["client:a"] == 30:
             break
-    # Its share (20 // 2) and what the reserve (10, released over the window) let go after
-    # 20 s of 60 — counted together, not per worker.
-    assert granted["client:a"] == 10 + 4
+    # Its share (20 // 3, with B and one more), then up to what the reserve (10, released
+    # over the window) has let go after 20 s of 60: 14 in all — counted together, not per
+    # worker. (One of A's takes within its share may reach the store after the others on
+    # another worker, and is granted over the 14: its share is its own.)
+    assert granted["client:a"] in (14 - 1, 14)
     # B, on another worker than most of A's, is granted at once within the same window.
     await asyncio.wait_for(asyncio.gather(*(ask(governors[1], "client:b") for _ in range(3))), 10)
-    assert granted["client:b"] == 3
+    assert granted["client:b"] == 1 + 3
     shared = SharedBudget(workers[2], "resos:nordics:key_cph", 20)
-    assert await shared.used(int(clock.now // 60)) == 14 + 3  # one count, in the store
+    used = await shared.used(int(clock.now // 60))
+    assert used == granted["client:a"] + granted["client:b"]  # one count, in the store
     for governor in governors:
         governor.close()
     await asyncio.gather(*flood, return_exceptions=True)

@@ -71,8 +71,10 @@ class SharedBudget:
 
         A ``client``'s units are counted too. Past its fair share — the budget divided by one
         more than the clients seen in the window, itself included — it may only take up to
-        ``past_share`` (when given). Its unit is counted before the check, so concurrent takes
-        of one client, in any worker, each see a different count.
+        ``past_share`` (when given), but only while other clients use the budget (in this
+        window or the one before): a lone client has no one to leave room for. Its unit is
+        counted before the check, so concurrent takes of one client, in any worker, each see
+        a different count.
         """
         ttl = self.window * 2
         limit = self.limit if limit is None else limit
@@ -83,8 +85,9 @@ class SharedBudget:
                 clients = await self.store.incr(self._key(index, "*"), 1, ttl=ttl)
             else:
                 clients = int(await self.store.get(self._key(index, "*")) or 1)
-            if past_share is not None and mine > self.limit // (clients + 1):
-                limit = min(limit, past_share)
+            past = past_share is not None and mine > self.limit // (clients + 1)
+            if past and await self._others(index, client, clients):
+                limit = min(limit, past_share or 0)
         total = await self.store.incr(self._key(index), 1, ttl=ttl)
         if total > limit:
             await self.store.incr(self._key(index), -1, ttl=ttl)
@@ -94,6 +97,16 @@ class SharedBudget:
                     await self.store.incr(self._key(index, "*"), -1, ttl=ttl)
             return False, total
         return True, total
+
+    async def _others(self, index: int, client: str, clients: int) -> bool:
+        """Whether clients other than ``client`` took units in window ``index`` (where
+        ``clients`` counts it) or in the window before."""
+        if clients > 1:
+            return True
+        before = int(await self.store.get(self._key(index - 1, "*")) or 0)
+        if not before:
+            return False
+        return before > 1 or not await self.store.get(self._key(index - 1, client))
 
     async def give_back(self, index: int, client: str | None = None) -> None:
         """Return a unit taken but not used (its request was abandoned before it was sent)."""

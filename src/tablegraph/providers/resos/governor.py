@@ -14,8 +14,9 @@ within a priority level queued requests are granted round robin per client, not 
 first served. And one client cannot spend the whole window before another has asked: part of
 each window (``reserve``, a fraction of the budget) is held back from any client past its
 fair share — the budget divided by one more than the clients seen in the window — and
-released evenly as the window runs, so a lone client still gets the whole minute if it
-spreads its requests, while a client arriving after another's burst finds room at once.
+released evenly as the window runs, so a client arriving after another's burst finds room at
+once. The reserve is held only while other clients use the key (in this window or the one
+before): a gateway with one active client keeps the whole minute for it.
 Mutations and the gateway's own work (no client: start-up probes, background polls) are
 never held back. The shares are counted in the store too, so they hold across workers.
 Time and sleeping are injectable so tests move a fake clock instead of waiting a minute.
@@ -116,6 +117,10 @@ class RateGovernor:
     def _has_room(self) -> bool:
         now = self._roll()
         return now >= self._blocked_until and self._used < self.budget
+
+    def now(self) -> float:
+        """The governor's clock (the calendar's seconds, injectable)."""
+        return self._now()
 
     def remaining(self) -> int:
         if not self._has_room():
@@ -305,9 +310,15 @@ class RateGovernor:
             await self._sleep(max(wait, 0.001))
 
 
+#: Seconds after which an answer's ``Retry-After`` is too old to place resOS' minute by (the
+#: window would move by the delay, and back with the next quick answer).
+SLOW_ANSWER = 0.5
+
+
 class RateLimitObserver(httpx.AsyncBaseTransport):
     """Aligns the key's governor with resOS' minute from the ``Retry-After`` (milliseconds)
-    of every answer but a 429 (that one is the client's ``on_rate_limited`` → ``exhaust``)."""
+    of every quick answer but a 429 (that one is the client's ``on_rate_limited`` →
+    ``exhaust``)."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, governor: RateGovernor) -> None:
         self._inner = inner
@@ -326,7 +337,10 @@ class RateLimitObserver(httpx.AsyncBaseTransport):
         return cls(inner, governor)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        sent = self._governor.now()
         response = await self._inner.handle_async_request(request)
+        if self._governor.now() - sent > SLOW_ANSWER:
+            return response  # its Retry-After was counted down before the wait: stale
         if response.status_code != 429:
             try:
                 resets_in = float(response.headers.get("Retry-After", "")) / 1000
