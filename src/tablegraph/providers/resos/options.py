@@ -48,8 +48,9 @@ class Options(ProviderOptions):
     restaurants: list[dict[str, Any]] = Field(default_factory=list)
     #: Requests per API key per calendar minute (resOS' limit is 100).
     rate_limit_per_minute: int = Field(100, ge=1)
-    #: Part of each minute's budget held back from a client past its fair share and released
-    #: evenly over the minute, so one client's burst leaves room for others (0: none).
+    #: Part of each minute's budget held back from a client past its fair share while other
+    #: clients use the key, released evenly over the minute, so one client's burst leaves
+    #: room for others (0: none).
     client_reserve: float = Field(0.5, ge=0, le=1)
     #: Long booking lists are read in windows of this many days.
     list_window_days: int = Field(7, ge=1)
