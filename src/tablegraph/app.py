@@ -466,10 +466,8 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         log.warning("refused a malformed webhook payload for %s", name, exc_info=True)
         return web.json_response({"error": "the webhook payload is malformed"}, status=400)
     event_id = touched.event_id
-    if event_id and gateway.seen_webhook_events.get((name, event_id)):
+    if event_id and not await gateway.first_delivery(name, event_id):
         return web.json_response({"status": "duplicate"})
-    if event_id:
-        gateway.seen_webhook_events.set((name, event_id), True)
     for rid in touched.restaurant_ids or (None,):
         gateway.invalidate_availability(name, rid)
     await gateway.feed.webhook(name, touched, gateway.provider(name).get_bookings)

@@ -36,8 +36,8 @@ from tablegraph.bookings import BookingService, dump_outcome, load_outcome
 from tablegraph.cache import AsyncTTLCache, Timer
 from tablegraph.errors import GatewayError, NotFound, NotSupported, UpstreamError, UpstreamTimeout
 from tablegraph.events.feeds import BookingFeed
-from tablegraph.events.hub import EventBus, MemoryEventHub
 from tablegraph.events.polling import Pollers
+from tablegraph.events.storebus import StoreEventBus
 from tablegraph.idempotency import IdempotencyStore
 from tablegraph.metrics import Metrics
 from tablegraph.model import Capability, OpeningHours, Restaurant, Review, Slot
@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 V = TypeVar("V")
 #: The store channel on which workers tell each other which availability to drop.
 INVALIDATIONS = "invalidate-availability"
+#: How long a provider's webhook event id is remembered (a redelivery within it is dropped).
+WEBHOOK_DEDUPE_SECONDS = 24 * 3600.0
 
 
 def _outage(exc: BaseException) -> bool:
@@ -105,18 +107,17 @@ class Gateway:
         self.lost_creates = LostCreates(store)
         #: Last known health per upstream: None (never checked), or the error code.
         self.last_error: dict[str, str | None] = {name: None for name in self.providers}
-        self.seen_webhook_events: AsyncTTLCache[bool] = AsyncTTLCache(3600.0, timer=timer)
         self.metrics = Metrics(self)
         #: Every booking write goes through here, whatever transport asked for it.
         self.bookings = BookingService(self)
         #: Live booking events: the bus, what feeds it, and the pollers its subscribers start.
         ev = settings.events
-        self.events: EventBus = MemoryEventHub(
-            queue_size=ev.queue_size, retention_seconds=ev.retention_seconds, clock=timer
+        self.events = StoreEventBus(
+            store, queue_size=ev.queue_size, retention_seconds=ev.retention_seconds, clock=timer
         )
         self.feed = BookingFeed(self.events)
         intervals = {u.name: u.poll_interval_seconds for u in settings.upstreams}
-        self.pollers = Pollers(self.providers, self.feed, ev, intervals)
+        self.pollers = Pollers(self.providers, self.feed, ev, intervals, store=store)
         self.events.add_watcher(self.pollers)
 
     async def start(self) -> None:
@@ -126,6 +127,7 @@ class Gateway:
 
     async def close(self) -> None:
         await self.pollers.close()
+        await self.events.close()
         await asyncio.gather(*(p.close() for p in self.providers.values()), return_exceptions=True)
         if self._publishing:
             await asyncio.gather(*self._publishing, return_exceptions=True)
@@ -135,6 +137,12 @@ class Gateway:
                 await self._listener
         if self._owns_store:
             await self.store.close()
+
+    async def first_delivery(self, upstream: str, event_id: str) -> bool:
+        """Claim a webhook delivery by the provider's event id, in the store: True for the
+        first delivery on any worker (or before a restart) within ``WEBHOOK_DEDUPE_SECONDS``."""
+        key = f"webhook-delivery:{upstream}:{event_id}"
+        return await self.store.set_if_absent(key, "1", WEBHOOK_DEDUPE_SECONDS)
 
     def provider(self, upstream: str) -> Provider:
         try:

@@ -1,9 +1,9 @@
 """The event hub: one stream per restaurant, de-duplicated, replayable, never held up by a
 slow subscriber.
 
-Contract (``EventBus``; ``MemoryEventHub`` is the in-process implementation, and the store's
-pub/sub plus event log will be another, so a write on one worker reaches a subscriber on
-another):
+Contract (``EventBus``; ``MemoryEventHub`` is the in-process implementation, and
+``events.storebus.StoreEventBus`` puts the store's pub/sub and event log under one, so a write
+on one worker reaches a subscriber on another):
 
 - ``publish`` drops an event whose id it has already seen within the retention window (the
   same change from a webhook and a poll) and answers whether it was new.
@@ -11,8 +11,8 @@ another):
   arrives is closed with ``SLOW_CONSUMER``: it gets what it had queued, then
   ``SubscriptionClosed``; the others never wait for it.
 - ``subscribe(after=<event id>)`` first replays the retained events of its streams published
-  after that id, then live ones, with nothing in between lost or repeated (both happen without
-  yielding to the event loop). An id no longer retained is ``REPLAY_UNAVAILABLE``.
+  after that id, then live ones, with nothing in between lost or repeated. An id no longer
+  retained is ``REPLAY_UNAVAILABLE``.
 - Watchers hear when a stream gets its first subscriber and loses its last (the pollers).
 - ``close_all`` ends every subscription with ``SHUTTING_DOWN`` so a stopping process does not
   wait on open streams.
@@ -63,9 +63,33 @@ class Subscriber:
         self._wake = asyncio.Event()
         self._ended: SubscriptionClosed | None = None
         self.closed = False
+        #: While a replay is read elsewhere (the store), live events wait here.
+        self._held: list[BookingEvent] | None = None
+        #: Ids a replay delivered: the same event heard live later is not repeated.
+        self._replayed: frozenset[str] = frozenset()
+
+    def hold(self) -> None:
+        """Keep live events aside until ``release`` (a replay is being read)."""
+        self._held = []
+
+    def release(self, backlog: Iterable[BookingEvent]) -> None:
+        """Queue ``backlog`` (the replay, not held to the live limit), then the live events
+        held meanwhile that the replay did not already carry."""
+        held, self._held = self._held or [], None
+        replay = list(backlog)
+        self._replayed = frozenset(e.id for e in replay)
+        self._items.extend(replay)
+        for event in held:
+            self.offer(event)
+        self._wake.set()
 
     def offer(self, event: BookingEvent) -> None:
         if self.closed or self._ended is not None:
+            return
+        if self._held is not None:
+            self._held.append(event)
+            return
+        if event.id in self._replayed:
             return
         if len(self._items) >= self._limit:
             self._end(
@@ -108,7 +132,7 @@ class Subscriber:
 class EventBus(Protocol):
     async def publish(self, event: BookingEvent) -> bool: ...
 
-    def subscribe(
+    async def subscribe(
         self, streams: Iterable[Stream], *, after: str | None = None, limit: int | None = None
     ) -> Subscriber: ...
 
@@ -162,6 +186,10 @@ class MemoryEventHub:
             )
 
     async def publish(self, event: BookingEvent) -> bool:
+        return self.deliver(event)
+
+    def deliver(self, event: BookingEvent) -> bool:
+        """``publish`` without awaiting (what the store bus hears goes out this way)."""
         self._expire()
         if event.id in self._seq_of:
             self.duplicates += 1
@@ -174,11 +202,26 @@ class MemoryEventHub:
             subscriber.offer(event)
         return True
 
-    def subscribe(
+    async def subscribe(
         self, streams: Iterable[Stream], *, after: str | None = None, limit: int | None = None
     ) -> Subscriber:
+        return self.attach(streams, after=after, limit=limit)
+
+    def attach(
+        self,
+        streams: Iterable[Stream],
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        hold: bool = False,
+    ) -> Subscriber:
+        """``subscribe`` without awaiting: replay from this hub's own log (``after``), or
+        ``hold`` live events until the caller ``release``s the subscriber with a replay it
+        read elsewhere."""
         self._expire()
         subscriber = Subscriber(self, frozenset(streams), limit or self.queue_size)
+        if hold:
+            subscriber.hold()
         if after is not None:
             since = self._seq_of.get(after)
             if since is None:

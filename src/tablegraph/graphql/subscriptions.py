@@ -127,7 +127,7 @@ class Subscription:
         streams = await _streams(info, restaurant_ids)
         wanted = frozenset(kinds) if kinds else None
         after = after_event_id or context.last_event_id
-        subscriber = context.gateway.events.subscribe(streams, after=after)
+        subscriber = await context.gateway.events.subscribe(streams, after=after)
         try:
             async for event in subscriber:
                 context.last_event_id = event.id
