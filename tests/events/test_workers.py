@@ -290,7 +290,9 @@ async def test_two_workers_subscribers_to_one_restaurant_cause_one_poller(
         await until(lambda: stream in second.tasks)  # the second worker wants to poll too
         await until(lambda: two.api.gateway.events.hearing(stream))
         together = await requests_per_poll(3)
-        assert together == alone  # the second worker's subscriber adds no polling
+        # The second worker's subscriber adds no polling: a second poller at the same interval
+        # would double the requests per poll (the bound leaves room for a stray request).
+        assert together < 1.5 * alone
         assert stream in first.leading and stream not in second.leading
         assert second.polls.get(stream, 0) == 0
 

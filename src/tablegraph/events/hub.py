@@ -31,6 +31,8 @@ from tablegraph.errors import GatewayError
 from tablegraph.events.model import BookingEvent
 
 Stream = tuple[str, str]  # (upstream, native restaurant id)
+#: Where an event sits in the store's log (``events.storebus``), in log order.
+Position = tuple[int, int]
 
 SLOW_CONSUMER = "SLOW_CONSUMER"
 REPLAY_UNAVAILABLE = "REPLAY_UNAVAILABLE"
@@ -64,32 +66,31 @@ class Subscriber:
         self._ended: SubscriptionClosed | None = None
         self.closed = False
         #: While a replay is read elsewhere (the store), live events wait here.
-        self._held: list[BookingEvent] | None = None
-        #: Ids a replay delivered: the same event heard live later is not repeated.
-        self._replayed: frozenset[str] = frozenset()
+        self._held: list[tuple[BookingEvent, Position | None]] | None = None
+        #: The log position the replay reached: live events at or before it are not repeated.
+        self._horizon: Position | None = None
 
     def hold(self) -> None:
         """Keep live events aside until ``release`` (a replay is being read)."""
         self._held = []
 
-    def release(self, backlog: Iterable[BookingEvent]) -> None:
+    def release(self, backlog: Iterable[BookingEvent], horizon: Position) -> None:
         """Queue ``backlog`` (the replay, not held to the live limit), then the live events
-        held meanwhile that the replay did not already carry."""
+        held meanwhile that come after ``horizon``, the log position the replay reached."""
         held, self._held = self._held or [], None
-        replay = list(backlog)
-        self._replayed = frozenset(e.id for e in replay)
-        self._items.extend(replay)
-        for event in held:
-            self.offer(event)
+        self._horizon = horizon
+        self._items.extend(backlog)
+        for event, position in held:
+            self.offer(event, position)
         self._wake.set()
 
-    def offer(self, event: BookingEvent) -> None:
+    def offer(self, event: BookingEvent, position: Position | None = None) -> None:
         if self.closed or self._ended is not None:
             return
         if self._held is not None:
-            self._held.append(event)
+            self._held.append((event, position))
             return
-        if event.id in self._replayed:
+        if position is not None and self._horizon is not None and position <= self._horizon:
             return
         if len(self._items) >= self._limit:
             self._end(
@@ -188,8 +189,9 @@ class MemoryEventHub:
     async def publish(self, event: BookingEvent) -> bool:
         return self.deliver(event)
 
-    def deliver(self, event: BookingEvent) -> bool:
-        """``publish`` without awaiting (what the store bus hears goes out this way)."""
+    def deliver(self, event: BookingEvent, position: Position | None = None) -> bool:
+        """``publish`` without awaiting: what the store bus hears goes out this way, with the
+        event's ``position`` in the store's log."""
         self._expire()
         if event.id in self._seq_of:
             self.duplicates += 1
@@ -199,7 +201,7 @@ class MemoryEventHub:
         self._seq_of[event.id] = seq
         self.published += 1
         for subscriber in list(self._subs.get(event.stream, ())):
-            subscriber.offer(event)
+            subscriber.offer(event, position)
         return True
 
     async def subscribe(

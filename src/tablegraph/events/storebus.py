@@ -13,8 +13,9 @@ one store (Redis, or one SQLite file on a host):
   A worker hears its own events the same way, so every subscriber sees one order.
 - ``subscribe(after=<event id>)`` reads the replay from the store's log (one log for every
   restaurant, so one position serves a subscription to several), which is what lets a client
-  reconnect to another worker. Live events are held while the replay is read and the ones it
-  already carried are not repeated.
+  reconnect to another worker. Live events are held while the replay is read, and those at or
+  before the log position it reached are not repeated (a message may be heard after the log
+  was read).
 - The local hub's watchers (the pollers) still hear a restaurant's first and last local
   subscriber; the poll lease (``events.polling``) makes one worker's poller the only one.
 """
@@ -31,6 +32,7 @@ from collections.abc import Callable, Iterable
 from tablegraph.events.hub import (
     REPLAY_UNAVAILABLE,
     MemoryEventHub,
+    Position,
     Stream,
     Subscriber,
     SubscriptionClosed,
@@ -50,6 +52,13 @@ PAGE = 200
 
 def channel(stream: Stream) -> str:
     return f"booking-events:{stream[0]}:{stream[1]}"
+
+
+def position(entry: str) -> Position:
+    """A log entry id in log order: the stores' ids are integers (memory, SQLite) or Redis
+    stream ids (``<ms>-<seq>``)."""
+    head, _, tail = entry.partition("-")
+    return int(head), int(tail or 0)
 
 
 def _seen_key(event_id: str) -> str:
@@ -98,7 +107,7 @@ class StoreEventBus:
         data = encode(event)
         entry = await self.store.append(LOG, data, self.retention_seconds)
         await self.store.set(key, entry, self.retention_seconds)
-        await self.store.publish(channel(event.stream), data)
+        await self.store.publish(channel(event.stream), f"{entry} {data}")
         self.published += 1
         return True
 
@@ -111,11 +120,11 @@ class StoreEventBus:
             return subscriber
         try:
             await self._listening(subscriber.streams)
-            backlog = await self._replay(subscriber.streams, after)
+            backlog, horizon = await self._replay(subscriber.streams, after)
         except BaseException:
             subscriber.close()
             raise
-        subscriber.release(backlog)
+        subscriber.release(backlog, horizon)
         return subscriber
 
     def subscribers(self, stream: Stream) -> int:
@@ -138,7 +147,10 @@ class StoreEventBus:
 
     # ---- the store ------------------------------------------------------------------------
 
-    async def _replay(self, streams: frozenset[Stream], after: str) -> list[BookingEvent]:
+    async def _replay(
+        self, streams: frozenset[Stream], after: str
+    ) -> tuple[list[BookingEvent], Position]:
+        """The events of ``streams`` after the event ``after``, and the log position read to."""
         entry = await self.store.get(_seen_key(after))
         if not entry:
             raise SubscriptionClosed(
@@ -156,9 +168,10 @@ class StoreEventBus:
                     continue
                 if event.stream in streams:
                     backlog.append(event)
+            if page:
+                entry = page[-1].id
             if len(page) < PAGE:
-                return backlog
-            entry = page[-1].id
+                return backlog, position(entry)
 
     async def _listening(self, streams: Iterable[Stream]) -> None:
         """Wait until this worker hears every one of ``streams`` from the store."""
@@ -213,13 +226,14 @@ class StoreEventBus:
                 with contextlib.suppress(Exception):
                     await subscription.aclose()
 
-    def _deliver(self, data: str) -> None:
+    def _deliver(self, message: str) -> None:
+        entry, _, data = message.partition(" ")
         try:
-            event = decode(data)
+            event, at = decode(data), position(entry)
         except (ValueError, TypeError, KeyError):
             log.warning("ignored an unreadable booking event message")
             return
-        self.local.deliver(event)
+        self.local.deliver(event, at)
 
 
 __all__ = ["StoreEventBus", "channel", "decode", "encode"]
