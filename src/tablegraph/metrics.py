@@ -99,3 +99,47 @@ class _Snapshot(Collector):
             hits.add_metric([cache_name], cache.hits)
             misses.add_metric([cache_name], cache.misses)
         yield from (upstream, circuit, opened, hits, misses)
+        yield from _events(gateway)
+
+
+def _events(gateway: Gateway) -> Iterator[Metric]:
+    """Live booking events on this worker: subscribers, events, polls and poll leases."""
+    subscribers = GaugeMetricFamily(
+        "tablegraph_event_subscribers",
+        "Subscribers to booking events on this worker (of restaurants it hears from the store).",
+        labels=["upstream"],
+    )
+    per_upstream: dict[str, int] = {}
+    bus = gateway.events
+    for stream, count in bus.local.watched().items():
+        if bus.hearing(stream):
+            per_upstream[stream[0]] = per_upstream.get(stream[0], 0) + count
+    for name, count in sorted(per_upstream.items()):
+        subscribers.add_metric([name], count)
+    published = CounterMetricFamily(
+        "tablegraph_events_published",
+        "Booking events this worker published (first seen anywhere) or found already published.",
+        labels=["outcome"],
+    )
+    published.add_metric(["published"], bus.published)
+    published.add_metric(["duplicate"], bus.duplicates)
+    polls = CounterMetricFamily(
+        "tablegraph_event_polls", "Polls of restaurants for booking events.", labels=["upstream"]
+    )
+    leases = GaugeMetricFamily(
+        "tablegraph_poll_leases",
+        "Restaurants this worker polls (holds the lease of).",
+        labels=["upstream"],
+    )
+    pollers = gateway.pollers
+    polled: dict[str, int] = {}
+    for stream, count in pollers.polls.items():
+        polled[stream[0]] = polled.get(stream[0], 0) + count
+    for name, count in sorted(polled.items()):
+        polls.add_metric([name], count)
+    held: dict[str, int] = {}
+    for stream in pollers.leading:
+        held[stream[0]] = held.get(stream[0], 0) + 1
+    for name, count in sorted(held.items()):
+        leases.add_metric([name], count)
+    yield from (subscribers, published, polls, leases)

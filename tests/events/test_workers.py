@@ -304,6 +304,9 @@ async def test_two_workers_subscribers_to_one_restaurant_cause_one_poller(
         await until(lambda: stream not in first.tasks)
         await until(lambda: stream in second.leading)
         await until(lambda: second.polls.get(stream, 0) >= 1)
+        held = f'tablegraph_poll_leases{{upstream="{stream[0]}"}} 1.0'
+        assert held in (await two.api.http.get("/metrics")).text
+        assert held not in (await one.api.http.get("/metrics")).text
         later = await _book_directly(two, 2)
         await _created(sub_two, two, later.native_id)  # not the first one again, either
     finally:

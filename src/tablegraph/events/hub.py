@@ -176,6 +176,10 @@ class MemoryEventHub:
     def subscribers(self, stream: Stream) -> int:
         return len(self._subs.get(stream, ()))
 
+    def watched(self) -> dict[Stream, int]:
+        """Every stream with subscribers, and how many."""
+        return {stream: len(members) for stream, members in self._subs.items() if members}
+
     def close_all(self) -> None:
         everyone = {s for members in self._subs.values() for s in members}
         for subscriber in everyone:
