@@ -35,6 +35,7 @@ from tablegraph import provenance
 from tablegraph.bookings import BookingService, dump_outcome, load_outcome
 from tablegraph.cache import AsyncTTLCache, Timer
 from tablegraph.errors import GatewayError, NotFound, NotSupported, UpstreamError, UpstreamTimeout
+from tablegraph.events.availability import AvailabilityWatches
 from tablegraph.events.feeds import BookingFeed
 from tablegraph.events.polling import Pollers
 from tablegraph.events.storebus import StoreEventBus
@@ -119,6 +120,10 @@ class Gateway:
         intervals = {u.name: u.poll_interval_seconds for u in settings.upstreams}
         self.pollers = Pollers(self.providers, self.feed, ev, intervals, store=store)
         self.events.add_watcher(self.pollers)
+        #: ``availabilityChanged``: one watch per (restaurant, day, party size) on this worker.
+        self.availability_watches = AvailabilityWatches(
+            self.events, self.slots, self._drop_availability
+        )
 
     async def start(self) -> None:
         subscription = await self.store.subscribe(INVALIDATIONS)
@@ -126,6 +131,7 @@ class Gateway:
         await asyncio.gather(*(p.start() for p in self.providers.values()))
 
     async def close(self) -> None:
+        await self.availability_watches.close()
         await self.pollers.close()
         await self.events.close()
         await asyncio.gather(*(p.close() for p in self.providers.values()), return_exceptions=True)
