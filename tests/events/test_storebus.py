@@ -112,3 +112,29 @@ async def test_an_id_the_store_no_longer_keeps_cannot_be_replayed() -> None:
         await bus.subscribe([STREAM], after="evt_never")
     assert refused.value.code == REPLAY_UNAVAILABLE
     assert bus.subscribers(STREAM) == 0  # the refused subscriber left nothing behind
+
+
+class FailingAppend(MemoryStore):
+    """A store whose event log fails once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail = True
+
+    async def append(self, log: str, data: str, retention: float) -> str:
+        if self.fail:
+            self.fail = False
+            raise ConnectionError("the store went away")
+        return await super().append(log, data, retention)
+
+
+async def test_an_event_the_log_refused_is_not_taken_for_a_repeat_later() -> None:
+    bus = StoreEventBus(FailingAppend())
+    sub = await bus.subscribe([STREAM])
+    event = _ev(1)
+    with pytest.raises(ConnectionError):
+        await bus.publish(event)
+    assert await bus.publish(replace(event, source=EventSource.POLL)) is True
+    assert (await anext(sub)).source is EventSource.POLL
+    sub.close()
+    await bus.close()

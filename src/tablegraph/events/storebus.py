@@ -105,8 +105,15 @@ class StoreEventBus:
             self.duplicates += 1
             return False
         data = encode(event)
-        entry = await self.store.append(LOG, data, self.retention_seconds)
-        await self.store.set(key, entry, self.retention_seconds)
+        try:
+            entry = await self.store.append(LOG, data, self.retention_seconds)
+            await self.store.set(key, entry, self.retention_seconds)
+        except BaseException:
+            # Not in the log: give the id back, so the next feed to learn the change (a poll,
+            # a redelivered webhook) publishes it instead of taking it for a repeat.
+            with contextlib.suppress(Exception):
+                await self.store.delete(key)
+            raise
         await self.store.publish(channel(event.stream), f"{entry} {data}")
         self.published += 1
         return True
@@ -115,16 +122,14 @@ class StoreEventBus:
         self, streams: Iterable[Stream], *, after: str | None = None, limit: int | None = None
     ) -> Subscriber:
         subscriber = self.local.attach(streams, limit=limit, hold=after is not None)
-        if after is None:
-            await self._listening(subscriber.streams)
-            return subscriber
         try:
             await self._listening(subscriber.streams)
-            backlog, horizon = await self._replay(subscriber.streams, after)
+            if after is not None:
+                backlog, horizon = await self._replay(subscriber.streams, after)
+                subscriber.release(backlog, horizon)
         except BaseException:
             subscriber.close()
             raise
-        subscriber.release(backlog, horizon)
         return subscriber
 
     def subscribers(self, stream: Stream) -> int:
