@@ -35,7 +35,7 @@ from tablegraph import deadline, logs, provenance, tracing
 from tablegraph.auth import redact
 from tablegraph.auth.authenticate import Authenticator, MissingCredentials
 from tablegraph.auth.connect import ConnectGuard
-from tablegraph.auth.identity import IDENTITY, Identity
+from tablegraph.auth.identity import IDENTITY, Identity, idempotency_scope
 from tablegraph.auth.manage import ManageTokens
 from tablegraph.auth.scopes import Scope
 from tablegraph.auth.tokens import InvalidCredentials
@@ -44,7 +44,12 @@ from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.graphiql import graphiql_response, static_routes
 from tablegraph.graphql.live import LiveView, sse, subscriber_access, wants_sse
-from tablegraph.graphql.persisted import MemoryDocumentStore, PersistedDocuments, load_manifest
+from tablegraph.graphql.persisted import (
+    MemoryDocumentStore,
+    PersistedDocuments,
+    SharedDocumentStore,
+    load_manifest,
+)
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
 from tablegraph.http.body import loads_bounded, read_body
 from tablegraph.http.caching import cacheable_response, max_age, reads_only_reference, uncacheable
@@ -182,7 +187,11 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     except RequestRefused as exc:  # an unknown or untrusted persisted document
         return error_response(_refused_status(media), exc.code, exc.message, media)
 
-    context = Context(gateway=gateway, identity=request[IDENTITY])
+    context = Context(
+        gateway=gateway,
+        identity=request[IDENTITY],
+        idempotency_scope=idempotency_scope(request[IDENTITY], request.remote),
+    )
     limiter, caller = request.app[RATE_LIMITER], client_key(request)
     context.charge = lambda cost: limiter.charge(caller, cost)  # per-client cost per minute
     gateway.metrics.in_flight.inc()
@@ -215,6 +224,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             )
         finally:
             gateway.metrics.in_flight.dec()
+    context.settle_late(result.data)  # counters as of the end of the operation
     if context.cost_refusal is not None:
         raise context.cost_refusal  # over the client's cost budget: 429 from the middleware
     errors = [format_error(e) for e in (result.errors or [])]
@@ -357,7 +367,7 @@ async def authenticate(
     policy = _policy(request)
     if policy == _TICKET:
         guard = request.app[CONNECT_GUARD]
-        if not guard.take_ticket(request):
+        if not await guard.take_ticket(request):
             return _unauthorized(request, "unknown, used or expired start link", invalid=True)
         return await guard.start(request, handler)
     if policy == _PUBLIC:
@@ -383,7 +393,7 @@ async def authenticate(
         return web.json_response(body, status=403)
     if request.path.startswith("/connect/"):
         if request.method == "POST":
-            return request.app[CONNECT_GUARD].new_ticket(request)
+            return await request.app[CONNECT_GUARD].new_ticket(request)
         return await request.app[CONNECT_GUARD].start(request, handler)
     return await handler(request)
 
@@ -495,12 +505,13 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
     app[AUTH] = Authenticator(auth)
     if manage_tokens is not None:  # a test's clock, or secrets not from the settings
         gateway.bookings.manage_tokens = manage_tokens
-    app[CONNECT_GUARD] = ConnectGuard(auth.public_base_url)
+    app[CONNECT_GUARD] = ConnectGuard(auth.public_base_url, gateway.store)
     app.on_response_prepare.append(_no_server_banner)
     security = settings.security
     app[SCHEMA] = build_schema(settings.limits, security)
+    local = MemoryDocumentStore(security.apq_cache_mb * 1024 * 1024)
     app[PERSISTED] = PersistedDocuments(
-        store=MemoryDocumentStore(security.apq_cache_mb * 1024 * 1024) if security.apq else None,
+        store=SharedDocumentStore(gateway.store, local) if security.apq else None,
         manifest=load_manifest(security.trusted_documents) if security.trusted_documents else None,
     )
     app[RATE_LIMITER] = limiter

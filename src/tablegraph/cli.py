@@ -401,7 +401,7 @@ async def launch_demo(
             runners.append(runner)
             upstreams.extend(module.demo_upstreams(url))
         settings = GatewaySettings(
-            upstreams=tuple(upstreams),
+            upstreams=tuple(_with_token_key(upstreams, data_dir)),
             host=host,
             port=port,
             auth=demo_auth(key or new_key()),
@@ -415,6 +415,28 @@ async def launch_demo(
         raise
     runners.append(runner)
     return runners, f"http://{host}:{port}/graphql", gateway, upstreams
+
+
+def _with_token_key(
+    upstreams: Sequence[UpstreamConfig], data_dir: str | None
+) -> list[UpstreamConfig]:
+    """The demo's upstreams whose adapters keep OAuth tokens (a ``token_store_key``
+    credential), given a key generated once into the data directory: their tokens are then
+    sealed in the demo's store, as in production, instead of staying in memory."""
+    from dataclasses import replace
+
+    from tablegraph.auth.manage import secret_from_file
+    from tablegraph.providers import provider_class
+
+    if not data_dir:
+        return list(upstreams)
+    key = secret_from_file(os.path.join(os.path.expanduser(data_dir), "token.key"))
+    return [
+        replace(u, credentials={**u.credentials, "token_store_key": key})
+        if "token_store_key" in provider_class(u.kind).credential_names
+        else u
+        for u in upstreams
+    ]
 
 
 async def _run_demo(

@@ -41,7 +41,7 @@ from tablegraph.events.polling import Pollers
 from tablegraph.events.storebus import StoreEventBus
 from tablegraph.idempotency import IdempotencyStore
 from tablegraph.metrics import Metrics
-from tablegraph.model import Capability, OpeningHours, Restaurant, Review, Slot
+from tablegraph.model import Capability, OpeningHours, Restaurant, Review, Slot, Table
 from tablegraph.providers import provider_class
 from tablegraph.providers.base import Provider
 from tablegraph.providers.kit import Runtime
@@ -99,6 +99,9 @@ class Gateway:
         )
         self.availability: AsyncTTLCache[list[Slot]] = AsyncTTLCache(availability_ttl, timer=timer)
         self.opening: AsyncTTLCache[OpeningHours] = AsyncTTLCache(
+            reference_ttl, timer=timer, stale_ttl=stale
+        )
+        self.table_lists: AsyncTTLCache[list[Table]] = AsyncTTLCache(
             reference_ttl, timer=timer, stale_ttl=stale
         )
         self.review_lists: AsyncTTLCache[list[Review]] = AsyncTTLCache(60.0, timer=timer)
@@ -179,18 +182,34 @@ class Gateway:
             stale=True,
         )
 
+    async def tables(self, restaurant: Restaurant) -> list[Table]:
+        """Reference data: cached like opening hours, and served stale while the upstream
+        fails."""
+        provider = self._capable(restaurant, Capability.TABLES, "does not list tables")
+        return await self._cached(
+            self.table_lists,
+            restaurant.upstream,
+            (restaurant.upstream, restaurant.native_id),
+            lambda: provider.list_tables(restaurant.native_id),
+            stale=True,
+        )
+
     async def reviews(self, restaurant: Restaurant) -> list[Review]:
-        provider = self.provider(restaurant.upstream)
-        if Capability.REVIEWS not in restaurant.capabilities:
-            raise NotSupported(
-                f"{provider.display_name} has no reviews", upstream=restaurant.upstream
-            )
+        provider = self._capable(restaurant, Capability.REVIEWS, "has no reviews")
         return await self._cached(
             self.review_lists,
             restaurant.upstream,
             (restaurant.upstream, restaurant.native_id),
             lambda: provider.list_reviews(restaurant.native_id),
         )
+
+    def _capable(self, restaurant: Restaurant, capability: Capability, lacking: str) -> Provider:
+        """The restaurant's provider, if the restaurant has ``capability``; else
+        ``NotSupported`` saying "<provider> <lacking>"."""
+        provider = self.provider(restaurant.upstream)
+        if capability not in restaurant.capabilities:
+            raise NotSupported(f"{provider.display_name} {lacking}", upstream=restaurant.upstream)
+        return provider
 
     # ---- availability -------------------------------------------------------------------
 
