@@ -12,7 +12,7 @@ request a client is waiting for. A failed poll is logged and retried at the next
 
 Across workers sharing a store, a lease makes one poller per restaurant in all: a worker with
 subscribers takes ``poll-lease:<upstream>:<restaurant>`` (``set_if_absent`` with a TTL of
-three intervals, at least a second), renews it while it polls (a heartbeat beside the polls,
+three intervals, at least three seconds), renews it while it polls (a heartbeat beside the polls,
 so a slow poll does not lose it), and gives it back when its last local subscriber leaves.
 The others retry every interval and take over when it is given back or expires (its holder
 died). What the leader polls reaches every worker through the store's event bus
@@ -44,6 +44,8 @@ from tablegraph.stores.base import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: The shortest poll lease: a held-up event loop should not lose it between renewals.
+MIN_LEASE_SECONDS = 3.0
 
 
 def polled(provider: Provider) -> bool:
@@ -76,13 +78,15 @@ class Pollers:
         self.polls: dict[Stream, int] = {}
         #: Streams whose lease this worker holds (it is the one polling them).
         self.leading: set[Stream] = set()
+        #: Times this worker took a stream's lease (a lapse it got back does not count).
+        self.leads: dict[Stream, int] = {}
 
     def interval(self, upstream: str) -> float:
         own = self._intervals.get(upstream)
         return own if own is not None else self._settings.poll_interval_seconds
 
     def lease_seconds(self, upstream: str) -> float:
-        return max(3 * self.interval(upstream), 1.0)
+        return max(3 * self.interval(upstream), MIN_LEASE_SECONDS)
 
     def watch(self, stream: Stream) -> None:
         provider = self._providers.get(stream[0])
@@ -146,6 +150,7 @@ class Pollers:
             while True:
                 if await _quietly(store.set_if_absent(key, token, lease), False):
                     self.leading.add(stream)
+                    self.leads[stream] = self.leads.get(stream, 0) + 1
                     try:
                         await self._lead(provider, stream, store, key, token)
                     finally:
@@ -166,7 +171,11 @@ class Pollers:
             while True:
                 await asyncio.sleep(lease / 3)
                 # A store outage keeps this poller going: nobody else can take the lease then.
-                if not await _quietly(store.compare_and_set(key, token, token, lease), True):
+                if await _quietly(store.compare_and_set(key, token, token, lease), True):
+                    continue
+                # Lapsed while this process was held up: ours again if nobody took it (the
+                # poll under way goes on), else the other worker's.
+                if not await _quietly(store.set_if_absent(key, token, lease), True):
                     log.info("poll lease of %s/%s went to another worker", *stream)
                     return
         finally:
