@@ -394,6 +394,8 @@ async def launch_demo(
 
     runners: list[web.AppRunner] = []
     upstreams: list[UpstreamConfig] = []
+    if data_dir:
+        _forget_previous_demo(data_dir)
     try:
         for kind in available_simulators():
             module = simulator_module(kind)
@@ -415,6 +417,20 @@ async def launch_demo(
         raise
     runners.append(runner)
     return runners, f"http://{host}:{port}/graphql", gateway, upstreams
+
+
+def _forget_previous_demo(data_dir: str) -> None:
+    """Start the demo's store empty. Its simulators are seeded afresh on every run and reuse
+    their ids, so what an earlier run remembered would describe bookings that no longer exist:
+    an idempotency replay answering with a booking the new simulator never made, events of new
+    bookings taken for repeats of old ones, Libro accounts connected to a simulator that is
+    gone. The data directory itself stays (``token.key`` and the manage-token secret)."""
+    from tablegraph.stores.sqlite import FILE_NAME
+
+    base = os.path.join(os.path.expanduser(data_dir), FILE_NAME)
+    for path in (base, f"{base}-wal", f"{base}-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 def _with_token_key(
