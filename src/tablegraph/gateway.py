@@ -83,8 +83,7 @@ class Gateway:
         self.runtime = runtime or Runtime(monotonic=timer)
         if self.runtime.store is None:
             self.runtime.store = self.store
-        if self.runtime.calls is None:
-            self.runtime.calls = self.metrics
+        self.runtime.calls = self.metrics  # a runtime reused after a restart: the new gateway's
         #: Tells this gateway's own invalidation messages from other workers'.
         self.instance = uuid.uuid4().hex
         self._listener: asyncio.Task[None] | None = None
