@@ -204,8 +204,8 @@ def log_request(
     outcome: str | None,
     upstreams: Mapping[str, int],
 ) -> None:
-    """The access-log line of a GraphQL request (``outcome``: "ok" or the first error code,
-    None when the document was not executed)."""
+    """The access-log line of a GraphQL request (``outcome``: "ok" or the first error code;
+    None for a request refused before its document reached the schema — 400, 401, 413…)."""
     if not ACCESS.isEnabledFor(logging.INFO):
         return
     ms = round(seconds * 1000, 1)
