@@ -74,14 +74,12 @@ async def _two_workers(
             line = (await process.stdout.readline()).decode()
         assert "(2 workers)" in line, line
         base = line.split(" on ")[1].split("/graphql")[0]
+        listening = 0
         async with asyncio.timeout(60):
-            while True:  # bounded by the timeout: both workers are starting
-                try:
-                    async with httpx.AsyncClient(base_url=base) as probe:
-                        if (await probe.get("/healthz")).status_code == 200:
-                            break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
+            while listening < 2:  # each worker prints its banner once it listens
+                line = (await process.stdout.readline()).decode()
+                assert line, "the supervisor's output ended before both workers listened"
+                listening += line.startswith("tablegraph gateway on ")
         yield process, base
     finally:
         if process.returncode is None:  # a failed test: stop the workers too, then insist
