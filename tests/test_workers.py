@@ -192,6 +192,16 @@ async def test_one_scrape_counts_the_requests_of_every_worker(tmp_path: Path) ->
         if s.name == "tablegraph_requests_in_flight"
     ]
     assert in_flight == [0.0]  # summed over the live workers; the scrape is not GraphQL
+    # Figures the gateway's parts keep (here: the restaurant list cache, read once per
+    # request) are copied in by each worker as its requests end, the scraped one's included.
+    reads = sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name in ("tablegraph_cache_hits_total", "tablegraph_cache_misses_total")
+        and s.labels == {"cache": "restaurants"}
+    )
+    assert reads == sent
 
 
 def _probes(families: Any) -> float:

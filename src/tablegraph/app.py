@@ -253,7 +253,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         await request.app[PERSISTED].register(persisted)
     noted.outcome = outcome
     gateway.metrics.observe(noted.operation, outcome, time.perf_counter() - context.started)
-    gateway.metrics.sync()
+    gateway.metrics.request_done()
     # The document never executed (parse, validation, coercion or cost refusal).
     status = 200 if executed else _refused_status(media)
     text = json.dumps(body, default=str)

@@ -8,8 +8,9 @@ instrument of the library:
   upstream/method/endpoint/status (``observe_call``, told by every ``UpstreamClient``), store
   operations' latency by operation and store kind (``stores.timed``);
 - copied in from what other parts already count (``sync``: cache hits and misses, breaker
-  state and openings, rate budget left) at the end of every GraphQL request and before every
-  scrape — by increment for counters, so a process adds only what it counted itself.
+  state and openings, rate budget left) before every scrape and, with many workers, at the end
+  of every GraphQL request (``request_done``: a worker that is not scraped still reports) — by
+  increment for counters, so a process adds only what it counted itself.
 
 **Many workers** (``serve --workers N``): a scrape reaches one worker at random, so each worker
 keeps its series in prometheus-client's *multiprocess mode* — the supervisor
@@ -142,6 +143,8 @@ class Metrics:
         self._endpoints = _Bounded(MAX_ENDPOINTS)
         #: What ``sync`` last copied from each source counter (name → value).
         self._copied: dict[tuple[str, str], int] = {}
+        #: One of several workers: every request ends with a ``sync``.
+        self._shared = multiprocess_dir() is not None
 
     def observe(self, operation: str | None, outcome: str, seconds: float) -> None:
         name = self._operations(operation or "anonymous")
@@ -158,6 +161,10 @@ class Metrics:
 
     def observe_store(self, operation: str, store: str, seconds: float) -> None:
         self.store_latency.labels(operation, store).observe(seconds)
+
+    def request_done(self) -> None:
+        if self._shared:
+            self.sync()
 
     def sync(self) -> None:
         """Copy in what the gateway's parts count themselves (this process's share)."""
