@@ -182,6 +182,7 @@ class Metrics:
             "availability": gateway.availability,
             "restaurants": gateway.restaurant_lists,
             "opening_hours": gateway.opening,
+            "reviews": gateway.review_lists,
         }
         if gateway.runtime.caches is not None:  # adapters' caches, "<upstream>.<what>"
             caches.update(gateway.runtime.caches.made)
