@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 import signal
 import sys
@@ -156,6 +157,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from tablegraph.workers import supervise
 
                 return supervise(args.config, settings, host, port, args.workers)
+            from tablegraph import otel
+
+            if otel.configure(os.environ):  # each worker makes and exports its own spans
+                logging.getLogger("tablegraph.otel").info(
+                    "OpenTelemetry spans on (exporter from the OTEL_* environment variables)"
+                )
             asyncio.run(_run_gateway(settings, host, port, reuse_port=args.reuse_port))
         elif args.command == "simulate":
             asyncio.run(_run_simulator(args.kind, args.host, args.port, args.seed, _latency(args)))

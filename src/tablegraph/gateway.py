@@ -48,6 +48,7 @@ from tablegraph.providers.kit import Runtime
 from tablegraph.reconcile import LostCreates
 from tablegraph.settings import GatewaySettings
 from tablegraph.stores import MemoryStore, Store, Subscription, open_store
+from tablegraph.stores.timed import TimedStore
 
 log = logging.getLogger(__name__)
 V = TypeVar("V")
@@ -77,12 +78,15 @@ class Gateway:
         if store is None:
             kind = settings.store.kind
             store = MemoryStore(clock=timer) if kind == "memory" else open_store(settings.store)
-        #: Everything remembered beyond a request (``tablegraph.stores``).
-        self.store: Store = store
+        #: Read by ``/metrics``; made first, so the store and every upstream client report to it.
+        self.metrics = Metrics(self)
+        #: Everything remembered beyond a request (``tablegraph.stores``), each call timed.
+        self.store: Store = TimedStore(store, self.metrics.observe_store)
         #: What every adapter is built with: test seams and the gateway's own caches.
         self.runtime = runtime or Runtime(monotonic=timer)
         if self.runtime.store is None:
-            self.runtime.store = store
+            self.runtime.store = self.store
+        self.runtime.calls = self.metrics  # a runtime reused after a restart: the new gateway's
         #: Tells this gateway's own invalidation messages from other workers'.
         self.instance = uuid.uuid4().hex
         self._listener: asyncio.Task[None] | None = None
@@ -106,12 +110,11 @@ class Gateway:
         )
         self.review_lists: AsyncTTLCache[list[Review]] = AsyncTTLCache(60.0, timer=timer)
         self.idempotency: IdempotencyStore[Any] = IdempotencyStore(
-            store, dump=dump_outcome, load=load_outcome
+            self.store, dump=dump_outcome, load=load_outcome
         )
-        self.lost_creates = LostCreates(store)
+        self.lost_creates = LostCreates(self.store)
         #: Last known health per upstream: None (never checked), or the error code.
         self.last_error: dict[str, str | None] = {name: None for name in self.providers}
-        self.metrics = Metrics(self)
         #: Every booking write goes through here, whatever transport asked for it.
         self.bookings = BookingService(self)
         #: Live booking events: the bus, what feeds it, and the pollers its subscribers start.
