@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 import signal
 import sys
@@ -156,6 +157,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from tablegraph.workers import supervise
 
                 return supervise(args.config, settings, host, port, args.workers)
+            from tablegraph import otel
+
+            if otel.configure(os.environ):  # each worker makes and exports its own spans
+                logging.getLogger("tablegraph.otel").info(
+                    "OpenTelemetry spans on (exporter from the OTEL_* environment variables)"
+                )
             asyncio.run(_run_gateway(settings, host, port, reuse_port=args.reuse_port))
         elif args.command == "simulate":
             asyncio.run(_run_simulator(args.kind, args.host, args.port, args.seed, _latency(args)))
@@ -394,6 +401,8 @@ async def launch_demo(
 
     runners: list[web.AppRunner] = []
     upstreams: list[UpstreamConfig] = []
+    if data_dir:
+        _forget_previous_demo(data_dir)
     try:
         for kind in available_simulators():
             module = simulator_module(kind)
@@ -415,6 +424,20 @@ async def launch_demo(
         raise
     runners.append(runner)
     return runners, f"http://{host}:{port}/graphql", gateway, upstreams
+
+
+def _forget_previous_demo(data_dir: str) -> None:
+    """Start the demo's store empty. Its simulators are seeded afresh on every run and reuse
+    their ids, so what an earlier run remembered would describe bookings that no longer exist:
+    an idempotency replay answering with a booking the new simulator never made, events of new
+    bookings taken for repeats of old ones, Libro accounts connected to a simulator that is
+    gone. The data directory itself stays (``token.key`` and the manage-token secret)."""
+    from tablegraph.stores.sqlite import FILE_NAME
+
+    base = os.path.join(os.path.expanduser(data_dir), FILE_NAME)
+    for path in (base, f"{base}-wal", f"{base}-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 def _with_token_key(

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from tablegraph import deadline, provenance, tracing
+from tablegraph import deadline, otel, provenance
 from tablegraph.breaker import CircuitBreaker
 from tablegraph.errors import (
     GatewayError,
@@ -37,6 +37,7 @@ from tablegraph.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from tablegraph.routes import route_template
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,14 @@ class Auth(Protocol):
 
 
 RateLimitHook = Callable[[float | None], None]
+
+
+class CallObserver(Protocol):
+    """Told of every HTTP exchange with an upstream (``tablegraph.metrics``)."""
+
+    def observe_call(
+        self, upstream: str, method: str, endpoint: str, status: str, seconds: float
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,7 @@ class UpstreamClient:
         sleep: Sleep = asyncio.sleep,
         breaker: CircuitBreaker | None = None,
         on_rate_limited: RateLimitHook | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         self.name = name
         #: Shared by every client of one upstream (the adapter's token and API clients).
@@ -128,6 +138,8 @@ class UpstreamClient:
         self.retry = retry or RetryPolicy()
         #: Told of every 429 with its ``Retry-After`` in seconds (a rate governor listens).
         self.on_rate_limited = on_rate_limited
+        #: Told of every exchange: upstream, method, route template, status, seconds.
+        self.observer = observer
         self._sleep = sleep
         self._http = httpx.AsyncClient(
             base_url=base_url,
@@ -217,7 +229,7 @@ class UpstreamClient:
     async def _admit(self, call: _Call) -> tuple[dict[str, str], dict[str, str]]:
         """Deadline, then auth, then breaker (after auth: a token request may be the probe).
         Returns the headers to send and the auth headers among them."""
-        sent: dict[str, str] = {**tracing.outgoing(), **call.headers}
+        sent: dict[str, str] = dict(call.headers)  # the traceparent: per exchange, in _attempt
         auth_headers: dict[str, str] = {}
         try:
             self._check_deadline(call.method)
@@ -312,8 +324,11 @@ class UpstreamClient:
             details={"retryAfterSeconds": wait} if wait is not None else None,
         )
 
-    async def _attempt(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One HTTP exchange, cut to the deadline, reported to the breaker and provenance.
+    async def _attempt(
+        self, method: str, path: str, *, headers: Mapping[str, str], **kwargs: Any
+    ) -> httpx.Response:
+        """One HTTP exchange, cut to the deadline, reported to the breaker, provenance and the
+        observer (``/metrics``), inside its span (``otel``: the ``traceparent`` it sends).
 
         The breaker hears only about the upstream: its answers, its own timeout, a refused
         or broken connection. A call cut short by the caller's deadline, cancelled, or that
@@ -329,38 +344,55 @@ class UpstreamClient:
         writes = _writes.get()
         if writes is not None and method not in _READS:
             writes.append(f"{self.name} {method} {path}")
+        route = route_template(path)
         started = provenance.now()
         healthy: bool | None = None  # None: no verdict about the upstream
-        try:
+        status = "timeout"
+        with otel.upstream_call(self.name, method, route) as exchange:
             try:
-                async with asyncio.timeout(deadline.remaining()):
-                    await self._slots.acquire()
-            except TimeoutError:
-                raise httpx.PoolTimeout(
-                    f"no connection to {self.name} before the deadline"
-                ) from None
-            try:
-                timeout, cut = self._timeout_now()
-                if timeout.read is not None and timeout.read <= 0:
-                    raise httpx.PoolTimeout(f"the deadline passed before {self.name} was called")
-                healthy = False
-                response = await self._http.request(method, path, timeout=timeout, **kwargs)
-                healthy = response.status_code < 500
-                return response
-            except httpx.TimeoutException:
-                if cut:
-                    healthy = None  # the caller's deadline, not the upstream's own timeout
-                raise
+                try:
+                    async with asyncio.timeout(deadline.remaining()):
+                        await self._slots.acquire()
+                except TimeoutError:
+                    raise httpx.PoolTimeout(
+                        f"no connection to {self.name} before the deadline"
+                    ) from None
+                try:
+                    timeout, cut = self._timeout_now()
+                    if timeout.read is not None and timeout.read <= 0:
+                        raise httpx.PoolTimeout(
+                            f"the deadline passed before {self.name} was called"
+                        )
+                    healthy, status = False, "transport-error"
+                    response = await self._http.request(
+                        method,
+                        path,
+                        headers={**exchange.headers, **headers},
+                        timeout=timeout,
+                        **kwargs,
+                    )
+                    healthy = response.status_code < 500
+                    status = str(response.status_code)
+                    return response
+                except httpx.TimeoutException:
+                    status = "timeout"
+                    if cut:
+                        healthy = None  # the caller's deadline, not the upstream's own timeout
+                    raise
+                finally:
+                    self._slots.release()
             except asyncio.CancelledError:
-                healthy = None
+                healthy, status = None, "cancelled"
                 raise
             finally:
-                self._slots.release()
-        finally:
-            self._report(healthy)
-            record = provenance.current()
-            if record is not None:
-                record.called(self.name, started, provenance.now(), None)
+                self._report(healthy)
+                ended = provenance.now()
+                record = provenance.current()
+                if record is not None:
+                    record.called(self.name, started, ended, None)
+                exchange.status(status)
+                if self.observer is not None:
+                    self.observer.observe_call(self.name, method, route, status, ended - started)
 
     def _timeout_now(self) -> tuple[httpx.Timeout, bool]:
         """httpx's timeouts for an exchange starting now, and whether the request's deadline

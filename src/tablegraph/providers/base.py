@@ -138,6 +138,11 @@ class Provider:
         """Extra per-upstream state shown in ``upstreams`` and ``/readyz``."""
         return {}
 
+    def rate_budgets(self) -> dict[str, int]:
+        """Requests left in each client-side rate budget, by budget name (``/metrics``);
+        none for providers without one."""
+        return {}
+
     # ---- restaurants ----------------------------------------------------------------------
 
     async def list_restaurants(self) -> list[Restaurant]:
@@ -223,6 +228,7 @@ class Provider:
         kwargs.setdefault("max_connections", self.config.max_connections)
         kwargs.setdefault("breaker", self.breaker)
         kwargs.setdefault("sleep", self.runtime.sleep)
+        kwargs.setdefault("observer", self.runtime.calls)
         if self.runtime.transport is not None:
             kwargs.setdefault("transport", self.runtime.transport)
         return UpstreamClient(self.name, self.config.base_url, **kwargs)

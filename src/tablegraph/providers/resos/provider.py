@@ -210,6 +210,10 @@ class ResosProvider(Provider):
             }
         }
 
+    def rate_budgets(self) -> dict[str, int]:
+        """One budget per API key, named by its credential (never the key itself)."""
+        return {credential: g.remaining() for credential, g in self.governors.items()}
+
     def _api(self, r: RestaurantConfig) -> Caller:
         return self._callers[r.credential]
 
