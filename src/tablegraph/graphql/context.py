@@ -93,6 +93,8 @@ class Context:
     #: (the HTTP layer's per-client rate limiter). The refusal is kept in ``cost_refusal``.
     charge: Callable[[int], None] | None = None
     cost_refusal: Exception | None = None
+    #: Field names asked under each field (``selections.asked``), per request.
+    asked: dict[tuple[int, ...], frozenset[str]] = field(default_factory=dict)
     _once: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict, init=False)
     restaurants: UpstreamLoader[Restaurant] = field(init=False)
     bookings: UpstreamLoader[Booking] = field(init=False)

@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 from tablegraph import breaker, ids, model
 from tablegraph.errors import GatewayError, InvalidInput
 from tablegraph.graphql.context import Info
+from tablegraph.graphql.selections import answerable, asked
 
 if TYPE_CHECKING:
     from tablegraph.graphql.restaurant import Restaurant
@@ -270,6 +271,12 @@ class Booking(Node):
         done, found = info.context.guests.loaded((self.m.upstream, self.m.guest_id))
         if done:
             return Guest.of(found) if found else None
+        preview = self.m.guest_preview
+        # Strawberry's Info has no public accessor for the field's AST nodes.
+        if preview is not None and asked(info._raw_info, info.context.asked) <= answerable(
+            preview.fields
+        ):
+            return Guest.of(preview.guest)
         return self._load_guest(info)  # type: ignore[return-value]
 
     async def _load_guest(self, info: Info) -> Guest | None:
