@@ -27,6 +27,9 @@ BOOKING_ROUTE = {
 #: the id, so it reads the booking back once after; LibreBooking answers a write with its
 #: reference only, likewise.
 READS = {"vardvik": 1, "libro": 1, "librebooking": 2, "resos": 2}
+#: Writes that read nothing: Vardvik answers a cancel with the whole booking
+#: (``Provider.cancel_answers_booking``), and this client may touch every restaurant.
+UNREAD = {("vardvik", "cancel")}
 #: LibreBooking's adapter is being reworked on another branch; these rows fail today.
 PENDING = {
     ("librebooking", "update"): "LibreBooking's update reads the booking three times",
@@ -71,6 +74,6 @@ async def test_a_write_reads_its_booking_once(kind: str, write: str, start_serve
     assert "errors" not in body, body["errors"]
     (payload,) = body["data"].values()
     assert payload["userErrors"] == [], payload
-    assert reads == READS[kind]
+    assert reads == (0 if (kind, write) in UNREAD else READS[kind])
     trace = body["extensions"]["upstreams"][stack.upstream]
     assert trace["requests"] >= 1 and trace["cached"] is False and trace["ageSeconds"] is None
