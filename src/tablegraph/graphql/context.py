@@ -95,6 +95,9 @@ class Context:
     cost_refusal: Exception | None = None
     #: Field names asked under each field (``selections.asked``), per request.
     asked: dict[tuple[int, ...], frozenset[str]] = field(default_factory=dict)
+    #: GraphQL objects built once per request and shared by every field that returns them
+    #: (a day's bookings all name one restaurant).
+    views: dict[Hashable, Any] = field(default_factory=dict)
     _once: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict, init=False)
     restaurants: UpstreamLoader[Restaurant] = field(init=False)
     bookings: UpstreamLoader[Booking] = field(init=False)

@@ -290,13 +290,38 @@ class Booking(Node):
         return Guest.of(found) if found else None
 
     @strawberry.field
-    async def restaurant(
+    def restaurant(
         self, info: Info
     ) -> Annotated[Restaurant, strawberry.lazy("tablegraph.graphql.restaurant")] | None:
-        from tablegraph.graphql.restaurant import Restaurant
+        # Not async, like ``guest``: the restaurant of a listed booking is nearly always loaded
+        # already (the list's own), and then one view of it serves every booking.
+        key = (self.m.upstream, self.m.restaurant_id)
+        done, found = info.context.restaurants.loaded(key)
+        if done:
+            return _restaurant_view(info, found)
+        return self._load_restaurant(info)  # type: ignore[return-value]
 
+    async def _load_restaurant(
+        self, info: Info
+    ) -> Annotated[Restaurant, strawberry.lazy("tablegraph.graphql.restaurant")] | None:
         found = await info.context.restaurants.load((self.m.upstream, self.m.restaurant_id))
-        return Restaurant.of(found) if found else None
+        return _restaurant_view(info, found)
+
+
+def _restaurant_view(
+    info: Info, found: model.Restaurant | None
+) -> Annotated[Restaurant, strawberry.lazy("tablegraph.graphql.restaurant")] | None:
+    """One GraphQL view per restaurant and request, however many bookings name it."""
+    from tablegraph.graphql.restaurant import Restaurant
+
+    if found is None:
+        return None
+    views = info.context.views
+    key = ("Restaurant", found.upstream, found.native_id)
+    view = views.get(key)
+    if view is None or view.m is not found:
+        view = views[key] = Restaurant.of(found)
+    return view
 
 
 @strawberry.type
