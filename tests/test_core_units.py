@@ -12,7 +12,7 @@ from tablegraph.cache import AsyncTTLCache
 from tablegraph.errors import IdempotencyConflict, InvalidInput
 from tablegraph.idempotency import IdempotencyStore, fingerprint
 from tablegraph.settings import ConfigError, Secret, parse_settings
-from tablegraph.timeutil import local_day_bounds, localize, parse_instant
+from tablegraph.timeutil import instant_in, local_day_bounds, localize, parse_instant
 
 
 class FakeTimer:
@@ -43,8 +43,14 @@ def test_parse_instant_accepts_provider_styles_and_refuses_naive() -> None:
     assert parse_instant("2021-03-08T09:56:04+0000") == expected  # LibreBooking style
     assert parse_instant("2021-03-08T09:56:04.000Z") == expected  # Vardvik style
     assert parse_instant("2021-03-08T04:56:04-0500") == expected
+    # What ``datetime.fromisoformat`` refuses, the lenient path still reads.
+    assert parse_instant(" 2021-03-08T09:56:04z ") == expected
     with pytest.raises(ValueError):
         parse_instant("2021-03-08T09:56:04")
+    with pytest.raises(ValueError):  # refused again: errors are not cached as values
+        parse_instant("2021-03-08T09:56:04")
+    local = instant_in("2021-03-08T09:56:04.000Z", "Europe/Oslo")
+    assert local == expected and local.utcoffset() == timedelta(hours=1)
 
 
 def test_local_day_is_23_hours_on_spring_forward_in_berlin() -> None:
