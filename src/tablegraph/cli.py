@@ -10,9 +10,9 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -143,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("\n".join(out), flush=True)
             return code
         if args.command == "demo":
-            asyncio.run(_run_demo(args.host, args.port, args.seed, args.data_dir, _latency(args)))
+            run_loop(_run_demo(args.host, args.port, args.seed, args.data_dir, _latency(args)))
         elif args.command == "serve":
             from tablegraph.configmodel import load_config
 
@@ -156,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from tablegraph.workers import supervise
 
                 return supervise(args.config, settings, host, port, args.workers)
-            asyncio.run(_run_gateway(settings, host, port, reuse_port=args.reuse_port))
+            run_loop(_run_gateway(settings, host, port, reuse_port=args.reuse_port))
         elif args.command == "simulate":
             asyncio.run(_run_simulator(args.kind, args.host, args.port, args.seed, _latency(args)))
     except ConfigError as exc:
@@ -251,6 +251,18 @@ def _documents(paths: list[str], output: str | None) -> int:
         sys.stdout.write(text)
     print(f"{len(manifest)} trusted document(s)", file=sys.stderr)
     return 0
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run(main)`` on uvloop where it is installed (a dependency on Linux and macOS):
+    its event loop costs less CPU per request than asyncio's (``tests/bench/HISTORY.md``);
+    plain asyncio elsewhere."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 def _latency_arguments(parser: argparse.ArgumentParser) -> None:

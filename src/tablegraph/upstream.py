@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from tablegraph import deadline, provenance, tracing
 from tablegraph.breaker import CircuitBreaker
@@ -425,6 +426,12 @@ def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def json_body(response: httpx.Response, upstream: str) -> Any:
     """The decoded JSON body, or ``UpstreamBadResponse`` (without echoing the body)."""
+    try:
+        # orjson: the body is UTF-8, as JSON must be; anything else goes through httpx's
+        # decoding (it guesses the charset).
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return response.json()
     except ValueError:

@@ -10,7 +10,6 @@ parent that passes SIGTERM on.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import tempfile
 from dataclasses import replace
 from types import FrameType
 
-from tablegraph.cli import _run_gateway
+from tablegraph.cli import _run_gateway, run_loop
 from tablegraph.providers import KINDS
 from tablegraph.settings import GatewaySettings, Limits, StoreConfig
 from tablegraph.simulators import simulator_module
@@ -77,4 +76,4 @@ if __name__ == "__main__":
         forwarded = ["--port-base", str(args.port_base), "--port", str(args.port)]
         raise SystemExit(_supervise(forwarded + (["--naive"] if args.naive else []), args.workers))
     gateway_settings = settings(args.port_base, args.naive, args.store_dir)
-    asyncio.run(_run_gateway(gateway_settings, "127.0.0.1", args.port, reuse_port=args.reuse_port))
+    run_loop(_run_gateway(gateway_settings, "127.0.0.1", args.port, reuse_port=args.reuse_port))
