@@ -51,8 +51,9 @@ from tests.bench.workloads import (
 
 HERE = Path(__file__).parent
 PY = sys.executable
+#: Simulators on ``--port-base`` + i, their control server + 9, the gateway measured + 80.
 PORT_BASE = 18100
-GATEWAY_PORT = 18180
+GATEWAY_OFFSET = 80
 #: tablegraph systems: the flags of ``tests.bench.gateway``.
 SYSTEMS: dict[str, list[str]] = {"tablegraph": [], "tablegraph-naive": ["--naive"]}
 PEER = "peer"
@@ -273,23 +274,27 @@ def _drain(control: str, limit: float = 30.0) -> None:
         time.sleep(1.0)
 
 
-def _start(system: str, workers: int, peer_at: tuple[Path, Path] | None) -> tuple[Any, str]:
+def _start(
+    system: str, workers: int, peer_at: tuple[Path, Path] | None, base: int
+) -> tuple[Any, str]:
     """The system's process (tree) and its health URL."""
+    port = base + GATEWAY_OFFSET
     if system == PEER:
         assert peer_at is not None
-        command = peer.command(*peer_at, GATEWAY_PORT, workers)
+        command = peer.command(*peer_at, port, workers)
         health = peer.HEALTH
     else:
-        command = [PY, "-m", "tests.bench.gateway", "--port-base", str(PORT_BASE)]
-        command += ["--port", str(GATEWAY_PORT), "--workers", str(workers), *SYSTEMS[system]]
+        command = [PY, "-m", "tests.bench.gateway", "--port-base", str(base)]
+        command += ["--port", str(port), "--workers", str(workers), *SYSTEMS[system]]
         health = "/healthz"
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc, f"http://127.0.0.1:{GATEWAY_PORT}{health}"
+    return proc, f"http://127.0.0.1:{port}{health}"
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="tablegraph-bench-"))
-    control = f"http://127.0.0.1:{PORT_BASE + CONTROL_OFFSET}"
+    base = args.port_base
+    control = f"http://127.0.0.1:{base + CONTROL_OFFSET}"
     peer_folder = peer.install() if PEER in args.systems else None
     upstreams = subprocess.Popen(
         [
@@ -297,7 +302,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "-m",
             "tests.bench.upstreams",
             "--port-base",
-            str(PORT_BASE),
+            str(base),
             "--latency-ms",
             str(args.latency_ms),
             "--jitter-ms",
@@ -313,10 +318,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         files = bodies(_get(control + "/env"), tmp)
         peer_at = None
         if peer_folder is not None:
-            vardvik = f"http://127.0.0.1:{PORT_BASE + KINDS.index('vardvik')}"
+            vardvik = f"http://127.0.0.1:{base + KINDS.index('vardvik')}"
             key = simulator_module("vardvik").demo_upstreams(vardvik)[0].credentials["api_key"]
             peer_at = (peer_folder, peer.compose(peer_folder, vardvik, key.reveal()))
-        url = f"http://127.0.0.1:{GATEWAY_PORT}/graphql"
+        url = f"http://127.0.0.1:{base + GATEWAY_OFFSET}/graphql"
         for round_ in range(args.rounds):
             for workers in args.workers:
                 for system in args.systems:
@@ -326,7 +331,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     names = [n for n in args.workloads if system != PEER or n in PEER_WORKLOADS]
                     if not names:
                         continue
-                    gateway, health = _start(system, workers, peer_at)
+                    gateway, health = _start(system, workers, peer_at, base)
                     try:
                         _wait(health, gateway)
                         for name in names:
@@ -521,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--jitter-ms", type=float, default=2.0)
     parser.add_argument("--bookings", type=int, default=50)
+    parser.add_argument("--port-base", type=int, default=PORT_BASE, help="loopback ports from")
     parser.add_argument(
         "--budget", type=float, default=1800.0, help="seconds; no new system starts after"
     )
