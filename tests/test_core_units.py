@@ -186,3 +186,18 @@ def test_ids_that_would_name_another_upstream_resource_are_malformed(native: str
     with pytest.raises(InvalidInput, match="malformed id"):
         ids.decode(ids.encode("Booking", "libro-montreal", native))
     assert ids.decode(ids.encode("Booking", "u", "a.b/..c")).native_id == "a.b/..c"
+
+
+def test_settle_memory_freezes_what_the_gateway_holds_and_spaces_young_collections() -> None:
+    import gc
+
+    from tablegraph.cli import GC_THRESHOLD, settle_memory
+
+    before = gc.get_threshold()
+    try:
+        settle_memory()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == GC_THRESHOLD > before[0]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
