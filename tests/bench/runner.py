@@ -232,7 +232,7 @@ def _rows(answer: Any) -> int:
     return 0
 
 
-def _ops(control: str, url: str, files: list[Path], name: str) -> tuple[int, int]:
+def _ops(control: str, url: str, files: list[Path], name: str, warm: int = 1) -> tuple[int, int]:
     """Upstream requests of one warm operation (book: the create and its cancel), and the
     rows of its answer."""
     rows = 0
@@ -252,7 +252,8 @@ def _ops(control: str, url: str, files: list[Path], name: str) -> tuple[int, int
             _get(url, body.replace(b"KEY", os.urandom(6).hex().encode()))
 
     try:
-        once()
+        for _ in range(warm):  # every worker warm (connections spread between them)
+            once()
         _get(control + "/reset", b"{}")
         once()
     except (OSError, RuntimeError, KeyError) as exc:
@@ -337,7 +338,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         for name in names:
                             bodies_of = files[f"peer:{name}" if system == PEER else name]
                             _drain(control)
-                            requests, rows = _ops(control, url, bodies_of, name)
+                            requests, rows = _ops(control, url, bodies_of, name, 4 * workers)
                             for c in args.concurrency:
                                 _drain(control)
                                 cpu0 = _cpu_seconds(gateway.pid)
