@@ -140,6 +140,11 @@ class UpstreamClient:
             headers=dict(default_headers or {}),
             follow_redirects=False,
         )
+        # Requests beyond the pool's connections wait here, not in httpcore's queue: its pool
+        # rescans every queued request against every connection whenever one is added or
+        # removed, which grew a dashboard's CPU with concurrency (issue #16's profile at c=50).
+        self._slots = asyncio.Semaphore(max_connections)
+        self._pool_timeout = timeout  # httpx's pool timeout: the client's timeout
         self._refresh_lock = asyncio.Lock()
         self._auth_generation = 0
         #: Requests actually sent, by method and status (``"GET 200"``); tests and /metrics.
@@ -324,7 +329,11 @@ class UpstreamClient:
         healthy: bool | None = False  # None: no verdict about the upstream
         try:
             async with asyncio.timeout(deadline.remaining()):
-                response = await self._http.request(method, path, **kwargs)
+                await self._take_slot()
+                try:
+                    response = await self._http.request(method, path, **kwargs)
+                finally:
+                    self._slots.release()
             healthy = response.status_code < 500
             return response
         except (asyncio.CancelledError, TimeoutError, httpx.PoolTimeout):
@@ -335,6 +344,14 @@ class UpstreamClient:
             record = provenance.current()
             if record is not None:
                 record.called(self.name, started, provenance.now(), None)
+
+    async def _take_slot(self) -> None:
+        """A connection's worth of room, or ``httpx.PoolTimeout`` as httpx would raise it."""
+        try:
+            async with asyncio.timeout(self._pool_timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise httpx.PoolTimeout("no connection free in time") from None
 
     def _report(self, healthy: bool | None) -> None:
         if self.breaker is None:
