@@ -30,11 +30,11 @@ from graphql import DocumentNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
-from tablegraph import deadline, logs, provenance, tracing
+from tablegraph import deadline, logs, otel, provenance, tracing
 from tablegraph.auth import redact
 from tablegraph.auth.authenticate import Authenticator, MissingCredentials
 from tablegraph.auth.connect import ConnectGuard
-from tablegraph.auth.identity import IDENTITY, Identity
+from tablegraph.auth.identity import IDENTITY, Identity, idempotency_scope
 from tablegraph.auth.manage import ManageTokens
 from tablegraph.auth.scopes import Scope
 from tablegraph.auth.tokens import InvalidCredentials
@@ -43,7 +43,12 @@ from tablegraph.gateway import Gateway
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.graphiql import graphiql_response, static_routes
 from tablegraph.graphql.live import LiveView, sse, subscriber_access, wants_sse
-from tablegraph.graphql.persisted import MemoryDocumentStore, PersistedDocuments, load_manifest
+from tablegraph.graphql.persisted import (
+    MemoryDocumentStore,
+    PersistedDocuments,
+    SharedDocumentStore,
+    load_manifest,
+)
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
 from tablegraph.http import encode
 from tablegraph.http.body import loads_bounded, read_body
@@ -99,6 +104,8 @@ class _Seen:
     """What the access log says of a request, noted while it is handled."""
 
     operation: str | None = None
+    #: "ok", or the first error code, once the document was executed.
+    outcome: str | None = None
     upstream_requests: dict[str, int] = field(default_factory=dict)
 
 
@@ -109,29 +116,35 @@ SEEN = web.RequestKey("seen", _Seen)
 async def access_log(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """One access-log line per ``/graphql`` request, refused ones (401, 413, 429…) included."""
+    """The one log line of a ``/graphql`` request, refused ones (401, 413, 429…) included.
+
+    Every other line logged while the request is handled carries its ``request_id`` (and,
+    once known, ``client_id`` and ``operation``) from the log scope opened here."""
     if request.path != "/graphql":
         return await handler(request)
     started = time.perf_counter()
     seen = request[SEEN] = _Seen()
     status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        identity = request.get(IDENTITY)
-        logs.log_request(
-            request,
-            client=identity.client_id if identity is not None else (request.remote or "-"),
-            status=status,
-            seconds=time.perf_counter() - started,
-            operation=seen.operation,
-            upstreams=seen.upstream_requests,
-        )
+    with logs.request_scope(request_id=_request_id(request)) as scope:
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            identity = request.get(IDENTITY)
+            logs.log_request(
+                request,
+                request_id=scope["request_id"],
+                client=identity.client_id if identity is not None else (request.remote or "-"),
+                status=status,
+                seconds=time.perf_counter() - started,
+                operation=seen.operation,
+                outcome=seen.outcome,
+                upstreams=seen.upstream_requests,
+            )
 
 
 async def graphql_handler(request: web.Request) -> web.StreamResponse:
@@ -182,20 +195,24 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     except RequestRefused as exc:  # an unknown or untrusted persisted document
         return error_response(_refused_status(media), exc.code, exc.message, media)
 
-    context = Context(gateway=gateway, identity=request[IDENTITY])
+    context = Context(
+        gateway=gateway,
+        identity=request[IDENTITY],
+        idempotency_scope=idempotency_scope(request[IDENTITY], request.remote),
+    )
     limiter, caller = request.app[RATE_LIMITER], client_key(request)
     context.charge = lambda cost: limiter.charge(caller, cost)  # per-client cost per minute
     gateway.metrics.in_flight.inc()
-    seen = {
-        "request_id": _request_id(request),
-        "client_id": context.identity.client_id,
-        "operation": operation or _first_operation_name(query),
-    }
+    logs.annotate(client_id=context.identity.client_id, operation=noted.operation)
     with (
         deadline.scope(budget),
         provenance.recording() as record,
-        tracing.scope(request.headers.get(tracing.HEADER)),
-        logs.request_scope(**seen),
+        otel.operation(
+            request.headers.get(tracing.HEADER),
+            name=noted.operation,
+            kind=_operation_kind(query, noted.operation),
+            client=context.identity.client_id,
+        ) as span,
     ):
         try:
             result = await request.app[SCHEMA].execute(
@@ -206,7 +223,9 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             )
         except CannotGetOperationTypeError:
             # Strawberry raises (instead of answering) when operationName names no operation.
-            gateway.metrics.observe(seen["operation"], "GRAPHQL_VALIDATION_FAILED", 0.0)
+            noted.outcome = "GRAPHQL_VALIDATION_FAILED"
+            span.outcome(noted.outcome)
+            gateway.metrics.observe(noted.operation, noted.outcome, 0.0)
             return error_response(
                 _refused_status(media),
                 "GRAPHQL_VALIDATION_FAILED",
@@ -215,10 +234,13 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             )
         finally:
             gateway.metrics.in_flight.dec()
+        context.settle_late(result.data)  # counters as of the end of the operation
+        errors = [format_error(e) for e in (result.errors or [])]
+        errors += [format_error(e) for e in context.extra_errors]
+        outcome = str((errors[0].get("extensions") or {}).get("code", "ERROR")) if errors else "ok"
+        span.outcome(outcome)
     if context.cost_refusal is not None:
         raise context.cost_refusal  # over the client's cost budget: 429 from the middleware
-    errors = [format_error(e) for e in (result.errors or [])]
-    errors += [format_error(e) for e in context.extra_errors]
     for error in errors:  # failures an adapter raised itself (an unparseable body...)
         ext = error.get("extensions") or {}
         if ext.get("upstream") and str(ext.get("code", "")).startswith(_UPSTREAM_CODES):
@@ -239,12 +261,9 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         body["extensions"]["cost"] = context.cost
     if executed:
         await request.app[PERSISTED].register(persisted)
-    outcome = str((errors[0].get("extensions") or {}).get("code", "ERROR")) if errors else "ok"
-    took = time.perf_counter() - context.started
-    gateway.metrics.observe(seen["operation"], outcome, took)
-    log.info(
-        "graphql request", extra={**seen, "outcome": outcome, "duration_ms": round(took * 1000, 1)}
-    )
+    noted.outcome = outcome
+    gateway.metrics.observe(noted.operation, outcome, time.perf_counter() - context.started)
+    gateway.metrics.request_done()
     # The document never executed (parse, validation, coercion or cost refusal).
     status = 200 if executed else _refused_status(media)
     raw = encode.dumps(body)
@@ -284,13 +303,16 @@ def _operation_name(query: str) -> str | None:
     return names.pop() if len(names) == 1 else None
 
 
-_OPERATION_NAME = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+_KIND = re.compile(r"(?:^|[\s}])(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?")
 
 
-def _first_operation_name(query: str) -> str | None:
-    """The document's first named operation, for metrics and logs (no second parse)."""
-    found = _OPERATION_NAME.search(query)
-    return found.group(1) if found else None
+def _operation_kind(query: str, name: str | None) -> str:
+    """``query``, ``mutation`` or ``subscription``: the named operation's (else the first
+    one's) type, for its span; an anonymous ``{ … }`` is a query."""
+    for kind, found in _KIND.findall(query[:20_000]):
+        if name is None or found == name:
+            return str(kind)
+    return "query"
 
 
 def _request_id(request: web.Request) -> str:
@@ -357,7 +379,7 @@ async def authenticate(
     policy = _policy(request)
     if policy == _TICKET:
         guard = request.app[CONNECT_GUARD]
-        if not guard.take_ticket(request):
+        if not await guard.take_ticket(request):
             return _unauthorized(request, "unknown, used or expired start link", invalid=True)
         return await guard.start(request, handler)
     if policy == _PUBLIC:
@@ -383,7 +405,7 @@ async def authenticate(
         return web.json_response(body, status=403)
     if request.path.startswith("/connect/"):
         if request.method == "POST":
-            return request.app[CONNECT_GUARD].new_ticket(request)
+            return await request.app[CONNECT_GUARD].new_ticket(request)
         return await request.app[CONNECT_GUARD].start(request, handler)
     return await handler(request)
 
@@ -466,10 +488,8 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         log.warning("refused a malformed webhook payload for %s", name, exc_info=True)
         return web.json_response({"error": "the webhook payload is malformed"}, status=400)
     event_id = touched.event_id
-    if event_id and gateway.seen_webhook_events.get((name, event_id)):
+    if event_id and not await gateway.first_delivery(name, event_id):
         return web.json_response({"status": "duplicate"})
-    if event_id:
-        gateway.seen_webhook_events.set((name, event_id), True)
     for rid in touched.restaurant_ids or (None,):
         gateway.invalidate_availability(name, rid)
     await gateway.feed.webhook(name, touched, gateway.provider(name).get_bookings)
@@ -497,12 +517,13 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
     app[AUTH] = Authenticator(auth)
     if manage_tokens is not None:  # a test's clock, or secrets not from the settings
         gateway.bookings.manage_tokens = manage_tokens
-    app[CONNECT_GUARD] = ConnectGuard(auth.public_base_url)
+    app[CONNECT_GUARD] = ConnectGuard(auth.public_base_url, gateway.store)
     app.on_response_prepare.append(_no_server_banner)
     security = settings.security
     app[SCHEMA] = build_schema(settings.limits, security)
+    local = MemoryDocumentStore(security.apq_cache_mb * 1024 * 1024)
     app[PERSISTED] = PersistedDocuments(
-        store=MemoryDocumentStore(security.apq_cache_mb * 1024 * 1024) if security.apq else None,
+        store=SharedDocumentStore(gateway.store, local) if security.apq else None,
         manifest=load_manifest(security.trusted_documents) if security.trusted_documents else None,
     )
     app[RATE_LIMITER] = limiter

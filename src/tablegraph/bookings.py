@@ -45,7 +45,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from tablegraph import ids, prefetch, reconcile
+from tablegraph import hours, ids, prefetch, reconcile
 from tablegraph.auth.identity import EVERYTHING, Tenancy
 from tablegraph.auth.manage import ManageTokens
 from tablegraph.errors import (
@@ -58,6 +58,7 @@ from tablegraph.errors import (
     PolicyViolation,
     SlotUnavailable,
 )
+from tablegraph.guests_on_file import under_profile_on_file
 from tablegraph.idempotency import fingerprint, plain, upstream_key
 from tablegraph.model import (
     Booking,
@@ -179,18 +180,33 @@ class BookingService:
     # ---- writes ---------------------------------------------------------------------------
 
     async def create(
-        self, restaurant: Restaurant, request: NewBooking, *, client: str, key: WriteKey
+        self,
+        restaurant: Restaurant,
+        request: NewBooking,
+        *,
+        client: str,
+        key: WriteKey,
+        guests_writable: bool = True,
     ) -> Booking:
-        """Book at ``restaurant``; ``request`` runs under ``key`` whatever key it carries."""
+        """Book at ``restaurant``; ``request`` runs under ``key`` whatever key it carries.
+        Without ``guests_writable`` an existing guest profile is booked under, never changed
+        (``guests_on_file``)."""
         request = replace(request, idempotency_key=upstream_key(client, key.value))
         provider = self._gateway.provider(restaurant.upstream)
 
         async def write() -> Booking:
             self._check_create(restaurant, request)
+            sent = request
+            if not guests_writable:
+                sent = await under_profile_on_file(provider, restaurant.native_id, request)
             # An ambiguous answer is looked up before anything is reported, and a retry of a
             # create whose outcome stayed unknown looks again before it books.
-            with _slot_is_the_start():
-                booking = await self._gateway.lost_creates.create(provider, request, client)
+            try:
+                with _slot_is_the_start():
+                    booking = await self._gateway.lost_creates.create(provider, sent, client)
+            except SlotUnavailable:
+                await self._refuse_if_closed(restaurant, request.start)
+                raise
             self._invalidate(booking)
             await self._gateway.feed.wrote(None, booking)
             return booking
@@ -211,6 +227,21 @@ class BookingService:
             raise PolicyViolation("the start time is in the past", field=("start",))
         if Capability.BOOKING_CREATE not in restaurant.capabilities:
             raise NotSupported("this restaurant takes no bookings through the gateway")
+
+    async def _refuse_if_closed(self, restaurant: Restaurant, start: datetime) -> None:
+        """A time the provider called unavailable while the restaurant is closed is outside
+        its policy (``OUTSIDE_POLICY`` on ``start``), whichever provider said so: some cannot
+        tell closed from full. Nothing is decided when the hours cannot be read."""
+        if Capability.OPENING_HOURS not in restaurant.capabilities:
+            return
+        try:
+            opening = await self._gateway.opening_hours(restaurant)
+        except GatewayError:
+            return
+        if hours.open_at(opening, start, restaurant.timezone) is False:
+            raise PolicyViolation(
+                "the restaurant is closed at that time", field=("start",)
+            ) from None
 
     async def reschedule(
         self,
@@ -247,6 +278,10 @@ class BookingService:
             try:
                 with prefetch.handing(kept), _slot_is_the_start(change.start is not None):
                     moved = await provider.reschedule_booking(current.native_id, change)
+            except SlotUnavailable:
+                if restaurant is not None and change.start is not None:
+                    await self._refuse_if_closed(restaurant, change.start)
+                raise
             except reconcile.AMBIGUOUS as lost:
                 self._invalidate(current, *wanted)
                 moved = await reconcile.settle(
@@ -370,7 +405,7 @@ class BookingService:
         return await self._once(client, key or WriteKey.of(None), "update", asked, write)
 
     async def join_waitlist(
-        self, restaurant: Restaurant, request: WaitlistRequest
+        self, restaurant: Restaurant, request: WaitlistRequest, *, guests_writable: bool = True
     ) -> WaitlistEntry:
         if Capability.WAITLIST not in restaurant.capabilities:
             raise NotSupported("this restaurant has no waitlist")
@@ -380,7 +415,10 @@ class BookingService:
             raise InvalidInput(
                 "a waitlist entry needs the guest's e-mail or phone", field=("guest", "email")
             )
-        return await self._gateway.provider(restaurant.upstream).join_waitlist(request)
+        provider = self._gateway.provider(restaurant.upstream)
+        if not guests_writable:
+            request = await under_profile_on_file(provider, restaurant.native_id, request)
+        return await provider.join_waitlist(request)
 
     async def upsert_guest(self, restaurant: Restaurant, request: GuestUpsert) -> Guest:
         if Capability.GUEST_UPSERT not in restaurant.capabilities:

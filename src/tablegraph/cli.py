@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import errno
 import gc
+import logging
 import os
 import signal
 import sys
@@ -157,6 +158,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from tablegraph.workers import supervise
 
                 return supervise(args.config, settings, host, port, args.workers)
+            from tablegraph import otel
+
+            if otel.configure(os.environ):  # each worker makes and exports its own spans
+                logging.getLogger("tablegraph.otel").info(
+                    "OpenTelemetry spans on (exporter from the OTEL_* environment variables)"
+                )
             run_loop(_run_gateway(settings, host, port, reuse_port=args.reuse_port))
         elif args.command == "simulate":
             asyncio.run(_run_simulator(args.kind, args.host, args.port, args.seed, _latency(args)))
@@ -422,6 +429,8 @@ async def launch_demo(
 
     runners: list[web.AppRunner] = []
     upstreams: list[UpstreamConfig] = []
+    if data_dir:
+        _forget_previous_demo(data_dir)
     try:
         for kind in available_simulators():
             module = simulator_module(kind)
@@ -429,7 +438,7 @@ async def launch_demo(
             runners.append(runner)
             upstreams.extend(module.demo_upstreams(url))
         settings = GatewaySettings(
-            upstreams=tuple(upstreams),
+            upstreams=tuple(_with_token_key(upstreams, data_dir)),
             host=host,
             port=port,
             auth=demo_auth(key or new_key()),
@@ -443,6 +452,42 @@ async def launch_demo(
         raise
     runners.append(runner)
     return runners, f"http://{host}:{port}/graphql", gateway, upstreams
+
+
+def _forget_previous_demo(data_dir: str) -> None:
+    """Start the demo's store empty. Its simulators are seeded afresh on every run and reuse
+    their ids, so what an earlier run remembered would describe bookings that no longer exist:
+    an idempotency replay answering with a booking the new simulator never made, events of new
+    bookings taken for repeats of old ones, Libro accounts connected to a simulator that is
+    gone. The data directory itself stays (``token.key`` and the manage-token secret)."""
+    from tablegraph.stores.sqlite import FILE_NAME
+
+    base = os.path.join(os.path.expanduser(data_dir), FILE_NAME)
+    for path in (base, f"{base}-wal", f"{base}-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+
+
+def _with_token_key(
+    upstreams: Sequence[UpstreamConfig], data_dir: str | None
+) -> list[UpstreamConfig]:
+    """The demo's upstreams whose adapters keep OAuth tokens (a ``token_store_key``
+    credential), given a key generated once into the data directory: their tokens are then
+    sealed in the demo's store, as in production, instead of staying in memory."""
+    from dataclasses import replace
+
+    from tablegraph.auth.manage import secret_from_file
+    from tablegraph.providers import provider_class
+
+    if not data_dir:
+        return list(upstreams)
+    key = secret_from_file(os.path.join(os.path.expanduser(data_dir), "token.key"))
+    return [
+        replace(u, credentials={**u.credentials, "token_store_key": key})
+        if "token_store_key" in provider_class(u.kind).credential_names
+        else u
+        for u in upstreams
+    ]
 
 
 async def _run_demo(

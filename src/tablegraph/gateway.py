@@ -35,23 +35,27 @@ from tablegraph import provenance
 from tablegraph.bookings import BookingService, dump_outcome, load_outcome
 from tablegraph.cache import AsyncTTLCache, Timer
 from tablegraph.errors import GatewayError, NotFound, NotSupported, UpstreamError, UpstreamTimeout
+from tablegraph.events.availability import AvailabilityWatches
 from tablegraph.events.feeds import BookingFeed
-from tablegraph.events.hub import EventBus, MemoryEventHub
 from tablegraph.events.polling import Pollers
+from tablegraph.events.storebus import StoreEventBus
 from tablegraph.idempotency import IdempotencyStore
 from tablegraph.metrics import Metrics
-from tablegraph.model import Capability, OpeningHours, Restaurant, Review, Slot
+from tablegraph.model import Capability, OpeningHours, Restaurant, Review, Slot, Table
 from tablegraph.providers import provider_class
 from tablegraph.providers.base import Provider
 from tablegraph.providers.kit import Runtime
 from tablegraph.reconcile import LostCreates
 from tablegraph.settings import GatewaySettings
 from tablegraph.stores import MemoryStore, Store, Subscription, open_store
+from tablegraph.stores.timed import TimedStore
 
 log = logging.getLogger(__name__)
 V = TypeVar("V")
 #: The store channel on which workers tell each other which availability to drop.
 INVALIDATIONS = "invalidate-availability"
+#: How long a provider's webhook event id is remembered (a redelivery within it is dropped).
+WEBHOOK_DEDUPE_SECONDS = 24 * 3600.0
 
 
 def _outage(exc: BaseException) -> bool:
@@ -74,12 +78,15 @@ class Gateway:
         if store is None:
             kind = settings.store.kind
             store = MemoryStore(clock=timer) if kind == "memory" else open_store(settings.store)
-        #: Everything remembered beyond a request (``tablegraph.stores``).
-        self.store: Store = store
+        #: Read by ``/metrics``; made first, so the store and every upstream client report to it.
+        self.metrics = Metrics(self)
+        #: Everything remembered beyond a request (``tablegraph.stores``), each call timed.
+        self.store: Store = TimedStore(store, self.metrics.observe_store)
         #: What every adapter is built with: test seams and the gateway's own caches.
         self.runtime = runtime or Runtime(monotonic=timer)
         if self.runtime.store is None:
-            self.runtime.store = store
+            self.runtime.store = self.store
+        self.runtime.calls = self.metrics  # a runtime reused after a restart: the new gateway's
         #: Tells this gateway's own invalidation messages from other workers'.
         self.instance = uuid.uuid4().hex
         self._listener: asyncio.Task[None] | None = None
@@ -98,26 +105,31 @@ class Gateway:
         self.opening: AsyncTTLCache[OpeningHours] = AsyncTTLCache(
             reference_ttl, timer=timer, stale_ttl=stale
         )
+        self.table_lists: AsyncTTLCache[list[Table]] = AsyncTTLCache(
+            reference_ttl, timer=timer, stale_ttl=stale
+        )
         self.review_lists: AsyncTTLCache[list[Review]] = AsyncTTLCache(60.0, timer=timer)
         self.idempotency: IdempotencyStore[Any] = IdempotencyStore(
-            store, dump=dump_outcome, load=load_outcome
+            self.store, dump=dump_outcome, load=load_outcome
         )
-        self.lost_creates = LostCreates(store)
+        self.lost_creates = LostCreates(self.store)
         #: Last known health per upstream: None (never checked), or the error code.
         self.last_error: dict[str, str | None] = {name: None for name in self.providers}
-        self.seen_webhook_events: AsyncTTLCache[bool] = AsyncTTLCache(3600.0, timer=timer)
-        self.metrics = Metrics(self)
         #: Every booking write goes through here, whatever transport asked for it.
         self.bookings = BookingService(self)
         #: Live booking events: the bus, what feeds it, and the pollers its subscribers start.
         ev = settings.events
-        self.events: EventBus = MemoryEventHub(
-            queue_size=ev.queue_size, retention_seconds=ev.retention_seconds, clock=timer
+        self.events = StoreEventBus(
+            store, queue_size=ev.queue_size, retention_seconds=ev.retention_seconds, clock=timer
         )
         self.feed = BookingFeed(self.events)
         intervals = {u.name: u.poll_interval_seconds for u in settings.upstreams}
-        self.pollers = Pollers(self.providers, self.feed, ev, intervals)
+        self.pollers = Pollers(self.providers, self.feed, ev, intervals, store=store)
         self.events.add_watcher(self.pollers)
+        #: ``availabilityChanged``: one watch per (restaurant, day, party size) on this worker.
+        self.availability_watches = AvailabilityWatches(
+            self.events, self.slots, self._drop_availability
+        )
 
     async def start(self) -> None:
         subscription = await self.store.subscribe(INVALIDATIONS)
@@ -125,7 +137,9 @@ class Gateway:
         await asyncio.gather(*(p.start() for p in self.providers.values()))
 
     async def close(self) -> None:
+        await self.availability_watches.close()
         await self.pollers.close()
+        await self.events.close()
         await asyncio.gather(*(p.close() for p in self.providers.values()), return_exceptions=True)
         if self._publishing:
             await asyncio.gather(*self._publishing, return_exceptions=True)
@@ -135,6 +149,12 @@ class Gateway:
                 await self._listener
         if self._owns_store:
             await self.store.close()
+
+    async def first_delivery(self, upstream: str, event_id: str) -> bool:
+        """Claim a webhook delivery by the provider's event id, in the store: True for the
+        first delivery on any worker (or before a restart) within ``WEBHOOK_DEDUPE_SECONDS``."""
+        key = f"webhook-delivery:{upstream}:{event_id}"
+        return await self.store.set_if_absent(key, "1", WEBHOOK_DEDUPE_SECONDS)
 
     def provider(self, upstream: str) -> Provider:
         try:
@@ -165,18 +185,34 @@ class Gateway:
             stale=True,
         )
 
+    async def tables(self, restaurant: Restaurant) -> list[Table]:
+        """Reference data: cached like opening hours, and served stale while the upstream
+        fails."""
+        provider = self._capable(restaurant, Capability.TABLES, "does not list tables")
+        return await self._cached(
+            self.table_lists,
+            restaurant.upstream,
+            (restaurant.upstream, restaurant.native_id),
+            lambda: provider.list_tables(restaurant.native_id),
+            stale=True,
+        )
+
     async def reviews(self, restaurant: Restaurant) -> list[Review]:
-        provider = self.provider(restaurant.upstream)
-        if Capability.REVIEWS not in restaurant.capabilities:
-            raise NotSupported(
-                f"{provider.display_name} has no reviews", upstream=restaurant.upstream
-            )
+        provider = self._capable(restaurant, Capability.REVIEWS, "has no reviews")
         return await self._cached(
             self.review_lists,
             restaurant.upstream,
             (restaurant.upstream, restaurant.native_id),
             lambda: provider.list_reviews(restaurant.native_id),
         )
+
+    def _capable(self, restaurant: Restaurant, capability: Capability, lacking: str) -> Provider:
+        """The restaurant's provider, if the restaurant has ``capability``; else
+        ``NotSupported`` saying "<provider> <lacking>"."""
+        provider = self.provider(restaurant.upstream)
+        if capability not in restaurant.capabilities:
+            raise NotSupported(f"{provider.display_name} {lacking}", upstream=restaurant.upstream)
+        return provider
 
     # ---- availability -------------------------------------------------------------------
 

@@ -4,8 +4,8 @@ data redacted.
 ``configure(settings)`` installs the formatter on the root logger (``serve`` does it; ``demo``
 keeps human-readable lines). Every record carries the time, level, logger and message, and —
 inside a request — ``request_id``, ``client_id`` and ``operation`` from a context variable the
-HTTP handler sets (``request_scope``); the handler's own line per request adds ``duration_ms``
-and ``outcome``.
+HTTP layer sets (``request_scope``, then ``annotate`` as they become known). A GraphQL request
+logs exactly one line of its own: the access log's (``log_request``).
 
 Redaction happens in the formatter, so nothing that reaches a log line escapes it: e-mail
 addresses, phone numbers, bearer tokens and ``key=value`` credentials by pattern, and every
@@ -57,6 +57,13 @@ def redact(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(MASK, text)
     return text
+
+
+def annotate(**fields: Any) -> None:
+    """Add fields to the current request's scope (a no-op outside one)."""
+    scope = _request.get()
+    if scope is not None:
+        scope.update(fields)
 
 
 @contextmanager
@@ -121,9 +128,10 @@ def configure(settings: GatewaySettings, stream: IO[str] | None = None) -> loggi
 # ``configure_console(level, fmt)`` is the command line's logging: ``text`` (time, level,
 # message) or ``json`` (the formatter above). The per-call ``httpx: HTTP Request: …`` lines —
 # one per upstream request — are shown only at debug level, so the console shows the start-up
-# banner, warnings and the access log: one line per GraphQL request::
+# banner, warnings and the access log: one line per GraphQL request (its only line), which in
+# JSON also carries ``request_id``, ``outcome``, ``duration_ms`` and ``upstreams``::
 #
-#     POST /graphql op=Restaurants client=web status=200 14.2ms upstreams=libro:2,resos:1
+#     POST /graphql op=Restaurants client=web status=200 14.2ms upstreams=libro:2,resos:1 id=…
 
 FORMATS = ("text", "json")
 LEVELS = ("debug", "info", "warning", "error")
@@ -188,19 +196,22 @@ def configure_console(
 def log_request(
     request: web.Request,
     *,
+    request_id: str,
     client: str,
     status: int,
     seconds: float,
     operation: str | None,
+    outcome: str | None,
     upstreams: Mapping[str, int],
 ) -> None:
-    """One access-log line for a GraphQL request."""
+    """The access-log line of a GraphQL request (``outcome``: "ok" or the first error code;
+    None for a request refused before its document reached the schema — 400, 401, 413…)."""
     if not ACCESS.isEnabledFor(logging.INFO):
         return
     ms = round(seconds * 1000, 1)
     calls = ",".join(f"{name}:{n}" for name, n in sorted(upstreams.items())) or "-"
     ACCESS.info(
-        "%s %s op=%s client=%s status=%d %.1fms upstreams=%s",
+        "%s %s op=%s client=%s status=%d %.1fms upstreams=%s id=%s",
         request.method,
         request.path,
         operation or "-",
@@ -208,13 +219,16 @@ def log_request(
         status,
         ms,
         calls,
+        request_id,
         extra={
             "method": request.method,
             "path": request.path,
+            "request_id": request_id,
             "operation": operation,
-            "client": client,
+            "client_id": client,
             "status": status,
-            "durationMs": ms,
+            "outcome": outcome,
+            "duration_ms": ms,
             "upstreams": dict(upstreams),
         },
     )

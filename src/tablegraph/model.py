@@ -43,6 +43,8 @@ class Capability(enum.Enum):
     OPENING_HOURS = "OPENING_HOURS"
     WEBHOOKS = "WEBHOOKS"
     IDEMPOTENT_CREATE = "IDEMPOTENT_CREATE"
+    #: The restaurant's tables can be listed (name, seats, area).
+    TABLES = "TABLES"
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,24 @@ class Area:
     name: str
     #: Localized names keyed by locale ("en", "fr"), where the provider gives them.
     localized_names: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table (or other bookable resource that seats guests) of a restaurant.
+
+    ``native_id`` is what ``Booking.tables`` and ``BookingUpdate.tables`` name for the same
+    provider's tables where the provider reads them back by id."""
+
+    upstream: str
+    native_id: str
+    name: str
+    #: Most guests it seats; None when the provider does not say.
+    seats: int | None = None
+    #: Fewest guests it is given to, where the provider has such a rule.
+    min_seats: int | None = None
+    #: The room or area it stands in, by name.
+    area: str | None = None
 
 
 @dataclass(frozen=True)

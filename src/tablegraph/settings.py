@@ -161,7 +161,8 @@ class Security:
     graphiql: bool | None = None
     #: Automatic persisted queries: clients may send a document's SHA-256 instead of its text.
     apq: bool = True
-    #: Memory for registered APQ documents (their text), least recently used dropped first.
+    #: Memory for the in-process LRU of registered APQ documents (their text) in front of the
+    #: store, least recently used dropped first.
     apq_cache_mb: int = 16
     #: A manifest (``tablegraph documents``): when set, only its operations run.
     trusted_documents: str | None = None

@@ -6,8 +6,9 @@ starts a new one. Every upstream call then sends ``outgoing()``: the same trace 
 parent id of its own, so the upstream's logs line up with the client's trace. Like the
 deadline, the trace lives in a context variable that every task of the fan-out inherits.
 
-OpenTelemetry spans (an ``otel`` extra with an OTLP exporter) are not built yet; the ids here
-follow the same format, so they can be handed to it.
+With the ``otel`` extra switched on (``tablegraph.otel``), the request's context is its
+operation span's (``continued``) and each upstream call sends its own span's ids instead of
+``outgoing()``'s random parent id.
 """
 
 from __future__ import annotations
@@ -58,6 +59,16 @@ def current() -> TraceContext | None:
 def scope(header: str | None) -> Iterator[TraceContext]:
     """This request's trace: the client's, continued, or a new one."""
     context = parse(header) or TraceContext(secrets.token_hex(16), secrets.token_hex(8))
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)
+
+
+@contextmanager
+def continued(context: TraceContext) -> Iterator[TraceContext]:
+    """This request's trace, already decided (the operation span's, ``tablegraph.otel``)."""
     token = _current.set(context)
     try:
         yield context

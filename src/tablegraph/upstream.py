@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import httpx
 import orjson
 
-from tablegraph import deadline, provenance, tracing
+from tablegraph import deadline, otel, provenance
 from tablegraph.breaker import CircuitBreaker
 from tablegraph.errors import (
     GatewayError,
@@ -38,6 +38,7 @@ from tablegraph.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from tablegraph.routes import route_template
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,14 @@ class Auth(Protocol):
 
 
 RateLimitHook = Callable[[float | None], None]
+
+
+class CallObserver(Protocol):
+    """Told of every HTTP exchange with an upstream (``tablegraph.metrics``)."""
+
+    def observe_call(
+        self, upstream: str, method: str, endpoint: str, status: str, seconds: float
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,7 @@ class UpstreamClient:
         sleep: Sleep = asyncio.sleep,
         breaker: CircuitBreaker | None = None,
         on_rate_limited: RateLimitHook | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         self.name = name
         #: Shared by every client of one upstream (the adapter's token and API clients).
@@ -129,6 +139,8 @@ class UpstreamClient:
         self.retry = retry or RetryPolicy()
         #: Told of every 429 with its ``Retry-After`` in seconds (a rate governor listens).
         self.on_rate_limited = on_rate_limited
+        #: Told of every exchange: upstream, method, route template, status, seconds.
+        self.observer = observer
         self._sleep = sleep
         self._http = httpx.AsyncClient(
             base_url=base_url,
@@ -219,7 +231,7 @@ class UpstreamClient:
     async def _admit(self, call: _Call) -> tuple[dict[str, str], dict[str, str]]:
         """Deadline, then auth, then breaker (after auth: a token request may be the probe).
         Returns the headers to send and the auth headers among them."""
-        sent: dict[str, str] = {**tracing.outgoing(), **call.headers}
+        sent: dict[str, str] = dict(call.headers)  # the traceparent: per exchange, in _attempt
         auth_headers: dict[str, str] = {}
         try:
             self._check_deadline(call.method)
@@ -314,8 +326,11 @@ class UpstreamClient:
             details={"retryAfterSeconds": wait} if wait is not None else None,
         )
 
-    async def _attempt(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One HTTP exchange, cut to the deadline, reported to the breaker and provenance.
+    async def _attempt(
+        self, method: str, path: str, *, headers: Mapping[str, str], **kwargs: Any
+    ) -> httpx.Response:
+        """One HTTP exchange, cut to the deadline, reported to the breaker, provenance and the
+        observer (``/metrics``), inside its span (``otel``: the ``traceparent`` it sends).
 
         The breaker hears only about the upstream: its answers, its own timeout, a refused
         or broken connection. A call cut short by the caller's deadline, cancelled, or that
@@ -325,25 +340,39 @@ class UpstreamClient:
         writes = _writes.get()
         if writes is not None and method not in _READS:
             writes.append(f"{self.name} {method} {path}")
+        route = route_template(path)
         started = provenance.now()
         healthy: bool | None = False  # None: no verdict about the upstream
-        try:
-            async with asyncio.timeout(deadline.remaining()):
-                await self._take_slot()
-                try:
-                    response = await self._http.request(method, path, **kwargs)
-                finally:
-                    self._slots.release()
-            healthy = response.status_code < 500
-            return response
-        except (asyncio.CancelledError, TimeoutError, httpx.PoolTimeout):
-            healthy = None
-            raise
-        finally:
-            self._report(healthy)
-            record = provenance.current()
-            if record is not None:
-                record.called(self.name, started, provenance.now(), None)
+        status = "transport-error"
+        with otel.upstream_call(self.name, method, route) as exchange:
+            try:
+                async with asyncio.timeout(deadline.remaining()):
+                    await self._take_slot()
+                    try:
+                        response = await self._http.request(
+                            method, path, headers={**exchange.headers, **headers}, **kwargs
+                        )
+                    finally:
+                        self._slots.release()
+                healthy = response.status_code < 500
+                status = str(response.status_code)
+                return response
+            except (asyncio.CancelledError, TimeoutError, httpx.PoolTimeout) as exc:
+                healthy = None
+                status = "cancelled" if isinstance(exc, asyncio.CancelledError) else "timeout"
+                raise
+            except httpx.TimeoutException:
+                status = "timeout"
+                raise
+            finally:
+                self._report(healthy)
+                ended = provenance.now()
+                record = provenance.current()
+                if record is not None:
+                    record.called(self.name, started, ended, None)
+                exchange.status(status)
+                if self.observer is not None:
+                    self.observer.observe_call(self.name, method, route, status, ended - started)
 
     async def _take_slot(self) -> None:
         """A connection's worth of room, or ``httpx.PoolTimeout`` as httpx would raise it."""

@@ -28,7 +28,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-async def demo() -> AsyncIterator[tuple[str, str]]:
+async def demo(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -37,6 +37,8 @@ async def demo() -> AsyncIterator[tuple[str, str]]:
         "demo",
         "--port",
         str(_free_port()),
+        "--data-dir",
+        str(tmp_path),  # not the user's own demo directory
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
         env=env,

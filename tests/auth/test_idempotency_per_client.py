@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from tablegraph.auth.config import AuthSettings
 from tablegraph.auth.scopes import Scope
 from tests.graphql.helpers import AVAILABILITY, BERLIN_MITTE, CREATE, quiet_weekday
@@ -72,3 +74,41 @@ async def test_x_client_id_does_not_choose_the_idempotency_scope(start_gw: Start
     gw.http("beta").headers["X-Client-Id"] = "alpha"
     b = await _create(gw, "beta", start, 9, "shared")
     assert a["booking"]["id"] != (b["booking"] or {}).get("id")
+
+
+async def _anonymous_create(
+    gw: Gw, source: str, start: str, key: str
+) -> tuple[dict[str, Any], str | None]:
+    """A create with no credentials, sent from the loopback address ``source``."""
+    transport = httpx.AsyncHTTPTransport(local_address=source)
+    async with httpx.AsyncClient(base_url=gw.url, transport=transport, timeout=30) as http:
+        variables = {
+            "input": {
+                "restaurantId": BERLIN_MITTE,
+                "start": start,
+                "partySize": 2,
+                "guest": {"firstName": "Ann", "lastName": "Onymous", "email": "ann@example.com"},
+                "idempotencyKey": key,
+            }
+        }
+        query = CREATE.replace("idempotencyKey\n", "idempotencyKey manageToken\n")
+        response = await http.post("/graphql", json={"query": query, "variables": variables})
+    payload: dict[str, Any] = response.json()["data"]["createBooking"]
+    return payload, payload.get("manageToken")
+
+
+async def test_anonymous_callers_keep_their_own_keys(start_gw: StartGw) -> None:
+    """Anonymous callers share one identity; a guessable key sent from another address makes
+    its own booking instead of receiving the first caller's booking and management token."""
+    gw = await start_gw(AuthSettings(clients=(client("alpha", WRITER),), anonymous_scopes=WRITER))
+    day = quiet_weekday().isoformat()
+    slots = await gw.body(None, AVAILABILITY, {"ids": [BERLIN_MITTE], "date": day, "party": 2})
+    start = slots["data"]["availability"][0]["slots"][3]["start"]
+    first, first_token = await _anonymous_create(gw, "127.0.0.1", start, "order-1")
+    other, other_token = await _anonymous_create(gw, "127.0.0.2", start, "order-1")
+    assert first["userErrors"] == [] and other["userErrors"] == [], (first, other)
+    assert first["booking"]["id"] != other["booking"]["id"]
+    assert first_token != other_token
+    # The first caller's retry is still a replay of its own booking.
+    again, _ = await _anonymous_create(gw, "127.0.0.1", start, "order-1")
+    assert again["booking"]["id"] == first["booking"]["id"]

@@ -4,7 +4,9 @@ Host header, and a connected account is replaced only with replace=true."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -14,7 +16,7 @@ from tablegraph.app import create_app
 from tablegraph.auth.config import AuthSettings
 from tablegraph.auth.scopes import ALL_SCOPES, Scope
 from tablegraph.gateway import Gateway
-from tablegraph.settings import GatewaySettings
+from tablegraph.settings import GatewaySettings, StoreConfig
 from tablegraph.simulators import simulator_module
 from tablegraph.simulators.common import serve
 
@@ -172,3 +174,74 @@ async def test_an_admin_hands_a_browser_a_single_use_start_link(env: Env) -> Non
         assert env.accounts() == {"bistro": "connected"}
         forged = await browser.get(f"{env.url}/connect/libro-montreal", params={"ticket": "x"})
         assert forged.status_code == 401
+
+
+@pytest.fixture
+async def two_gateways(tmp_path: Path) -> AsyncIterator[tuple[Env, Env]]:
+    """Two gateways (two workers) sharing one SQLite store, in front of one Libro simulator."""
+    libro = simulator_module("libro")
+    sim_runner, libro_url = await serve(libro.create_app(1))
+    auth = AuthSettings(clients=(client("ops", ALL_SCOPES),))
+    store = StoreConfig("sqlite", str(tmp_path / "data"))
+    runners, envs = [], []
+    for _ in range(2):
+        settings = GatewaySettings(
+            upstreams=tuple(libro.demo_upstreams(libro_url)), auth=auth, store=store
+        )
+        gateway = Gateway(settings)
+        runner, url = await serve(create_app(gateway))
+        runners.append(runner)
+        envs.append(Env(url, libro_url, gateway))
+    yield envs[0], envs[1]
+    for runner in runners:
+        await runner.cleanup()
+    await sim_runner.cleanup()
+
+
+async def test_a_state_issued_by_one_worker_completes_once_on_another(
+    two_gateways: tuple[Env, Env],
+) -> None:
+    first, second = two_gateways
+    async with first.browser() as owner:
+        started = await first.start(owner, "bistro")
+        assert started.status_code == 302
+        callback = await first.approve(owner, started.headers["Location"], "owner-bistro")
+        on_second = callback.replace(first.url, second.url)
+        assert on_second != callback
+        done = await owner.get(on_second)
+        assert done.status_code == 200, done.text
+        assert second.accounts() == {"bistro": "connected"}
+        # Used up for every worker sharing the store.
+        for url in (on_second, callback):
+            reused = await owner.get(url)
+            assert reused.status_code == 400 and "already used" in reused.text
+
+
+async def test_a_callback_racing_on_two_workers_proceeds_once(
+    two_gateways: tuple[Env, Env],
+) -> None:
+    first, second = two_gateways
+    async with first.browser() as owner:
+        started = await first.start(owner, "bistro")
+        callback = await first.approve(owner, started.headers["Location"], "owner-bistro")
+        answers = await asyncio.gather(
+            owner.get(callback), owner.get(callback.replace(first.url, second.url))
+        )
+    assert sorted(a.status_code for a in answers) == [200, 400]
+    refused = next(a for a in answers if a.status_code == 400)
+    assert "already used" in refused.text  # the guard refused it; Libro never saw the code
+
+
+async def test_a_start_link_from_one_worker_opens_once_on_another(
+    two_gateways: tuple[Env, Env],
+) -> None:
+    first, second = two_gateways
+    async with first.browser() as admin, first.browser(admin=False) as browser:
+        link = await admin.post(f"{first.url}/connect/libro-montreal", params={"account": "b"})
+        url = link.json()["url"].replace(first.url, second.url)
+        assert url.startswith(f"{second.url}/connect/libro-montreal?")
+        started = await browser.get(url)
+        assert started.status_code == 302, started.text
+        assert (await browser.get(url)).status_code == 401
+        again = await browser.get(url.replace(second.url, first.url))
+        assert again.status_code == 401

@@ -150,3 +150,27 @@ def restaurant_day(restaurant):
     from datetime import datetime
 
     return datetime.now(UTC).astimezone(zone(restaurant.timezone)).date()
+
+
+async def test_tables_are_listed_and_bookings_name_them(subject: Subject) -> None:
+    """``Restaurant.tables``: every provider that can list tables gives ids, names and seats,
+    and a booking's tables are ids from that list (what ``updateBooking(tables:)`` takes);
+    the others refuse with ``NotSupported``, never an empty list that looks real."""
+    restaurant, _day, slot = await subject.open_slot()
+    if not subject.has(Capability.TABLES):
+        with pytest.raises(NotSupported):
+            await subject.provider.list_tables(restaurant.native_id)
+        return
+    tables = await subject.provider.list_tables(restaurant.native_id)
+    assert tables, "a seeded restaurant has tables"
+    assert len({t.native_id for t in tables}) == len(tables)
+    assert all(t.upstream == subject.config.name and t.name for t in tables)
+    assert all(t.seats is None or t.seats >= 1 for t in tables)
+    assert [t.seats or 0 for t in tables] == sorted(t.seats or 0 for t in tables)
+    if not subject.has(Capability.BOOKING_CREATE):
+        return
+    created = await subject.provider.create_booking(_new_booking(restaurant.native_id, slot.start))
+    try:
+        assert set(created.tables) <= {t.native_id for t in tables}, created.tables
+    finally:
+        await subject.provider.cancel_booking(created.native_id, None)

@@ -21,6 +21,7 @@ from tablegraph.auth.scopes import ALL_SCOPES, Scope
 from tablegraph.gateway import Gateway
 from tablegraph.settings import GatewaySettings, UpstreamConfig
 from tablegraph.simulators.common import serve
+from tablegraph.stores import Store
 
 from ..graphql.conftest import Api
 
@@ -62,9 +63,13 @@ CLIENTS = AuthSettings(
 )
 
 
-async def start_live(upstreams: list[UpstreamConfig], **settings: Any) -> tuple[web.AppRunner, Api]:
+async def start_live(
+    upstreams: list[UpstreamConfig], *, store: Store | None = None, **settings: Any
+) -> tuple[web.AppRunner, Api]:
+    """A gateway over ``upstreams``; give several the same ``store`` (each its own handle)
+    and they are workers of one deployment."""
     settings.setdefault("auth", CLIENTS)
-    gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), **settings))
+    gateway = Gateway(GatewaySettings(upstreams=tuple(upstreams), **settings), store=store)
     app = create_app(gateway)
     runner, url = await serve(app)
     http = httpx.AsyncClient(base_url=url, timeout=30, headers=bearer("all"))

@@ -70,7 +70,7 @@ def _event(n: int, **changes: object) -> object:
 
 async def test_a_duplicate_id_is_published_once() -> None:
     hub = MemoryEventHub()
-    sub = hub.subscribe([STREAM])
+    sub = await hub.subscribe([STREAM])
     event = _event(1)
     assert await hub.publish(event) is True  # type: ignore[arg-type]
     assert await hub.publish(replace(event, source=EventSource.POLL)) is False  # type: ignore[type-var]
@@ -81,7 +81,7 @@ async def test_a_duplicate_id_is_published_once() -> None:
 
 async def test_a_slow_subscriber_is_closed_while_a_normal_one_keeps_receiving() -> None:
     hub = MemoryEventHub(queue_size=3)
-    slow, normal = hub.subscribe([STREAM]), hub.subscribe([STREAM])
+    slow, normal = await hub.subscribe([STREAM]), await hub.subscribe([STREAM])
     received = []
     for n in range(1, 7):
         await hub.publish(_event(n))  # type: ignore[arg-type]
@@ -102,7 +102,7 @@ async def test_replay_after_an_id_then_live_exactly_once() -> None:
     events = [_event(n) for n in range(1, 5)]
     for event in events[:3]:
         await hub.publish(event)  # type: ignore[arg-type]
-    sub = hub.subscribe([STREAM], after=events[0].id)  # type: ignore[attr-defined]
+    sub = await hub.subscribe([STREAM], after=events[0].id)  # type: ignore[attr-defined]
     await hub.publish(events[3])  # type: ignore[arg-type]
     got = [await anext(sub) for _ in range(3)]
     assert got == events[1:]
@@ -118,7 +118,7 @@ async def test_an_id_past_retention_cannot_be_replayed() -> None:
     await hub.publish(old)  # type: ignore[arg-type]
     now[0] = 61.0
     with pytest.raises(SubscriptionClosed) as refused:
-        hub.subscribe([STREAM], after=old.id)  # type: ignore[attr-defined]
+        await hub.subscribe([STREAM], after=old.id)  # type: ignore[attr-defined]
     assert refused.value.code == REPLAY_UNAVAILABLE
 
 
@@ -134,7 +134,7 @@ async def test_watchers_hear_the_first_and_the_last_subscriber() -> None:
             heard.append(("unwatch", stream))
 
     hub.add_watcher(Recorder())
-    a, b = hub.subscribe([STREAM]), hub.subscribe([STREAM])
+    a, b = await hub.subscribe([STREAM]), await hub.subscribe([STREAM])
     a.close()
     a.close()
     b.close()

@@ -82,7 +82,9 @@ async def test_one_access_log_line_per_graphql_request(api: Api) -> None:
         ("POST", "Everything", 200),
         ("GET", None, 400),
     ]
-    assert access[0]["client"] == "test-client" and access[0]["durationMs"] > 0
+    assert access[0]["client_id"] == "test-client" and access[0]["duration_ms"] > 0
+    assert access[0]["outcome"] == "ok" and access[1]["outcome"] is None
+    assert access[0]["request_id"] != access[1]["request_id"]
     assert set(access[0]["upstreams"]) == {"vardvik-berlin", "vardvik-oslo"}
     assert all(n >= 1 for n in access[0]["upstreams"].values())
     assert not [e for e in entries if e["logger"].startswith("httpx")]

@@ -18,13 +18,14 @@ import re
 import signal
 import sys
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tablegraph import ids
 from tablegraph.model import Capability
 from tablegraph.settings import StoreConfig
 from tablegraph.simulators.common import REQUEST_COUNTS
@@ -106,6 +107,79 @@ async def test_a_replay_after_a_restart_returns_the_booking_without_writing(
     assert replay == first
     assert _creates(stack) == creates, "the replay wrote upstream"
     assert _live(stack, email) == 1
+
+
+READ_BACK = """query($id: ID!) { booking(id: $id) { id status notes start } }"""
+LIST_CANCELLED = """query($rid: ID!, $from: DateTime!, $to: DateTime!) {
+  bookings(restaurantId: $rid, from: $from, to: $to, status: [CANCELLED]) {
+    edges { node { id status } } } }"""
+CANCEL_WITH_REASON = """mutation($input: CancelBookingInput!) {
+  cancelBooking(input: $input) { booking { id status notes } userErrors { code message } } }"""
+
+
+async def test_a_librebooking_cancel_reads_cancelled_after_a_restart(
+    start_server: Any, tmp_path: Path
+) -> None:
+    """LibreBooking deletes a cancelled reservation (it then reads 404): the gateway remembers
+    the cancel in its store, so a new gateway on the same data directory still reads it as
+    cancelled, with its reason, lists it, and a second cancel returns it (not NOT_FOUND)."""
+    store = StoreConfig("sqlite", str(tmp_path / "data"))
+    stack, close = await start_stack("librebooking", start_server, store=store)
+    variables, _email = await _create_input(stack, "restart-cancel")
+    config = stack.provider.config
+    created = (await stack.api.data(CREATE, variables))["createBooking"]
+    assert created["userErrors"] == [], created
+    booking_id = created["booking"]["id"]
+    cancel = {"input": {"bookingId": booking_id, "reason": "the guest is ill"}}
+    first = (await stack.api.data(CANCEL_WITH_REASON, cancel))["cancelBooking"]
+    assert first["userErrors"] == [] and first["booking"]["status"] == "CANCELLED", first
+    assert first["booking"]["notes"] == "Cancelled: the guest is ill"
+    await close()
+    reference = ids.decode(booking_id, "Booking").native_id
+    assert [b.status for b in stack.stored() if b.id == reference] == ["deleted"]
+
+    runner, api = await start_gateway([config], store=store)
+    try:
+        read = (await api.data(READ_BACK, {"id": booking_id}))["booking"]
+        start = datetime.fromisoformat(read["start"])
+        window = {
+            "rid": variables["input"]["restaurantId"],
+            "from": (start - timedelta(hours=1)).isoformat(),
+            "to": (start + timedelta(hours=1)).isoformat(),
+        }
+        listed = (await api.data(LIST_CANCELLED, window))["bookings"]["edges"]
+        again = (await api.data(CANCEL_WITH_REASON, cancel))["cancelBooking"]
+    finally:
+        await api.http.aclose()
+        await runner.cleanup()
+
+    assert read["status"] == "CANCELLED" and read["notes"] == "Cancelled: the guest is ill"
+    assert [(e["node"]["id"], e["node"]["status"]) for e in listed] == [(booking_id, "CANCELLED")]
+    assert again == first
+
+
+async def test_a_librebooking_cancel_on_one_gateway_reads_cancelled_on_another(
+    start_server: Any, redis_url: str
+) -> None:
+    """Two gateways (workers) on one Redis: a cancel through one is remembered for both."""
+    store = StoreConfig("redis", redis_url=redis_url)
+    stack, close = await start_stack("librebooking", start_server, store=store)
+    runner, other = await start_gateway([stack.provider.config], store=store)
+    try:
+        variables, _email = await _create_input(stack, f"shared-cancel-{os.getpid()}")
+        created = (await stack.api.data(CREATE, variables))["createBooking"]
+        booking_id = created["booking"]["id"]
+        cancel = {"input": {"bookingId": booking_id, "reason": "rain"}}
+        first = (await stack.api.data(CANCEL_WITH_REASON, cancel))["cancelBooking"]
+        read = (await other.data(READ_BACK, {"id": booking_id}))["booking"]
+        again = (await other.data(CANCEL_WITH_REASON, cancel))["cancelBooking"]
+    finally:
+        await other.http.aclose()
+        await runner.cleanup()
+        await close()
+    assert first["userErrors"] == [] and first["booking"]["status"] == "CANCELLED", first
+    assert (read["status"], read["notes"]) == ("CANCELLED", "Cancelled: rain")
+    assert again == first
 
 
 async def _spawn(spec: dict[str, Any], where: Path) -> tuple[asyncio.subprocess.Process, str]:

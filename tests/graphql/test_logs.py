@@ -72,11 +72,19 @@ async def test_json_lines_carry_the_request_and_hide_guest_data_and_credentials(
     text = lines.getvalue()
     records = [json.loads(line) for line in text.splitlines()]
     assert records, "the gateway logged nothing"
-    requests = [r for r in records if r["message"] == "graphql request"]
-    assert {r["operation"] for r in requests} >= {"Slots"}
-    (booking,) = [r for r in requests if r["request_id"] == "req-42"]
-    assert booking["client_id"] == "test-client" and booking["outcome"] == "ok"
+    # One line per GraphQL request, the access log's: the request id, client, operation,
+    # status, outcome, duration and upstream calls together.
+    requests = [r for r in records if r.get("path") == "/graphql"]
+    assert [r["logger"] for r in requests] == ["tablegraph.access"] * 2
+    assert [r["operation"] for r in requests] == ["Slots", None]
+    assert requests[0]["request_id"] != "req-42" and len(requests[0]["request_id"]) == 32
+    booking = requests[1]
+    assert booking["request_id"] == "req-42" and booking["client_id"] == "test-client"
+    assert booking["status"] == 200 and booking["outcome"] == "ok"
     assert booking["duration_ms"] > 0 and booking["level"] == "info"
+    assert set(booking["upstreams"]) == {"vardvik-berlin"}
+    assert booking["upstreams"]["vardvik-berlin"] >= 1
+    assert not [r for r in records if r["message"] == "graphql request"]
     for secret in (EMAIL, PHONE, PHONE.replace(" ", ""), key):
         assert secret not in text, f"{secret!r} reached a log line"
     assert records[-1]["guest"] == logs.MASK

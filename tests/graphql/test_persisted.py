@@ -164,3 +164,89 @@ async def test_the_apq_store_is_bounded_by_memory() -> None:
         await store.put(document_hash(text), text)
     assert await store.get(document_hash(texts[0])) is None  # the oldest were dropped
     assert await store.get(document_hash(texts[-1])) == texts[-1]
+
+
+async def test_a_registration_is_shared_between_gateways_and_survives_a_restart(
+    sim: Sim, tmp_path: Path
+) -> None:
+    """Registered through gateway 1, run by hash alone on gateway 2 (same SQLite store), and on
+    a gateway started afterwards on the same data directory."""
+    from tablegraph.settings import StoreConfig
+
+    store = StoreConfig("sqlite", str(tmp_path / "data"))
+    sha = document_hash(QUERY)
+    get_params = {"extensions": json.dumps(persisted(sha)), "operationName": "Upstreams"}
+    first_runner, first = await start_gateway(demo_upstreams(sim.url), store=store)
+    second_runner, second = await start_gateway(demo_upstreams(sim.url), store=store)
+    try:
+        unknown = await second.http.get("/graphql", params=get_params)
+        assert unknown.json()["errors"][0]["message"] == "PersistedQueryNotFound"
+        registered = await first.http.post(
+            "/graphql", json={"query": QUERY, "extensions": persisted(sha)}
+        )
+        assert registered.json()["data"]["upstreams"][0]["kind"] == "vardvik"
+        by_get = await second.http.get("/graphql", params=get_params)
+        assert by_get.status_code == 200
+        assert by_get.json()["data"] == registered.json()["data"]
+    finally:
+        for api, runner in ((first, first_runner), (second, second_runner)):
+            await api.http.aclose()
+            await runner.cleanup()
+    restarted_runner, restarted = await start_gateway(demo_upstreams(sim.url), store=store)
+    try:
+        again = await restarted.http.get("/graphql", params=get_params)
+        assert again.json()["data"] == registered.json()["data"]
+    finally:
+        await restarted.http.aclose()
+        await restarted_runner.cleanup()
+
+
+class CountingStore:
+    """A memory store that counts the reads it answers."""
+
+    def __init__(self) -> None:
+        from tablegraph.stores import MemoryStore
+
+        self.inner = MemoryStore()
+        self.gets = 0
+
+    async def get(self, key: str) -> str | None:
+        self.gets += 1
+        return await self.inner.get(key)
+
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        await self.inner.set(key, value, ttl)
+
+
+async def test_the_shared_store_is_asked_once_per_hash_and_never_runs_a_tampered_text() -> None:
+    from tablegraph.graphql.persisted import MemoryDocumentStore, SharedDocumentStore
+
+    store = CountingStore()
+    writer = SharedDocumentStore(store, MemoryDocumentStore())  # type: ignore[arg-type]
+    reader = SharedDocumentStore(store, MemoryDocumentStore())  # type: ignore[arg-type]
+    sha = document_hash(QUERY)
+    await writer.put(sha, QUERY)
+    assert await writer.get(sha) == QUERY and store.gets == 0  # its own LRU answered
+    assert [await reader.get(sha) for _ in range(5)] == [QUERY] * 5
+    assert store.gets == 1  # then the reader's LRU answered
+    # A value in the store that is not the hash's document is not run.
+    other = "{ upstreams { kind } }"
+    await store.set(f"apq:{document_hash(other)}", QUERY)
+    assert await reader.get(document_hash(other)) is None
+
+
+async def test_a_failing_shared_store_reads_as_not_found_and_keeps_registrations_local() -> None:
+    from tablegraph.graphql.persisted import MemoryDocumentStore, SharedDocumentStore
+
+    class Down:
+        async def get(self, key: str) -> str | None:
+            raise ConnectionError("store unreachable")
+
+        async def set(self, key: str, value: str, ttl: float | None = None) -> None:
+            raise ConnectionError("store unreachable")
+
+    documents = SharedDocumentStore(Down(), MemoryDocumentStore())  # type: ignore[arg-type]
+    sha = document_hash(QUERY)
+    assert await documents.get(sha) is None
+    await documents.put(sha, QUERY)
+    assert await documents.get(sha) == QUERY

@@ -130,6 +130,12 @@ async def _closed_hours(stack: Stack) -> dict[str, Any]:
     return await _create_at(stack, slot.start.replace(hour=4, minute=0))
 
 
+async def _rescheduled_to_closed_hours(stack: Stack) -> dict[str, Any]:
+    booking_id, start = await _book(stack, 6)
+    closed = start.replace(hour=4, minute=0)
+    return await _payload(stack, RESCHEDULE, {"bookingId": booking_id, "start": closed.isoformat()})
+
+
 async def _slot_taken(stack: Stack) -> dict[str, Any]:
     restaurant = await stack.restaurant()
     stack.leave_tables(restaurant, 1)
@@ -159,15 +165,12 @@ SITUATIONS = [
     Situation("unknown booking cancelled", _cancel_unknown, "NOT_FOUND", ["input", "bookingId"]),
     Situation("start in the past", _past_start, "OUTSIDE_POLICY", ["input", "start"]),
     Situation("party too large", _party_too_large, "OUTSIDE_POLICY", ["input", "partySize"]),
+    Situation("start outside opening hours", _closed_hours, "OUTSIDE_POLICY", ["input", "start"]),
     Situation(
-        "start outside opening hours",
-        _closed_hours,
-        "SLOT_UNAVAILABLE",
+        "rescheduled outside opening hours",
+        _rescheduled_to_closed_hours,
+        "OUTSIDE_POLICY",
         ["input", "start"],
-        pending={
-            "librebooking": "LibreBooking's adapter (reworked on wip/librebooking) answers "
-            "OUTSIDE_POLICY without a field for a start outside the opening hours"
-        },
     ),
     Situation("slot already taken", _slot_taken, "SLOT_UNAVAILABLE", ["input", "start"]),
 ]

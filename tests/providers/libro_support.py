@@ -17,6 +17,7 @@ from tablegraph.providers.libro import LibroProvider, libro_oauth_routes
 from tablegraph.settings import Secret
 from tablegraph.simulators.common import REQUEST_COUNTS, Clock
 from tablegraph.simulators.libro import LIBRO_STATE, LibroState, create_app, demo_upstreams
+from tablegraph.stores import Store
 
 StartServer = Callable[[web.Application], Awaitable[str]]
 NOW = datetime(2026, 7, 1, 14, 0, tzinfo=UTC)
@@ -63,9 +64,11 @@ class Env:
         *,
         now: Callable[[], datetime] | None = None,
         sleep: Callable[[float], Awaitable[None]] = _no_sleep,
+        store: Store | None = None,
         **options: Any,
     ) -> LibroProvider:
-        """A new adapter (its own runtime and caches) reading the simulator's clock."""
+        """A new adapter (its own runtime and caches) reading the simulator's clock;
+        ``store``: the gateway's store it is given (a worker's handle on a shared one)."""
         config = demo_upstreams(self.url)[0]
         credentials = dict(config.credentials)
         for key in ("webhook_secret", "token_store_key"):
@@ -77,6 +80,7 @@ class Env:
             # Gateway caches (the restaurant list) age by the same clock.
             monotonic=lambda: clock.now().timestamp(),
             sleep=sleep,
+            store=store,
         )
         opts = {**config.options, **options}
         return LibroProvider(replace(config, options=opts, credentials=credentials), runtime)

@@ -208,7 +208,7 @@ def test_booking_maps_local_date_time_and_utc_instant() -> None:
     assert booking.start == datetime(2021, 9, 18, 21, 0, tzinfo=tz)
     assert booking.end == datetime(2021, 9, 18, 23, 0, tzinfo=tz)
     assert booking.status is BookingStatus.CONFIRMED and booking.provider_status == "approved"
-    assert booking.tables == ("12",) and booking.area is not None
+    assert booking.tables == ("t1",) and booking.area is not None
     assert booking.notes == "VIP"
     assert booking.guest is not None
     assert booking.guest.native_id == "cph/phone:+4512345678" == booking.guest_id

@@ -25,6 +25,7 @@ from ..contract.test_contract import (  # noqa: F401  (collected here, against t
     test_idempotent_create_makes_one_booking,
     test_restaurants_have_zones_and_policies,
     test_slots_are_aware_in_the_restaurant_zone_and_on_the_local_day,
+    test_tables_are_listed_and_bookings_name_them,
     test_unknown_booking_reads_as_none,
     test_unsupported_operations_raise_not_supported,
 )

@@ -154,7 +154,8 @@ async def test_a_start_outside_bookable_times_is_outside_policy(
     offset = (await _slots(api, day))[0]["start"][-6:]
     result = await _create(api, f"{day}T{local}:00{offset}")
     assert result["booking"] is None
-    assert [e["code"] for e in result["userErrors"]] == ["OUTSIDE_POLICY"]
+    errors = [(e["code"], e["field"]) for e in result["userErrors"]]
+    assert errors == [("OUTSIDE_POLICY", ["input", "start"])]
 
 
 async def test_a_taken_slot_is_slot_unavailable(api: Api, day: date) -> None:

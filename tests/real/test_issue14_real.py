@@ -1,6 +1,6 @@
 """Issue 14, items 1–6 and 8: each difference between the real LibreBooking server and the
 adapter, proved against the real server (the simulator's side is in
-``tests/providers/test_librebooking_*``). Item 7 (restarts) waits for the durable store."""
+``tests/providers/test_librebooking_*``). Item 7 (restarts) is ``test_restart_real.py``."""
 
 from __future__ import annotations
 
@@ -209,8 +209,8 @@ async def test_item4_reschedule_outside_hours_is_outside_policy(api: Api, day: d
         out = await api.data(
             RESCHEDULE, {"input": {"bookingId": booking["id"], "start": _at(day, hhmm)}}
         )
-        codes = [e["code"] for e in out["rescheduleBooking"]["userErrors"]]
-        assert codes == ["OUTSIDE_POLICY"], (hhmm, out)
+        errors = [(e["code"], e["field"]) for e in out["rescheduleBooking"]["userErrors"]]
+        assert errors == [("OUTSIDE_POLICY", ["input", "start"])], (hhmm, out)
 
 
 # ---- item 5: a guest without e-mail is not the API account -----------------------------------
@@ -291,3 +291,14 @@ async def test_item8_a_duration_off_the_grid_is_refused(api: Api, day: date) -> 
     codes = [e["extensions"]["code"] for e in body.get("errors") or []]
     codes += [e["code"] for e in (payload or {}).get("userErrors") or []]
     assert codes == ["INVALID_INPUT"], body
+
+
+async def test_item8_logins_count_the_request_that_logged_in(api: Api) -> None:
+    """``upstreams { details { logins } }`` beside the fields whose call logs in: counted in
+    that very response, not the next one."""
+    both = """{ restaurants(first: 5) { edges { node { name } } }
+      upstreams { name requestsSent details } }"""
+    [upstream] = (await api.data(both))["upstreams"]
+    provider = api.gateway.provider(UPSTREAM)
+    assert upstream["details"]["logins"] == 1
+    assert upstream["requestsSent"] == provider.requests_sent > 0

@@ -16,7 +16,7 @@ import pytest
 from tablegraph.model import Booking, BookingStatus
 from tablegraph.stores import Store
 from tablegraph.stores.budget import SharedBudget
-from tablegraph.stores.locks import held
+from tablegraph.stores.locks import held, renew_once
 from tablegraph.stores.remembered import RememberedBookings
 from tablegraph.stores.sqlite import SqliteStore
 from tablegraph.stores.tokens import StoreTokenStore
@@ -120,3 +120,104 @@ async def test_a_forgotten_booking_is_remembered_by_every_worker(workers: list[S
     assert again == cancelled
     assert await RememberedBookings(workers[2], "other").get("ref-1") is None
     assert json.loads((await workers[2].get("remembered:librebooking-nyc:ref-1")) or "{}")
+
+
+async def test_forgotten_bookings_are_listed_by_window_from_every_worker(
+    workers: list[Store],
+) -> None:
+    """``between`` reads the per-restaurant, per-day index: bookings remembered by three
+    workers at once on one day are all listed, by another worker, inside the window only."""
+    base = datetime(2030, 5, 1, 17, tzinfo=UTC)
+
+    def booking(n: int, start: datetime, restaurant: str = "1") -> Booking:
+        return Booking(
+            upstream="librebooking-nyc",
+            native_id=f"ref-{n}",
+            restaurant_id=restaurant,
+            status=BookingStatus.CANCELLED,
+            provider_status="deleted",
+            start=start,
+            end=start,
+            party_size=2,
+        )
+
+    same_day = [booking(n, base.replace(hour=17 + n % 6)) for n in range(12)]
+    await asyncio.gather(
+        *(
+            RememberedBookings(workers[n % 3], "librebooking-nyc").remember(b)
+            for n, b in enumerate(same_day)
+        )
+    )
+    next_day = booking(20, datetime(2030, 5, 2, 1, tzinfo=UTC))
+    elsewhere = booking(21, base, restaurant="2")
+    for other in (next_day, elsewhere):
+        await RememberedBookings(workers[0], "librebooking-nyc").remember(other)
+
+    reader = RememberedBookings(workers[2], "librebooking-nyc")
+    found = await reader.between("1", base, datetime(2030, 5, 2, 2, tzinfo=UTC))
+    assert sorted(b.native_id for b in found) == sorted(b.native_id for b in [*same_day, next_day])
+    late = await reader.between("1", base.replace(hour=21), datetime(2030, 5, 2, 1, tzinfo=UTC))
+    assert sorted(b.native_id for b in late) == sorted(
+        b.native_id for b in same_day if b.start.hour >= 21
+    )
+    assert [b.native_id for b in await reader.between("2", base, next_day.start)] == ["ref-21"]
+
+
+async def test_renew_once_makes_one_value_for_every_worker(workers: list[Store]) -> None:
+    """The holder renews and saves; the others wait on it and read what it saved."""
+    saved: list[str] = []
+    renewals = 0
+    release = asyncio.Event()
+
+    async def read() -> str | None:
+        return saved[-1] if saved else None
+
+    async def renew() -> str:
+        nonlocal renewals
+        renewals += 1
+        await release.wait()
+        saved.append(f"token-{renewals}")
+        return saved[-1]
+
+    tasks = [
+        asyncio.create_task(renew_once(s, "libro-token:x", read=read, renew=renew)) for s in workers
+    ]
+    async with asyncio.timeout(10):
+        while not await workers[0].get("lock:libro-token:x"):
+            await asyncio.sleep(0.01)
+    release.set()
+    assert await asyncio.gather(*tasks) == ["token-1"] * 3
+    assert renewals == 1
+
+
+async def test_renew_once_after_a_failed_holder_renews_again(workers: list[Store]) -> None:
+    """A holder that fails saves nothing: a waiter takes the lock and renews itself."""
+    saved: list[str] = []
+    attempts = 0
+    holding = asyncio.Event()
+    fail = asyncio.Event()
+
+    async def read() -> str | None:
+        return saved[-1] if saved else None
+
+    async def failing() -> str:
+        nonlocal attempts
+        attempts += 1
+        holding.set()
+        await fail.wait()
+        raise ConnectionError("token endpoint down")
+
+    async def working() -> str:
+        nonlocal attempts
+        attempts += 1
+        saved.append("token-2")
+        return "token-2"
+
+    first = asyncio.create_task(renew_once(workers[0], "t", read=read, renew=failing))
+    await asyncio.wait_for(holding.wait(), 10)
+    second = asyncio.create_task(renew_once(workers[1], "t", read=read, renew=working))
+    fail.set()
+    with pytest.raises(ConnectionError):
+        await first
+    assert await asyncio.wait_for(second, 10) == "token-2"
+    assert attempts == 2

@@ -16,22 +16,26 @@
 - ``replace=true`` on the start is the only way to replace an existing connection; the guard
   forwards that choice (and only its own) to the callback.
 
-States live in this process's memory: a connection is completed by the process that started
-it (put sticky sessions on ``/connect`` when scaling out).
+States and tickets live in the gateway's store (``tablegraph.stores``) with their TTL, keyed
+by a hash of the value (the store never holds a usable state or ticket): a connection started
+on one worker completes on any other sharing the store, and each is taken with one
+compare-and-set, so of two callbacks racing on two workers exactly one proceeds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 from yarl import URL
+
+from tablegraph.stores.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -46,38 +50,31 @@ def _digest(value: str) -> str:
 
 
 class ConnectGuard:
-    def __init__(
-        self, public_base_url: str | None, *, timer: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, public_base_url: str | None, store: Store) -> None:
         self.public_base_url = public_base_url
-        self._timer = timer
-        #: digest(state) -> (digest(browser binding), replace, expires at)
-        self._states: dict[str, tuple[str, bool, float]] = {}
-        #: digest(ticket) -> (path it opens, expires at)
-        self._tickets: dict[str, tuple[str, float]] = {}
+        #: ``connect-state:<digest(state)>`` -> {"browser": digest(binding), "replace": bool};
+        #: ``connect-ticket:<digest(ticket)>`` -> the path it opens. Both expire by TTL.
+        self.store = store
 
-    def new_ticket(self, request: web.Request) -> web.Response:
+    async def new_ticket(self, request: web.Request) -> web.Response:
         """``POST /connect/{upstream}`` by an admin: a start link for a browser."""
         ticket = secrets.token_urlsafe(24)
-        now = self._timer()
-        for old in [k for k, v in self._tickets.items() if v[1] <= now]:
-            del self._tickets[old]
-        self._tickets[_digest(ticket)] = (request.path, now + TICKET_TTL)
+        await self.store.set(f"connect-ticket:{_digest(ticket)}", request.path, TICKET_TTL)
         query = {k: v for k, v in request.query.items() if k in ("account", "replace")}
         query["ticket"] = ticket
         link = URL(str(self._public(request).url)).with_query(query)
         return web.json_response({"url": str(link), "expiresInSeconds": int(TICKET_TTL)})
 
-    def take_ticket(self, request: web.Request) -> bool:
+    async def take_ticket(self, request: web.Request) -> bool:
         """Whether the request carries a live ticket for its own path (used up on success)."""
         ticket = request.query.get("ticket")
         if not ticket:
             return False
-        found = self._tickets.get(_digest(ticket))
-        if found is None or found[0] != request.path or found[1] <= self._timer():
+        key = f"connect-ticket:{_digest(ticket)}"
+        path = await self.store.get(key)
+        if path is None or path != request.path:
             return False
-        del self._tickets[_digest(ticket)]
-        return True
+        return await self.store.compare_and_set(key, path, None)  # one taker wins
 
     def _public(self, request: web.Request) -> web.Request:
         if self.public_base_url:
@@ -103,10 +100,8 @@ class ConnectGuard:
         if not state:
             raise web.HTTPBadGateway(text="the provider did not start a connection")
         binding = secrets.token_urlsafe(24)
-        now = self._timer()
-        for old in [k for k, v in self._states.items() if v[2] <= now]:
-            del self._states[old]
-        self._states[_digest(state)] = (_digest(binding), replace, now + STATE_TTL)
+        remembered = json.dumps({"browser": _digest(binding), "replace": replace})
+        await self.store.set(f"connect-state:{_digest(state)}", remembered, STATE_TTL)
         response = web.Response(status=302, headers={"Location": str(location)})
         response.set_cookie(
             COOKIE,
@@ -120,15 +115,8 @@ class ConnectGuard:
         return response
 
     async def callback(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        state = _digest(request.query.get("state", ""))
-        remembered = self._states.get(state)
-        binding = request.cookies.get(COOKIE, "")
-        # A foreign browser's attempt does not burn the owner's state; the owner's use does.
-        if remembered is not None and hmac.compare_digest(remembered[0], _digest(binding)):
-            del self._states[state]
-        else:
-            remembered = None
-        if remembered is None or remembered[2] <= self._timer():
+        replace = await self._take_state(request)
+        if replace is None:
             log.warning(
                 "refused an OAuth callback on %s: unknown, reused or foreign state", request.path
             )
@@ -139,8 +127,28 @@ class ConnectGuard:
                 "started in another browser. Start again.</p>",
             )
         query = {k: v for k, v in request.query.items() if k != "replace"}
-        query["replace"] = "true" if remembered[1] else "false"
+        query["replace"] = "true" if replace else "false"
         forwarded = self._public(request).clone(rel_url=request.rel_url.with_query(query))
         response = await handler(forwarded)
         response.del_cookie(COOKIE, path=request.path)
         return response
+
+    async def _take_state(self, request: web.Request) -> bool | None:
+        """The start's ``replace`` choice for a live state of this browser, used up; None for
+        an unknown, expired, reused or foreign state. A foreign browser's attempt does not burn
+        the owner's state; the owner's use does."""
+        key = f"connect-state:{_digest(request.query.get('state', ''))}"
+        raw = await self.store.get(key)
+        if raw is None:
+            return None
+        try:
+            remembered = json.loads(raw)
+            browser, replace = str(remembered["browser"]), bool(remembered["replace"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        binding = request.cookies.get(COOKIE, "")
+        if not hmac.compare_digest(browser, _digest(binding)):
+            return None
+        if not await self.store.compare_and_set(key, raw, None):
+            return None  # another worker took it first
+        return replace

@@ -101,3 +101,18 @@ NOBODY = Identity("nobody", frozenset(), Tenancy(), method="none")
 
 #: The request's authenticated identity, set by the ``authenticate`` middleware (``app.py``).
 IDENTITY = web.RequestKey("identity", Identity)
+
+
+def idempotency_scope(identity: Identity, remote: str | None) -> str:
+    """Whose idempotency keys a request's writes run under (``BookingService`` records and
+    the keys sent upstream are per scope).
+
+    The client id for an authenticated client. Anonymous callers all share one identity, so
+    they are told apart by remote address: otherwise one widget user sending another's
+    (guessable) key would receive that booking, and a management token for it, as a
+    "replay". Behind a proxy that hides the address, keys are still only as private as they
+    are hard to guess — widgets should send random keys (UUIDs), as the README says.
+    """
+    if identity.method != "anonymous":
+        return identity.client_id
+    return f"{identity.client_id}@{remote or 'unknown'}"

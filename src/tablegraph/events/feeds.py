@@ -62,11 +62,14 @@ class BookingFeed:
         event = diff(before, after, source, self._now())
         if event is None:
             return None
+        await self._publish(event)
+        return event
+
+    async def _publish(self, event: BookingEvent) -> None:
         try:
             await self.bus.publish(event)
-        except Exception:  # a bus outage must not fail the write that fed it
+        except Exception:  # a bus outage must not fail the write or webhook that fed it
             log.exception("could not publish booking event %s", event.id)
-        return event
 
     async def wrote(self, before: Booking | None, after: Booking) -> None:
         """The booking service made ``before`` into ``after`` (``None``: a new booking)."""
@@ -108,10 +111,10 @@ class BookingFeed:
             if self.last_seen(booking) is None and not creation:
                 # A change to a booking this process never saw: what it was is unknown, so
                 # the event says what it is now.
-                event: BookingEvent | None = unseen(booking, EventSource.WEBHOOK, self._now())
+                now_is = unseen(booking, EventSource.WEBHOOK, self._now())
                 self._note(booking)
-                assert event is not None
-                await self.bus.publish(event)
+                await self._publish(now_is)
+                event: BookingEvent | None = now_is
             else:
                 event = await self.seen(None, booking, EventSource.WEBHOOK)
             published += event is not None

@@ -1,9 +1,9 @@
 """The event hub: one stream per restaurant, de-duplicated, replayable, never held up by a
 slow subscriber.
 
-Contract (``EventBus``; ``MemoryEventHub`` is the in-process implementation, and the store's
-pub/sub plus event log will be another, so a write on one worker reaches a subscriber on
-another):
+Contract (``EventBus``; ``MemoryEventHub`` is the in-process implementation, and
+``events.storebus.StoreEventBus`` puts the store's pub/sub and event log under one, so a write
+on one worker reaches a subscriber on another):
 
 - ``publish`` drops an event whose id it has already seen within the retention window (the
   same change from a webhook and a poll) and answers whether it was new.
@@ -11,8 +11,8 @@ another):
   arrives is closed with ``SLOW_CONSUMER``: it gets what it had queued, then
   ``SubscriptionClosed``; the others never wait for it.
 - ``subscribe(after=<event id>)`` first replays the retained events of its streams published
-  after that id, then live ones, with nothing in between lost or repeated (both happen without
-  yielding to the event loop). An id no longer retained is ``REPLAY_UNAVAILABLE``.
+  after that id, then live ones, with nothing in between lost or repeated. An id no longer
+  retained is ``REPLAY_UNAVAILABLE``.
 - Watchers hear when a stream gets its first subscriber and loses its last (the pollers).
 - ``close_all`` ends every subscription with ``SHUTTING_DOWN`` so a stopping process does not
   wait on open streams.
@@ -31,6 +31,8 @@ from tablegraph.errors import GatewayError
 from tablegraph.events.model import BookingEvent
 
 Stream = tuple[str, str]  # (upstream, native restaurant id)
+#: Where an event sits in the store's log (``events.storebus``), in log order.
+Position = tuple[int, int]
 
 SLOW_CONSUMER = "SLOW_CONSUMER"
 REPLAY_UNAVAILABLE = "REPLAY_UNAVAILABLE"
@@ -63,9 +65,32 @@ class Subscriber:
         self._wake = asyncio.Event()
         self._ended: SubscriptionClosed | None = None
         self.closed = False
+        #: While a replay is read elsewhere (the store), live events wait here.
+        self._held: list[tuple[BookingEvent, Position | None]] | None = None
+        #: The log position the replay reached: live events at or before it are not repeated.
+        self._horizon: Position | None = None
 
-    def offer(self, event: BookingEvent) -> None:
+    def hold(self) -> None:
+        """Keep live events aside until ``release`` (a replay is being read)."""
+        self._held = []
+
+    def release(self, backlog: Iterable[BookingEvent], horizon: Position) -> None:
+        """Queue ``backlog`` (the replay, not held to the live limit), then the live events
+        held meanwhile that come after ``horizon``, the log position the replay reached."""
+        held, self._held = self._held or [], None
+        self._horizon = horizon
+        self._items.extend(backlog)
+        for event, position in held:
+            self.offer(event, position)
+        self._wake.set()
+
+    def offer(self, event: BookingEvent, position: Position | None = None) -> None:
         if self.closed or self._ended is not None:
+            return
+        if self._held is not None:
+            self._held.append((event, position))
+            return
+        if position is not None and self._horizon is not None and position <= self._horizon:
             return
         if len(self._items) >= self._limit:
             self._end(
@@ -108,7 +133,7 @@ class Subscriber:
 class EventBus(Protocol):
     async def publish(self, event: BookingEvent) -> bool: ...
 
-    def subscribe(
+    async def subscribe(
         self, streams: Iterable[Stream], *, after: str | None = None, limit: int | None = None
     ) -> Subscriber: ...
 
@@ -151,6 +176,10 @@ class MemoryEventHub:
     def subscribers(self, stream: Stream) -> int:
         return len(self._subs.get(stream, ()))
 
+    def watched(self) -> dict[Stream, int]:
+        """Every stream with subscribers, and how many."""
+        return {stream: len(members) for stream, members in self._subs.items() if members}
+
     def close_all(self) -> None:
         everyone = {s for members in self._subs.values() for s in members}
         for subscriber in everyone:
@@ -162,6 +191,11 @@ class MemoryEventHub:
             )
 
     async def publish(self, event: BookingEvent) -> bool:
+        return self.deliver(event)
+
+    def deliver(self, event: BookingEvent, position: Position | None = None) -> bool:
+        """``publish`` without awaiting: what the store bus hears goes out this way, with the
+        event's ``position`` in the store's log."""
         self._expire()
         if event.id in self._seq_of:
             self.duplicates += 1
@@ -171,14 +205,29 @@ class MemoryEventHub:
         self._seq_of[event.id] = seq
         self.published += 1
         for subscriber in list(self._subs.get(event.stream, ())):
-            subscriber.offer(event)
+            subscriber.offer(event, position)
         return True
 
-    def subscribe(
+    async def subscribe(
         self, streams: Iterable[Stream], *, after: str | None = None, limit: int | None = None
     ) -> Subscriber:
+        return self.attach(streams, after=after, limit=limit)
+
+    def attach(
+        self,
+        streams: Iterable[Stream],
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        hold: bool = False,
+    ) -> Subscriber:
+        """``subscribe`` without awaiting: replay from this hub's own log (``after``), or
+        ``hold`` live events until the caller ``release``s the subscriber with a replay it
+        read elsewhere."""
         self._expire()
         subscriber = Subscriber(self, frozenset(streams), limit or self.queue_size)
+        if hold:
+            subscriber.hold()
         if after is not None:
             since = self._seq_of.get(after)
             if since is None:

@@ -72,6 +72,10 @@ class Context:
     #: Who is calling: scopes, restaurants, and the id that scopes idempotency keys.
     identity: Identity = NOBODY
     client_id: str = ""
+    #: Whose idempotency keys a write runs under: the client id, except for anonymous callers,
+    #: who share one identity, so each remote address keeps its own keys (one widget user
+    #: cannot replay another's key and receive their booking and its management token).
+    idempotency_scope: str = ""
     #: Gated nested fields this request already reported FORBIDDEN for (one error each, not
     #: one per list item).
     refused: set[str] = field(default_factory=set)
@@ -99,12 +103,14 @@ class Context:
     #: (a day's bookings all name one restaurant).
     views: dict[Hashable, Any] = field(default_factory=dict)
     _once: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict, init=False)
+    _late: list[tuple[list[str | int], Callable[[], Any]]] = field(default_factory=list, init=False)
     restaurants: UpstreamLoader[Restaurant] = field(init=False)
     bookings: UpstreamLoader[Booking] = field(init=False)
     guests: UpstreamLoader[Guest] = field(init=False)
 
     def __post_init__(self) -> None:
         self.client_id = self.client_id or self.identity.client_id
+        self.idempotency_scope = self.idempotency_scope or self.client_id
         gw = self.gateway
 
         async def restaurants(upstream: str, ids: list[str]) -> list[Any]:
@@ -137,6 +143,28 @@ class Context:
         # A field cancelled by its deadline must not cancel the load the others wait for.
         result: T = await asyncio.shield(self._once[key])
         return result
+
+    def read_late(self, info: Info, read: Callable[[], T]) -> T:
+        """``read()`` now, and again into the response once the whole operation has run
+        (``settle_late``). Sibling fields resolve concurrently, so a counter read while they
+        run would miss what this very request does — the login or the calls of the
+        ``restaurants`` beside ``upstreams { details }`` — and lag one response."""
+        self._late.append((info.path.as_list(), read))
+        return read()
+
+    def settle_late(self, data: dict[str, Any] | None) -> None:
+        """Write every ``read_late`` value again into ``data``, the executed operation's."""
+        for path, read in self._late:
+            node: Any = data
+            for key in path[:-1]:
+                if isinstance(node, dict):
+                    node = node.get(key)
+                elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+                    node = node[key]
+                else:
+                    node = None
+            if isinstance(node, dict) and path[-1] in node:  # not nulled by an error
+                node[path[-1]] = read()
 
     def prime_booking(self, booking: Booking) -> None:
         """Cache ``booking`` for this request, replacing what a write has made stale."""

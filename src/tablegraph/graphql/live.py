@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 UNAUTHORIZED = 4401
 FORBIDDEN = 4403
+#: How often an idle SSE stream checks that its client is still connected.
+GONE_CHECK_SECONDS = 1.0
 #: The scope a subscriber needs; guest contact details still follow ``guests:read``.
 SUBSCRIBE_SCOPE = Scope.BOOKINGS_READ
 
@@ -245,14 +247,22 @@ async def sse(
     )
     await response.prepare(request)
     keepalive = gateway.settings.events.keepalive_seconds
+    loop = asyncio.get_running_loop()
+    quiet_since = loop.time()
     pending: asyncio.Task[Any] | None = None
     try:
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(anext(results))
-            done, _ = await asyncio.wait({pending}, timeout=keepalive)
+            # aiohttp does not cancel a handler whose client left: look at the connection at
+            # least every second, so a gone subscriber is let go promptly, not at a ping.
+            done, _ = await asyncio.wait({pending}, timeout=min(keepalive, GONE_CHECK_SECONDS))
             if not done:
-                await response.write(b": ping\n\n")
+                if request.transport is None or request.transport.is_closing():
+                    raise ConnectionResetError("the subscriber went away")
+                if loop.time() - quiet_since >= keepalive:
+                    await response.write(b": ping\n\n")
+                    quiet_since = loop.time()
                 continue
             try:
                 result = pending.result()
@@ -260,6 +270,7 @@ async def sse(
                 break
             pending = None
             await response.write(_frame(result, context.last_event_id).encode())
+            quiet_since = loop.time()
         await response.write(b"event: complete\ndata: \n\n")
     except (ConnectionResetError, asyncio.CancelledError):
         log.debug("an SSE subscriber went away")

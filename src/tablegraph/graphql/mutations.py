@@ -262,7 +262,11 @@ class Mutation:
                 info,
                 key,
                 lambda: info.context.gateway.bookings.create(
-                    restaurant, request, client=info.context.client_id, key=key
+                    restaurant,
+                    request,
+                    client=info.context.idempotency_scope,
+                    key=key,
+                    guests_writable=info.context.identity.has(Scope.GUESTS_WRITE),
                 ),
             ),
         )
@@ -288,7 +292,7 @@ class Mutation:
                 idempotency_key=key.value,
             )
             return await info.context.gateway.bookings.reschedule(
-                ref, change, client=info.context.client_id, key=key, tenancy=tenancy
+                ref, change, client=info.context.idempotency_scope, key=key, tenancy=tenancy
             )
 
         return _with_manage_token(info, await _booking_write(info, key, reschedule))
@@ -304,7 +308,7 @@ class Mutation:
             ref, tenancy = _target(info, input.booking_id, input.manage_token)
             reason = validate.text(input.reason, ("reason",), limit=500)
             return await info.context.gateway.bookings.cancel(
-                ref, reason, client=info.context.client_id, key=key, tenancy=tenancy
+                ref, reason, client=info.context.idempotency_scope, key=key, tenancy=tenancy
             )
 
         return await _booking_write(info, key, cancel)
@@ -329,7 +333,7 @@ class Mutation:
             return await info.context.gateway.bookings.update(
                 ref,
                 change,
-                client=info.context.client_id,
+                client=info.context.idempotency_scope,
                 key=key,
                 tenancy=info.context.identity.tenancy,
             )
@@ -350,7 +354,11 @@ class Mutation:
                 preferred_time=input.preferred_time,
                 notes=validate.text(input.notes, ("notes",), limit=1000),
             )
-            return await info.context.gateway.bookings.join_waitlist(restaurant, request)
+            return await info.context.gateway.bookings.join_waitlist(
+                restaurant,
+                request,
+                guests_writable=info.context.identity.has(Scope.GUESTS_WRITE),
+            )
 
         return await _guarded(  # type: ignore[no-any-return]
             join,

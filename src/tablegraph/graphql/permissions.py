@@ -62,6 +62,7 @@ RULES: dict[str, dict[str, Rule]] = {
     },
     "Subscription": {
         "bookingEvents": PUBLIC,  # bookings:read, checked by the transports and the resolver
+        "availabilityChanged": PUBLIC,  # availability:read, checked by the resolver
     },
     "Restaurant": {
         "availability": Rule(S.AVAILABILITY_READ),

@@ -4,8 +4,10 @@ APQ (Apollo's protocol): a client sends ``extensions.persistedQuery.sha256Hash``
 document. Known → it runs; unknown → ``PersistedQueryNotFound`` (the message Apollo's clients
 look for), and the client sends hash and document together, which registers the document once
 it has parsed and validated. A hash-only request works as a GET too, so a CDN can cache it.
-The store sits behind ``DocumentStore``; ``MemoryDocumentStore`` is an in-process LRU (a
-shared, durable store can implement the same two methods).
+The store sits behind ``DocumentStore``: ``MemoryDocumentStore`` is an in-process LRU;
+``SharedDocumentStore`` keeps registrations in the gateway's store (``tablegraph.stores``), so a
+document registered through one worker runs by hash on every other and after a restart, with
+the LRU in front so a known hash costs no store round trip.
 
 Trusted documents: with ``[security] trusted_documents`` naming a manifest (JSON, SHA-256 hex
 → document, built by ``tablegraph documents``), only the manifest's operations run. A request
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +48,13 @@ from tablegraph.errors import (
     PersistedQueryNotSupported,
 )
 from tablegraph.settings import ConfigError
+from tablegraph.stores.base import Store
+
+log = logging.getLogger(__name__)
+#: How long the shared store keeps a registration. Content-addressed, so it never goes stale;
+#: the expiry only bounds what registrations pile up in Redis or the SQLite file (a client
+#: whose hash expired gets ``PersistedQueryNotFound`` and registers it again).
+SHARED_TTL = 7 * 24 * 3600.0
 
 
 def document_hash(text: str) -> str:
@@ -73,6 +83,44 @@ class MemoryDocumentStore:
     async def put(self, sha256: str, document: str) -> None:
         with contextlib.suppress(ValueError):  # larger than the whole store: not kept
             self._documents[sha256] = document
+
+
+class SharedDocumentStore:
+    """Registered APQ documents in the gateway's store, shared by every worker and kept across
+    restarts, with an in-process LRU (``local``) in front. A document read back from the
+    store runs only if it still hashes to its key. The store failing never fails a request:
+    a lookup then answers "not found" (the client sends the document again), a registration
+    is only logged."""
+
+    def __init__(
+        self, store: Store, local: MemoryDocumentStore, *, ttl: float | None = SHARED_TTL
+    ) -> None:
+        self.store, self.local, self.ttl = store, local, ttl
+
+    @staticmethod
+    def _key(sha256: str) -> str:
+        return f"apq:{sha256}"
+
+    async def get(self, sha256: str) -> str | None:
+        found = await self.local.get(sha256)
+        if found is not None:
+            return found
+        try:
+            found = await self.store.get(self._key(sha256))
+        except Exception as exc:  # the store is down: behave as if the hash were unknown
+            log.warning("persisted documents: store lookup failed (%s)", type(exc).__name__)
+            return None
+        if found is None or document_hash(found) != sha256:
+            return None
+        await self.local.put(sha256, found)
+        return found
+
+    async def put(self, sha256: str, document: str) -> None:
+        await self.local.put(sha256, document)
+        try:
+            await self.store.set(self._key(sha256), document, self.ttl)
+        except Exception as exc:  # kept in this process at least
+            log.warning("persisted documents: store write failed (%s)", type(exc).__name__)
 
 
 def load_manifest(path: str | Path) -> dict[str, str]:

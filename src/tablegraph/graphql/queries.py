@@ -4,11 +4,11 @@ upstreams that failed."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Annotated
 
 import strawberry
-from strawberry.scalars import JSON
 
 from tablegraph import ids, model
 from tablegraph.auth.scopes import Scope
@@ -30,6 +30,7 @@ from tablegraph.graphql.types import (
     UpstreamStatus,
     paginate,
 )
+from tablegraph.providers.base import Provider
 
 MAX_AVAILABILITY_RESTAURANTS = 20
 
@@ -94,8 +95,8 @@ class Query:
                     circuit_retry_in_seconds=round(provider.breaker.retry_in(), 3),
                     last_error_code=error,
                     capabilities=sorted(provider.capabilities, key=lambda c: c.value),
-                    requests_sent=provider.requests_sent,
-                    details=JSON(provider.health_details()),
+                    read_requests_sent=_requests_sent(provider),
+                    read_details=provider.health_details,
                 )
             )
         return out
@@ -248,3 +249,7 @@ class Query:
     ) -> Connection[Review] | None:
         restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurant_id",))
         return await resolvers.reviews_page(info, restaurant, first, after)
+
+
+def _requests_sent(provider: Provider) -> Callable[[], int]:
+    return lambda: provider.requests_sent

@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from tablegraph import ids, model
-from tablegraph.errors import NotSupported
+from tablegraph.errors import GatewayError, NotSupported
 from tablegraph.graphql import resolvers
 from tablegraph.graphql.context import Info
 from tablegraph.graphql.types import (
@@ -22,6 +22,7 @@ from tablegraph.graphql.types import (
     Review,
     Slot,
     SubRating,
+    Table,
 )
 from tablegraph.reviews import rating_summary
 
@@ -83,6 +84,15 @@ class Restaurant(Node):
             return None
         hours = await info.context.gateway.opening_hours(self.m)
         return OpeningHours.of(hours)
+
+    @strawberry.field(description="Null, with a NOT_SUPPORTED error, where the provider has none.")
+    async def tables(self, info: Info) -> list[Table] | None:
+        try:
+            tables = await info.context.gateway.tables(self.m)
+        except GatewayError as exc:
+            info.context.report(exc, info, upstream=self.m.upstream)
+            return None
+        return [Table.of(t) for t in tables]
 
     @strawberry.field(description="Bookable slots on a local date; null if the upstream failed.")
     async def availability(self, info: Info, date: date, party_size: int) -> list[Slot] | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -19,12 +19,13 @@ import strawberry
 from tablegraph import model
 from tablegraph.auth.identity import Identity
 from tablegraph.auth.scopes import Scope
-from tablegraph.errors import InvalidInput
+from tablegraph.errors import InvalidInput, UpstreamError
 from tablegraph.events import model as events
 from tablegraph.events.hub import Stream
-from tablegraph.graphql import permissions, resolvers
+from tablegraph.graphql import permissions, resolvers, validate
 from tablegraph.graphql.context import Info
-from tablegraph.graphql.types import Booking
+from tablegraph.graphql.queries import RestaurantAvailability
+from tablegraph.graphql.types import Booking, Notice
 
 if TYPE_CHECKING:
     from tablegraph.graphql.restaurant import Restaurant
@@ -127,7 +128,7 @@ class Subscription:
         streams = await _streams(info, restaurant_ids)
         wanted = frozenset(kinds) if kinds else None
         after = after_event_id or context.last_event_id
-        subscriber = context.gateway.events.subscribe(streams, after=after)
+        subscriber = await context.gateway.events.subscribe(streams, after=after)
         try:
             async for event in subscriber:
                 context.last_event_id = event.id
@@ -135,6 +136,35 @@ class Subscription:
                     yield BookingEvent.of(event, context.identity)
         finally:
             subscriber.close()
+
+    @strawberry.subscription(
+        description="The restaurant's slots on a date for a party size: now, then again "
+        "whenever a booking of that day is made, moved, cancelled or changed (through the "
+        "gateway, a webhook or a poll). Slots are null with a notice while the upstream fails."
+    )
+    async def availability_changed(
+        self, info: Info, restaurant_id: strawberry.ID, date: date, party_size: int
+    ) -> AsyncGenerator[RestaurantAvailability, None]:
+        from tablegraph.graphql.restaurant import Restaurant
+
+        permissions.require(info, Scope.AVAILABILITY_READ)
+        validate.day(date)
+        validate.party_size(party_size)
+        restaurant = await resolvers.load_restaurant(info, restaurant_id, ("restaurant_id",))
+        watches = info.context.gateway.availability_watches
+        async with watches.watch(restaurant, date, party_size) as fresh:
+            while True:
+                try:
+                    slots, notice = await resolvers.slots_for(info, restaurant, date, party_size)
+                except UpstreamError as exc:
+                    slots, notice = None, Notice(code=exc.code, message=exc.message)
+                yield RestaurantAvailability(
+                    restaurant_id=restaurant_id,
+                    restaurant=Restaurant.of(restaurant),
+                    slots=slots,
+                    notice=notice,
+                )
+                await fresh.wait()
 
 
 __all__ = ["BookingEvent", "Subscription"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -142,6 +142,21 @@ class Area:
     id: str
     name: str
     localized_names: list[LocalizedName]
+
+
+@strawberry.type(description="A table, or another resource that seats guests.")
+class Table:
+    id: str = strawberry.field(
+        description="The provider's id of the table, as bookings and updateBooking name it."
+    )
+    name: str
+    seats: int | None = strawberry.field(description="Most guests it seats, where known.")
+    min_seats: int | None = strawberry.field(description="Fewest guests it is given to.")
+    area: str | None = strawberry.field(description="The room or area it stands in.")
+
+    @classmethod
+    def of(cls, m: model.Table) -> Table:
+        return cls(id=m.native_id, name=m.name, seats=m.seats, min_seats=m.min_seats, area=m.area)
 
 
 @strawberry.type
@@ -410,5 +425,16 @@ class Upstream:
     )
     last_error_code: str | None
     capabilities: list[Capability]
-    requests_sent: int
-    details: JSON | None = strawberry.field(description="Operator details (admin scope).")
+    #: The adapter's counters, read again once the whole operation has run
+    #: (``Context.read_late``): the request's own logins and calls count, whatever order the
+    #: fields resolve in.
+    read_requests_sent: strawberry.Private[Callable[[], int]]
+    read_details: strawberry.Private[Callable[[], dict[str, Any]]]
+
+    @strawberry.field
+    def requests_sent(self, info: Info) -> int:
+        return info.context.read_late(info, self.read_requests_sent)
+
+    @strawberry.field(description="Operator details (admin scope).")
+    def details(self, info: Info) -> JSON | None:
+        return info.context.read_late(info, lambda: JSON(self.read_details()))

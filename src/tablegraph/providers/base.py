@@ -55,6 +55,7 @@ from tablegraph.model import (
     Restaurant,
     Review,
     Slot,
+    Table,
     WaitlistEntry,
     WaitlistRequest,
     WebhookEvent,
@@ -74,6 +75,10 @@ class Provider:
     #: Human name for the README.
     display_name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: A create (or waitlist entry) naming a guest's e-mail updates that guest's profile
+    #: upstream; clients without ``guests:write`` then book under the profile on file
+    #: (``tablegraph.guests_on_file``).
+    create_updates_guest: ClassVar[bool] = False
     #: Credential names the TOML ``credentials`` table may set (values come from env vars);
     #: ``("*",)`` accepts any name (the adapter validates them itself, e.g. one per restaurant).
     credential_names: ClassVar[tuple[str, ...]] = ()
@@ -138,6 +143,11 @@ class Provider:
         """Extra per-upstream state shown in ``upstreams`` and ``/readyz``."""
         return {}
 
+    def rate_budgets(self) -> dict[str, int]:
+        """Requests left in each client-side rate budget, by budget name (``/metrics``);
+        none for providers without one."""
+        return {}
+
     # ---- restaurants ----------------------------------------------------------------------
 
     async def list_restaurants(self) -> list[Restaurant]:
@@ -187,6 +197,10 @@ class Provider:
     async def get_guests(self, ids: Sequence[str]) -> Batch[Guest]:
         raise self._unsupported(Capability.GUESTS_READ)
 
+    async def list_tables(self, restaurant_id: str) -> list[Table]:
+        """The restaurant's tables, smallest first (``Capability.TABLES``)."""
+        raise self._unsupported(Capability.TABLES)
+
     async def list_guests(self, restaurant_id: str, search: str | None, limit: int) -> list[Guest]:
         raise self._unsupported(Capability.GUESTS_READ)
 
@@ -219,6 +233,7 @@ class Provider:
         kwargs.setdefault("max_connections", self.config.max_connections)
         kwargs.setdefault("breaker", self.breaker)
         kwargs.setdefault("sleep", self.runtime.sleep)
+        kwargs.setdefault("observer", self.runtime.calls)
         if self.runtime.transport is not None:
             kwargs.setdefault("transport", self.runtime.transport)
         return UpstreamClient(self.name, self.config.base_url, **kwargs)

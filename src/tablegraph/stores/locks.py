@@ -4,6 +4,10 @@
 caller that got the lock; the others wait (bounded) until it is released, then re-read what
 the holder stored instead of repeating its work. The lock expires after ``ttl`` so a worker
 that dies holding it cannot block the rest for longer than that.
+
+``renew_once`` is that pattern whole: a saved value if it is still good, else one worker
+renews it while the others wait and read what it saved — what a rotating OAuth refresh token
+needs, since a second refresh with the token the first one used would be refused.
 """
 
 from __future__ import annotations
@@ -11,10 +15,17 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from tablegraph.stores.base import Store
+
+T = TypeVar("T")
+
+
+class LockBusy(Exception):
+    """Another worker kept the lock, and what it was to save never appeared."""
 
 
 @asynccontextmanager
@@ -33,3 +44,33 @@ async def held(
         await asyncio.sleep(pause)  # the holder is doing the work; wait for it
         pause = min(pause * 2, 0.25)
     yield False
+
+
+async def renew_once(
+    store: Store | None,
+    name: str,
+    *,
+    read: Callable[[], Awaitable[T | None]],
+    renew: Callable[[], Awaitable[T]],
+    ttl: float = 30.0,
+    wait: float = 30.0,
+    attempts: int = 3,
+) -> T:
+    """``read()`` when it finds a usable value (not None); otherwise ``renew()`` — which must
+    save what it makes where ``read`` finds it — by one caller at a time among every worker
+    sharing ``store`` (None: no lock, renew at once). A caller that waited reads again and
+    renews only if the holder saved nothing usable (it failed or died). ``LockBusy`` after
+    ``attempts`` waits that each ended without a value."""
+    found = await read()
+    if found is not None:
+        return found
+    if store is None:
+        return await renew()
+    for _ in range(attempts):
+        async with held(store, name, ttl=ttl, wait=wait) as mine:
+            found = await read()
+            if found is not None:
+                return found
+            if mine:
+                return await renew()
+    raise LockBusy(f"{name}: another worker holds the lock and saved nothing usable")

@@ -99,8 +99,19 @@ class RedisStore:
         await self._redis.publish(self._k(channel), message)
 
     async def subscribe(self, channel: str) -> _Subscription:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        pubsub = self._redis.pubsub()
         await pubsub.subscribe(self._k(channel))
+        # SUBSCRIBE is only sent so far: wait for Redis to confirm it, so that a message
+        # published once this returns is heard, as the contract says.
+        try:
+            async with asyncio.timeout(10.0):
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None and message.get("type") == "subscribe":
+                        break
+        except BaseException:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            raise
         return _Subscription(pubsub)
 
     async def append(self, log: str, data: str, retention: float) -> str:

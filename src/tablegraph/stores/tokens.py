@@ -1,11 +1,12 @@
 """OAuth grants in the gateway's store: ``tokenstore.TokenStore`` for every worker at once.
 
-Libro's adapter keeps refresh tokens through the ``TokenStore`` protocol; this one puts them
-in the shared store (one JSON map per upstream, updated with compare-and-set so two workers
+Libro's adapter keeps its tokens through the ``TokenStore`` protocol; this one puts them
+in the shared store (one JSON map per namespace, updated with compare-and-set so two workers
 saving at once both land), encrypted with Fernet when a key is given (``tokenstore.fernet_key``)
-so Redis or the SQLite file never hold a readable token. Libro's own encrypted token file
-stays an option (``token_store_path``); a refresh is made single-flight across workers with
-``stores.locks.held``.
+so Redis or the SQLite file never hold a readable token — the adapter uses it without a key
+only over the memory store. Libro's own encrypted token file stays an option
+(``token_store_path``); a renewal is made single-flight across workers with
+``stores.locks.renew_once``.
 """
 
 from __future__ import annotations

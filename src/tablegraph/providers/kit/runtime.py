@@ -19,6 +19,7 @@ import httpx
 from tablegraph.cache import AsyncTTLCache
 from tablegraph.stores.base import Store
 from tablegraph.tokenstore import TokenStore
+from tablegraph.upstream import CallObserver
 
 V = TypeVar("V")
 Sleep = Callable[[float], Awaitable[None]]
@@ -72,6 +73,8 @@ class Runtime:
     #: restarts and share between workers (LibreBooking's cancellations, budgets, sessions).
     #: ``None`` outside a gateway (adapter unit tests).
     store: Store | None = None
+    #: Told of every upstream HTTP exchange (the gateway's ``/metrics``); ``None``: nobody.
+    calls: CallObserver | None = None
 
     def __post_init__(self) -> None:
         if self.caches is None:

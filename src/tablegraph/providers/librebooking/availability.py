@@ -261,11 +261,16 @@ def refuse(
             "The start date and time requested is not valid: outside the opening hours, "
             "off the slot grid or running past closing",
             upstream=upstream,
+            field=("start",),
         )
     if start < now + min(t.min_notice for t in tables):
-        raise PolicyViolation("the start time is too soon or in the past", upstream=upstream)
+        raise PolicyViolation(
+            "the start time is too soon or in the past", upstream=upstream, field=("start",)
+        )
     if all(t.max_notice is not None and start > now + t.max_notice for t in tables):
-        raise PolicyViolation("the start time is too far ahead", upstream=upstream)
+        raise PolicyViolation(
+            "the start time is too far ahead", upstream=upstream, field=("start",)
+        )
 
 
 def free_tables(

@@ -103,6 +103,15 @@ def with_marker(notes: str, key: str | None, contact: tuple[str, str] | None = N
     return f"{text}\n[tablegraph:{key}]".strip() if key else text.strip()
 
 
+def with_cancel_reason(notes: str | None, reason: str | None) -> str | None:
+    """The notes of a booking cancelled for ``reason``: the server deletes the reservation and
+    keeps no reason, so it is kept with the remembered booking (``Cancelled: …``)."""
+    reason = (reason or "").strip()
+    if not reason:
+        return notes
+    return f"{notes}\nCancelled: {reason}" if notes else f"Cancelled: {reason}"
+
+
 def contact_of(description: Any) -> tuple[str, str] | None:
     m = _GUEST.search(str(description or ""))
     return (m.group(1), m.group(2)) if m else None

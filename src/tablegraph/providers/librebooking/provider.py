@@ -17,7 +17,9 @@ Quirks handled here:
   them a real server answers 500 with an HTML page);
 - update/delete/approve of an unknown reference answer 200 with an empty body, so a cancel
   reads the reservation first; a deleted reservation reads 404 (soft delete): cancels made
-  here are remembered (``cancelled.py``);
+  here, with their reason, are remembered in the gateway's store
+  (``stores.remembered``; an in-memory store outside a gateway), so they read back
+  ``CANCELLED`` after a restart and on every worker;
 - check-in and check-out answer 500 on PHP 8.2 and change nothing: read back, ``NOT_SUPPORTED``;
 - the party size lives in the title; the idempotency key and a non-user guest's contact are
   marker lines in the description (``mapping.py``); guests are users (``guests.py``);
@@ -33,6 +35,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from tablegraph import prefetch
 from tablegraph.errors import (
     GatewayError,
     InvalidInput,
@@ -55,6 +58,7 @@ from tablegraph.model import (
     OpeningHours,
     Restaurant,
     Slot,
+    Table,
 )
 from tablegraph.providers import register
 from tablegraph.providers.base import Provider
@@ -62,7 +66,6 @@ from tablegraph.providers.kit import Batch, Caller, Runtime, batch_by_key
 from tablegraph.providers.librebooking import availability as slots
 from tablegraph.providers.librebooking import mapping, status
 from tablegraph.providers.librebooking.auth import SessionAuth
-from tablegraph.providers.librebooking.cancelled import Cancelled
 from tablegraph.providers.librebooking.catalog import Catalog
 from tablegraph.providers.librebooking.errors import ERRORS
 from tablegraph.providers.librebooking.guests import Users
@@ -76,10 +79,11 @@ from tablegraph.providers.librebooking.payloads import (
     update_body,
 )
 from tablegraph.settings import UpstreamConfig
+from tablegraph.stores import MemoryStore, Store
+from tablegraph.stores.remembered import RememberedBookings
 from tablegraph.timeutil import local_day_bounds, zone
 
 API_PREFIX = "Web/Services/index.php/"
-#: How long a cancel made here is remembered for read-back (LibreBooking deletes).
 
 
 @register
@@ -98,6 +102,7 @@ class LibreBookingProvider(Provider):
             Capability.GUESTS_READ,
             Capability.GUEST_UPSERT,
             Capability.OPENING_HOURS,
+            Capability.TABLES,
         }
     )
     credential_names = ("username", "password")
@@ -128,7 +133,16 @@ class LibreBookingProvider(Provider):
             duration=self._duration,
             max_advance=timedelta(days=self.options.max_advance_days),
         )
-        self._cancelled = Cancelled(self._cache)
+        #: Where cancels are remembered without a gateway (``Runtime.store`` is None).
+        self._own_store: Store | None = None
+
+    @property
+    def _cancelled(self) -> RememberedBookings:
+        """Cancels made here (LibreBooking deletes them), in the gateway's store."""
+        store = self.runtime.store
+        if store is None:
+            store = self._own_store = self._own_store or MemoryStore()
+        return RememberedBookings(store, self.name)
 
     @property
     def clients(self) -> Sequence[Any]:
@@ -174,6 +188,14 @@ class LibreBookingProvider(Provider):
         self._catalog.check(restaurant_id)
         return mapping.to_opening_hours(await self._catalog.schedule(restaurant_id))
 
+    async def list_tables(self, restaurant_id: str) -> list[Table]:
+        """The schedule's resources that seat guests (its ``location`` is the area)."""
+        self._catalog.check(restaurant_id)
+        return [
+            Table(self.name, t.id, t.name, seats=t.seats, area=t.location)
+            for t in await self._catalog.tables(restaurant_id)
+        ]
+
     # ---- availability ---------------------------------------------------------------------
 
     async def get_availability(self, restaurant_id: str, day: date, party_size: int) -> list[Slot]:
@@ -218,6 +240,7 @@ class LibreBookingProvider(Provider):
     # ---- bookings: reads -------------------------------------------------------------------
 
     async def _raw_reservation(self, ref: str) -> RawReservation:
+        """The reservation as the server has it now (a read-back: always a request)."""
         if not ref or "/" in ref:
             raise NotFound(f"unknown booking {ref!r}", upstream=self.name)
         body = await self._call.json("GET", f"Reservations/{ref}")
@@ -225,9 +248,19 @@ class LibreBookingProvider(Provider):
             raise NotFound(f"unknown booking {ref!r}", upstream=self.name)
         return body  # type: ignore[return-value]
 
-    async def _raw_in_scope(self, ref: str) -> tuple[RawReservation, str, str]:
-        """The reservation, its schedule id and zone; NotFound outside the configured schedules."""
-        raw = await self._raw_reservation(ref)
+    async def _raw_in_scope(
+        self, ref: str, *, fresh: bool = False
+    ) -> tuple[RawReservation, str, str]:
+        """The reservation, its schedule id and zone; NotFound outside the configured schedules.
+
+        Unless ``fresh``, the booking service's read before a write is handed to this one
+        (``tablegraph.prefetch``), so a write reads its booking once before it writes."""
+        if fresh:
+            raw = await self._raw_reservation(ref)
+        else:
+            raw = await prefetch.reuse(
+                (self.name, "reservation", ref), lambda: self._raw_reservation(ref)
+            )
         sid = to_str_id(raw.get("scheduleId")) or ""
         if sid not in self._schedule_ids:
             raise NotFound(f"unknown booking {ref!r}", upstream=self.name)
@@ -236,8 +269,8 @@ class LibreBookingProvider(Provider):
     def _to_booking(self, raw: RawReservation, tz: str, areas: dict[str, str]) -> Booking:
         return mapping.to_booking(self.name, raw, tz, account_id=self._auth.user_id, areas=areas)
 
-    async def _booking(self, ref: str) -> Booking:
-        raw, _, tz = await self._raw_in_scope(ref)
+    async def _booking(self, ref: str, *, fresh: bool = False) -> Booking:
+        raw, _, tz = await self._raw_in_scope(ref, fresh=fresh)
         return self._to_booking(raw, tz, await self._catalog.areas())
 
     async def _list_rows(
@@ -274,7 +307,7 @@ class LibreBookingProvider(Provider):
                 continue
             out.append(booking)
         if query.statuses is not None and BookingStatus.CANCELLED in query.statuses:
-            out += self._cancelled.between(query.restaurant_id, query.start, query.end)
+            out += await self._cancelled.between(query.restaurant_id, query.start, query.end)
         return sorted(out, key=lambda b: (b.start, b.native_id))
 
     async def get_bookings(self, ids: Sequence[str]) -> Batch[Booking]:
@@ -282,7 +315,7 @@ class LibreBookingProvider(Provider):
             try:
                 return await self._booking(ref)
             except NotFound:
-                return self._cancelled.get(ref)
+                return await self._cancelled.get(ref)
 
         return await batch_by_key(ids, one, concurrency=self.options.max_concurrency)
 
@@ -293,7 +326,7 @@ class LibreBookingProvider(Provider):
         start, end = local_day_bounds(request.start.astimezone(zone(tz)).date(), tz)
         for ref, items in (await self._list_rows(restaurant_id, start, end)).items():
             if mapping.marker(items[0].get("description")) == key:
-                return await self._booking(ref)
+                return await self._booking(ref, fresh=True)
         return None
 
     # ---- bookings: writes ------------------------------------------------------------------
@@ -340,7 +373,7 @@ class LibreBookingProvider(Provider):
                 raise UpstreamBadResponse(
                     f"{self.name} did not return a reference", upstream=self.name
                 )
-            return await self._booking(str(ref))
+            return await self._booking(str(ref), fresh=True)
         raise refused or SlotUnavailable("no table is free at that time", upstream=self.name)
 
     async def reschedule_booking(self, booking_id: str, change: BookingChange) -> Booking:
@@ -371,7 +404,7 @@ class LibreBookingProvider(Provider):
             description=str(raw.get("description") or ""),
         )
         await self._update(booking_id, body)
-        return await self._booking(booking_id)
+        return await self._booking(booking_id, fresh=True)
 
     async def _update(self, ref: str, body: dict[str, Any]) -> None:
         answer = await self._call.optional_json(
@@ -385,7 +418,7 @@ class LibreBookingProvider(Provider):
         try:
             booking = await self._booking(booking_id)
         except NotFound:
-            remembered = self._cancelled.get(booking_id)
+            remembered = await self._cancelled.get(booking_id)
             if remembered is not None:
                 return remembered
             raise
@@ -398,13 +431,16 @@ class LibreBookingProvider(Provider):
         await self._call.optional_json(
             "DELETE", f"Reservations/{booking_id}", params={"updateScope": "this"}
         )
+        # The server keeps no reason (and reads nothing back once deleted): the reason lives
+        # in the remembered booking's notes, as resOS keeps it ("Cancelled: …").
         cancelled = replace(
             booking,
             status=BookingStatus.CANCELLED,
             provider_status="deleted",
+            notes=mapping.with_cancel_reason(booking.notes, reason),
             updated_at=self._now().astimezone(booking.start.tzinfo),
         )
-        self._cancelled.remember(cancelled)
+        await self._cancelled.remember(cancelled)
         return cancelled
 
     async def update_booking(self, booking_id: str, update: BookingUpdate) -> Booking:
@@ -437,7 +473,7 @@ class LibreBookingProvider(Provider):
             await self._update(booking_id, body)
         if update.status is not None and update.status is not current.status:
             await self._move_status(booking_id, current.status, update.status)
-        return await self._booking(booking_id)
+        return await self._booking(booking_id, fresh=True)
 
     async def _move_status(self, ref: str, now: BookingStatus, to: BookingStatus) -> None:
         path = mapping.STATUS_STEPS.get((now, to))

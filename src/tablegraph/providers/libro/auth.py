@@ -3,8 +3,10 @@
 ``TokenAuth`` caches an access token until ``margin`` seconds before ``expires_in`` and fetches
 a new one single-flight: however many requests find it stale at once, one token call is made.
 After a 401/403 ``refresh`` renews it once, unless a concurrent caller already did. The grant
-itself is a callable: client credentials for the partner account, a rotating refresh token for
-an account connected through the authorization-code flow (``Account``).
+itself is a callable given the access token known to be stale (None: none held yet), so it
+can tell a token another worker already renewed from the one that failed: client credentials
+for the partner account, a rotating refresh token for an account connected through the
+authorization-code flow (``Account``); ``connections`` shares both between workers.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ class Grant:
     access_token: str = field(repr=False)
     expires_at: datetime
 
+    def usable(self, now: datetime, margin: timedelta, stale: str | None) -> bool:
+        """Not the token known to be stale, and not within ``margin`` of its expiry."""
+        return self.access_token != stale and now < self.expires_at - margin
+
+
+#: Fetches a grant, given the access token known to be stale (None: none held yet).
+Fetch = Callable[[str | None], Awaitable[Grant]]
+
 
 class TokenAuth:
     #: Libro documents 403 for an expired token too: renew once and replay.
@@ -38,7 +48,7 @@ class TokenAuth:
 
     def __init__(
         self,
-        fetch: Callable[[], Awaitable[Grant]],
+        fetch: Fetch,
         now: Now,
         margin: float = 60.0,
         initial: Grant | None = None,
@@ -50,13 +60,16 @@ class TokenAuth:
         self._lock = asyncio.Lock()
 
     def _fresh(self) -> bool:
-        return self._grant is not None and self._now() < self._grant.expires_at - self._margin
+        return self._grant is not None and self._grant.usable(self._now(), self._margin, None)
+
+    def _held(self) -> str | None:
+        return self._grant.access_token if self._grant is not None else None
 
     async def headers(self, client: UpstreamClient) -> Mapping[str, str]:
         if not self._fresh():
             async with self._lock:
                 if not self._fresh():
-                    self._grant = await self._fetch()
+                    self._grant = await self._fetch(self._held())
         assert self._grant is not None
         return {"Authorization": f"Bearer {self._grant.access_token}"}
 
@@ -65,7 +78,7 @@ class TokenAuth:
             current = f"Bearer {self._grant.access_token}" if self._grant else None
             if current is not None and stale.get("Authorization") != current:
                 return True  # a concurrent caller already renewed it
-            self._grant = await self._fetch()
+            self._grant = await self._fetch(self._held())
             return True
 
     def forget(self) -> None:
@@ -104,6 +117,13 @@ class Account:
             access_token=record.get("access_token"),
             expires_at=datetime.fromisoformat(expires) if expires else None,
         )
+
+    def adopt(self, record: dict[str, Any]) -> None:
+        """Take what another worker (or an earlier run) saved: the store is the truth."""
+        saved = Account.from_record(self.label, record)
+        self.refresh_token, self.restaurant_codes = saved.refresh_token, saved.restaurant_codes
+        self.status, self.access_token = saved.status, saved.access_token
+        self.expires_at = saved.expires_at
 
     def initial_grant(self) -> Grant | None:
         if self.access_token and self.expires_at:

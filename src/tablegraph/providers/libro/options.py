@@ -24,7 +24,8 @@ class LibroOptions(ProviderOptions):
     #: The OAuth callback as Libro knows it (default: derived from the request).
     redirect_uri: str | None = None
     scopes: str = "bookings people reviews"
-    #: Encrypted SQLite file for connected accounts' refresh tokens (default: in memory).
+    #: An encrypted SQLite file of its own for the tokens (default: the gateway's store,
+    #: encrypted with the token key; without a key, this process's memory).
     token_store_path: str | None = None
     token_store_key_env: str = DEFAULT_KEY_ENV
     page_size: int = Field(MAX_PAGE, ge=1, le=MAX_PAGE)

@@ -11,6 +11,11 @@ connected through the authorization-code flow (``oauth``) use their own account'
 renewed with a rotating refresh token kept in a durable encrypted ``TokenStore``; a refresh
 that fails marks only that account ``needs_reconnect`` (``health_details``). ``TokenAuth``
 declares 401 and 403 as "refresh and replay once"; ``UpstreamClient`` does the replay.
+Where tokens live (``_make_store``): the encrypted file when ``token_store_path`` is set;
+otherwise the gateway's store, sealed with the token key (``token_store_key`` or
+``TABLEGRAPH_TOKEN_KEY``), so every worker shares the tokens and one renews them at a time.
+A Redis or SQLite store never holds a readable token: without a key the tokens stay in this
+process (a warning says so), as they do in adapter tests without a gateway store.
 
 Quirks and choices (where Libro is silent, per providers/libro.md):
 - Restaurants are addressed by ``code``: ``Restaurant.native_id`` is the code, ``reference``
@@ -38,6 +43,8 @@ Quirks and choices (where Libro is silent, per providers/libro.md):
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import partial
@@ -92,18 +99,22 @@ from tablegraph.providers.libro.payloads import Document, Resource
 from tablegraph.providers.libro.people import People
 from tablegraph.providers.libro.webhooks import read_delivery
 from tablegraph.settings import ConfigError, UpstreamConfig
+from tablegraph.stores.tokens import StoreTokenStore
 from tablegraph.timeutil import to_zone
 from tablegraph.tokenstore import MemoryTokenStore, SqliteTokenStore, TokenStore
 from tablegraph.upstream import RetryPolicy, UpstreamClient
 
 __all__ = ["LibroProvider", "libro_oauth_routes"]
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 ACCEPT = "application/vnd.libro-restricted-v2+json"
 #: 429: back off 1 s, 2 s, 4 s (providers/libro.md "Rate limits").
 RETRY = RetryPolicy(attempts=4, base_delay=1.0, max_delay=4.0)
 #: How long "this id lives at that restaurant" is kept (Libro ids never move).
 HOME_TTL = 24 * 3600.0
+#: How often connected accounts are read again from a token store other workers write to.
+ACCOUNTS_RELOAD_SECONDS = 5.0
 
 
 @register
@@ -138,14 +149,20 @@ class LibroProvider(Provider):
         base = config.base_url.rstrip("/")
         token_url = opts.token_url or f"{base}/oauth/token"
         self._token_client = self._client(retry=RETRY)
+        tokens = self.runtime.token_store or self._make_store()
         self._conn = Connections(
             upstream=self.name,
             client_id=lambda: self._credential("client_id"),
             client_secret=lambda: self._credential("client_secret"),
             token_client=self._token_client,
             make_client=self._api_client,
-            store=self.runtime.token_store or self._make_store(),
+            store=tokens,
+            locks=self.runtime.store,
             now=self.runtime.now,
+            monotonic=self.runtime.monotonic,
+            reload_seconds=None
+            if isinstance(tokens, MemoryTokenStore)
+            else ACCOUNTS_RELOAD_SECONDS,
             margin=opts.refresh_margin_seconds,
             token_url=token_url,
             oauth_token_url=opts.oauth_token_url or token_url,
@@ -169,21 +186,37 @@ class LibroProvider(Provider):
 
     # ---- lifecycle and auth ---------------------------------------------------------------
 
-    def _make_store(self) -> TokenStore:
-        path = self.options.token_store_path
-        if not path:
-            return MemoryTokenStore()
+    def _token_key(self) -> str | None:
         secret = self.config.credentials.get("token_store_key")
         if secret is not None:
-            return SqliteTokenStore(path, secret.reveal())
-        env = self.options.token_store_key_env
-        try:
-            return SqliteTokenStore.from_env(path, env)
-        except RuntimeError:
-            raise ConfigError(
-                f"upstream {self.name!r}: token store key not set (credential "
-                f"'token_store_key' or environment variable {env})"
-            ) from None
+            return secret.reveal()
+        return os.environ.get(self.options.token_store_key_env) or None
+
+    def _make_store(self) -> TokenStore:
+        """The encrypted file when configured, else the gateway's store (sealed), else memory."""
+        path, key = self.options.token_store_path, self._token_key()
+        if path:
+            if key is None:
+                raise ConfigError(
+                    f"upstream {self.name!r}: token store key not set (credential "
+                    f"'token_store_key' or environment variable {self.options.token_store_key_env})"
+                )
+            return SqliteTokenStore(path, key)
+        shared = self.runtime.store
+        if shared is None:
+            return MemoryTokenStore()
+        if shared.kind == "memory":  # this process's memory either way
+            return StoreTokenStore(shared, key)
+        if key is None:
+            log.warning(
+                "%s: no token key (credential 'token_store_key' or environment variable %s): "
+                "Libro tokens stay in this process, not shared with other workers nor kept "
+                "across restarts",
+                self.name,
+                self.options.token_store_key_env,
+            )
+            return MemoryTokenStore()
+        return StoreTokenStore(shared, key)
 
     def _api_client(self, auth: TokenAuth) -> UpstreamClient:
         return self._client(

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tablegraph.errors import UpstreamBadResponse
 from tablegraph.providers.kit import Caller, Page, offset_pages
-from tablegraph.providers.resos.payloads import RawBooking, RawOpeningHour, RawTimesPeriod
+from tablegraph.providers.resos.payloads import (
+    RawBooking,
+    RawOpeningHour,
+    RawTable,
+    RawTimesPeriod,
+)
 from tablegraph.providers.resos.queries import quote
 from tablegraph.timeutil import format_utc_millis
 
@@ -39,6 +44,13 @@ async def opening_hours(api: Caller) -> list[RawOpeningHour]:
     if not isinstance(rows, list):
         raise _bad(api, "opening hours that are not a list")
     return rows
+
+
+async def tables(api: Caller) -> list[RawTable]:
+    rows = await api.json("GET", "/tables")
+    if not isinstance(rows, list):
+        raise _bad(api, "tables that are not a list")
+    return [cast(RawTable, row) for row in rows if isinstance(row, dict)]
 
 
 async def times(api: Caller, day: date, people: int) -> list[RawTimesPeriod]:

@@ -27,6 +27,7 @@ from tablegraph.model import (
     Slot,
     SlotPayment,
     SpecialDay,
+    Table,
     WaitlistEntry,
 )
 from tablegraph.providers.kit import ids
@@ -35,6 +36,7 @@ from tablegraph.providers.resos.payloads import (
     RawBooking,
     RawGuest,
     RawOpeningHour,
+    RawTable,
     RawTimesPeriod,
 )
 from tablegraph.timeutil import localize, parse_instant, to_zone
@@ -333,8 +335,9 @@ def to_booking(
     duration = int(raw.get("duration") or default_duration)
     status = raw.get("status") or "request"
     guest = to_guest(upstream, restaurant_id, raw.get("guest"), raw.get("languageCode"))
+    # Table ids, as updateBooking(tables:) takes them and Restaurant.tables lists them.
     tables = tuple(
-        t.get("name") or t.get("_id", "") for t in raw.get("tables") or [] if isinstance(t, dict)
+        t["_id"] for t in raw.get("tables") or [] if isinstance(t, dict) and t.get("_id")
     )
     area_raw = next(
         (t.get("area") for t in raw.get("tables") or [] if isinstance(t, dict) and t.get("area")),
@@ -409,3 +412,24 @@ def to_waitlist_entry(booking: Booking, day: date) -> WaitlistEntry:
         guest=booking.guest,
         created_at=booking.created_at,
     )
+
+
+def to_tables(upstream: str, rows: Iterable[RawTable]) -> list[Table]:
+    """``GET /tables`` rows as tables, smallest first; rows without an id are skipped."""
+
+    def seats(value: object) -> int | None:
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    out = [
+        Table(
+            upstream,
+            row["_id"],
+            row.get("name") or row["_id"],
+            seats=seats(row.get("seatsMax")),
+            min_seats=seats(row.get("seatsMin")),
+            area=(row.get("area") or {}).get("name") or None,
+        )
+        for row in rows
+        if isinstance(row.get("_id"), str) and row["_id"]
+    ]
+    return sorted(out, key=lambda t: (t.seats or 0, t.name))

@@ -33,6 +33,9 @@ class RawTable(TypedDict, total=False):
     _id: str
     name: str
     area: RawArea
+    #: ``GET /tables`` only (seats the table is given to); bookings embed the short form.
+    seatsMin: int
+    seatsMax: int
 
 
 class RawNote(TypedDict, total=False):

@@ -58,6 +58,7 @@ from tablegraph.model import (
     OpeningHours,
     Restaurant,
     Slot,
+    Table,
     WaitlistEntry,
     WaitlistRequest,
 )
@@ -88,6 +89,7 @@ from tablegraph.providers.resos.mapping import (
     to_period_policies,
     to_restaurant,
     to_slots,
+    to_tables,
     to_waitlist_entry,
 )
 from tablegraph.providers.resos.options import Options as ResosOptions
@@ -120,6 +122,7 @@ class ResosProvider(Provider):
             Capability.WAITLIST,
             Capability.GUESTS_READ,
             Capability.OPENING_HOURS,
+            Capability.TABLES,
         }
     )
     #: One credential per restaurant, named by ``restaurants[].api_key_credential``.
@@ -202,6 +205,10 @@ class ResosProvider(Provider):
             }
         }
 
+    def rate_budgets(self) -> dict[str, int]:
+        """One budget per API key, named by its credential (never the key itself)."""
+        return {credential: g.remaining() for credential, g in self.governors.items()}
+
     def _api(self, r: RestaurantConfig) -> Caller:
         return self._callers[r.credential]
 
@@ -238,6 +245,10 @@ class ResosProvider(Provider):
 
     async def get_opening_hours(self, restaurant_id: str) -> OpeningHours:
         return to_opening_hours(await self._opening_rows(self._restaurant(restaurant_id)))
+
+    async def list_tables(self, restaurant_id: str) -> list[Table]:
+        r = self._restaurant(restaurant_id)
+        return to_tables(self.name, await api.tables(self._api(r)))
 
     # ---- availability --------------------------------------------------------------------
 

@@ -95,6 +95,8 @@ SIGNATURE_HEADER = "X-Webhook-Signature"
 class VardvikProvider(Provider):
     kind = "vardvik"
     display_name = "Vardvik Bookings (REST API v1)"
+    #: "the guest profile is created or updated by email" (create and waitlist).
+    create_updates_guest = True
     capabilities = mapping.BASE_CAPABILITIES | frozenset(mapping.FEATURE_CAPABILITIES.values())
     credential_names = ("api_key", "webhook_secret")
     required_credentials = ("api_key",)
