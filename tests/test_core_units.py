@@ -12,7 +12,7 @@ from tablegraph.cache import AsyncTTLCache
 from tablegraph.errors import IdempotencyConflict, InvalidInput
 from tablegraph.idempotency import IdempotencyStore, fingerprint
 from tablegraph.settings import ConfigError, Secret, parse_settings
-from tablegraph.timeutil import local_day_bounds, localize, parse_instant
+from tablegraph.timeutil import instant_in, local_day_bounds, localize, parse_instant
 
 
 class FakeTimer:
@@ -43,8 +43,14 @@ def test_parse_instant_accepts_provider_styles_and_refuses_naive() -> None:
     assert parse_instant("2021-03-08T09:56:04+0000") == expected  # LibreBooking style
     assert parse_instant("2021-03-08T09:56:04.000Z") == expected  # Vardvik style
     assert parse_instant("2021-03-08T04:56:04-0500") == expected
+    # What ``datetime.fromisoformat`` refuses, the lenient path still reads.
+    assert parse_instant(" 2021-03-08T09:56:04z ") == expected
     with pytest.raises(ValueError):
         parse_instant("2021-03-08T09:56:04")
+    with pytest.raises(ValueError):  # refused again: errors are not cached as values
+        parse_instant("2021-03-08T09:56:04")
+    local = instant_in("2021-03-08T09:56:04.000Z", "Europe/Oslo")
+    assert local == expected and local.utcoffset() == timedelta(hours=1)
 
 
 def test_local_day_is_23_hours_on_spring_forward_in_berlin() -> None:
@@ -180,3 +186,18 @@ def test_ids_that_would_name_another_upstream_resource_are_malformed(native: str
     with pytest.raises(InvalidInput, match="malformed id"):
         ids.decode(ids.encode("Booking", "libro-montreal", native))
     assert ids.decode(ids.encode("Booking", "u", "a.b/..c")).native_id == "a.b/..c"
+
+
+def test_settle_memory_freezes_what_the_gateway_holds_and_spaces_young_collections() -> None:
+    import gc
+
+    from tablegraph.cli import GC_THRESHOLD, settle_memory
+
+    before = gc.get_threshold()
+    try:
+        settle_memory()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == GC_THRESHOLD > before[0]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -41,3 +41,23 @@ def test_if_none_match_compares_weakly() -> None:
     assert matches('W/"abc"', tag) and matches('"abc"', tag) and matches("*", tag)
     assert matches('"x", W/"abc"', tag)
     assert not matches('"abcd"', tag) and not matches(None, tag) and not matches("", tag)
+
+
+def test_response_json_is_what_json_dumps_says_whatever_the_value() -> None:
+    """``encode.dumps`` (orjson) decodes to what ``json.dumps(value, default=str)`` does:
+    non-ASCII as UTF-8, non-string keys, unknown types as ``str``, and integers beyond 64
+    bits through the standard library."""
+    from datetime import date
+
+    from tablegraph.http import encode
+
+    for value in (
+        {"data": {"name": "Zoé Ĺ ☕", "n": 3, "x": 1.5, "ok": True, "none": None, "l": [1, "a"]}},
+        {1: "int key"},
+        {"when": date(2026, 12, 1)},
+        {"big": 2**70},
+    ):
+        raw = encode.dumps(value)
+        assert isinstance(raw, bytes)
+        assert json.loads(raw) == json.loads(json.dumps(value, default=str)), value
+    assert "☕".encode() in encode.dumps({"s": "☕"})

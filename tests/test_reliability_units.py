@@ -10,6 +10,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
+import httpx
 import pytest
 from aiohttp import web
 
@@ -327,3 +328,40 @@ async def test_an_idempotent_write_that_never_got_a_clear_answer_is_ambiguous(
         await client.request("GET", "/reservations")
     assert not isinstance(read.value, OutcomeUnknown), "a failed read is just a failure"
     await client.aclose()
+
+
+async def test_requests_beyond_the_pool_wait_in_the_client_then_time_out_as_httpx_would() -> None:
+    """At most ``max_connections`` requests reach httpx at once (the rest wait in the client,
+    not in httpcore's queue); one that waits past the pool timeout is a timeout, as httpx's
+    own ``PoolTimeout`` was."""
+    release = asyncio.Event()
+    in_flight = 0
+    most = 0
+
+    async def handler(_request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await release.wait()
+        in_flight -= 1
+        return httpx.Response(200, json={})
+
+    client = UpstreamClient(
+        "up",
+        "http://up.test",
+        timeout=0.3,
+        max_connections=2,
+        retry=RetryPolicy(attempts=1),
+        transport=httpx.MockTransport(handler),
+    )
+    try:
+        held = [asyncio.ensure_future(client.request("GET", "/a")) for _ in range(2)]
+        waiting = asyncio.ensure_future(client.request("GET", "/b"))
+        with pytest.raises(UpstreamTimeout):
+            await asyncio.wait_for(waiting, 5)  # bounded: without the slots it would hang
+        assert most == 2
+        release.set()
+        assert [r.status_code for r in await asyncio.gather(*held)] == [200, 200]
+        assert (await client.request("GET", "/c")).status_code == 200  # slots given back
+    finally:
+        await client.aclose()

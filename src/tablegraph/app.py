@@ -17,7 +17,6 @@ Around every route, outermost first: CORS (``http.cors``), compression
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -51,6 +50,7 @@ from tablegraph.graphql.persisted import (
     load_manifest,
 )
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
+from tablegraph.http import encode
 from tablegraph.http.body import loads_bounded, read_body
 from tablegraph.http.caching import cacheable_response, max_age, reads_only_reference, uncacheable
 from tablegraph.http.clients import ConcurrencyCap, client_key, client_limits_middleware
@@ -267,7 +267,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     gateway.metrics.request_done()
     # The document never executed (parse, validation, coercion or cost refusal).
     status = 200 if executed else _refused_status(media)
-    text = json.dumps(body, default=str)
+    raw = encode.dumps(body)
     if (
         document is not None
         and status == 200
@@ -276,8 +276,8 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     ):
         seconds = max_age(record, gateway.settings.reference_ttl_seconds)
         if seconds is not None:
-            return cacheable_response(request, body, text, media, seconds)
-    return uncacheable(web.Response(status=status, text=text, content_type=media))
+            return cacheable_response(request, body, raw.decode(), media, seconds)
+    return uncacheable(web.Response(status=status, body=raw, content_type=media, charset="utf-8"))
 
 
 def _refused_status(media: str) -> int:

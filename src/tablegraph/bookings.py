@@ -311,6 +311,8 @@ class BookingService:
         """Cancel a booking; cancelling a cancelled booking is its current state, not an error."""
 
         async def write() -> Booking:
+            if self._cancels_unread(ref, tenancy):
+                return await self._cancel_unread(ref, reason, upstream_key(client, key.value))
             with prefetch.keeping() as kept:
                 current = await self.booking(ref, tenancy=tenancy)
             if current.status is BookingStatus.CANCELLED:
@@ -335,6 +337,41 @@ class BookingService:
 
         asked = {"booking": list(ref), "reason": reason}
         return await self._once(client, key, "cancel", asked, write)
+
+    def _cancels_unread(self, ref: BookingRef, tenancy: Tenancy) -> bool:
+        """Whether a cancel may skip the read before it: its provider answers the cancel with
+        the booking (``Provider.cancel_answers_booking``), and the caller may touch every
+        restaurant of the upstream, so there is no restaurant to check first."""
+        provider = self._gateway.providers.get(ref.upstream)
+        return (
+            provider is not None
+            and provider.cancel_answers_booking
+            and (tenancy.unrestricted or ref.upstream in tenancy.upstreams)
+        )
+
+    async def _cancel_unread(self, ref: BookingRef, reason: str | None, sent_key: str) -> Booking:
+        """One cancel, no read: the provider's answer is the outcome (an already cancelled
+        booking comes back unchanged, an unknown one is "no such booking")."""
+        provider = self._gateway.provider(ref.upstream)
+        try:
+            cancelled = await provider.cancel_booking(ref.native_id, reason)
+        except NotFound:
+            raise NotFound("no such booking", field=("booking_id",)) from None
+        except reconcile.AMBIGUOUS as lost:
+            # The answer was lost: what the booking is now settles it, as after a read.
+            current = await self.booking(ref)
+            self._invalidate(current)
+            cancelled = await reconcile.settle(
+                provider,
+                current,
+                lost,
+                sent_key,
+                lambda after: reconcile.cancel_outcome(current, after),
+                action="cancellation",
+            )
+        self._invalidate(cancelled)
+        await self._gateway.feed.wrote_unread(cancelled)
+        return cancelled
 
     async def update(
         self,

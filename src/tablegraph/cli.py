@@ -6,14 +6,15 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import gc
 import logging
 import os
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -144,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("\n".join(out), flush=True)
             return code
         if args.command == "demo":
-            asyncio.run(_run_demo(args.host, args.port, args.seed, args.data_dir, _latency(args)))
+            run_loop(_run_demo(args.host, args.port, args.seed, args.data_dir, _latency(args)))
         elif args.command == "serve":
             from tablegraph.configmodel import load_config
 
@@ -163,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 logging.getLogger("tablegraph.otel").info(
                     "OpenTelemetry spans on (exporter from the OTEL_* environment variables)"
                 )
-            asyncio.run(_run_gateway(settings, host, port, reuse_port=args.reuse_port))
+            run_loop(_run_gateway(settings, host, port, reuse_port=args.reuse_port))
         elif args.command == "simulate":
             asyncio.run(_run_simulator(args.kind, args.host, args.port, args.seed, _latency(args)))
     except ConfigError as exc:
@@ -260,6 +261,32 @@ def _documents(paths: list[str], output: str | None) -> int:
     return 0
 
 
+#: Allocations between young collections (CPython's default: 700).
+GC_THRESHOLD = 20_000
+
+
+def settle_memory() -> None:
+    """Once the gateway is up: what it holds for its lifetime (modules, the schema, clients)
+    leaves the garbage collector's view (``gc.freeze``), and young collections run less
+    often. A request allocates many short-lived objects; without this, each full collection
+    walks everything again, and more often the more requests are in flight (issue #16)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 20, 20)
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run(main)`` on uvloop where it is installed (a dependency on Linux and macOS):
+    its event loop costs less CPU per request than asyncio's (``tests/bench/HISTORY.md``);
+    plain asyncio elsewhere."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    uvloop.run(main)
+
+
 def _latency_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--latency-ms", type=float, default=0.0, help="delay every simulator answer (benchmarks)"
@@ -343,6 +370,7 @@ async def _run_gateway(
     settings: GatewaySettings, host: str, port: int, *, reuse_port: bool = False
 ) -> None:
     runner, gateway = await _start_gateway(settings, host, port, reuse_port=reuse_port)
+    settle_memory()
     stop = _stop_event()
     try:
         url = f"http://{host}:{runner.addresses[0][1]}/graphql"

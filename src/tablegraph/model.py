@@ -158,6 +158,16 @@ class Guest:
 
 
 @dataclass(frozen=True)
+class GuestPreview:
+    """Part of a guest, as a booking list shows it: ``fields`` names the ``Guest`` fields it
+    knows (the others are unknown, not empty). It answers a query that asks no more of the
+    guest without reading the guest; it never stands in for a guest read."""
+
+    guest: Guest
+    fields: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Booking:
     upstream: str
     native_id: str
@@ -172,6 +182,8 @@ class Booking:
     #: The guest as embedded in the provider's booking payload; the GraphQL layer primes its
     #: guest loader with it so no second call is made.
     guest: Guest | None = None
+    #: Part of the guest (``guest_id``'s), where the list carries only that much.
+    guest_preview: GuestPreview | None = None
     tables: tuple[str, ...] = ()
     notes: str | None = None
     tags: tuple[str, ...] = ()

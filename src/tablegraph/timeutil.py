@@ -55,16 +55,28 @@ def to_zone(moment: datetime, tz: str) -> datetime:
     return moment.astimezone(zone(tz))
 
 
+@lru_cache(maxsize=8192)
 def parse_instant(text: str) -> datetime:
-    """Parse an ISO 8601 instant with ``Z``, ``+00:00`` or ``+0000``; refuse a naive one."""
-    s = text.strip()
-    if s.endswith("Z") or s.endswith("z"):
-        s = s[:-1] + "+00:00"
-    s = _COMPACT_OFFSET.sub(r"\1:\2", s)
-    value = datetime.fromisoformat(s)
+    """Parse an ISO 8601 instant with ``Z``, ``+00:00`` or ``+0000``; refuse a naive one.
+
+    Cached: a gateway reads the same bookings' instants again and again (datetimes are
+    immutable, so sharing them is safe)."""
+    try:
+        value = datetime.fromisoformat(text)  # the common shapes, fast
+    except ValueError:
+        s = text.strip()
+        if s.endswith("Z") or s.endswith("z"):
+            s = s[:-1] + "+00:00"
+        value = datetime.fromisoformat(_COMPACT_OFFSET.sub(r"\1:\2", s))
     if value.tzinfo is None:
         raise ValueError(f"instant without offset: {text!r}")
     return value
+
+
+@lru_cache(maxsize=8192)
+def instant_in(text: str, tz: str) -> datetime:
+    """``parse_instant(text)`` in the zone ``tz`` (cached likewise)."""
+    return parse_instant(text).astimezone(zone(tz))
 
 
 def format_utc_millis(moment: datetime) -> str:

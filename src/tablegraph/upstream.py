@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from tablegraph import deadline, otel, provenance
 from tablegraph.breaker import CircuitBreaker
@@ -153,7 +154,10 @@ class UpstreamClient:
         )
         self._timeout = timeout
         #: The gateway's own queue for connections; httpx's pool holds as many, so no request
-        #: ever waits inside it (see ``_attempt``).
+        #: ever waits inside it: httpcore's pool rescans every queued request against every
+        #: connection whenever one is added or removed (CPU growing with concurrency, #16),
+        #: and a request cancelled while it waits there can lose a connection (see
+        #: ``_attempt``).
         self._slots = asyncio.Semaphore(max_connections)
         self._refresh_lock = asyncio.Lock()
         self._auth_generation = 0
@@ -350,13 +354,7 @@ class UpstreamClient:
         status = "timeout"
         with otel.upstream_call(self.name, method, route) as exchange:
             try:
-                try:
-                    async with asyncio.timeout(deadline.remaining()):
-                        await self._slots.acquire()
-                except TimeoutError:
-                    raise httpx.PoolTimeout(
-                        f"no connection to {self.name} before the deadline"
-                    ) from None
+                await self._take_slot()
                 try:
                     timeout, cut = self._timeout_now()
                     if timeout.read is not None and timeout.read <= 0:
@@ -393,6 +391,18 @@ class UpstreamClient:
                 exchange.status(status)
                 if self.observer is not None:
                     self.observer.observe_call(self.name, method, route, status, ended - started)
+
+    async def _take_slot(self) -> None:
+        """A connection's worth of room, or ``httpx.PoolTimeout`` (nothing was sent) when
+        none comes free within the request's deadline or the client's timeout (httpx's own
+        pool timeout)."""
+        left = deadline.remaining()
+        wait = self._timeout if left is None else min(left, self._timeout)
+        try:
+            async with asyncio.timeout(wait):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise httpx.PoolTimeout(f"no connection to {self.name} free in time") from None
 
     def _timeout_now(self) -> tuple[httpx.Timeout, bool]:
         """httpx's timeouts for an exchange starting now, and whether the request's deadline
@@ -493,6 +503,12 @@ def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def json_body(response: httpx.Response, upstream: str) -> Any:
     """The decoded JSON body, or ``UpstreamBadResponse`` (without echoing the body)."""
+    try:
+        # orjson: the body is UTF-8, as JSON must be; anything else goes through httpx's
+        # decoding (it guesses the charset).
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return response.json()
     except ValueError:

@@ -1,20 +1,29 @@
-"""The benchmark suite (issue #16): ``python -m tests.bench [--quick]``.
+"""The benchmark suite (issue #16): ``python -m tests.bench [--quick | --peer]``.
 
 Starts the simulators in their own process (``upstreams``, fixed latency), then, in interleaved
-rounds, each system in its own process (``gateway``: tablegraph, and tablegraph with
-``naive=True``) under ``wrk`` (loopback, time-bounded) for every workload and concurrency.
+rounds, each system in its own process(es) under ``wrk`` (loopback, time-bounded) for every
+workload and concurrency: tablegraph (``gateway``), tablegraph with ``naive=True``, and the
+peer, GraphQL Mesh Compose + Hive Gateway (``peer``: installed with ``npm ci`` into a
+temporary folder, composed over the Vardvik simulator's ``/openapi.json``; it runs the
+``dashboard_one`` workload). Each system runs at every ``--workers`` count (tablegraph as
+``serve --workers N``, Hive Gateway with ``--fork N``); rounds go system by system (peer,
+tablegraph, peer, tablegraph) so background load hits both.
+
 Measures upstream requests per operation (one warm operation, counted at the simulators),
-latency percentiles and throughput (wrk), CPU ms per query (the gateway's utime + stime) and
-peak RSS (``VmHWM``). Writes ``results.md``, ``results.json`` and ``latency.png`` to ``--out``.
+latency percentiles and throughput (wrk), CPU ms per query (utime + stime of the gateway's
+whole process tree) and peak RSS (``VmHWM``, the largest process and the sum). Writes
+``results.md``, ``results.json`` and ``latency.png`` to ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -24,16 +33,32 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tablegraph import ids
+from tablegraph.providers import KINDS
+from tablegraph.simulators import simulator_module
 from tests.auth_support import AUTH_HEADERS, TEST_KEY
+from tests.bench import peer
 from tests.bench.minimum import MINIMUM
 from tests.bench.upstreams import CONTROL_OFFSET
-from tests.bench.workloads import BOOK_CANCEL, BOOK_CREATE, DASHBOARD, REFERENCE, SEARCH
+from tests.bench.workloads import (
+    BOOK_CANCEL,
+    BOOK_CREATE,
+    DASHBOARD,
+    DASHBOARD_ONE,
+    REFERENCE,
+    SEARCH,
+)
 
 HERE = Path(__file__).parent
 PY = sys.executable
+#: Simulators on ``--port-base`` + i, their control server + 9, the gateway measured + 80.
 PORT_BASE = 18100
-GATEWAY_PORT = 18180
-SYSTEMS = {"tablegraph": [], "tablegraph-naive": ["--naive"]}
+GATEWAY_OFFSET = 80
+#: tablegraph systems: the flags of ``tests.bench.gateway``.
+SYSTEMS: dict[str, list[str]] = {"tablegraph": [], "tablegraph-naive": ["--naive"]}
+PEER = "peer"
+#: The workloads the peer is composed for.
+PEER_WORKLOADS = ("dashboard_one",)
 
 
 def _get(url: str, data: bytes | None = None) -> Any:
@@ -57,12 +82,24 @@ def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> None
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process and everything below it (Hive Gateway's forked workers do not
+    always exit with their parent), SIGKILL what is left after 10 s."""
+    below = _tree(proc.pid)[1:] if proc.poll() is None else []
     proc.terminate()
+    for pid in below:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    deadline = time.monotonic() + 5
+    for pid in below:
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            time.sleep(0.1)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def bodies(env: dict[str, Any], folder: Path) -> dict[str, list[Path]]:
@@ -72,8 +109,11 @@ def bodies(env: dict[str, Any], folder: Path) -> dict[str, list[Path]]:
         variables[f"r{i}"], variables[f"d{i}"] = rid, day
     rid, start = env["book_target"]
     guest = {"firstName": "Bench", "lastName": "Load", "email": "load@x.test"}
+    vardvik = KINDS.index("vardvik")
+    one_rid, one_day = env["dashboard"][vardvik]
     docs = {
         "dashboard": [{"query": DASHBOARD, "variables": variables}],
+        "dashboard_one": [{"query": DASHBOARD_ONE, "variables": {"r": one_rid, "d": one_day}}],
         "search": [
             {
                 "query": SEARCH,
@@ -100,26 +140,60 @@ def bodies(env: dict[str, Any], folder: Path) -> dict[str, list[Path]]:
         ],
         "reference": [{"query": REFERENCE, "variables": {}}],
     }
+    rid, _, loc = ids.decode(one_rid, "Restaurant").native_id.partition("/")
+    peer_vars = {"rid": rid, "loc": loc, "date": one_day}
+    docs["peer:dashboard_one"] = [{"query": peer.DASHBOARD_ONE, "variables": peer_vars}]
     out: dict[str, list[Path]] = {}
     for name, items in docs.items():
         out[name] = []
         for i, doc in enumerate(items):
-            path = folder / f"{name}{i}.json"
+            path = folder / f"{name.replace(':', '-')}{i}.json"
             path.write_text(json.dumps(doc))
             out[name].append(path)
     return out
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (a supervisor's workers, Hive Gateway's forks)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(parents.get(current, []))
+    return out
+
+
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time of the tree under ``pid``, its ended children included (cutime, cstime)."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def _peak_rss_mb(pid: int) -> tuple[float, float]:
+    """(the largest process's peak RSS, the tree's sum of peaks), MB."""
+    peaks = []
+    for p in _tree(pid):
+        try:
+            text = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return (max(peaks, default=0.0), sum(peaks))
 
 
 def _wrk(url: str, files: list[Path], concurrency: int, duration: float) -> dict[str, Any]:
@@ -149,11 +223,26 @@ def _wrk(url: str, files: list[Path], concurrency: int, duration: float) -> dict
     return result
 
 
-def _ops(control: str, url: str, files: list[Path], name: str) -> int:
-    """Upstream requests of one warm operation (book: the create and its cancel)."""
+def _rows(answer: Any) -> int:
+    """Items in the answer's lists (bookings, slots…): the same work for every system."""
+    if isinstance(answer, list):
+        return len(answer) + sum(_rows(x) for x in answer if isinstance(x, dict | list))
+    if isinstance(answer, dict):
+        return sum(_rows(v) for v in answer.values() if isinstance(v, dict | list))
+    return 0
+
+
+def _ops(control: str, url: str, files: list[Path], name: str, warm: int = 1) -> tuple[int, int]:
+    """Upstream requests of one warm operation (book: the create and its cancel), and the
+    rows of its answer."""
+    rows = 0
 
     def once() -> None:
+        nonlocal rows
         created = _get(url, files[0].read_bytes().replace(b"KEY", os.urandom(6).hex().encode()))
+        if "errors" in created:
+            raise RuntimeError(f"errors: {created['errors']}")
+        rows = _rows(created.get("data"))
         if len(files) > 1:
             booking = ((created.get("data") or {}).get("createBooking") or {}).get("booking")
             if booking is None:
@@ -163,13 +252,14 @@ def _ops(control: str, url: str, files: list[Path], name: str) -> int:
             _get(url, body.replace(b"KEY", os.urandom(6).hex().encode()))
 
     try:
-        once()
+        for _ in range(warm):  # every worker warm (connections spread between them)
+            once()
         _get(control + "/reset", b"{}")
         once()
     except (OSError, RuntimeError, KeyError) as exc:
         print(f"{name}: operation failed, no request count: {exc}", file=sys.stderr)
-        return -1
-    return sum(_get(control + "/counts").values())
+        return -1, 0
+    return sum(_get(control + "/counts").values()), rows
 
 
 def _drain(control: str, limit: float = 30.0) -> None:
@@ -185,16 +275,35 @@ def _drain(control: str, limit: float = 30.0) -> None:
         time.sleep(1.0)
 
 
+def _start(
+    system: str, workers: int, peer_at: tuple[Path, Path] | None, base: int
+) -> tuple[Any, str]:
+    """The system's process (tree) and its health URL."""
+    port = base + GATEWAY_OFFSET
+    if system == PEER:
+        assert peer_at is not None
+        command = peer.command(*peer_at, port, workers)
+        health = peer.HEALTH
+    else:
+        command = [PY, "-m", "tests.bench.gateway", "--port-base", str(base)]
+        command += ["--port", str(port), "--workers", str(workers), *SYSTEMS[system]]
+        health = "/healthz"
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, f"http://127.0.0.1:{port}{health}"
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="tablegraph-bench-"))
-    control = f"http://127.0.0.1:{PORT_BASE + CONTROL_OFFSET}"
+    base = args.port_base
+    control = f"http://127.0.0.1:{base + CONTROL_OFFSET}"
+    peer_folder = peer.install() if PEER in args.systems else None
     upstreams = subprocess.Popen(
         [
             PY,
             "-m",
             "tests.bench.upstreams",
             "--port-base",
-            str(PORT_BASE),
+            str(base),
             "--latency-ms",
             str(args.latency_ms),
             "--jitter-ms",
@@ -204,48 +313,58 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ],
     )
     results: list[dict[str, Any]] = []
+    started = time.monotonic()
     try:
         _wait(control + "/counts", upstreams, 600)
         files = bodies(_get(control + "/env"), tmp)
-        url = f"http://127.0.0.1:{GATEWAY_PORT}/graphql"
+        peer_at = None
+        if peer_folder is not None:
+            vardvik = f"http://127.0.0.1:{base + KINDS.index('vardvik')}"
+            key = simulator_module("vardvik").demo_upstreams(vardvik)[0].credentials["api_key"]
+            peer_at = (peer_folder, peer.compose(peer_folder, vardvik, key.reveal()))
+        url = f"http://127.0.0.1:{base + GATEWAY_OFFSET}/graphql"
         for round_ in range(args.rounds):
-            for system, flags in SYSTEMS.items():
-                gateway = subprocess.Popen(
-                    [
-                        PY,
-                        "-m",
-                        "tests.bench.gateway",
-                        "--port-base",
-                        str(PORT_BASE),
-                        "--port",
-                        str(GATEWAY_PORT),
-                        *flags,
-                    ],
-                    stdout=subprocess.DEVNULL,
-                )
-                try:
-                    _wait(f"http://127.0.0.1:{GATEWAY_PORT}/healthz", gateway)
-                    for name in args.workloads:
-                        _drain(control)
-                        requests = _ops(control, url, files[name], name)
-                        for c in args.concurrency:
+            for workers in args.workers:
+                for system in args.systems:
+                    if time.monotonic() - started > args.budget:
+                        print("time budget spent: stopping early", file=sys.stderr)
+                        break
+                    names = [n for n in args.workloads if system != PEER or n in PEER_WORKLOADS]
+                    if not names:
+                        continue
+                    gateway, health = _start(system, workers, peer_at, base)
+                    try:
+                        _wait(health, gateway)
+                        for name in names:
+                            bodies_of = files[f"peer:{name}" if system == PEER else name]
                             _drain(control)
-                            cpu0 = _cpu_seconds(gateway.pid)
-                            got = _wrk(url, files[name], c, args.duration)
-                            cpu = _cpu_seconds(gateway.pid) - cpu0
-                            got.update(
-                                system=system,
-                                round=round_,
-                                workload=name,
-                                concurrency=c,
-                                upstream_requests=requests,
-                                cpu_ms_per_query=1000 * cpu / max(got["requests"], 1),
-                                peak_rss_mb=_peak_rss_mb(gateway.pid),
-                            )
-                            print(json.dumps(got), flush=True)
-                            results.append(got)
-                finally:
-                    _stop(gateway)
+                            requests, rows = _ops(control, url, bodies_of, name, 4 * workers)
+                            for c in args.concurrency:
+                                _drain(control)
+                                cpu0 = _cpu_seconds(gateway.pid)
+                                sim0 = _cpu_seconds(upstreams.pid)
+                                got = _wrk(url, bodies_of, c, args.duration)
+                                cpu = _cpu_seconds(gateway.pid) - cpu0
+                                sim = _cpu_seconds(upstreams.pid) - sim0
+                                peak, total = _peak_rss_mb(gateway.pid)
+                                got.update(
+                                    system=system,
+                                    workers=workers,
+                                    round=round_,
+                                    workload=name,
+                                    concurrency=c,
+                                    upstream_requests=requests,
+                                    rows=rows,
+                                    cpu_ms_per_query=1000 * cpu / max(got["requests"], 1),
+                                    # the simulators' share: are they the bottleneck?
+                                    upstream_cpu_util=sim / max(got["duration_s"], 0.001),
+                                    peak_rss_mb=peak,
+                                    total_rss_mb=total,
+                                )
+                                print(json.dumps(got), flush=True)
+                                results.append(got)
+                    finally:
+                        _stop(gateway)
     finally:
         _stop(upstreams)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -271,19 +390,53 @@ def machine() -> dict[str, Any]:
 
 
 def summarize(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Medians across rounds, per (workload, system, concurrency)."""
-    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    """Medians across rounds, per (workload, workers, system, concurrency)."""
+    groups: dict[tuple[str, int, str, int], list[dict[str, Any]]] = {}
     for r in data["results"]:
-        groups.setdefault((r["workload"], r["system"], r["concurrency"]), []).append(r)
+        key = (r["workload"], r.get("workers", 1), r["system"], r["concurrency"])
+        groups.setdefault(key, []).append(r)
     rows = []
-    for (workload, system, c), rs in sorted(groups.items()):
-        row: dict[str, Any] = {"workload": workload, "system": system, "concurrency": c}
+    for (workload, workers, system, c), rs in sorted(groups.items()):
+        row: dict[str, Any] = {
+            "workload": workload,
+            "workers": workers,
+            "system": system,
+            "concurrency": c,
+        }
         for key in ("rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_query", "upstream_requests"):
             row[key] = statistics.median(r[key] for r in rs)
+        row["rows"] = max(r.get("rows", 0) for r in rs)
         row["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rs)
         row["bad"] = sum(r["bad_responses"] + r["socket_errors"] for r in rs)
         rows.append(row)
     return rows
+
+
+def ratios(data: dict[str, Any], system: str = "tablegraph") -> list[dict[str, Any]]:
+    """``system`` against the peer where both ran (same workload, workers, concurrency)."""
+    rows = summarize(data)
+    peers = {
+        (r["workload"], r["workers"], r["concurrency"]): r for r in rows if r["system"] == PEER
+    }
+    out = []
+    for r in rows:
+        p = peers.get((r["workload"], r["workers"], r["concurrency"]))
+        if r["system"] != system or p is None:
+            continue
+        out.append(
+            {
+                "workload": r["workload"],
+                "workers": r["workers"],
+                "concurrency": r["concurrency"],
+                "rps": r["rps"] / p["rps"] if p["rps"] else float("nan"),
+                "p50": r["p50_ms"] / p["p50_ms"] if p["p50_ms"] else float("nan"),
+                "cpu": r["cpu_ms_per_query"] / p["cpu_ms_per_query"]
+                if p["cpu_ms_per_query"]
+                else float("nan"),
+                "rss": r["peak_rss_mb"] / p["peak_rss_mb"] if p["peak_rss_mb"] else float("nan"),
+            }
+        )
+    return out
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -291,25 +444,43 @@ def markdown(data: dict[str, Any]) -> str:
     floor = a["latency_ms"]
     lines = [
         f"Machine: {m['cpus']} × {m['cpu']}, Python {m['python']}, load average at the end "
-        f"{m['load_average_at_end']} (shared with other work). Upstream latency "
-        f"{a['latency_ms']} ms + U(0, {a['jitter_ms']}) ms; {a['rounds']} round(s) of "
+        f"{m['load_average_at_end']} (shared with other work: figures are noisy). Upstream "
+        f"latency {a['latency_ms']} ms + U(0, {a['jitter_ms']}) ms; {a['rounds']} round(s) of "
         f"{a['duration']} s per point, systems interleaved; wrk -t1, loopback.",
         "",
         "Critical-path floor: one upstream round trip per request (the latency above) — "
-        "every workload request needs at least one upstream call it cannot overlap.",
+        "every workload request needs at least one upstream call it cannot overlap. "
+        "`peer` is GraphQL Mesh Compose + Hive Gateway over the Vardvik simulator's OpenAPI "
+        "document; its upstream requests include one configuration read per query for the "
+        "restaurant's name. CPU is the gateway's whole process tree; RSS the largest process.",
         "",
-        "| workload | system | c | upstream req/op (min) | req/s | p50 ms | p95 ms | p99 ms "
-        "| p50/floor | CPU ms/query | peak RSS MB | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| workload | workers | system | c | upstream req/op (min) | rows | req/s | p50 ms "
+        "| p95 ms | p99 ms | p50/floor | CPU ms/query | peak RSS MB | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in summarize(data):
         minimum = sum(MINIMUM[r["workload"]].values())
         lines.append(
-            f"| {r['workload']} | {r['system']} | {r['concurrency']} | "
-            f"{r['upstream_requests']:.0f} ({minimum}) | {r['rps']:.1f} | {r['p50_ms']:.1f} | "
-            f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['p50_ms'] / floor:.2f} | "
-            f"{r['cpu_ms_per_query']:.1f} | {r['peak_rss_mb']:.0f} | {r['bad']} |"
+            f"| {r['workload']} | {r['workers']} | {r['system']} | {r['concurrency']} | "
+            f"{r['upstream_requests']:.0f} ({minimum}) | {r['rows']} | {r['rps']:.1f} | "
+            f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{r['p50_ms'] / floor:.2f} | {r['cpu_ms_per_query']:.1f} | "
+            f"{r['peak_rss_mb']:.0f} | {r['bad']} |"
         )
+    found = ratios(data)
+    if found:
+        lines += [
+            "",
+            "tablegraph / peer (targets: throughput ≥ 1.2, CPU per query ≤ 0.8):",
+            "",
+            "| workload | workers | c | req/s | p50 | CPU/query | peak RSS |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {x['workload']} | {x['workers']} | {x['concurrency']} | {x['rps']:.2f} | "
+            f"{x['p50']:.2f} | {x['cpu']:.2f} | {x['rss']:.2f} |"
+            for x in found
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -320,20 +491,26 @@ def plot(data: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = summarize(data)
-    workloads = sorted({r["workload"] for r in rows})
-    fig, axes = plt.subplots(1, len(workloads), figsize=(4 * len(workloads), 3.5), squeeze=False)
-    for ax, w in zip(axes[0], workloads, strict=True):
+    panels = sorted({(r["workload"], r["workers"]) for r in rows})
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.5), squeeze=False)
+    for ax, (w, n) in zip(axes[0], panels, strict=True):
         for system in sorted({r["system"] for r in rows}):
-            pts = [r for r in rows if r["workload"] == w and r["system"] == system]
-            ax.plot([p["concurrency"] for p in pts], [p["p50_ms"] for p in pts], "o-", label=system)
+            pts = [r for r in rows if (r["workload"], r["workers"], r["system"]) == (w, n, system)]
+            if pts:
+                xs, ys = [p["concurrency"] for p in pts], [p["p50_ms"] for p in pts]
+                ax.plot(xs, ys, "o-", label=system)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_title(w)
+        ax.set_title(f"{w}, {n} worker(s)")
         ax.set_xlabel("concurrency")
         ax.set_ylabel("p50 ms")
-    axes[0][0].legend(fontsize="small")
+        ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+
+
+def _list(kind: type) -> Any:
+    return lambda text: [kind(x) for x in text.split(",") if x]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -341,17 +518,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--concurrency", type=_list(int), default=[1, 10, 50, 200])
+    parser.add_argument("--workloads", type=_list(str), default=list(MINIMUM))
     parser.add_argument(
-        "--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[1, 10, 50, 200]
+        "--systems", type=_list(str), default=list(SYSTEMS), help=f"of {[*SYSTEMS, PEER]}"
     )
-    parser.add_argument("--workloads", type=lambda s: s.split(","), default=list(MINIMUM))
+    parser.add_argument("--workers", type=_list(int), default=[1])
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--jitter-ms", type=float, default=2.0)
     parser.add_argument("--bookings", type=int, default=50)
+    parser.add_argument("--port-base", type=int, default=PORT_BASE, help="loopback ports from")
+    parser.add_argument(
+        "--budget", type=float, default=1800.0, help="seconds; no new system starts after"
+    )
     parser.add_argument("--quick", action="store_true", help="2 s points, c=1,10, one round")
+    parser.add_argument(
+        "--peer",
+        action="store_true",
+        help="the side-by-side run: tablegraph and Mesh/Hive on dashboard_one, 1 and 2 "
+        "workers, c=1,10,50, two rounds of 5 s points",
+    )
+    given = sys.argv[1:] if argv is None else argv
+    if "--peer" in given:  # defaults of the side-by-side run; flags given still win
+        parser.set_defaults(
+            systems=[PEER, "tablegraph"],
+            workloads=["dashboard_one"],
+            workers=[1, 2],
+            duration=5.0,
+            rounds=2,
+            concurrency=[1, 10, 50],
+        )
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.rounds, args.concurrency = 2.0, 1, [1, 10]
+    unknown = set(args.systems) - {*SYSTEMS, PEER}
+    if unknown:
+        parser.error(f"unknown systems {sorted(unknown)}")
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
         return 2

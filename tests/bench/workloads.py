@@ -25,6 +25,16 @@ fragment day on BookingConnection {
 }
 """
 
+#: One restaurant's day (Vardvik's, where the peer gateway is composed too): the dashboard of
+#: ``DASHBOARD`` for one restaurant.
+DASHBOARD_ONE = """
+query DashboardOne($r: ID!, $d: Date!) {
+  bookings(restaurantId: $r, date: $d, first: 100) {
+    nodes { id start partySize status guest { id firstName lastName } restaurant { id name } }
+  }
+}
+"""
+
 SEARCH = """
 query Search($ids: [ID!]!, $date: Date!) {
   availability(restaurantIds: $ids, date: $date, partySize: 4) {
@@ -57,7 +67,7 @@ query Reference {
 }
 """
 
-NAMES = ("dashboard", "search", "book", "reference")
+NAMES = ("dashboard", "dashboard_one", "search", "book", "reference")
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,11 @@ def dashboard(env: Env) -> Request:
         variables[f"r{i}"] = rid
         variables[f"d{i}"] = day.isoformat()
     return Request(DASHBOARD, variables)
+
+
+def dashboard_one(env: Env) -> Request:
+    rid, day = env.dashboard[list(env.upstreams).index("vardvik")]
+    return Request(DASHBOARD_ONE, {"r": rid, "d": day.isoformat()})
 
 
 def search(env: Env) -> Request:

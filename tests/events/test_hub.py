@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tablegraph.events.feeds import BookingFeed
 from tablegraph.events.hub import (
     REPLAY_UNAVAILABLE,
     SLOW_CONSUMER,
@@ -186,3 +187,38 @@ async def test_graphql_reports_a_slow_subscriber_with_its_code() -> None:
     assert ended.errors is not None  # type: ignore[union-attr]
     assert ended.errors[0].original_error.code == SLOW_CONSUMER  # type: ignore[union-attr]
     await results.aclose()
+
+
+class _Recorded:
+    """A bus that keeps what is published (the feed's side of it is under test)."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    async def publish(self, event: object) -> bool:
+        self.events.append(event)
+        return True
+
+
+async def test_a_write_without_a_read_publishes_against_what_the_feed_last_saw() -> None:
+    """A cancel that read nothing first (``BookingFeed.wrote_unread``): against a state seen
+    before, the real change once and nothing on a repeat; a booking never seen is announced
+    as what it is now (cancelled)."""
+    bus = _Recorded()
+    feed = BookingFeed(bus, now=lambda: AT)  # type: ignore[arg-type]
+    confirmed = _booking(1)
+    cancelled = replace(confirmed, status=BookingStatus.CANCELLED, provider_status="cancelled")
+    await feed.wrote(None, confirmed)
+    first = await feed.wrote_unread(cancelled)
+    again = await feed.wrote_unread(cancelled)
+    assert first is not None and first.kind is EventKind.CANCELLED
+    assert again is None
+    stranger = replace(cancelled, native_id="b2")
+    unseen = await feed.wrote_unread(stranger)
+    assert unseen is not None and unseen.kind is EventKind.CANCELLED
+    assert unseen.booking == stranger
+    assert [e.kind for e in bus.events] == [  # type: ignore[attr-defined]
+        EventKind.CREATED,
+        EventKind.CANCELLED,
+        EventKind.CANCELLED,
+    ]

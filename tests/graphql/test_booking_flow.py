@@ -133,6 +133,21 @@ async def test_cancel_twice_returns_the_same_cancelled_booking(api: Api, sim: Si
     assert sim.state.find_reservation(ids.decode(booking["id"]).native_id).status == "cancelled"
 
 
+async def test_cancel_of_an_unknown_booking_is_not_found_with_one_request(
+    api: Api, sim: Sim
+) -> None:
+    """Vardvik's cancel reads nothing first (``cancel_answers_booking``): its 404 is the
+    answer, the same ``NOT_FOUND`` as where the gateway reads before it cancels."""
+    route = "{} /api/v1/reservations/{{idOrPublicReference}}"
+    before = sim.count()
+    booking_id = ids.encode("Booking", "vardvik-berlin", "res_does_not_exist")
+    out = await api.data(CANCEL, {"input": {"bookingId": booking_id}})
+    assert out["cancelBooking"]["booking"] is None
+    assert [e["code"] for e in out["cancelBooking"]["userErrors"]] == ["NOT_FOUND"]
+    assert sim.count() - before == 1
+    assert (sim.count(route.format("DELETE")), sim.count(route.format("GET"))) == (1, 0)
+
+
 async def test_cancel_of_a_completed_booking_is_a_user_error(api: Api, sim: Sim) -> None:
     res = sim.state.add_reservation(
         "rst_1",

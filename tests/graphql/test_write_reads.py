@@ -27,7 +27,9 @@ BOOKING_ROUTE = {
 #: the id, so it reads the booking back once after; LibreBooking answers an update with an
 #: empty body, likewise — but not a cancel, which deletes the reservation (nothing to read).
 READS = {"vardvik": 1, "libro": 1, "librebooking": 2, "resos": 2}
-READS_PER_WRITE = {("librebooking", "cancel"): 1}
+#: Writes that read nothing: Vardvik answers a cancel with the whole booking
+#: (``Provider.cancel_answers_booking``), and this client may touch every restaurant.
+READS_PER_WRITE = {("librebooking", "cancel"): 1, ("vardvik", "cancel"): 0}
 
 WRITES = ("update", "reschedule", "cancel")
 

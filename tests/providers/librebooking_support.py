@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 
 from tablegraph.providers.kit import Runtime
 from tablegraph.providers.librebooking import LibreBookingProvider
-from tablegraph.simulators.common import Clock
+from tablegraph.simulators.common import REQUEST_COUNTS, Clock
 from tablegraph.simulators.librebooking import (
     LIBREBOOKING_STATE,
     LibreBookingState,
@@ -109,6 +110,8 @@ class Rig:
     provider: LibreBookingProvider
     clock: Clock
     url: str
+    #: The simulator's requests by route (``"GET /Web/Services/index.php/Resources/"``).
+    counts: Counter[str] = field(default_factory=Counter)
 
 
 MakeRig = Callable[..., Awaitable[Rig]]
@@ -142,7 +145,7 @@ async def make_rig_fixture(start_server: Any) -> AsyncIterator[MakeRig]:
         )
         provider = LibreBookingProvider(config, Runtime(now=clock.now))
         providers.append(provider)
-        return Rig(state, provider, clock, url)
+        return Rig(state, provider, clock, url, app[REQUEST_COUNTS])
 
     yield _make
     for provider in providers:

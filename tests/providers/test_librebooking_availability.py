@@ -9,7 +9,7 @@ from typing import Any
 from tablegraph.model import GuestData, NewBooking
 from tablegraph.simulators.librebooking import LibreBookingState
 from tablegraph.timeutil import zone
-from tests.providers.librebooking_support import MakeRig
+from tests.providers.librebooking_support import MakeRig, Rig
 
 NY = zone("America/New_York")
 DAY = date(2026, 11, 23)
@@ -48,6 +48,14 @@ EXPECTED = {
 }
 
 
+def _tables_changed(rig: Rig) -> None:
+    """Availability reads the tables from a cache (``catalog.TABLES_TTL``): a change shows
+    once it expires, or at once when the gateway's cache is dropped, as here."""
+    caches = rig.provider.runtime.caches
+    assert caches is not None
+    assert caches.invalidate(f"{rig.provider.name}.tables") == 1
+
+
 async def test_availability_for_every_party_size(make_rig: MakeRig) -> None:
     rig = await make_rig(setup=_evening, schedule_ids=["3"])
     for party, expected in EXPECTED.items():
@@ -71,6 +79,7 @@ async def test_buffer_time_blocks_adjacent_starts(make_rig: MakeRig) -> None:
     assert "17:00" not in _starts(await rig.provider.get_availability("3", DAY, 3))
     t4 = next(r for r in rig.state.resources.values() if r.name == "T4")
     t4.buffer_minutes = 0
+    _tables_changed(rig)
     assert _starts(await rig.provider.get_availability("3", DAY, 3)) == [
         "17:00",
         "19:00",
@@ -99,6 +108,7 @@ async def test_minimum_notice_and_now(make_rig: MakeRig) -> None:
         "20:00",
     ]
     next(r for r in rig.state.resources.values() if r.name == "T4").min_notice_minutes = 0
+    _tables_changed(rig)
     assert _starts(await rig.provider.get_availability("3", DAY, 2)) == [
         "17:30",
         "18:00",
@@ -166,3 +176,26 @@ async def test_dst_end_in_berlin_with_an_admin_in_new_york(make_rig: MakeRig) ->
         assert len(slots) == 19
         assert all(s.start.utcoffset() == timedelta(hours=offset) for s in slots)
         assert all(str(s.start.tzinfo) == "Europe/Berlin" for s in slots)
+
+
+RESOURCES = "GET /Web/Services/index.php/Resources/"
+
+
+async def test_availability_reads_the_tables_once_a_write_reads_them_afresh(
+    make_rig: MakeRig,
+) -> None:
+    """Tables are reference data for offering: a search over the same restaurant lists
+    ``Resources/`` once; a booking reads them afresh (a table removed meanwhile is never
+    booked) and renews what availability uses."""
+    rig = await make_rig(setup=_evening, schedule_ids=["3"])
+    for party in (2, 3, 4):
+        await rig.provider.get_availability("3", DAY, party)
+    assert rig.counts[RESOURCES] == 1
+    t4 = next(r for r in rig.state.resources.values() if r.name == "T4")
+    t4.buffer_minutes = 0  # 17:00 for three opens, once the tables are read again
+    assert "17:00" not in _starts(await rig.provider.get_availability("3", DAY, 3))
+    guest = GuestData("Ada", "Lovelace", "ada@example.com")
+    await rig.provider.create_booking(NewBooking("3", _at(DAY, 20), 2, guest, "k-tables"))
+    assert rig.counts[RESOURCES] == 2
+    assert "17:00" in _starts(await rig.provider.get_availability("3", DAY, 3))
+    assert rig.counts[RESOURCES] == 2

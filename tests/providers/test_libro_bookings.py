@@ -92,18 +92,42 @@ async def test_status_filter_maps_the_nine_statuses(start_server) -> None:
         assert sorted(b.provider_status for b in confirmed) == ["approved", "confirmed"]
 
 
-async def test_get_guests_makes_one_people_call_per_distinct_guest(start_server) -> None:
+async def test_get_guests_reads_one_people_page_for_many_guests_of_a_restaurant(
+    start_server,
+) -> None:
     async with libro_env(start_server) as env:
         _seed_day(env, 12)  # 12 bookings, 4 distinct guests
         start, end = local_day_bounds(DAY, TZ)
         bookings = await env.provider.list_bookings(BookingQuery(BISTRO, start, end))
         guest_ids = [b.guest_id for b in bookings]
         guests = await env.provider.get_guests([*guest_ids, "99999999"])
-        # 4 known guests; the unknown one is asked of each of the 2 exposed restaurants
-        assert env.count("GET /restricted/people/{id}") == 4 + 2
+        # The 4 known guests live at the bistro (their bookings say so): one page of its
+        # people; the unknown one is asked of each of the 2 exposed restaurants.
+        assert env.count("GET /restricted/people") == 1
+        assert env.count("GET /restricted/people/{id}") == 2
         assert [g.native_id for g in guests[:-1]] == guest_ids
         assert guests[-1] is None
         assert guests[0].email and guests[0].email.endswith("@example.ca")
+        assert guests[0] == await env.provider._person(guest_ids[0])
+
+
+async def test_get_guests_reads_one_by_one_what_the_first_pages_lack(start_server) -> None:
+    """Pages of 5, newest first (18476012…): two pages reach 18476003; the two oldest
+    guests are read by id. Fewer than four guests are read by id straight away."""
+    async with libro_env(start_server, page_size=5) as env:
+        _seed_day(env, 4)  # guests 18476001..18476004
+        start, end = local_day_bounds(DAY, TZ)
+        bookings = await env.provider.list_bookings(BookingQuery(BISTRO, start, end))
+        guest_ids = [b.guest_id for b in bookings]
+        guests = await env.provider.get_guests(guest_ids)
+        assert [g.native_id for g in guests] == guest_ids
+        assert sorted(guest_ids) == [str(18476001 + i) for i in range(4)]
+        assert env.count("GET /restricted/people") == 2
+        assert env.count("GET /restricted/people/{id}") == 2
+        few = await env.provider.get_guests(guest_ids[:3])
+        assert [g.native_id for g in few] == guest_ids[:3]
+        assert env.count("GET /restricted/people") == 2
+        assert env.count("GET /restricted/people/{id}") == 2 + 3
 
 
 async def test_get_bookings_in_key_order_with_none_for_unknown(start_server) -> None:

@@ -75,6 +75,20 @@ class BookingFeed:
         """The booking service made ``before`` into ``after`` (``None``: a new booking)."""
         await self.seen(before, after, EventSource.GATEWAY)
 
+    async def wrote_unread(self, after: Booking) -> BookingEvent | None:
+        """The booking service wrote ``after`` without reading the booking first (a cancel
+        its provider answers in full): the change from the last state seen, or, for a
+        booking never seen here, an event saying what it is now (``unseen``)."""
+        if self.last_seen(after) is not None:
+            return await self.seen(None, after, EventSource.GATEWAY)
+        self._note(after)
+        event = unseen(after, EventSource.GATEWAY, self._now())
+        try:
+            await self.bus.publish(event)
+        except Exception:  # a bus outage must not fail the write that fed it
+            log.exception("could not publish booking event %s", event.id)
+        return event
+
     async def webhook(self, upstream: str, delivery: WebhookEvent, fetch: Fetch) -> int:
         """Read the bookings a verified delivery names and publish what changed; how many."""
         if not delivery.booking_ids:

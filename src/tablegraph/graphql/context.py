@@ -97,6 +97,11 @@ class Context:
     #: (the HTTP layer's per-client rate limiter). The refusal is kept in ``cost_refusal``.
     charge: Callable[[int], None] | None = None
     cost_refusal: Exception | None = None
+    #: Field names asked under each field (``selections.asked``), per request.
+    asked: dict[tuple[int, ...], frozenset[str]] = field(default_factory=dict)
+    #: GraphQL objects built once per request and shared by every field that returns them
+    #: (a day's bookings all name one restaurant).
+    views: dict[Hashable, Any] = field(default_factory=dict)
     _once: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict, init=False)
     _late: list[tuple[list[str | int], Callable[[], Any]]] = field(default_factory=list, init=False)
     restaurants: UpstreamLoader[Restaurant] = field(init=False)

@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 from tablegraph.errors import GatewayError, QueryTooCostly
 from tablegraph.graphql.context import Context
 from tablegraph.graphql.cost import operation_cost
+from tablegraph.graphql.direct import direct
 from tablegraph.graphql.documents import DocumentCache, DocumentPolicy, document_extension
 from tablegraph.graphql.fields import argument_path
 from tablegraph.graphql.limits import DocumentLimits
@@ -124,6 +125,7 @@ def build_schema(limits: Limits | None = None, security: Security | None = None)
     )
     schema.production = security.production
     schema.documents = documents
+    direct(schema)  # before protect: the guards wrap the direct resolvers
     protect(schema)
     return schema
 

@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 from tablegraph import breaker, ids, model
 from tablegraph.errors import GatewayError, InvalidInput
 from tablegraph.graphql.context import Info
+from tablegraph.graphql.selections import answerable, asked
 
 if TYPE_CHECKING:
     from tablegraph.graphql.restaurant import Restaurant
@@ -285,6 +286,12 @@ class Booking(Node):
         done, found = info.context.guests.loaded((self.m.upstream, self.m.guest_id))
         if done:
             return Guest.of(found) if found else None
+        preview = self.m.guest_preview
+        # Strawberry's Info has no public accessor for the field's AST nodes.
+        if preview is not None and asked(info._raw_info, info.context.asked) <= answerable(
+            preview.fields
+        ):
+            return Guest.of(preview.guest)
         return self._load_guest(info)  # type: ignore[return-value]
 
     async def _load_guest(self, info: Info) -> Guest | None:
@@ -298,13 +305,38 @@ class Booking(Node):
         return Guest.of(found) if found else None
 
     @strawberry.field
-    async def restaurant(
+    def restaurant(
         self, info: Info
     ) -> Annotated[Restaurant, strawberry.lazy("tablegraph.graphql.restaurant")] | None:
-        from tablegraph.graphql.restaurant import Restaurant
+        # Not async, like ``guest``: the restaurant of a listed booking is nearly always loaded
+        # already (the list's own), and then one view of it serves every booking.
+        key = (self.m.upstream, self.m.restaurant_id)
+        done, found = info.context.restaurants.loaded(key)
+        if done:
+            return _restaurant_view(info, found)
+        return self._load_restaurant(info)  # type: ignore[return-value]
 
+    async def _load_restaurant(
+        self, info: Info
+    ) -> Annotated[Restaurant, strawberry.lazy("tablegraph.graphql.restaurant")] | None:
         found = await info.context.restaurants.load((self.m.upstream, self.m.restaurant_id))
-        return Restaurant.of(found) if found else None
+        return _restaurant_view(info, found)
+
+
+def _restaurant_view(
+    info: Info, found: model.Restaurant | None
+) -> Annotated[Restaurant, strawberry.lazy("tablegraph.graphql.restaurant")] | None:
+    """One GraphQL view per restaurant and request, however many bookings name it."""
+    from tablegraph.graphql.restaurant import Restaurant
+
+    if found is None:
+        return None
+    views = info.context.views
+    key = ("Restaurant", found.upstream, found.native_id)
+    view = views.get(key)
+    if view is None or view.m is not found:
+        view = views[key] = Restaurant.of(found)
+    return view
 
 
 @strawberry.type

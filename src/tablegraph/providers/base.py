@@ -92,6 +92,11 @@ class Provider:
     example_base_url: ClassVar[str] = "https://api.example.com"
     #: The typed ``options`` table (each adapter declares its own subclass).
     Options: ClassVar[type[ProviderOptions]] = ProviderOptions
+    #: ``cancel_booking`` needs no read before it: the cancel answers with the whole booking,
+    #: an unknown id raises ``NotFound``, and cancelling a cancelled booking answers it
+    #: unchanged. The booking service then skips its read where the caller may touch every
+    #: restaurant of the upstream (there is nothing to check the booking against).
+    cancel_answers_booking: ClassVar[bool] = False
 
     def __init__(self, config: UpstreamConfig, runtime: Runtime | None = None) -> None:
         self.config = config

@@ -7,8 +7,11 @@ the path template, so the table holds only what a template cannot say. A test ch
 document and the simulator's router list the same routes (``HEAD`` aside: aiohttp adds one for
 every ``GET``).
 
-Payload schemas are deliberately coarse (a JSON object or array, with the shape in prose):
-the simulators' own modules (``documents.py``, ``views.py``...) stay the field-level reference.
+Payload schemas are mostly coarse (a JSON object or array, with the shape in prose): the
+simulators' own modules (``documents.py``, ``views.py``...) stay the field-level reference.
+Where another gateway composes over an answer field by field (the benchmark's GraphQL Mesh
+over Vardvik's reservations and configuration), the ``Op`` carries that answer's full
+``schema``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ class Op:
     array: bool = False  # the success body is a JSON array
     public: bool = False  # no credentials needed
     html: bool = False  # the success body is an HTML page
+    #: The success body's JSON schema, where a client needs its fields (else coarse).
+    schema: Mapping[str, Any] | None = None
 
 
 def document(
@@ -69,7 +74,11 @@ def document(
             content: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
         else:
             schema = (
-                {"type": "array", "items": {"type": "object"}} if op.array else {"type": "object"}
+                dict(op.schema)
+                if op.schema is not None
+                else {"type": "array", "items": {"type": "object"}}
+                if op.array
+                else {"type": "object"}
             )
             content = {"application/json": {"schema": schema}}
         operation: dict[str, Any] = {

@@ -23,6 +23,7 @@ from tablegraph.model import (
     BookingStatus,
     Capability,
     Guest,
+    GuestPreview,
     OpeningHours,
     OpeningPeriod,
     Restaurant,
@@ -45,6 +46,8 @@ _MARKER = re.compile(r"\s*\[tablegraph:([^\]\s]{1,200})\]\s*$")
 _GUEST = re.compile(r"\s*\[guest:([^\]|]{0,254})\|([^\]|]{0,64})\]")
 #: Prefix of the native id of such a guest; the reservation's reference follows.
 TITLE_GUEST = "r-"
+#: What a reservation list row tells of its owner (``firstName``/``lastName``).
+PREVIEW_FIELDS = frozenset({"first_name", "last_name"})
 
 #: (approval pending, checked in, checked out) → status; a deleted reservation reads 404.
 _STATUS_TABLE: tuple[tuple[str, BookingStatus, str], ...] = (
@@ -230,6 +233,20 @@ def to_list_booking(
     ref = str(first["referenceNumber"])
     guest_id, guest = _guest_of(upstream, ref, to_str_id(first.get("userId")), first, account_id)
     tables = tuple(t for i in items if (t := to_str_id(i.get("resourceId"))))
+    # The row names its owner: enough for a query that asks only the guest's name.
+    preview = (
+        GuestPreview(
+            Guest(
+                upstream,
+                guest_id,
+                first_name=first.get("firstName") or None,
+                last_name=first.get("lastName") or None,
+            ),
+            PREVIEW_FIELDS,
+        )
+        if guest_id is not None and guest is None
+        else None
+    )
     return Booking(
         upstream=upstream,
         native_id=ref,
@@ -244,6 +261,7 @@ def to_list_booking(
         reference=ref,
         guest_id=guest_id,
         guest=guest,
+        guest_preview=preview,
         tables=tables,
         notes=notes_of(first.get("description")),
         source="librebooking",

@@ -161,7 +161,7 @@ class LibreBookingProvider(Provider):
     async def list_restaurants(self) -> list[Restaurant]:
         schedules, tables = await asyncio.gather(
             batch_by_key(self._schedule_ids, self._catalog.schedule),
-            self._catalog.tables_by_schedule(),
+            self._catalog.offered_tables_by_schedule(),
         )
         out = []
         for sid, schedule in zip(self._schedule_ids, schedules, strict=True):
@@ -200,7 +200,8 @@ class LibreBookingProvider(Provider):
 
     async def get_availability(self, restaurant_id: str, day: date, party_size: int) -> list[Slot]:
         tz = await self._catalog.zone(restaurant_id)
-        tables = [t for t in await self._catalog.tables(restaurant_id) if t.seats >= party_size]
+        offered = await self._catalog.offered_tables(restaurant_id)
+        tables = [t for t in offered if t.seats >= party_size]
         if party_size < 1 or not tables:
             return []
         grids = await self._catalog.grids(restaurant_id, day, tz)

@@ -96,6 +96,7 @@ from tablegraph.providers.libro.mapping import (
 )
 from tablegraph.providers.libro.options import LibroOptions
 from tablegraph.providers.libro.payloads import Document, Resource
+from tablegraph.providers.libro.people import People
 from tablegraph.providers.libro.webhooks import read_delivery
 from tablegraph.settings import ConfigError, UpstreamConfig
 from tablegraph.stores.tokens import StoreTokenStore
@@ -178,6 +179,9 @@ class LibroProvider(Provider):
             restaurants=self._cache("restaurants", ttl),
             lookups=self._cache("restaurant", ttl),
             homes=self._cache("homes", max(HOME_TTL, ttl)),
+        )
+        self._people = People(
+            self._api, self._directory, self._person, concurrency=opts.max_concurrency
         )
 
     # ---- lifecycle and auth ---------------------------------------------------------------
@@ -391,7 +395,7 @@ class LibroProvider(Provider):
         return self._read("a person", lambda: to_guest(self.name, res))
 
     async def get_guests(self, ids: Sequence[str]) -> Batch[Guest]:
-        return await batch_by_key(ids, self._person, concurrency=self.options.max_concurrency)
+        return await self._people.get(ids)
 
     async def list_guests(self, restaurant_id: str, search: str | None, limit: int) -> list[Guest]:
         params, name = bodies.people_search(restaurant_id, search)

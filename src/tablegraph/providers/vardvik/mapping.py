@@ -45,7 +45,7 @@ from tablegraph.providers.vardvik.payloads import (
     RawWaitlistEntry,
     WaitlistBody,
 )
-from tablegraph.timeutil import format_utc_millis, parse_instant, zone
+from tablegraph.timeutil import format_utc_millis, instant_in, parse_instant, zone
 
 #: What every Vardvik restaurant can do.
 BASE_CAPABILITIES: frozenset[Capability] = frozenset(
@@ -160,7 +160,6 @@ def to_slots(raw: list[RawSlot], party_size: int, tz: str) -> list[Slot]:
 
 
 def to_booking(raw: RawReservation, tz: str, upstream: str) -> Booking:
-    z = zone(tz)
     rid = raw.get("restaurantId", "")
     guest_raw = raw.get("guest") or {}
     guest = to_guest(guest_raw, rid, upstream) if guest_raw.get("id") else None
@@ -172,8 +171,8 @@ def to_booking(raw: RawReservation, tz: str, upstream: str) -> Booking:
         restaurant_id=ids.compose(rid, raw.get("locationId", "")),
         status=STATUSES.get(provider_status, BookingStatus.UNKNOWN),
         provider_status=provider_status,
-        start=parse_instant(raw["startTime"]).astimezone(z),
-        end=parse_instant(raw["endTime"]).astimezone(z),
+        start=instant_in(raw["startTime"], tz),
+        end=instant_in(raw["endTime"], tz),
         party_size=int(raw["partySize"]),
         guest_id=guest.native_id if guest else None,
         guest=guest,
@@ -318,4 +317,4 @@ def _time(value: str | None) -> time | None:
 
 
 def _instant(value: str | None, tz: str) -> datetime | None:
-    return parse_instant(value).astimezone(zone(tz)) if value else None
+    return instant_in(value, tz) if value else None

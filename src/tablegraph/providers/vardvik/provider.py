@@ -102,6 +102,9 @@ class VardvikProvider(Provider):
     required_credentials = ("api_key",)
     base_path = "/api/v1"
     example_base_url = "https://bookings.example.com/api/v1"
+    #: DELETE answers with the reservation, unchanged when it was already cancelled; 404 when
+    #: unknown (providers/rest-v1.md "Cancel response").
+    cancel_answers_booking = True
 
     class Options(ProviderOptions):
         """The ``options`` table of a Vardvik upstream."""
