@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,16 +28,11 @@ import yaml
 from tablegraph.simulators import available_simulators
 
 from .graphql.helpers import AVAILABILITY, BERLIN_MITTE, CREATE, quiet_weekday
+from .processes import free_port, until_healthy
 from .redis_server import redis_url  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "docker"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _nginx() -> str:
@@ -87,17 +81,6 @@ async def _first_line(process: asyncio.subprocess.Process) -> str:
         return (await process.stdout.readline()).decode()
 
 
-async def _until_healthy(url: str) -> None:
-    async with asyncio.timeout(60), httpx.AsyncClient(base_url=url) as probe:
-        while True:  # bounded by the timeout: the server is starting
-            try:
-                if (await probe.get("/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
-
-
 @pytest.fixture
 async def topology(tmp_path: Path, redis_url: str) -> AsyncIterator[str]:  # noqa: F811
     """Compose's services on loopback; yields the load balancer's URL."""
@@ -113,7 +96,7 @@ async def topology(tmp_path: Path, redis_url: str) -> AsyncIterator[str]:  # noq
             if command[:1] != ["simulate"]:
                 continue
             port = command[command.index("--port") + 1]
-            mine = str(_free_port())
+            mine = str(free_port())
             args = [a if a != port else mine for a in command]
             args = [a if a != "0.0.0.0" else "127.0.0.1" for a in args]
             sims[name] = await processes.start(sys.executable, "-m", "tablegraph.cli", *args)
@@ -126,7 +109,7 @@ async def topology(tmp_path: Path, redis_url: str) -> AsyncIterator[str]:  # noq
 
         env = {k: str(v) for k, v in services["gateway"]["environment"].items()}
         replicas = int(services["gateway"]["deploy"]["replicas"])
-        ports = [_free_port() for _ in range(replicas)]
+        ports = [free_port() for _ in range(replicas)]
         for port in ports:
             await processes.start(
                 sys.executable, "-m", "tablegraph.cli", "serve",
@@ -134,9 +117,9 @@ async def topology(tmp_path: Path, redis_url: str) -> AsyncIterator[str]:  # noq
                 "--host", "127.0.0.1", "--port", str(port),
                 env=env,
             )  # fmt: skip
-        await asyncio.gather(*(_until_healthy(f"http://127.0.0.1:{p}") for p in ports))
+        await asyncio.gather(*(until_healthy(f"http://127.0.0.1:{p}") for p in ports))
 
-        lb_port = _free_port()
+        lb_port = free_port()
         text = (DOCKER / "nginx.conf").read_text()
         text = re.sub(r"^\s*resolver .*$", "", text, flags=re.M)  # Docker's DNS
         servers = "\n".join(f"    server 127.0.0.1:{p};" for p in ports)
@@ -153,7 +136,7 @@ async def topology(tmp_path: Path, redis_url: str) -> AsyncIterator[str]:  # noq
             "-g", f"daemon off; pid {tmp_path}/nginx.pid; error_log stderr;",
         )  # fmt: skip
         lb = f"http://127.0.0.1:{lb_port}"
-        await _until_healthy(lb)
+        await until_healthy(lb)
         yield lb
     finally:
         await processes.stop()

@@ -4,7 +4,6 @@ key books in the new simulators instead of answering with a booking they never m
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +13,15 @@ from tablegraph.cli import launch_demo
 
 from .auth_support import AUTH_HEADERS, TEST_KEY
 from .graphql.helpers import AVAILABILITY, BERLIN_MITTE, CREATE, quiet_weekday
+from .processes import free_port
 
 READ = "query($id: ID!) { booking(id: $id) { id status } }"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _book_in_a_demo_run(data_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """One demo run: the create (same request and key every run), then its booking read back."""
     runners, url, _gateway, _ = await launch_demo(
-        "127.0.0.1", _free_port(), 1, key=TEST_KEY, data_dir=str(data_dir)
+        "127.0.0.1", free_port(), 1, key=TEST_KEY, data_dir=str(data_dir)
     )
     base = url.removesuffix("/graphql")
     try:

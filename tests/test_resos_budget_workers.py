@@ -24,6 +24,7 @@ from tablegraph.simulators.common import Clock, serve
 from tablegraph.simulators.resos import COPENHAGEN_ID, COPENHAGEN_KEY, RESOS_STATE, create_app
 
 from .auth_support import AUTH_HEADERS, TEST_KEY
+from .processes import until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 SCOPES = json.dumps(sorted(s.value for s in ALL_SCOPES))
@@ -64,13 +65,8 @@ async def _start(config: Path) -> tuple[asyncio.subprocess.Process, str]:
         async with asyncio.timeout(60):
             line = (await process.stdout.readline()).decode()
             base = line.split(" on ")[1].split("/graphql")[0]
-            while True:  # bounded by the timeout: the gateway is starting
-                try:
-                    async with httpx.AsyncClient(base_url=base) as probe:
-                        if (await probe.get("/healthz")).status_code == 200:
-                            return process, base
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
+        await until_healthy(base)
+        return process, base
     except BaseException:
         process.kill()
         await process.wait()

@@ -8,7 +8,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,14 +16,9 @@ import httpx
 import pytest
 
 from tests.browser import chromium, rendered_dom
+from tests.processes import free_port
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -36,7 +30,7 @@ async def demo(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
         "tablegraph.cli",
         "demo",
         "--port",
-        str(_free_port()),
+        str(free_port()),
         "--data-dir",
         str(tmp_path),  # not the user's own demo directory
         stdout=asyncio.subprocess.PIPE,

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from tests.browser import DevTools, chromium
+from tests.processes import free_port
 
 from ..graphql.helpers import BERLIN_MITTE, CREATE, quiet_weekday
 
@@ -42,12 +42,6 @@ RESULT = """(() => {
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     """``tablegraph demo`` as a person starts it, on a free port with a store of its own (the
@@ -56,7 +50,7 @@ async def demo(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        *("-m", "tablegraph.cli", "demo", "--port", str(_free_port())),
+        *("-m", "tablegraph.cli", "demo", "--port", str(free_port())),
         *("--data-dir", str(tmp_path / "demo")),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
