@@ -103,17 +103,19 @@ async def test_the_default_deadline_comes_from_the_limits(sims: list[Sim]) -> No
         )
     )
     runner, url = await serve(create_app(gateway))
-    async with httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS) as http:
-        started = time.monotonic()
-        # A client cannot ask for more than the gateway allows.
-        response = await http.post(
-            "/graphql", json={"query": RESTAURANTS}, headers={"X-Request-Timeout-Ms": "60000"}
-        )
-        assert time.monotonic() - started < 2.0
-    assert response.json()["errors"][0]["extensions"]["code"] == "UPSTREAM_TIMEOUT"
-    hanging.release.set()
-    await runner.cleanup()
-    await hang_runner.cleanup()
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS) as http:
+            started = time.monotonic()
+            # A client cannot ask for more than the gateway allows.
+            response = await http.post(
+                "/graphql", json={"query": RESTAURANTS}, headers={"X-Request-Timeout-Ms": "60000"}
+            )
+            assert time.monotonic() - started < 2.0
+        assert response.json()["errors"][0]["extensions"]["code"] == "UPSTREAM_TIMEOUT"
+    finally:  # a failure here must not leave sockets open for the next test to trip over
+        hanging.release.set()
+        await runner.cleanup()
+        await hang_runner.cleanup()
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "soon", "1.5e3x"])
