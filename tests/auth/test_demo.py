@@ -4,11 +4,6 @@ headless Chromium: the schema loads through the gateway, which it cannot without
 
 from __future__ import annotations
 
-import asyncio
-import os
-import re
-import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,46 +11,14 @@ import httpx
 import pytest
 
 from tests.browser import chromium, rendered_dom
-from tests.processes import free_port
-
-SRC = str(Path(__file__).resolve().parents[2] / "src")
+from tests.processes import running_demo
 
 
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tablegraph.cli",
-        "demo",
-        "--port",
-        str(free_port()),
-        "--data-dir",
-        str(tmp_path),  # not the user's own demo directory
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=env,
-    )
-    assert proc.stdout is not None
-    printed = ""
-    try:
-        while "Ctrl-C" not in printed:
-            line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
-            assert line, printed
-            printed += line.decode()
-        url = re.search(r"GraphiQL: (\S+)", printed)
-        key = re.search(r"API key:\s+(tgk_\S+)", printed)
-        assert url and key, printed
-        assert url.group(1).endswith("#key=" + key.group(1))
-        yield url.group(1), key.group(1)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            await asyncio.wait_for(proc.wait(), timeout=30)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+    async with running_demo(tmp_path) as (url, key):
+        assert url.endswith("#key=" + key)
+        yield url, key
 
 
 async def test_the_demo_key_works_over_http_and_in_graphiql(demo: tuple[str, str]) -> None:

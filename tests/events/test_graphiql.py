@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
-import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -18,7 +14,7 @@ import httpx
 import pytest
 
 from tests.browser import DevTools, chromium
-from tests.processes import free_port
+from tests.processes import running_demo
 
 from ..graphql.helpers import BERLIN_MITTE, CREATE, quiet_weekday
 
@@ -39,41 +35,11 @@ RESULT = """(() => {
 })()"""
 
 
-SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    """``tablegraph demo`` as a person starts it, on a free port with a store of its own (the
-    default data directory outlives the run: events of an earlier run's seeded bookings would
-    have the same ids and be taken for repeats); yields the printed GraphiQL URL and key."""
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "tablegraph.cli", "demo", "--port", str(free_port())),
-        *("--data-dir", str(tmp_path / "demo")),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=env,
-    )
-    assert proc.stdout is not None
-    printed = ""
-    try:
-        while "Ctrl-C" not in printed:
-            line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
-            assert line, printed
-            printed += line.decode()
-        url = re.search(r"GraphiQL: (\S+)", printed)
-        key = re.search(r"API key:\s+(tgk_\S+)", printed)
-        assert url and key, printed
-        yield url.group(1), key.group(1)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            await asyncio.wait_for(proc.wait(), timeout=30)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+    """The demo with a store of its own; yields the printed GraphiQL URL and key."""
+    async with running_demo(tmp_path / "demo") as printed:
+        yield printed
 
 
 async def _subscribed(http: httpx.AsyncClient, base: str) -> None:
