@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from aiohttp import web
 
 from tablegraph.settings import Limits, UpstreamConfig
@@ -24,6 +25,9 @@ from tests.auth_support import clients_auth, headers_of
 from .conftest import Api, Sim, start_gateway, start_vardvik
 from .helpers import AVAILABILITY, BERLIN_MITTE, OSLO, quiet_weekday
 from .test_resilience import Hanging
+
+#: Timed tests: no full collection of the long test process's heap inside a measurement.
+pytestmark = pytest.mark.usefixtures("steady_gc")
 
 CIRCUITS = "{ upstreams { name circuit } }"
 #: Availability with the least to serialise: the burst's cost is the gateway's queue.

@@ -15,6 +15,9 @@ from tablegraph.graphql.schema import build_schema
 
 from .conftest import Api
 
+#: Timed tests: no full collection of the long test process's heap inside a measurement.
+pytestmark = pytest.mark.usefixtures("steady_gc")
+
 STRICT = {"Accept": "application/graphql-response+json"}
 
 

@@ -24,6 +24,9 @@ from ..test_core_units import FakeTimer
 from .conftest import Api, Sim, start_vardvik
 from .helpers import AVAILABILITY, CREATE, OSLO, quiet_weekday
 
+#: Timed tests: no full collection of the long test process's heap inside a measurement.
+pytestmark = pytest.mark.usefixtures("steady_gc")
+
 RESTAURANTS = "{ restaurants { nodes { name upstream } } }"
 
 
