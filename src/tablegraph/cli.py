@@ -232,13 +232,17 @@ async def _serve(
             return await serve_app(app, settings.http, host, port)
         return await serve(app, host, port)
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise PortInUse(host, port) from None
-        if exc.errno == errno.EACCES:
-            raise PortInUse(
-                host, port, "may not be opened by this user (a port below 1024?)"
-            ) from None
-        raise
+        raise _port_error(exc, host, port) from None
+
+
+def _port_error(exc: OSError, host: str, port: int) -> Exception:
+    """What to raise when listening on ``host:port`` failed: ``PortInUse`` with a hint for a
+    taken or forbidden port, else the error itself."""
+    if exc.errno == errno.EADDRINUSE:
+        return PortInUse(host, port)
+    if exc.errno == errno.EACCES:
+        return PortInUse(host, port, "may not be opened by this user (a port below 1024?)")
+    return exc
 
 
 def _documents(paths: list[str], output: str | None) -> int:
@@ -344,13 +348,7 @@ async def _start_gateway(
         )
     except OSError as exc:
         await gateway.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise PortInUse(host, port) from None
-        if exc.errno == errno.EACCES:
-            raise PortInUse(
-                host, port, "may not be opened by this user (a port below 1024?)"
-            ) from None
-        raise
+        raise _port_error(exc, host, port) from None
     return runner, gateway
 
 
