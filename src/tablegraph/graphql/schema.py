@@ -16,6 +16,7 @@ from tablegraph.graphql.context import Context
 from tablegraph.graphql.cost import operation_cost
 from tablegraph.graphql.direct import direct
 from tablegraph.graphql.documents import DocumentCache, DocumentPolicy, document_extension
+from tablegraph.graphql.executor import PlannedExecutor
 from tablegraph.graphql.fields import argument_path
 from tablegraph.graphql.limits import DocumentLimits
 from tablegraph.graphql.mutations import Mutation
@@ -122,6 +123,7 @@ def build_schema(limits: Limits | None = None, security: Security | None = None)
         subscription=Subscription,
         types=[Restaurant, Booking, Guest, Review, WaitlistEntry],
         extensions=[document_extension(policy), lambda: CostLimit(limits)],
+        execution_context_class=PlannedExecutor,
     )
     schema.production = security.production
     schema.documents = documents

@@ -1,0 +1,194 @@
+"""graphql-core's executor with a planned path for the plain scalar fields of an object.
+
+Completing an object, graphql-core executes each selected field on its own: a ``Path``, an
+``Info``, the resolver through Strawberry's wrapper, then ``complete_value`` — about ten calls
+for what is, for most fields, ``getattr`` and a scalar's ``coerce_output_value``. A list of
+59 bookings × 11 fields spent more CPU there than everything else a request does (issue #16).
+
+``PlannedExecutor`` plans each selection once per request (per object type and field group,
+the key graphql-core memoises its own field collection on, so ``@skip``/``@include`` are
+already applied) and then, for every object of that selection:
+
+- a *plain leaf* — a Strawberry field with no resolver, no field extension and no permission
+  guard (``permissions.protect`` replaces the resolver of every gated field), whose type is
+  a scalar or enum — is read with Strawberry's default resolver and coerced in place;
+- ``__typename`` is the type's name;
+- every other field (resolvers, guarded fields, lists, nested objects) goes through
+  graphql-core's own ``execute_field``, unchanged.
+
+Anything unusual about a plain leaf's value — null where the type is non-null, a read or a
+coercion that raises, a coercion to null — is handed to ``execute_field`` too, which raises,
+reports and propagates exactly as it would have: the plan changes how fast an answer is
+built, never what it is. Deferred selections and graphql-core middleware take the
+unplanned path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from graphql import (
+    GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    is_leaf_type,
+)
+from graphql.pyutils import Path, Undefined, gather_with_cancel
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+#: How a planned field is answered.
+LEAF, TYPENAME, EXECUTE = 0, 1, 2
+
+
+class Step(NamedTuple):
+    response_name: str
+    kind: int
+    #: The field group graphql-core executes (``EXECUTE``, and a leaf's fallback).
+    details: Any
+    #: ``LEAF``: Strawberry's default resolver and the attribute it reads.
+    read: Callable[[Any, str], Any] | None = None
+    attribute: str = ""
+    leaf: GraphQLLeafType | None = None
+    nullable: bool = True
+
+
+Plan = tuple[Step, ...]
+
+
+def plan_fields(
+    parent_type: GraphQLObjectType, grouped: Any, get_field: Callable[..., Any]
+) -> Plan:
+    """One ``Step`` per response name of ``grouped`` (graphql-core's grouped field set)."""
+    steps = []
+    for response_name, details in grouped.items():
+        name = details[0].node.name.value
+        if name == "__typename":
+            steps.append(Step(response_name, TYPENAME, details, attribute=parent_type.name))
+            continue
+        field_def = get_field(parent_type, name)
+        step = Step(response_name, EXECUTE, details)
+        if field_def is not None and getattr(field_def.resolve, "_is_default", False):
+            strawberry_field = (field_def.extensions or {}).get(
+                GraphQLCoreConverter.DEFINITION_BACKREF
+            )
+            leaf, nullable = _leaf(field_def.type)
+            if strawberry_field is not None and leaf is not None:
+                step = Step(
+                    response_name,
+                    LEAF,
+                    details,
+                    read=strawberry_field.default_resolver,
+                    attribute=strawberry_field.python_name,
+                    leaf=leaf,
+                    nullable=nullable,
+                )
+        steps.append(step)
+    return tuple(steps)
+
+
+def _leaf(gtype: GraphQLOutputType) -> tuple[GraphQLLeafType | None, bool]:
+    if isinstance(gtype, GraphQLNonNull):
+        inner = gtype.of_type
+        return (inner, False) if is_leaf_type(inner) else (None, False)
+    return (gtype, True) if is_leaf_type(gtype) else (None, True)
+
+
+class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor; objects' plain scalar fields answered from a per-request plan."""
+
+    _plans: dict[tuple[Any, int], tuple[Any, Plan]]
+
+    def collect_and_execute_subfields(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        plan = None if position_context is not None else self._plan(return_type, field_details_list)
+        if plan is None:
+            return super().collect_and_execute_subfields(
+                return_type, field_details_list, path, result, position_context
+            )
+        return self._run(plan, return_type, result, path, position_context)
+
+    def _plan(self, return_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
+        middleware = self.middleware_manager
+        if middleware is not None and middleware.middlewares:
+            return None
+        try:
+            plans = self._plans
+        except AttributeError:
+            plans = self._plans = {}
+        key = (return_type, id(field_details_list))
+        cached = plans.get(key)
+        if cached is not None:
+            return cached[1]
+        grouped, defer_usages, _ = self.collect_subfields(return_type, field_details_list)
+        deferred = defer_usages or any(
+            d.defer_usage is not None for group in grouped.values() for d in group
+        )
+        plan = None if deferred else plan_fields(return_type, grouped, self.schema.get_field)
+        # The field group is kept alive with its plan so that its id is not reused.
+        plans[key] = (field_details_list, plan)  # type: ignore[assignment]
+        return plan
+
+    def _run(
+        self,
+        plan: Plan,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        results: dict[str, Any] = {}
+        pending: list[str] = []
+        is_awaitable = self.is_awaitable
+        try:
+            for step in plan:
+                kind = step.kind
+                if kind == LEAF:
+                    try:
+                        value = step.read(source, step.attribute)  # type: ignore[misc]
+                        if value is None:
+                            if step.nullable:
+                                results[step.response_name] = None
+                                continue
+                        else:
+                            coerced = step.leaf.coerce_output_value(value)  # type: ignore[union-attr]
+                            if coerced is not None and coerced is not Undefined:
+                                results[step.response_name] = coerced
+                                continue
+                    except Exception:  # execute_field reads it again and reports it
+                        pass
+                elif kind == TYPENAME:
+                    results[step.response_name] = step.attribute
+                    continue
+                field_path = Path(path, step.response_name, parent_type.name)
+                value = self.execute_field(
+                    parent_type, source, step.details, field_path, position_context
+                )
+                if value is not Undefined:
+                    results[step.response_name] = value
+                    if is_awaitable(value):
+                        pending.append(step.response_name)
+        except Exception:
+            if pending:  # settle what other fields started, as graphql-core does
+                self.settle_in_background([results[name] for name in pending])
+            raise
+        if not pending:
+            return results
+        return self._await_pending(results, pending)
+
+    @staticmethod
+    async def _await_pending(results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
+        if len(pending) == 1:
+            results[pending[0]] = await results[pending[0]]
+        else:
+            settled = await gather_with_cancel(*(results[name] for name in pending))
+            results.update(zip(pending, settled, strict=True))
+        return results

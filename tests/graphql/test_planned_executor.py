@@ -1,0 +1,167 @@
+"""The planned executor answers exactly what graphql-core's own answers, errors included, and
+executes fewer fields doing it."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import pytest
+import strawberry
+from graphql import GraphQLObjectType
+
+from tablegraph.auth.scopes import Scope
+from tablegraph.graphql.executor import PlannedExecutor
+from tablegraph.graphql.permissions import Rule, _guard
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Inner:
+    id: strawberry.ID
+    label: str | None
+
+
+@strawberry.type
+class Item:
+    id: strawberry.ID
+    size: int
+    name: str | None
+    colour: Colour
+    tags: list[str]
+    inner: Inner | None
+    secret: str | None
+    broken: str  # non-null, but some items hold None
+
+    @strawberry.field
+    def computed(self) -> str:
+        return f"computed-{self.id}"
+
+    @strawberry.field
+    async def later(self) -> int:
+        return self.size * 2
+
+
+def items() -> list[Item]:
+    out = []
+    for i in range(5):
+        out.append(
+            Item(
+                id=strawberry.ID(f"i{i}"),
+                size=2**40 if i == 3 else i,  # 2**40 is no Int: a coercion error
+                name=None if i % 2 else f"n{i}",
+                colour=Colour.RED if i % 2 else Colour.BLUE,
+                tags=[f"t{i}"],
+                inner=Inner(id=strawberry.ID(f"in{i}"), label=None) if i != 1 else None,
+                secret=f"s{i}",
+                broken=None if i == 4 else "ok",  # type: ignore[arg-type]
+            )
+        )
+    return out
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        return items()
+
+    @strawberry.field
+    async def strict(self) -> list[Item] | None:
+        return items()
+
+
+class Counting(PlannedExecutor):
+    executed = 0
+
+    def execute_field(self, *args: Any, **kwargs: Any) -> Any:
+        Counting.executed += 1
+        return super().execute_field(*args, **kwargs)
+
+
+class Plain(strawberry.schema.schema.StrawberryGraphQLCoreExecutionContext):
+    executed = 0
+
+    def execute_field(self, *args: Any, **kwargs: Any) -> Any:
+        Plain.executed += 1
+        return super().execute_field(*args, **kwargs)
+
+
+def schema(executor: type) -> strawberry.Schema:
+    built = strawberry.Schema(query=Query, execution_context_class=executor)
+    item = built._schema.type_map["Item"]
+    assert isinstance(item, GraphQLObjectType)
+    # Guarded as permissions.protect guards a field: a plain field no more.
+    item.fields["secret"].resolve = _guard(
+        item.fields["secret"].resolve, Rule(Scope.GUESTS_READ), "Item", "secret"
+    )
+    return built
+
+
+class Identity:
+    def has(self, _scope: Any) -> bool:
+        return False
+
+
+class Ctx:
+    def __init__(self) -> None:
+        self.identity = Identity()
+        self.refused: set[str] = set()
+        self.reported: list[Any] = []
+
+    def report(self, error: Any, info: Any) -> None:
+        self.reported.append((error.message, info.path.as_list()))
+
+
+QUERIES = [
+    "{ items { id size name colour tags computed later __typename inner { id label } } }",
+    "{ items { a: id b: id ...F ... on Item { colour } } } fragment F on Item { name id }",
+    "query($s: Boolean!) { items { id name @skip(if: $s) size @include(if: $s) } }",
+    "{ items { id secret } }",
+    "{ strict { id broken } }",  # a null in a non-null field nulls the item, then the list
+    "{ items { id broken } }",  # ... and here the whole data, the list being non-null
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("skip", [True, False])
+async def test_the_same_answers_and_errors_as_graphql_core(query: str, skip: bool) -> None:
+    answers = []
+    reports = []
+    for executor in (Plain, Counting):
+        ctx = Ctx()
+        result = await schema(executor).execute(
+            query, variable_values={"s": skip}, context_value=ctx
+        )
+        errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
+        answers.append((result.data, errors))
+        reports.append(ctx.reported)
+    assert answers[0] == answers[1]
+    assert reports[0] == reports[1]
+    assert list(_keys(answers[0][0])) == list(_keys(answers[1][0]))  # the same order
+
+
+def _keys(data: Any) -> Any:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield key
+            yield from _keys(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _keys(value)
+
+
+async def test_plain_scalars_are_not_executed_field_by_field() -> None:
+    query = "{ items { id name colour computed } }"
+    Plain.executed = Counting.executed = 0
+    await schema(Plain).execute(query, context_value=Ctx())
+    await schema(Counting).execute(query, context_value=Ctx())
+    # graphql-core: the root field and 4 fields of 5 items; planned: the root field and the
+    # one field with a resolver of each item.
+    assert Plain.executed == 1 + 5 * 4
+    assert Counting.executed == 1 + 5
