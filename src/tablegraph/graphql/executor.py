@@ -25,7 +25,9 @@ unplanned path.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, NamedTuple
 
 from graphql import (
@@ -39,8 +41,10 @@ from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from tablegraph.graphql.direct import LATER
+
 #: How a planned field is answered.
-LEAF, TYPENAME, EXECUTE = 0, 1, 2
+LEAF, TYPENAME, EXECUTE, OBJECT = 0, 1, 2, 3
 
 
 class Step(NamedTuple):
@@ -48,11 +52,16 @@ class Step(NamedTuple):
     kind: int
     #: The field group graphql-core executes (``EXECUTE``, and a leaf's fallback).
     details: Any
-    #: ``LEAF``: Strawberry's default resolver and the attribute it reads.
+    #: ``LEAF``: Strawberry's default resolver and the attribute it reads, the scalar's
+    #: output coercion, and whether null is allowed. ``TYPENAME``: ``attribute`` is the name.
     read: Callable[[Any, str], Any] | None = None
     attribute: str = ""
-    leaf: GraphQLLeafType | None = None
+    coerce: Callable[[Any], Any] | None = None
     nullable: bool = True
+    #: ``OBJECT``: ``read`` is the field's ``now(source, context)`` (``direct.py``), these the
+    #: object type it returns and the field's own type (non-null or not).
+    object_type: GraphQLObjectType | None = None
+    return_type: GraphQLOutputType | None = None
 
 
 Plan = tuple[Step, ...]
@@ -82,8 +91,20 @@ def plan_fields(
                     details,
                     read=strawberry_field.default_resolver,
                     attribute=strawberry_field.python_name,
-                    leaf=leaf,
+                    coerce=_coercion(leaf),
                     nullable=nullable,
+                )
+        elif field_def is not None and getattr(field_def.resolve, "now", None) is not None:
+            object_type, nullable = _object(field_def.type)
+            if object_type is not None:
+                step = Step(
+                    response_name,
+                    OBJECT,
+                    details,
+                    read=field_def.resolve.now,
+                    nullable=nullable,
+                    object_type=object_type,
+                    return_type=field_def.type,
                 )
         steps.append(step)
     return tuple(steps)
@@ -94,6 +115,31 @@ def _leaf(gtype: GraphQLOutputType) -> tuple[GraphQLLeafType | None, bool]:
         inner = gtype.of_type
         return (inner, False) if is_leaf_type(inner) else (None, False)
     return (gtype, True) if is_leaf_type(gtype) else (None, True)
+
+
+def _object(gtype: GraphQLOutputType) -> tuple[GraphQLObjectType | None, bool]:
+    nullable = not isinstance(gtype, GraphQLNonNull)
+    inner = gtype if nullable else gtype.of_type  # type: ignore[union-attr]
+    return (inner if isinstance(inner, GraphQLObjectType) else None), nullable
+
+
+def _coercion(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
+    """``leaf.coerce_output_value``, or for a Strawberry enum the same answer from a table:
+    Strawberry's coercion scans the enum's values for every value it coerces."""
+    coerce = leaf.coerce_output_value
+    members: Any = getattr(leaf, "wrapped_cls", None)
+    if not (isinstance(members, type) and issubclass(members, enum.Enum)):
+        return coerce
+    names: dict[Any, Any] = {}
+    for member in members:
+        with suppress(Exception):  # not in the schema: coerce raises, as it would anyway
+            names[member] = coerce(member)
+
+    def coerce_enum(value: Any) -> Any:
+        name = names.get(value)
+        return coerce(value) if name is None else name
+
+    return coerce_enum
 
 
 class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -150,32 +196,45 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         try:
             for step in plan:
-                kind = step.kind
+                name, kind, details, read, attribute, coerce, nullable, object_type, _ = step
                 if kind == LEAF:
                     try:
-                        value = step.read(source, step.attribute)  # type: ignore[misc]
+                        value = read(source, attribute)  # type: ignore[misc]
                         if value is None:
-                            if step.nullable:
-                                results[step.response_name] = None
+                            if nullable:
+                                results[name] = None
                                 continue
                         else:
-                            coerced = step.leaf.coerce_output_value(value)  # type: ignore[union-attr]
+                            coerced = coerce(value)  # type: ignore[misc]
                             if coerced is not None and coerced is not Undefined:
-                                results[step.response_name] = coerced
+                                results[name] = coerced
                                 continue
                     except Exception:  # execute_field reads it again and reports it
                         pass
                 elif kind == TYPENAME:
-                    results[step.response_name] = step.attribute
+                    results[name] = attribute
                     continue
-                field_path = Path(path, step.response_name, parent_type.name)
+                elif kind == OBJECT:
+                    value = read(source, self.context_value)  # type: ignore[misc]
+                    if value is None and nullable:
+                        results[name] = None
+                        continue
+                    if value is not LATER and value is not None:
+                        is_type_of: Any = object_type.is_type_of  # type: ignore[union-attr]
+                        if is_type_of is None or is_type_of(value, None) is True:
+                            value = self._object(step, parent_type, path, value)
+                            results[name] = value
+                            if is_awaitable(value):
+                                pending.append(name)
+                            continue
+                field_path = Path(path, name, parent_type.name)
                 value = self.execute_field(
-                    parent_type, source, step.details, field_path, position_context
+                    parent_type, source, details, field_path, position_context
                 )
                 if value is not Undefined:
-                    results[step.response_name] = value
+                    results[name] = value
                     if is_awaitable(value):
-                        pending.append(step.response_name)
+                        pending.append(name)
         except Exception:
             if pending:  # settle what other fields started, as graphql-core does
                 self.settle_in_background([results[name] for name in pending])
@@ -183,6 +242,34 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         if not pending:
             return results
         return self._await_pending(results, pending)
+
+    def _object(self, step: Step, parent_type: GraphQLObjectType, path: Path, value: Any) -> Any:
+        """``value`` completed as the object ``step``'s field returns, as ``execute_field``
+        completes a resolver's value: an error inside nulls the field, or propagates when
+        the field is non-null."""
+        field_path = Path(path, step.response_name, parent_type.name)
+        object_type: Any = step.object_type
+        try:
+            completed = self.collect_and_execute_subfields(
+                object_type, step.details, field_path, value, None
+            )
+        except Exception as raw_error:
+            self._field_error(raw_error, step, field_path)
+            return None
+        if self.is_awaitable(completed):
+            return self._settle_object(completed, step, field_path)
+        return completed
+
+    async def _settle_object(self, completed: Any, step: Step, field_path: Path) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self._field_error(raw_error, step, field_path)
+            return None
+
+    def _field_error(self, raw_error: Exception, step: Step, field_path: Path) -> None:
+        return_type: Any = step.return_type
+        self.handle_field_error(raw_error, return_type, step.details, field_path)
 
     @staticmethod
     async def _await_pending(results: dict[str, Any], pending: list[str]) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from strawberry.scalars import JSON
 
 from tablegraph import breaker, ids, model
 from tablegraph.errors import GatewayError, InvalidInput
-from tablegraph.graphql.context import Info
+from tablegraph.graphql.context import Context, Info
+from tablegraph.graphql.direct import LATER
 from tablegraph.graphql.selections import answerable, asked
 
 if TYPE_CHECKING:
@@ -281,11 +282,9 @@ class Booking(Node):
     def guest(self, info: Info) -> Guest | None:
         # Not async: a guest already loaded (primed from the booking list) is answered at once,
         # without a task per booking; otherwise graphql-core awaits the coroutine returned.
-        if self.m.guest_id is None:
-            return Guest.of(self.m.guest) if self.m.guest else None
-        done, found = info.context.guests.loaded((self.m.upstream, self.m.guest_id))
-        if done:
-            return Guest.of(found) if found else None
+        now = self.guest_now(info.context)
+        if now is not LATER:
+            return now  # type: ignore[return-value]
         preview = self.m.guest_preview
         # Strawberry's Info has no public accessor for the field's AST nodes.
         if preview is not None and asked(info._raw_info, info.context.asked) <= answerable(
@@ -293,6 +292,15 @@ class Booking(Node):
         ):
             return Guest.of(preview.guest)
         return self._load_guest(info)  # type: ignore[return-value]
+
+    def guest_now(self, context: Context) -> Guest | object | None:
+        """The guest when this request already holds it, else ``LATER`` (``direct.py``)."""
+        if self.m.guest_id is None:
+            return Guest.of(self.m.guest) if self.m.guest else None
+        done, found = context.guests.loaded((self.m.upstream, self.m.guest_id))
+        if done:
+            return Guest.of(found) if found else None
+        return LATER
 
     async def _load_guest(self, info: Info) -> Guest | None:
         assert self.m.guest_id is not None
@@ -310,28 +318,33 @@ class Booking(Node):
     ) -> Annotated[Restaurant, strawberry.lazy("tablegraph.graphql.restaurant")] | None:
         # Not async, like ``guest``: the restaurant of a listed booking is nearly always loaded
         # already (the list's own), and then one view of it serves every booking.
-        key = (self.m.upstream, self.m.restaurant_id)
-        done, found = info.context.restaurants.loaded(key)
-        if done:
-            return _restaurant_view(info, found)
+        now = self.restaurant_now(info.context)
+        if now is not LATER:
+            return now  # type: ignore[return-value]
         return self._load_restaurant(info)  # type: ignore[return-value]
+
+    def restaurant_now(self, context: Context) -> object:
+        """The restaurant's view when this request already holds it, else ``LATER``."""
+        done, found = context.restaurants.loaded((self.m.upstream, self.m.restaurant_id))
+        view: object = _restaurant_view(context, found) if done else LATER
+        return view
 
     async def _load_restaurant(
         self, info: Info
     ) -> Annotated[Restaurant, strawberry.lazy("tablegraph.graphql.restaurant")] | None:
         found = await info.context.restaurants.load((self.m.upstream, self.m.restaurant_id))
-        return _restaurant_view(info, found)
+        return _restaurant_view(info.context, found)
 
 
 def _restaurant_view(
-    info: Info, found: model.Restaurant | None
+    context: Context, found: model.Restaurant | None
 ) -> Annotated[Restaurant, strawberry.lazy("tablegraph.graphql.restaurant")] | None:
     """One GraphQL view per restaurant and request, however many bookings name it."""
     from tablegraph.graphql.restaurant import Restaurant
 
     if found is None:
         return None
-    views = info.context.views
+    views = context.views
     key = ("Restaurant", found.upstream, found.native_id)
     view = views.get(key)
     if view is None or view.m is not found:
