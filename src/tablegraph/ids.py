@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 from typing import NamedTuple
 
 from tablegraph.errors import InvalidInput
@@ -24,7 +25,10 @@ class GlobalId(NamedTuple):
     native_id: str
 
 
+@lru_cache(maxsize=16384)
 def encode(type_: str, upstream: str, native_id: str) -> str:
+    """The global id; kept for the ids of recent answers (a refreshed list names the same
+    objects again: 59 bookings encode 180 ids, issue #16)."""
     raw = f"{type_}:{upstream}:{native_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
