@@ -50,10 +50,17 @@ class Edge(Generic[T]):
 
 @strawberry.type
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
+    @strawberry.field
+    def edges(self) -> list[Edge[T]]:
+        # Built when asked: most clients read ``nodes``, and a cursor per item costs (#16).
+        start = self.offset
+        return [Edge(cursor=encode_cursor(start + i), node=n) for i, n in enumerate(self.nodes)]
+
     nodes: list[T]
     page_info: PageInfo
     total_count: int
+    #: The index of the first node in the whole list.
+    offset: strawberry.Private[int] = 0
 
 
 def encode_cursor(offset: int) -> str:
@@ -76,15 +83,14 @@ def decode_cursor(cursor: str | None) -> int:
 def paginate(items: Sequence[T], first: int, after: str | None) -> Connection[T]:
     start = decode_cursor(after)
     page = list(items[start : start + first])
-    edges = [Edge(cursor=encode_cursor(start + i), node=n) for i, n in enumerate(page)]
     return Connection(
-        edges=edges,
         nodes=page,
         page_info=PageInfo(
             has_next_page=start + first < len(items),
-            end_cursor=edges[-1].cursor if edges else None,
+            end_cursor=encode_cursor(start + len(page) - 1) if page else None,
         ),
         total_count=len(items),
+        offset=start,
     )
 
 
