@@ -369,6 +369,9 @@ class UpstreamClient:
                         timeout=timeout,
                         **kwargs,
                     )
+                    # Read and closed; its stream refers back to it, a cycle that kept every
+                    # answer (and its request) for the cyclic garbage collector (#16).
+                    response.stream = httpx.ByteStream(response.content)
                     healthy = response.status_code < 500
                     status = str(response.status_code)
                     return response
