@@ -399,6 +399,9 @@ class UpstreamClient:
         """A connection's worth of room, or ``httpx.PoolTimeout`` (nothing was sent) when
         none comes free within the request's deadline or the client's timeout (httpx's own
         pool timeout)."""
+        if not self._slots.locked():  # room now: taken at once, no timer to arm and cancel
+            await self._slots.acquire()
+            return
         left = deadline.remaining()
         wait = self._timeout if left is None else min(left, self._timeout)
         try:
