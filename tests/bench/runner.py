@@ -39,7 +39,7 @@ from tablegraph.simulators import simulator_module
 from tests.auth_support import AUTH_HEADERS, TEST_KEY
 from tests.bench import peer
 from tests.bench.minimum import MINIMUM
-from tests.bench.upstreams import CONTROL_OFFSET
+from tests.bench.upstreams import CONTROL_OFFSET, LOAD_EMAIL
 from tests.bench.workloads import (
     BOOK_CANCEL,
     BOOK_CREATE,
@@ -108,7 +108,7 @@ def bodies(env: dict[str, Any], folder: Path) -> dict[str, list[Path]]:
     for i, (rid, day) in enumerate(env["dashboard"]):
         variables[f"r{i}"], variables[f"d{i}"] = rid, day
     rid, start = env["book_target"]
-    guest = {"firstName": "Bench", "lastName": "Load", "email": "load@x.test"}
+    guest = {"firstName": "Bench", "lastName": "Load", "email": LOAD_EMAIL}
     vardvik = KINDS.index("vardvik")
     one_rid, one_day = env["dashboard"][vardvik]
     docs = {
@@ -252,6 +252,8 @@ def _ops(control: str, url: str, files: list[Path], name: str, warm: int = 1) ->
             _get(url, body.replace(b"KEY", os.urandom(6).hex().encode()))
 
     try:
+        if len(files) > 1:
+            _get(control + "/release", b"{}")  # the target slot free again
         for _ in range(warm):  # every worker warm (connections spread between them)
             once()
         _get(control + "/reset", b"{}")

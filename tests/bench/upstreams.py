@@ -1,8 +1,9 @@
 """``python -m tests.bench.upstreams --port-base P``: the benchmark's simulators in one process.
 
 Simulator ``i`` (in ``providers.KINDS`` order) listens on ``P + i``; a control server on ``P + 9``
-answers ``GET /env`` (the workloads' ids and dates), ``GET /counts`` (API requests per kind) and
-``POST /reset``. Latency is switched on after the data is in. Loopback only; SIGTERM stops it.
+answers ``GET /env`` (the workloads' ids and dates), ``GET /counts`` (API requests per kind),
+``POST /reset`` and ``POST /release`` (cancels the book workload's leftovers). Latency is
+switched on after the data is in. Loopback only; SIGTERM stops it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from aiohttp import web
 
 from tablegraph.providers import KINDS
 from tablegraph.simulators.common import serve
+from tablegraph.simulators.vardvik.parsing import VARDVIK_STATE
 from tests.bench.env import Env, start_env
 
 CONTROL_OFFSET = 9
+#: The guest of the book workload's creates (``runner.bodies``).
+LOAD_EMAIL = "load@x.test"
 
 
 def control_app(env: Env) -> web.Application:
@@ -39,10 +43,24 @@ def control_app(env: Env) -> web.Application:
         env.reset_counts()
         return web.json_response({})
 
+    async def release(_r: web.Request) -> web.Response:
+        """Cancel what the book workload left: wrk stops between a create and its cancel,
+        and the bookings left behind fill the target slot for the next system measured."""
+        state = env.upstreams["vardvik"].app[VARDVIK_STATE]
+        left = [
+            r
+            for r in state.reservations.values()
+            if r.status != "cancelled" and state.guests[r.guest_id].email == LOAD_EMAIL
+        ]
+        for r in left:
+            r.status, r.updated_at = "cancelled", state.now()
+        return web.json_response({"cancelled": len(left)})
+
     app = web.Application()
     app.router.add_get("/env", describe)
     app.router.add_get("/counts", counts)
     app.router.add_post("/reset", reset)
+    app.router.add_post("/release", release)
     return app
 
 
