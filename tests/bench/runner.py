@@ -273,9 +273,9 @@ def _served(control: str, calls_before: int, per_op: int, bodies: int) -> int | 
     with the higher latency. From the upstream calls the simulators received (``per_op`` a
     query); ``None`` where that does not tell (no calls per query, or the two-request book
     workload): then wrk's count and the CPU until wrk stopped, as before."""
-    _drain(control)
     if per_op <= 0 or bodies != 1:
-        return None
+        return None  # the next point's drain still runs before it starts
+    _drain(control)
     return (sum(_get(control + "/counts").values()) - calls_before) // per_op
 
 

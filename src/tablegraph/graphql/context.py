@@ -95,6 +95,12 @@ class UpstreamLoader(DataLoader[K, T | None], Generic[T]):
             return [exc] * len(natives)
 
 
+def _prime_guest(guests: UpstreamLoader[Guest], booking: Booking) -> None:
+    """The guest a booking embeds, primed into the request's guest loader."""
+    if booking.guest is not None:
+        guests.prime((booking.upstream, booking.guest.native_id), booking.guest)
+
+
 @dataclass
 class Context:
     gateway: Gateway
@@ -144,27 +150,27 @@ class Context:
         # The loaders' functions must not refer to this context: a context → loader →
         # function → context cycle kept every request's bookings, guests and views alive
         # until the cyclic garbage collector ran, which then spent ~10% of the CPU (#16).
-        guest_loader: list[UpstreamLoader[Guest]] = []
+        naive = gw.settings.naive
 
         async def restaurants(upstream: str, ids: list[str]) -> list[Any]:
             known = {r.native_id: r for r in await gw.restaurants_of(upstream)}
             return [known.get(i) for i in ids]
 
-        async def bookings(upstream: str, ids: list[str]) -> list[Any]:
-            results = await gw.provider(upstream).get_bookings(ids)
-            for b in results:
-                if isinstance(b, Booking) and b.guest is not None:
-                    guest_loader[0].prime((b.upstream, b.guest.native_id), b.guest)
-            return list(results)
-
         async def guests(upstream: str, ids: list[str]) -> list[Any]:
             return list(await gw.provider(upstream).get_guests(ids))
 
-        naive = gw.settings.naive
+        guest_loader: UpstreamLoader[Guest] = UpstreamLoader(guests, naive=naive)
+
+        async def bookings(upstream: str, ids: list[str]) -> list[Any]:
+            results = await gw.provider(upstream).get_bookings(ids)
+            for b in results:
+                if isinstance(b, Booking):
+                    _prime_guest(guest_loader, b)
+            return list(results)
+
         self.restaurants = UpstreamLoader(restaurants, naive=naive)
         self.bookings = UpstreamLoader(bookings, naive=naive)
-        self.guests = UpstreamLoader(guests, naive=naive)
-        guest_loader.append(self.guests)
+        self.guests = guest_loader
 
     async def once(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
         """``load()``'s result, fetched once per request for ``key`` however many fields ask
@@ -207,8 +213,7 @@ class Context:
         self.prime_guest(booking)
 
     def prime_guest(self, booking: Booking) -> None:
-        if booking.guest is not None:
-            self.guests.prime((booking.upstream, booking.guest.native_id), booking.guest)
+        _prime_guest(self.guests, booking)
 
     def prime_restaurants(self, restaurants: Sequence[Restaurant]) -> None:
         for r in restaurants:
