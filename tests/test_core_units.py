@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from tablegraph import ids
+from tablegraph import deadline, ids
 from tablegraph.cache import AsyncTTLCache
 from tablegraph.errors import IdempotencyConflict, InvalidInput
 from tablegraph.idempotency import IdempotencyStore, fingerprint
@@ -103,6 +103,114 @@ async def test_ttl_cache_does_not_keep_failures() -> None:
     with pytest.raises(RuntimeError):
         await cache.get_or_load("k", fail)
     assert await cache.get_or_load("k", ok) == 7
+
+
+async def test_ttl_cache_invalidation_detaches_a_load_in_flight() -> None:
+    """A load that began before an invalidation is not joined by later callers, and its
+    result (possibly from before the change) is not kept; its own waiters still get it."""
+    timer = FakeTimer()
+    cache: AsyncTTLCache[str] = AsyncTTLCache(10, timer=timer)
+    gates = [asyncio.Event(), asyncio.Event()]
+    calls = 0
+
+    async def load() -> str:
+        nonlocal calls
+        calls += 1
+        mine = calls
+        await gates[mine - 1].wait()
+        return f"load-{mine}"
+
+    early = [asyncio.create_task(cache.get_or_load("k", load)) for _ in range(3)]
+    await asyncio.sleep(0)
+    cache.invalidate(lambda key: key == "k")
+    late = asyncio.create_task(cache.get_or_load("k", load))
+    await asyncio.sleep(0)
+    assert calls == 2  # the late caller started its own load
+    gates[0].set()
+    assert await asyncio.gather(*early) == ["load-1"] * 3
+    assert cache.get("k") is None  # the detached load's result was not kept
+    gates[1].set()
+    assert await late == "load-2"
+    assert cache.get("k") == "load-2"
+
+
+async def test_ttl_cache_without_ttl_only_shares_loads_in_flight() -> None:
+    cache: AsyncTTLCache[int] = AsyncTTLCache(0.0, timer=FakeTimer())
+    calls = 0
+    gate = asyncio.Event()
+
+    async def load() -> int:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        return calls
+
+    tasks = [asyncio.create_task(cache.get_or_load("k", load)) for _ in range(5)]
+    await asyncio.sleep(0)
+    gate.set()
+    assert await asyncio.gather(*tasks) == [1] * 5
+    assert cache.get("k") is None
+    assert await cache.get_or_load("k", load) == 2  # nothing kept: the next call loads
+
+
+async def test_ttl_cache_waiters_outlive_a_cancelled_loader() -> None:
+    """The caller whose load others joined goes away (its client disconnected): the others
+    are not cancelled with it; one of them loads afresh."""
+    cache: AsyncTTLCache[str] = AsyncTTLCache(10, timer=FakeTimer())
+    started = asyncio.Event()
+    gate = asyncio.Event()
+    calls = 0
+
+    async def load() -> str:
+        nonlocal calls
+        calls += 1
+        started.set()
+        await gate.wait()
+        return f"load-{calls}"
+
+    leader = asyncio.create_task(cache.get_or_load("k", load))
+    await started.wait()
+    waiters = [asyncio.create_task(cache.get_or_load("k", load)) for _ in range(3)]
+    await asyncio.sleep(0)
+    leader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leader
+    await asyncio.sleep(0)
+    gate.set()
+    assert await asyncio.gather(*waiters) == ["load-2"] * 3
+    assert calls == 2
+
+
+async def test_ttl_cache_joins_no_load_cut_sooner_than_the_caller() -> None:
+    """A load under a shorter request deadline than the caller's could time out for it:
+    the caller loads anew, and later callers join whichever load lasts as long as they may
+    wait."""
+    cache: AsyncTTLCache[int] = AsyncTTLCache(10, timer=FakeTimer())
+    gate = asyncio.Event()
+    calls = 0
+
+    async def load() -> int:
+        nonlocal calls
+        calls += 1
+        mine = calls
+        await gate.wait()
+        return mine
+
+    async def within(seconds: float) -> int:
+        with deadline.scope(seconds):
+            return await cache.get_or_load("k", load)
+
+    hurried = asyncio.create_task(within(5))
+    await asyncio.sleep(0)
+    patient = asyncio.create_task(within(60))
+    await asyncio.sleep(0)
+    others = [asyncio.create_task(within(s)) for s in (30, 1)]
+    await asyncio.sleep(0)
+    assert calls == 2
+    gate.set()
+    assert await hurried == 1
+    assert await patient == 2
+    assert await asyncio.gather(*others) == [2, 2]
 
 
 async def test_idempotency_replays_and_refuses_a_changed_request() -> None:

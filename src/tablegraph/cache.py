@@ -20,6 +20,9 @@ from cachetools import TTLCache
 from tablegraph import deadline
 
 V = TypeVar("V")
+#: A caller joins a load in flight whose request's deadline comes at most this much sooner
+#: than its own (requests arriving together under the same budget share one load).
+JOIN_SLACK_SECONDS = 1.0
 Timer = Callable[[], float]
 
 
@@ -40,10 +43,13 @@ class Fetched(Generic[V]):
 
 
 class AsyncTTLCache(Generic[V]):
-    """``await cache.get_or_load(key, loader)``: one load per key at a time, result kept ``ttl``.
+    """``await cache.get_or_load(key, loader)``: one load per key at a time, result kept ``ttl``
+    (``ttl`` 0: nothing kept, loads in flight shared).
 
     Failures are not cached. Waiting for another caller's in-flight load is bounded by the
-    current request's deadline (``TimeoutError``).
+    current request's deadline (``TimeoutError``); a load cut by a much shorter deadline than
+    the caller's is not joined, and the caller whose load others joined may be cancelled
+    without failing them. ``invalidate`` detaches loads in flight as well as dropping entries.
     """
 
     def __init__(
@@ -57,7 +63,11 @@ class AsyncTTLCache(Generic[V]):
         self.ttl = ttl
         self._timer = timer
         self._cache: TTLCache[Hashable, _Entry[V]] = TTLCache(maxsize, ttl + stale_ttl, timer=timer)
-        self._inflight: dict[Hashable, asyncio.Future[V]] = {}
+        #: Loads in flight: their result, and the deadline that cuts them (None: none).
+        self._inflight: dict[Hashable, tuple[asyncio.Future[V], float | None]] = {}
+        #: ``ttl`` and ``stale_ttl`` 0: nothing is kept, loads in flight are shared (single
+        #: flight only).
+        self._keeps = ttl + stale_ttl > 0
         self.hits = 0
         self.misses = 0
 
@@ -72,9 +82,16 @@ class AsyncTTLCache(Generic[V]):
         return entry.value if entry is not None else None
 
     def set(self, key: Hashable, value: V) -> None:
-        self._cache[key] = _Entry(self._timer(), value)
+        if self._keeps:
+            self._cache[key] = _Entry(self._timer(), value)
 
     def invalidate(self, predicate: Callable[[Hashable], bool] | None = None) -> int:
+        """Drop the matching entries, and detach the matching loads in flight: they began
+        before whatever made the entries stale, so a caller arriving now starts a new load
+        rather than joining one, and a detached load's result is not kept (its own waiters,
+        who asked before, still get it). The count is of entries dropped."""
+        for k in [k for k in self._inflight if predicate is None or predicate(k)]:
+            del self._inflight[k]
         keys = [k for k in list(self._cache.keys()) if predicate is None or predicate(k)]
         for k in keys:
             self._cache.pop(k, None)
@@ -103,23 +120,50 @@ class AsyncTTLCache(Generic[V]):
             return Fetched(kept.value, self._timer() - kept.stored_at, stale=True, error=exc)
 
     async def _load(self, key: Hashable, loader: Callable[[], Awaitable[V]]) -> Fetched[V]:
-        pending = self._inflight.get(key)
-        if pending is not None:
+        mine = deadline.at()
+        while (flight := self._inflight.get(key)) is not None:
+            pending, cut_at = flight
+            if cut_at is not None and (mine is None or cut_at < mine - JOIN_SLACK_SECONDS):
+                # That load gives up well before this caller would (its request's deadline
+                # is shorter): a timeout of theirs must not fail this one. Load anew; later
+                # callers join the new load.
+                break
             self.hits += 1  # deduplicated: someone else is loading it right now
-            async with asyncio.timeout(deadline.remaining()):
-                return Fetched(await asyncio.shield(pending), 0.0)
+            try:
+                async with asyncio.timeout(deadline.remaining()):
+                    return Fetched(await asyncio.shield(pending), 0.0)
+            except asyncio.CancelledError:
+                # The loading caller was cancelled (its client went away), not this one:
+                # load it afresh rather than fail a caller who is still waiting.
+                if not pending.cancelled() or _being_cancelled():
+                    raise
+                self.hits -= 1
         self.misses += 1
         future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        self._inflight[key] = (future, mine)
         try:
             value = await loader()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it, nobody else must
             raise
         else:
-            self.set(key, value)
+            if self._ours(key, future):  # not detached by an invalidation or a later load
+                self.set(key, value)
             future.set_result(value)
             return Fetched(value, None)
         finally:
-            self._inflight.pop(key, None)
+            if self._ours(key, future):
+                del self._inflight[key]
+
+    def _ours(self, key: Hashable, future: asyncio.Future[V]) -> bool:
+        flight = self._inflight.get(key)
+        return flight is not None and flight[0] is future
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

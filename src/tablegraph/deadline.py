@@ -26,6 +26,11 @@ def remaining() -> float | None:
     return at - time.monotonic()
 
 
+def at() -> float | None:
+    """The current request's deadline on the ``time.monotonic`` clock (None: none)."""
+    return _deadline.get()
+
+
 @contextmanager
 def scope(seconds: float, *, extend: bool = False) -> Iterator[None]:
     """A deadline ``seconds`` from now; nested scopes only shorten it unless ``extend``.
