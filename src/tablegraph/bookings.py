@@ -423,7 +423,10 @@ class BookingService:
     async def upsert_guest(self, restaurant: Restaurant, request: GuestUpsert) -> Guest:
         if Capability.GUEST_UPSERT not in restaurant.capabilities:
             raise NotSupported("this restaurant's system does not take guest profiles")
-        return await self._gateway.provider(restaurant.upstream).upsert_guest(request)
+        try:
+            return await self._gateway.provider(restaurant.upstream).upsert_guest(request)
+        finally:  # written, failed or unknown: a read of its guests begun before is stale
+            self._gateway.guests_changed(restaurant.upstream)
 
     # ---- the machinery --------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
@@ -41,10 +41,21 @@ from tablegraph.events.polling import Pollers
 from tablegraph.events.storebus import StoreEventBus
 from tablegraph.idempotency import IdempotencyStore
 from tablegraph.metrics import Metrics
-from tablegraph.model import Capability, OpeningHours, Restaurant, Review, Slot, Table
+from tablegraph.model import (
+    Booking,
+    BookingQuery,
+    Capability,
+    Guest,
+    OpeningHours,
+    Restaurant,
+    Review,
+    Slot,
+    Table,
+)
 from tablegraph.providers import provider_class
 from tablegraph.providers.base import Provider
 from tablegraph.providers.kit import Runtime
+from tablegraph.providers.kit.batch import Batch
 from tablegraph.reconcile import LostCreates
 from tablegraph.settings import GatewaySettings
 from tablegraph.stores import MemoryStore, Store, Subscription, open_store
@@ -109,6 +120,15 @@ class Gateway:
             reference_ttl, timer=timer, stale_ttl=stale
         )
         self.review_lists: AsyncTTLCache[list[Review]] = AsyncTTLCache(60.0, timer=timer)
+        #: Booking lists and guest reads are never kept, only shared while in flight
+        #: (``booking_list``, ``guest_batch``).
+        share = settings.share_reads_in_flight and not settings.naive
+        self.booking_lists: AsyncTTLCache[list[Booking]] | None = (
+            AsyncTTLCache(0.0, timer=timer) if share else None
+        )
+        self.guest_batches: AsyncTTLCache[Batch[Guest]] | None = (
+            AsyncTTLCache(0.0, timer=timer) if share else None
+        )
         self.idempotency: IdempotencyStore[Any] = IdempotencyStore(
             self.store, dump=dump_outcome, load=load_outcome
         )
@@ -214,6 +234,45 @@ class Gateway:
             raise NotSupported(f"{provider.display_name} {lacking}", upstream=restaurant.upstream)
         return provider
 
+    # ---- bookings -------------------------------------------------------------------------
+
+    async def booking_list(self, upstream: str, query: BookingQuery) -> list[Booking]:
+        """The bookings ``query`` asks for, from the upstream — never from a cache. A request
+        that asks exactly what another is reading at the moment shares that read (its answer
+        is at most one upstream round trip old, as if it had arrived a moment earlier), unless
+        a booking write or change of that restaurant has been seen since the read began
+        (``_drop_changed``): then it reads anew, and sees the change. Twenty tablets polling
+        one restaurant's day make one upstream call at a time, not twenty, and the rows are
+        parsed and mapped once (issue #16)."""
+        provider = self.provider(upstream)
+        if self.booking_lists is None:
+            return await provider.list_bookings(query)
+        shared = await self._cached(
+            self.booking_lists,
+            upstream,
+            (upstream, query.restaurant_id, query),
+            lambda: provider.list_bookings(query),
+        )
+        return list(shared)  # every caller its own list (the bookings are immutable)
+
+    async def guest_batch(self, upstream: str, ids: Sequence[str]) -> Batch[Guest]:
+        """``get_guests(ids)`` of the upstream, shared with a request reading the very same
+        guests at the moment, as ``booking_list`` is; a booking change or guest write of that
+        upstream seen since detaches the read (``guests_changed``)."""
+        provider = self.provider(upstream)
+        if self.guest_batches is None:
+            return list(await provider.get_guests(ids))
+        shared = await self._cached(
+            self.guest_batches, upstream, (upstream, tuple(ids)), lambda: provider.get_guests(ids)
+        )
+        return list(shared)
+
+    def guests_changed(self, upstream: str) -> None:
+        """A guest of ``upstream`` was written here: reads of its guests begun before are not
+        shared any more."""
+        if self.guest_batches is not None:
+            self.guest_batches.invalidate(lambda key: isinstance(key, tuple) and key[0] == upstream)
+
     # ---- availability -------------------------------------------------------------------
 
     async def slots(self, restaurant: Restaurant, day: date, party_size: int) -> list[Slot]:
@@ -308,6 +367,9 @@ class Gateway:
     def _drop_availability(
         self, upstream: str, restaurant_id: str | None = None, day: date | None = None
     ) -> int:
+        """What a booking change of the restaurant on ``day`` makes stale here: its cached
+        availability (the count returned), and the booking-list and guest reads in flight."""
+
         def hit(key: Hashable) -> bool:
             assert isinstance(key, tuple)
             return (
@@ -316,6 +378,13 @@ class Gateway:
                 and (day is None or key[2] == day)
             )
 
+        def listed(key: Hashable) -> bool:
+            assert isinstance(key, tuple)
+            return key[0] == upstream and (restaurant_id is None or key[1] == restaurant_id)
+
+        if self.booking_lists is not None:
+            self.booking_lists.invalidate(listed)
+        self.guests_changed(upstream)  # a booking write may change its guest too
         return self.availability.invalidate(hit)
 
     # ---- health ---------------------------------------------------------------------------

@@ -15,10 +15,11 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from tablegraph import ids
 from tablegraph.app import create_app
 from tablegraph.gateway import Gateway
 from tablegraph.settings import GatewaySettings
-from tablegraph.simulators.common import serve
+from tablegraph.simulators.common import REQUEST_COUNTS, serve
 from tests.auth_support import AUTH_HEADERS, all_scopes_auth
 from tests.bench import workloads
 from tests.bench.env import Env, start_env
@@ -173,3 +174,70 @@ async def test_a_guest_preview_answers_only_what_it_knows(env: Env) -> None:
     assert all(g["lastName"] == "Librebooking" for g in bench)
     assert all(g["email"] for g in guests), guests
     assert any(p.endswith("/Users/") for p in paths), paths
+
+
+async def _concurrently(http: httpx.AsyncClient, request: workloads.Request, n: int) -> list[Any]:
+    return list(await asyncio.gather(*(_post(http, request) for _ in range(n))))
+
+
+async def test_identical_list_reads_in_flight_are_shared(env: Env) -> None:
+    """Five dashboards at once, each upstream 200 ms away: each provider's booking list (and
+    Libro's guests, which its list lacks) is read once and shared; every answer is whole."""
+    runner, http = await _gateway(env)
+    try:
+        env.set_latency(200)
+        answers = await _concurrently(http, workloads.dashboard(env), 5)
+        counts = env.counts()
+    finally:
+        env.set_latency(0)
+        await http.aclose()
+        await runner.cleanup()
+    assert all(a == answers[0] for a in answers)
+    assert all(len(day["nodes"]) >= SMOKE_BOOKINGS for day in answers[0].values())
+    assert counts == MINIMUM["dashboard"], dict(counts)
+
+
+async def test_a_change_seen_since_a_read_began_is_not_shared(env: Env) -> None:
+    """A booking change of the restaurant heard while its list is being read (a write through
+    the gateway, another worker's, a webhook): a request arriving after it reads anew, and
+    the requests after that share the new read."""
+    gateway = Gateway(GatewaySettings(upstreams=env.configs, auth=all_scopes_auth()))
+    runner, url = await serve(create_app(gateway))
+    http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
+    request = workloads.dashboard_one(env)
+    rid = ids.decode(request.variables["r"], "Restaurant")
+    vardvik = env.upstreams["vardvik"]
+    try:
+        await _post(http, workloads.Request("{ restaurants(first: 100) { nodes { id } } }", {}))
+        env.reset_counts()
+        env.set_latency(300)
+        first = asyncio.ensure_future(_post(http, request))
+        while vardvik.app[REQUEST_COUNTS].total() == 0:  # counted when the request arrives
+            await asyncio.sleep(0.005)
+        gateway.invalidate_availability(rid.upstream, rid.native_id)
+        later = await _concurrently(http, request, 3)
+        await first
+        reads = env.counts()["vardvik"]
+    finally:
+        env.set_latency(0)
+        await http.aclose()
+        await runner.cleanup()
+    assert reads == 2, vardvik.intervals
+    assert all(a == later[0] for a in later)
+
+
+async def test_the_naive_setting_shares_nothing(env: Env) -> None:
+    gateway = Gateway(GatewaySettings(upstreams=env.configs, auth=all_scopes_auth(), naive=True))
+    runner, url = await serve(create_app(gateway))
+    http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
+    try:
+        await _post(http, workloads.Request("{ restaurants(first: 100) { nodes { id } } }", {}))
+        env.reset_counts()
+        env.set_latency(100)
+        await _concurrently(http, workloads.dashboard_one(env), 3)
+        reads = env.counts()["vardvik"]
+    finally:
+        env.set_latency(0)
+        await http.aclose()
+        await runner.cleanup()
+    assert reads >= 3 * MINIMUM["dashboard_one"]["vardvik"]

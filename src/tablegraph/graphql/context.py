@@ -157,7 +157,7 @@ class Context:
             return [known.get(i) for i in ids]
 
         async def guests(upstream: str, ids: list[str]) -> list[Any]:
-            return list(await gw.provider(upstream).get_guests(ids))
+            return await gw.guest_batch(upstream, ids)
 
         guest_loader: UpstreamLoader[Guest] = UpstreamLoader(guests, naive=naive)
 

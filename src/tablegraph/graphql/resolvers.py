@@ -114,7 +114,7 @@ async def bookings_for(
 ) -> Connection[Booking]:
     window = validate.window(restaurant.timezone, on, start, end)
     limit = validate.cap(first, info.context.gateway.settings.limits.max_list)
-    provider = info.context.gateway.provider(restaurant.upstream)
+    gateway = info.context.gateway
     query = model.BookingQuery(
         restaurant_id=restaurant.native_id,
         start=window[0],
@@ -122,7 +122,8 @@ async def bookings_for(
         statuses=frozenset(statuses) if statuses else None,
     )
     found = await info.context.once(
-        ("bookings", restaurant.upstream, query), lambda: provider.list_bookings(query)
+        ("bookings", restaurant.upstream, query),
+        lambda: gateway.booking_list(restaurant.upstream, query),
     )
     for b in found:
         info.context.prime_booking(b)
