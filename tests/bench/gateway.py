@@ -10,6 +10,7 @@ parent that passes SIGTERM on.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from dataclasses import replace
 from types import FrameType
 
 from tablegraph.cli import _run_gateway, run_loop
+from tablegraph.metrics import MULTIPROC_DIR
 from tablegraph.providers import KINDS
 from tablegraph.settings import GatewaySettings, Limits, StoreConfig
 from tablegraph.simulators import simulator_module
@@ -25,7 +27,9 @@ from tablegraph.simulators.harness import harness_of
 from tests.auth_support import all_scopes_auth
 
 
-def settings(port_base: int, naive: bool, store_dir: str | None = None) -> GatewaySettings:
+def settings(
+    port_base: int, naive: bool, store_dir: str | None = None, *, shared: bool = True
+) -> GatewaySettings:
     upstreams = []
     for i, kind in enumerate(KINDS):
         url = f"http://127.0.0.1:{port_base + i}"
@@ -41,6 +45,7 @@ def settings(port_base: int, naive: bool, store_dir: str | None = None) -> Gatew
     return GatewaySettings(
         upstreams=tuple(upstreams),
         naive=naive,
+        share_reads_in_flight=shared,
         auth=all_scopes_auth(),
         limits=limits,
         store=store,
@@ -51,7 +56,10 @@ def _supervise(argv: list[str], workers: int) -> int:
     """N workers on one port (each ``--reuse-port``, one shared store); SIGTERM stops all."""
     store = tempfile.mkdtemp(prefix="tablegraph-bench-store-")
     command = [sys.executable, "-m", "tests.bench.gateway", *argv, "--reuse-port"]
-    children = [subprocess.Popen([*command, "--store-dir", store]) for _ in range(workers)]
+    # One metrics directory, as serve --workers gives its workers: /metrics answers for all
+    # (the runner counts the queries answered there), and each request syncs it, as there.
+    env = {**os.environ, MULTIPROC_DIR: tempfile.mkdtemp(prefix="tablegraph-bench-metrics-")}
+    children = [subprocess.Popen([*command, "--store-dir", store], env=env) for _ in range(workers)]
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         for child in children:
@@ -68,12 +76,16 @@ if __name__ == "__main__":
     parser.add_argument("--port-base", type=int, required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--naive", action="store_true")
+    parser.add_argument("--unshared", action="store_true", help="share_reads_in_flight = false")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--reuse-port", action="store_true")
     parser.add_argument("--store-dir")
     args = parser.parse_args()
     if args.workers > 1:
         forwarded = ["--port-base", str(args.port_base), "--port", str(args.port)]
-        raise SystemExit(_supervise(forwarded + (["--naive"] if args.naive else []), args.workers))
-    gateway_settings = settings(args.port_base, args.naive, args.store_dir)
+        forwarded += ["--naive"] if args.naive else []
+        forwarded += ["--unshared"] if args.unshared else []
+        raise SystemExit(_supervise(forwarded, args.workers))
+    shared = not args.unshared
+    gateway_settings = settings(args.port_base, args.naive, args.store_dir, shared=shared)
     run_loop(_run_gateway(gateway_settings, "127.0.0.1", args.port, reuse_port=args.reuse_port))

@@ -78,6 +78,24 @@ def compose(target: Path, vardvik_url: str, key: str) -> Path:
     return out
 
 
+#: Hive Gateway's own deduplication of identical queries in flight (off by default: the
+#: ``peer-dedupe`` system turns it on). It shares a whole execution between requests with the
+#: same document, variables and headers.
+DEDUPE_CONFIG = """import { defineConfig } from '@graphql-hive/gateway';
+export const gatewayConfig = defineConfig({ inboundInflightRequestDeduplication: true });
+"""
+
+
+def folder_for(target: Path, dedupe: bool) -> Path:
+    """Where Hive Gateway runs: it reads ``gateway.config.ts`` from there (none: defaults)."""
+    if not dedupe:
+        return target
+    where = target / "inbound-dedupe"
+    where.mkdir(exist_ok=True)
+    (where / "gateway.config.ts").write_text(DEDUPE_CONFIG)
+    return where
+
+
 def command(target: Path, supergraph: Path, port: int, workers: int) -> list[str]:
     return [
         "node",

@@ -2,17 +2,20 @@
 
 Starts the simulators in their own process (``upstreams``, fixed latency), then, in interleaved
 rounds, each system in its own process(es) under ``wrk`` (loopback, time-bounded) for every
-workload and concurrency: tablegraph (``gateway``), tablegraph with ``naive=True``, and the
-peer, GraphQL Mesh Compose + Hive Gateway (``peer``: installed with ``npm ci`` into a
-temporary folder, composed over the Vardvik simulator's ``/openapi.json``; it runs the
-``dashboard_one`` workload). Each system runs at every ``--workers`` count (tablegraph as
+workload and concurrency: tablegraph (``gateway``), tablegraph with ``naive=True``, tablegraph
+with ``share_reads_in_flight=False`` (``tablegraph-unshared``: what a query costs when no
+read is shared), and the peer, GraphQL Mesh Compose + Hive Gateway (``peer``: installed with
+``npm ci`` into a temporary folder, composed over the Vardvik simulator's ``/openapi.json``;
+it runs the ``dashboard_one`` workload), also with its deduplication of identical queries in
+flight on (``peer-dedupe``). Each system runs at every ``--workers`` count (tablegraph as
 ``serve --workers N``, Hive Gateway with ``--fork N``); rounds go system by system (peer,
 tablegraph, peer, tablegraph) so background load hits both.
 
 Measures upstream requests per operation (one warm operation, counted at the simulators),
 latency percentiles and throughput (wrk), CPU ms per query (utime + stime of the gateway's
 whole process tree until the queries wrk left in flight are done, over every query answered:
-``_served``) and peak RSS (``VmHWM``, the largest process and the sum). Writes
+``_answered`` for tablegraph, ``_served`` for the peer), upstream requests per query under
+load, and peak RSS (``VmHWM``, the largest process and the sum). Writes
 ``results.md``, ``results.json`` and ``latency.png`` to ``--out``.
 """
 
@@ -56,8 +59,16 @@ PY = sys.executable
 PORT_BASE = 18100
 GATEWAY_OFFSET = 80
 #: tablegraph systems: the flags of ``tests.bench.gateway``.
-SYSTEMS: dict[str, list[str]] = {"tablegraph": [], "tablegraph-naive": ["--naive"]}
+SYSTEMS: dict[str, list[str]] = {
+    "tablegraph": [],
+    # reads in flight not shared between queries: what each query costs on its own
+    "tablegraph-unshared": ["--unshared"],
+    "tablegraph-naive": ["--naive"],
+}
 PEER = "peer"
+#: The peer with its deduplication of identical queries in flight turned on.
+PEER_DEDUPE = "peer-dedupe"
+PEERS = {PEER: False, PEER_DEDUPE: True}
 #: The workloads the peer is composed for.
 PEER_WORKLOADS = ("dashboard_one",)
 
@@ -271,12 +282,42 @@ def _served(control: str, calls_before: int, per_op: int, bodies: int) -> int | 
     charged the work of every query still in flight when wrk stopped (up to c of them) to
     the others — at c = 200 and 2 s latency about a fifth too much, and more for the system
     with the higher latency. From the upstream calls the simulators received (``per_op`` a
-    query); ``None`` where that does not tell (no calls per query, or the two-request book
-    workload): then wrk's count and the CPU until wrk stopped, as before."""
+    query; the peer without deduplication); ``None`` where that does not tell (no calls per
+    query, or the two-request book workload): then wrk's count and the CPU until wrk
+    stopped, as before."""
     if per_op <= 0 or bodies != 1:
         return None  # the next point's drain still runs before it starts
     _drain(control)
     return (sum(_get(control + "/counts").values()) - calls_before) // per_op
+
+
+def _answered(metrics: str) -> int:
+    """GraphQL requests a tablegraph gateway has answered (``tablegraph_requests_total`` on
+    ``/metrics``, every worker's): its own count, since with reads shared between queries
+    (``Gateway.booking_list``) upstream calls no longer count queries."""
+    request = urllib.request.Request(metrics, headers=AUTH_HEADERS)
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        text = answer.read().decode()
+    return round(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("tablegraph_requests_total{")
+        )
+    )
+
+
+def _answered_after(metrics: str, control: str, before: int) -> int:
+    """``_answered`` once the gateway has finished what wrk left in flight."""
+    _drain(control)
+    last, deadline = -1, time.monotonic() + 30
+    while time.monotonic() < deadline:
+        now = _answered(metrics)
+        if now == last:
+            break
+        last = now
+        time.sleep(0.5)
+    return last - before
 
 
 def _drain(control: str, limit: float = 30.0) -> None:
@@ -297,15 +338,17 @@ def _start(
 ) -> tuple[Any, str]:
     """The system's process (tree) and its health URL."""
     port = base + GATEWAY_OFFSET
-    if system == PEER:
+    cwd = None
+    if system in PEERS:
         assert peer_at is not None
         command = peer.command(*peer_at, port, workers)
+        cwd = peer.folder_for(peer_at[0], PEERS[system])
         health = peer.HEALTH
     else:
         command = [PY, "-m", "tests.bench.gateway", "--port-base", str(base)]
         command += ["--port", str(port), "--workers", str(workers), *SYSTEMS[system]]
         health = "/healthz"
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return proc, f"http://127.0.0.1:{port}{health}"
 
 
@@ -313,7 +356,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="tablegraph-bench-"))
     base = args.port_base
     control = f"http://127.0.0.1:{base + CONTROL_OFFSET}"
-    peer_folder = peer.install() if PEER in args.systems else None
+    peer_folder = peer.install() if PEERS.keys() & set(args.systems) else None
     upstreams = subprocess.Popen(
         [
             PY,
@@ -340,20 +383,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             key = simulator_module("vardvik").demo_upstreams(vardvik)[0].credentials["api_key"]
             peer_at = (peer_folder, peer.compose(peer_folder, vardvik, key.reveal()))
         url = f"http://127.0.0.1:{base + GATEWAY_OFFSET}/graphql"
+        metrics = f"http://127.0.0.1:{base + GATEWAY_OFFSET}/metrics"
         for round_ in range(args.rounds):
             for workers in args.workers:
                 for system in args.systems:
                     if time.monotonic() - started > args.budget:
                         print("time budget spent: stopping early", file=sys.stderr)
                         break
-                    names = [n for n in args.workloads if system != PEER or n in PEER_WORKLOADS]
+                    names = [
+                        n for n in args.workloads if system not in PEERS or n in PEER_WORKLOADS
+                    ]
                     if not names:
                         continue
                     gateway, health = _start(system, workers, peer_at, base)
                     try:
                         _wait(health, gateway)
                         for name in names:
-                            bodies_of = files[f"peer:{name}" if system == PEER else name]
+                            bodies_of = files[f"peer:{name}" if system in PEERS else name]
                             _drain(control)
                             requests, rows = _ops(control, url, bodies_of, name, 4 * workers)
                             for c in args.concurrency:
@@ -361,12 +407,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                 cpu0 = _cpu_seconds(gateway.pid)
                                 sim0 = _cpu_seconds(upstreams.pid)
                                 calls0 = sum(_get(control + "/counts").values())
+                                ours = system in SYSTEMS and len(bodies_of) == 1
+                                answered0 = _answered(metrics) if ours else 0
                                 got = _wrk(url, bodies_of, c, args.duration)
                                 sim = _cpu_seconds(upstreams.pid) - sim0
                                 cpu = _cpu_seconds(gateway.pid) - cpu0
-                                served = _served(control, calls0, requests, len(bodies_of))
+                                if ours:
+                                    served: int | None = _answered_after(
+                                        metrics, control, answered0
+                                    )
+                                elif system == PEER:
+                                    served = _served(control, calls0, requests, len(bodies_of))
+                                else:  # whole queries shared: neither count tells
+                                    served = None
                                 if served is not None:  # the CPU of the queries wrk left too
                                     cpu = _cpu_seconds(gateway.pid) - cpu0
+                                calls = sum(_get(control + "/counts").values()) - calls0
                                 peak, total = _peak_rss_mb(gateway.pid)
                                 got.update(
                                     system=system,
@@ -375,6 +431,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                     workload=name,
                                     concurrency=c,
                                     upstream_requests=requests,
+                                    # under load: fewer where concurrent reads are shared
+                                    upstream_per_query=calls / max(served or got["requests"], 1),
                                     rows=rows,
                                     cpu_ms_per_query=1000 * cpu / max(served or got["requests"], 1),
                                     served=served,
@@ -427,6 +485,10 @@ def summarize(data: dict[str, Any]) -> list[dict[str, Any]]:
         }
         for key in ("rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_query", "upstream_requests"):
             row[key] = statistics.median(r[key] for r in rs)
+        # older results files have no under-load count
+        row["upstream_per_query"] = statistics.median(
+            r.get("upstream_per_query", float("nan")) for r in rs
+        )
         row["rows"] = max(r.get("rows", 0) for r in rs)
         row["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rs)
         row["bad"] = sum(r["bad_responses"] + r["socket_errors"] for r in rs)
@@ -434,11 +496,13 @@ def summarize(data: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def ratios(data: dict[str, Any], system: str = "tablegraph") -> list[dict[str, Any]]:
-    """``system`` against the peer where both ran (same workload, workers, concurrency)."""
+def ratios(
+    data: dict[str, Any], system: str = "tablegraph", against: str = PEER
+) -> list[dict[str, Any]]:
+    """``system`` against ``against`` where both ran (same workload, workers, concurrency)."""
     rows = summarize(data)
     peers = {
-        (r["workload"], r["workers"], r["concurrency"]): r for r in rows if r["system"] == PEER
+        (r["workload"], r["workers"], r["concurrency"]): r for r in rows if r["system"] == against
     }
     out = []
     for r in rows:
@@ -474,27 +538,36 @@ def markdown(data: dict[str, Any]) -> str:
         "every workload request needs at least one upstream call it cannot overlap. "
         "`peer` is GraphQL Mesh Compose + Hive Gateway over the Vardvik simulator's OpenAPI "
         "document; its upstream requests include one configuration read per query for the "
-        "restaurant's name. CPU is the gateway's whole process tree, until the queries wrk "
-        "left in flight are done, over every query answered; RSS the largest process.",
+        "restaurant's name; `peer-dedupe` is the same with Hive Gateway's deduplication of "
+        "identical queries in flight turned on (off by default). *Under load*: upstream "
+        "requests per query answered during the point (tablegraph shares a booking list read "
+        "in flight between queries; `peer-dedupe` shares whole queries). CPU is the "
+        "gateway's whole process tree, until the queries wrk left in flight are done, over "
+        "every query answered (tablegraph: its own count; the peer: from its upstream calls; "
+        "`peer-dedupe`: wrk's responses, the CPU until wrk stopped); RSS the largest process.",
         "",
-        "| workload | workers | system | c | upstream req/op (min) | rows | req/s | p50 ms "
-        "| p95 ms | p99 ms | p50/floor | CPU ms/query | peak RSS MB | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| workload | workers | system | c | upstream req/op (min) | under load | rows | req/s "
+        "| p50 ms | p95 ms | p99 ms | p50/floor | CPU ms/query | peak RSS MB | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in summarize(data):
         minimum = sum(MINIMUM[r["workload"]].values())
         lines.append(
             f"| {r['workload']} | {r['workers']} | {r['system']} | {r['concurrency']} | "
-            f"{r['upstream_requests']:.0f} ({minimum}) | {r['rows']} | {r['rps']:.1f} | "
+            f"{r['upstream_requests']:.0f} ({minimum}) | {r['upstream_per_query']:.2f} | "
+            f"{r['rows']} | {r['rps']:.1f} | "
             f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
             f"{r['p50_ms'] / floor:.2f} | {r['cpu_ms_per_query']:.1f} | "
             f"{r['peak_rss_mb']:.0f} | {r['bad']} |"
         )
-    found = ratios(data)
-    if found:
+    pairs = [("tablegraph", PEER), ("tablegraph-unshared", PEER), ("tablegraph", PEER_DEDUPE)]
+    for ours, against in pairs:
+        found = ratios(data, ours, against)
+        if not found:
+            continue
         lines += [
             "",
-            "tablegraph / peer (targets: throughput ≥ 1.2, CPU per query ≤ 0.8):",
+            f"{ours} / {against} (targets: throughput ≥ 1.2, CPU per query ≤ 0.8):",
             "",
             "| workload | workers | c | req/s | p50 | CPU/query | peak RSS |",
             "|---|---|---|---|---|---|---|",
@@ -544,7 +617,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=_list(int), default=[1, 10, 50, 200])
     parser.add_argument("--workloads", type=_list(str), default=list(MINIMUM))
     parser.add_argument(
-        "--systems", type=_list(str), default=list(SYSTEMS), help=f"of {[*SYSTEMS, PEER]}"
+        "--systems",
+        type=_list(str),
+        default=["tablegraph", "tablegraph-naive"],
+        help=f"of {[*SYSTEMS, *PEERS]}",
     )
     parser.add_argument("--workers", type=_list(int), default=[1])
     parser.add_argument("--latency-ms", type=float, default=20.0)
@@ -564,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     if "--peer" in given:  # defaults of the side-by-side run; flags given still win
         parser.set_defaults(
-            systems=[PEER, "tablegraph"],
+            systems=[PEER, PEER_DEDUPE, "tablegraph", "tablegraph-unshared"],
             workloads=["dashboard_one"],
             workers=[1, 2],
             duration=5.0,
@@ -574,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.rounds, args.concurrency = 2.0, 1, [1, 10]
-    unknown = set(args.systems) - {*SYSTEMS, PEER}
+    unknown = set(args.systems) - {*SYSTEMS, *PEERS}
     if unknown:
         parser.error(f"unknown systems {sorted(unknown)}")
     if shutil.which("wrk") is None:
