@@ -70,9 +70,11 @@ def test_localize_moves_a_skipped_wall_time_forward() -> None:
     assert normal.isoformat() == "2026-03-29T18:00:00+02:00"
 
 
-async def test_ttl_cache_loads_once_for_concurrent_callers_and_expires() -> None:
+@pytest.mark.parametrize("ttl", [10.0, 0.0])
+async def test_ttl_cache_loads_once_for_concurrent_callers_and_expires(ttl: float) -> None:
+    """Concurrent callers share one load; its result is kept ``ttl`` (0: not at all)."""
     timer = FakeTimer()
-    cache: AsyncTTLCache[int] = AsyncTTLCache(10, timer=timer)
+    cache: AsyncTTLCache[int] = AsyncTTLCache(ttl, timer=timer)
     calls = 0
     gate = asyncio.Event()
 
@@ -87,7 +89,8 @@ async def test_ttl_cache_loads_once_for_concurrent_callers_and_expires() -> None
     gate.set()
     assert await asyncio.gather(*tasks) == [1] * 20
     assert calls == 1
-    timer.now += 11
+    assert cache.get("k") == (1 if ttl else None)
+    timer.now += ttl + 1
     assert await cache.get_or_load("k", load) == 2
 
 
@@ -132,25 +135,6 @@ async def test_ttl_cache_invalidation_detaches_a_load_in_flight() -> None:
     gates[1].set()
     assert await late == "load-2"
     assert cache.get("k") == "load-2"
-
-
-async def test_ttl_cache_without_ttl_only_shares_loads_in_flight() -> None:
-    cache: AsyncTTLCache[int] = AsyncTTLCache(0.0, timer=FakeTimer())
-    calls = 0
-    gate = asyncio.Event()
-
-    async def load() -> int:
-        nonlocal calls
-        calls += 1
-        await gate.wait()
-        return calls
-
-    tasks = [asyncio.create_task(cache.get_or_load("k", load)) for _ in range(5)]
-    await asyncio.sleep(0)
-    gate.set()
-    assert await asyncio.gather(*tasks) == [1] * 5
-    assert cache.get("k") is None
-    assert await cache.get_or_load("k", load) == 2  # nothing kept: the next call loads
 
 
 async def test_ttl_cache_waiters_outlive_a_cancelled_loader() -> None:
