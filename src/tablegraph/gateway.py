@@ -241,7 +241,7 @@ class Gateway:
         that asks exactly what another is reading at the moment shares that read (its answer
         is at most one upstream round trip old, as if it had arrived a moment earlier), unless
         a booking write or change of that restaurant has been seen since the read began
-        (``_drop_changed``): then it reads anew, and sees the change. Twenty tablets polling
+        (``_drop_availability``): then it reads anew, and sees the change. Twenty tablets polling
         one restaurant's day make one upstream call at a time, not twenty, and the rows are
         parsed and mapped once (issue #16)."""
         provider = self.provider(upstream)
