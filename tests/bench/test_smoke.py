@@ -20,6 +20,7 @@ from tablegraph.app import create_app
 from tablegraph.gateway import Gateway
 from tablegraph.settings import GatewaySettings
 from tablegraph.simulators.common import REQUEST_COUNTS, serve
+from tablegraph.simulators.faults import FAULTS, Fault
 from tests.auth_support import AUTH_HEADERS, all_scopes_auth
 from tests.bench import workloads
 from tests.bench.env import Env, start_env
@@ -241,3 +242,44 @@ async def test_the_naive_setting_shares_nothing(env: Env) -> None:
         await http.aclose()
         await runner.cleanup()
     assert reads >= 3 * MINIMUM["dashboard_one"]["vardvik"]
+
+
+DAY = """
+query Day($r: ID!, $d: Date!) { bookings(restaurantId: $r, date: $d, first: 100) { nodes { id } } }
+"""
+
+
+async def test_a_booking_made_while_its_day_is_read_is_in_the_next_read(env: Env) -> None:
+    """End to end: a day's list read is slow; meanwhile a booking is made on that day through
+    the gateway; a query sent after the booking is answered does not join the slow read
+    (which may have missed it: here the simulator reads its state after the delay, a real
+    upstream may have read it before) but reads for itself, and lists the booking."""
+    assert env.book_target is not None
+    rid, start = env.book_target
+    vardvik = env.upstreams["vardvik"]
+    assert ids.decode(rid, "Restaurant").upstream in {c.name for c in vardvik.configs}
+    day = workloads.Request(DAY, {"r": rid, "d": start.date().isoformat()})
+    slow = Fault("latency", latency_ms=1500, method="GET", path=r"/reservations$", count=1)
+    runner, http = await _gateway(env)
+    try:
+        vardvik.app[FAULTS].add(slow)
+        before = asyncio.ensure_future(_post(http, day))
+        while not any(k.endswith("/reservations") for k in vardvik.app[REQUEST_COUNTS]):
+            await asyncio.sleep(0.005)
+        made = await _post(http, workloads.book_create(env, 99))
+        booking = made["createBooking"]["booking"]
+        assert booking is not None, made
+        after = await _post(http, day)
+        reads = [
+            n
+            for route, n in vardvik.app[REQUEST_COUNTS].items()
+            if route.startswith("GET ") and route.endswith("/reservations")
+        ]
+        await before
+        await _post(http, workloads.book_cancel(booking["id"], 99))
+    finally:
+        vardvik.app[FAULTS].clear()
+        await http.aclose()
+        await runner.cleanup()
+    assert reads == [2]  # the slow read, and the one after the booking
+    assert booking["id"] in [n["id"] for n in after["bookings"]["nodes"]]
