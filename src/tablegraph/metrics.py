@@ -209,6 +209,13 @@ class Metrics:
             "opening_hours": gateway.opening,
             "reviews": gateway.review_lists,
         }
+        # Reads shared in flight (hits: a request joined another's read; misses: it read).
+        for shared, reads in (
+            ("booking_lists", gateway.booking_lists),
+            ("guests", gateway.guest_batches),
+        ):
+            if reads is not None:
+                caches[shared] = reads
         if gateway.runtime.caches is not None:  # adapters' caches, "<upstream>.<what>"
             caches.update(gateway.runtime.caches.made)
         for cache_name, cache in caches.items():

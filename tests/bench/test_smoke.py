@@ -189,6 +189,7 @@ async def test_identical_list_reads_in_flight_are_shared(env: Env) -> None:
         env.set_latency(200)
         answers = await _concurrently(http, workloads.dashboard(env), 5)
         counts = env.counts()
+        metrics = (await http.get("/metrics")).text
     finally:
         env.set_latency(0)
         await http.aclose()
@@ -196,6 +197,9 @@ async def test_identical_list_reads_in_flight_are_shared(env: Env) -> None:
     assert all(a == answers[0] for a in answers)
     assert all(len(day["nodes"]) >= SMOKE_BOOKINGS for day in answers[0].values())
     assert counts == MINIMUM["dashboard"], dict(counts)
+    # one read per provider's day, four requests joining each (operators see it on /metrics)
+    assert 'tablegraph_cache_misses_total{cache="booking_lists"} 4.0' in metrics
+    assert 'tablegraph_cache_hits_total{cache="booking_lists"} 16.0' in metrics
 
 
 async def test_a_change_seen_since_a_read_began_is_not_shared(env: Env) -> None:
