@@ -69,6 +69,11 @@ INVALIDATIONS = "invalidate-availability"
 WEBHOOK_DEDUPE_SECONDS = 24 * 3600.0
 
 
+def _of_upstream(key: Hashable, upstream: str) -> bool:
+    """A shared read's key, ``(upstream, …)``, of ``upstream``."""
+    return isinstance(key, tuple) and key[0] == upstream
+
+
 def _outage(exc: BaseException) -> bool:
     """Failures that stale reference data may paper over (not a bug, not a bad request)."""
     return isinstance(exc, UpstreamError)
@@ -120,10 +125,13 @@ class Gateway:
             reference_ttl, timer=timer, stale_ttl=stale
         )
         self.review_lists: AsyncTTLCache[list[Review]] = AsyncTTLCache(60.0, timer=timer)
-        #: Booking lists and guest reads are never kept, only shared while in flight
-        #: (``booking_list``, ``guest_batch``).
+        #: Booking and guest reads are never kept, only shared while in flight
+        #: (``booking_list``, ``booking_batch``, ``guest_batch``).
         share = settings.share_reads_in_flight and not settings.naive
         self.booking_lists: AsyncTTLCache[list[Booking]] | None = (
+            AsyncTTLCache(0.0, timer=timer) if share else None
+        )
+        self.booking_batches: AsyncTTLCache[Batch[Booking]] | None = (
             AsyncTTLCache(0.0, timer=timer) if share else None
         )
         self.guest_batches: AsyncTTLCache[Batch[Guest]] | None = (
@@ -241,37 +249,50 @@ class Gateway:
         that asks exactly what another is reading at the moment shares that read (its answer
         is at most one upstream round trip old, as if it had arrived a moment earlier), unless
         a booking write or change of that restaurant has been seen since the read began
-        (``_drop_availability``): then it reads anew, and sees the change. Twenty tablets polling
-        one restaurant's day make one upstream call at a time, not twenty, and the rows are
-        parsed and mapped once (issue #16)."""
+        (``_drop_availability``): then it reads anew, and sees the change. Twenty tablets
+        polling one restaurant's day make one upstream call at a time, not twenty, and the
+        rows are parsed and mapped once (issue #16)."""
         provider = self.provider(upstream)
-        if self.booking_lists is None:
-            return await provider.list_bookings(query)
-        shared = await self._cached(
-            self.booking_lists,
-            upstream,
-            (upstream, query.restaurant_id, query),
-            lambda: provider.list_bookings(query),
+        key = (upstream, query.restaurant_id, query)
+        return await self._shared(
+            self.booking_lists, upstream, key, lambda: provider.list_bookings(query)
         )
-        return list(shared)  # every caller its own list (the bookings are immutable)
+
+    async def booking_batch(self, upstream: str, ids: Sequence[str]) -> Batch[Booking]:
+        """``get_bookings(ids)``, shared as ``booking_list`` is; any booking change of the
+        upstream seen since the read began detaches it."""
+        provider = self.provider(upstream)
+        key = (upstream, tuple(ids))
+        return await self._shared(
+            self.booking_batches, upstream, key, lambda: provider.get_bookings(ids)
+        )
 
     async def guest_batch(self, upstream: str, ids: Sequence[str]) -> Batch[Guest]:
-        """``get_guests(ids)`` of the upstream, shared with a request reading the very same
-        guests at the moment, as ``booking_list`` is; a booking change or guest write of that
-        upstream seen since detaches the read (``guests_changed``)."""
+        """``get_guests(ids)``, shared as ``booking_list`` is; a booking change or guest write
+        of the upstream seen since the read began detaches it (``guests_changed``)."""
         provider = self.provider(upstream)
-        if self.guest_batches is None:
-            return list(await provider.get_guests(ids))
-        shared = await self._cached(
-            self.guest_batches, upstream, (upstream, tuple(ids)), lambda: provider.get_guests(ids)
+        key = (upstream, tuple(ids))
+        return await self._shared(
+            self.guest_batches, upstream, key, lambda: provider.get_guests(ids)
         )
-        return list(shared)
 
     def guests_changed(self, upstream: str) -> None:
         """A guest of ``upstream`` was written here: reads of its guests begun before are not
         shared any more."""
         if self.guest_batches is not None:
-            self.guest_batches.invalidate(lambda key: isinstance(key, tuple) and key[0] == upstream)
+            self.guest_batches.invalidate(lambda key: _of_upstream(key, upstream))
+
+    async def _shared(
+        self,
+        reads: AsyncTTLCache[list[V]] | None,
+        upstream: str,
+        key: Hashable,
+        load: Callable[[], Awaitable[list[V]]],
+    ) -> list[V]:
+        """``load()``, or the same load another request has in flight (``reads`` None: not
+        shared). Every caller gets its own list; the values in it are immutable."""
+        got = await (load() if reads is None else self._cached(reads, upstream, key, load))
+        return list(got)
 
     # ---- availability -------------------------------------------------------------------
 
@@ -368,7 +389,7 @@ class Gateway:
         self, upstream: str, restaurant_id: str | None = None, day: date | None = None
     ) -> int:
         """What a booking change of the restaurant on ``day`` makes stale here: its cached
-        availability (the count returned), and the booking-list and guest reads in flight."""
+        availability (the count returned), and the booking and guest reads in flight."""
 
         def hit(key: Hashable) -> bool:
             assert isinstance(key, tuple)
@@ -384,6 +405,8 @@ class Gateway:
 
         if self.booking_lists is not None:
             self.booking_lists.invalidate(listed)
+        if self.booking_batches is not None:  # keyed by booking id, not restaurant: all
+            self.booking_batches.invalidate(lambda key: _of_upstream(key, upstream))
         self.guests_changed(upstream)  # a booking write may change its guest too
         return self.availability.invalidate(hit)
 

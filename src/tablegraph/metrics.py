@@ -212,6 +212,7 @@ class Metrics:
         # Reads shared in flight (hits: a request joined another's read; misses: it read).
         for shared, reads in (
             ("booking_lists", gateway.booking_lists),
+            ("bookings", gateway.booking_batches),
             ("guests", gateway.guest_batches),
         ):
             if reads is not None:

@@ -194,9 +194,9 @@ class GatewaySettings:
     #: The benchmark's naive baseline (issue #16): no DataLoader batching or per-request
     #: cache, and no reference or availability caching. Never for production.
     naive: bool = False
-    #: A request asking for exactly the booking list (or guests) another request is reading
-    #: at that moment shares that read (``Gateway.booking_list``). Off: every request reads
-    #: for itself (the benchmark's ``tablegraph-unshared``).
+    #: A request asking for exactly the booking list (bookings, guests) another request is
+    #: reading at that moment shares that read (``Gateway.booking_list``). Off: every request
+    #: reads for itself (the benchmark's ``tablegraph-unshared``).
     share_reads_in_flight: bool = True
     #: Client identities, scopes, anonymous access, JWT and manage-token secrets. The default
     #: admits nobody: every request without valid credentials gets 401.

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from tablegraph import ids
-from tablegraph.app import create_app
+from tablegraph.app import GATEWAY, create_app
 from tablegraph.gateway import Gateway
 from tablegraph.settings import GatewaySettings
 from tablegraph.simulators.common import REQUEST_COUNTS, serve
@@ -287,3 +287,39 @@ async def test_a_booking_made_while_its_day_is_read_is_in_the_next_read(env: Env
         await runner.cleanup()
     assert reads == [2]  # the slow read, and the one after the booking
     assert booking["id"] in [n["id"] for n in after["bookings"]["nodes"]]
+
+
+async def test_bookings_by_id_read_in_flight_are_shared_until_a_change(env: Env) -> None:
+    """Five identical four-booking queries at once make the upstream reads of one; after a
+    booking change of an upstream is seen, a query reads that upstream anew."""
+    runner, http = await _gateway(env)
+    gateway_of = runner.app[GATEWAY]
+    try:
+        day = await _post(http, workloads.dashboard(env))
+        request = workloads.Request(
+            BY_ID, dict(zip("abcd", [d["nodes"][0]["id"] for d in day.values()], strict=True))
+        )
+        env.reset_counts()
+        await _post(http, request)
+        one = env.counts()
+        env.set_latency(200)
+        env.reset_counts()
+        answers = await _concurrently(http, request, 5)
+        shared = env.counts()
+        env.reset_counts()
+        first = asyncio.ensure_future(_post(http, request))
+        vardvik = env.upstreams["vardvik"]
+        while vardvik.app[REQUEST_COUNTS].total() == 0:
+            await asyncio.sleep(0.005)
+        gateway_of.invalidate_availability(vardvik.configs[0].name)
+        await _post(http, request)
+        await first
+        after_change = env.counts()
+    finally:
+        env.set_latency(0)
+        await http.aclose()
+        await runner.cleanup()
+    assert all(a == answers[0] for a in answers)
+    assert shared == one, (dict(shared), dict(one))
+    assert after_change["vardvik"] == 2 * one["vardvik"], dict(after_change)
+    assert after_change["resos"] == one["resos"], dict(after_change)

@@ -162,7 +162,7 @@ class Context:
         guest_loader: UpstreamLoader[Guest] = UpstreamLoader(guests, naive=naive)
 
         async def bookings(upstream: str, ids: list[str]) -> list[Any]:
-            results = await gw.provider(upstream).get_bookings(ids)
+            results = await gw.booking_batch(upstream, ids)
             for b in results:
                 if isinstance(b, Booking):
                     _prime_guest(guest_loader, b)
