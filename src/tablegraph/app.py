@@ -50,6 +50,7 @@ from tablegraph.graphql.persisted import (
     load_manifest,
 )
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
+from tablegraph.graphql.shared_queries import Answer, SharedQueries
 from tablegraph.http import encode
 from tablegraph.http.body import loads_bounded, read_body
 from tablegraph.http.caching import cacheable_response, max_age, reads_only_reference, uncacheable
@@ -77,6 +78,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 TIMEOUT_HEADER = "X-Request-Timeout-Ms"
 #: ``app[RATE_LIMITER].charge(client_key(request), cost)`` takes a query's cost per client.
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+SHARED_QUERIES = web.AppKey("shared_queries", SharedQueries)
 READINESS = web.AppKey("readiness", ReadinessProbes)
 _UPSTREAM_CODES = ("UPSTREAM_", "OUTCOME_UNKNOWN")
 
@@ -215,13 +217,29 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             client=context.identity.client_id,
         ) as span,
     ):
-        try:
-            result = await request.app[SCHEMA].execute(
+        schema, shared = request.app[SCHEMA], request.app[SHARED_QUERIES]
+
+        async def execute() -> Answer:
+            result = await schema.execute(
                 query,
                 variable_values=variables,
                 context_value=context,
                 operation_name=operation,
             )
+            context.settle_late(result.data)  # counters as of the end of the operation
+            refused = context.cost_refusal is not None
+            return Answer(result, tuple(context.extra_errors), context.cost, refused, record)
+
+        key = shared.key(context.identity, caller, query, operation, variables)
+        try:
+            if key is None:
+                answer = await execute()
+            else:
+                answer, joined = await shared.run(key, execute)
+                if joined and answer.refused:
+                    answer = await execute()  # the leader's budget was spent, maybe not ours
+                elif joined:
+                    _join(context, record, answer, gateway.settings.limits.max_cost)
         except CannotGetOperationTypeError:
             # Strawberry raises (instead of answering) when operationName names no operation.
             noted.outcome = "GRAPHQL_VALIDATION_FAILED"
@@ -235,9 +253,9 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             )
         finally:
             gateway.metrics.in_flight.dec()
-        context.settle_late(result.data)  # counters as of the end of the operation
+        result = answer.result
         errors = [format_error(e) for e in (result.errors or [])]
-        errors += [format_error(e) for e in context.extra_errors]
+        errors += [format_error(e) for e in answer.extra_errors]
         outcome = str((errors[0].get("extensions") or {}).get("code", "ERROR")) if errors else "ok"
         span.outcome(outcome)
     if context.cost_refusal is not None:
@@ -278,6 +296,19 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         if seconds is not None:
             return cacheable_response(request, body, raw.decode(), media, seconds)
     return uncacheable(web.Response(status=status, body=raw, content_type=media, charset="utf-8"))
+
+
+def _join(context: Context, record: provenance.Provenance, answer: Answer, max_cost: int) -> None:
+    """This request is answered by an identical query's execution (``shared_queries``): it
+    is charged the cost as if it had run, and its provenance says where the answer came
+    from."""
+    record.shared(answer.upstreams)
+    context.cost = answer.cost
+    if answer.cost and answer.cost <= max_cost and context.charge is not None:
+        try:
+            context.charge(answer.cost)
+        except Exception as exc:  # answered as CostLimit answers it: 429
+            context.cost_refusal = exc
 
 
 def _refused_status(media: str) -> int:
@@ -522,6 +553,9 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
     app.on_response_prepare.append(_no_server_banner)
     security = settings.security
     app[SCHEMA] = build_schema(settings.limits, security)
+    app[SHARED_QUERIES] = SharedQueries(
+        app[SCHEMA].documents, enabled=settings.share_identical_queries and not settings.naive
+    )
     local = MemoryDocumentStore(security.apq_cache_mb * 1024 * 1024)
     app[PERSISTED] = PersistedDocuments(
         store=SharedDocumentStore(gateway.store, local) if security.apq else None,

@@ -85,6 +85,14 @@ class Provenance:
         t.age = age if t.age is None else max(t.age, age)
         t.stale = t.stale or stale
 
+    def shared(self, leader: Provenance) -> None:
+        """This answer is ``leader``'s (an identical query's execution, shared): each of its
+        upstreams as served from it, 0 s old, with its failures."""
+        for name, trace in leader.upstreams.items():
+            self.served_cached(name, 0.0, stale=trace.stale)
+            if trace.error:
+                self.failed(name, trace.error)
+
     def to_json(self) -> dict[str, Any]:
         return {name: trace.to_json() for name, trace in sorted(self.upstreams.items())}
 

@@ -198,6 +198,9 @@ class GatewaySettings:
     #: reading at that moment shares that read (``Gateway.booking_list``). Off: every request
     #: reads for itself (the benchmark's ``tablegraph-unshared``).
     share_reads_in_flight: bool = True
+    #: Identical queries of one caller in flight answered by one execution
+    #: (``graphql/shared_queries.py``); off by default, as in Hive Gateway.
+    share_identical_queries: bool = False
     #: Client identities, scopes, anonymous access, JWT and manage-token secrets. The default
     #: admits nobody: every request without valid credentials gets 401.
     auth: AuthSettings = field(default_factory=lambda: _no_auth())
@@ -212,6 +215,7 @@ def _no_auth() -> AuthSettings:
 _GATEWAY_KEYS = {
     "naive",
     "share_reads_in_flight",
+    "share_identical_queries",
     "host",
     "port",
     "reference_ttl_seconds",

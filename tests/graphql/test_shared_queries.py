@@ -1,0 +1,158 @@
+"""``share_identical_queries``: identical queries of one caller in flight answered by one
+execution — never another caller's, never a mutation, each joiner charged its own cost — over
+the benchmark's simulators with 200 ms of upstream latency (so the queries overlap)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from tablegraph.app import GATEWAY, SHARED_QUERIES, create_app
+from tablegraph.auth.identity import Identity
+from tablegraph.gateway import Gateway
+from tablegraph.graphql.shared_queries import SharedQueries
+from tablegraph.settings import GatewaySettings, Limits
+from tablegraph.simulators.common import serve
+from tests.auth_support import clients_auth, headers_of
+from tests.bench import workloads
+from tests.bench.env import Env, start_env
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def env() -> AsyncIterator[Env]:
+    started = await start_env(bookings=2)
+    yield started
+    await started.close()
+
+
+@dataclass
+class Served:
+    runner: Any
+    http: httpx.AsyncClient
+
+    @property
+    def shared(self) -> SharedQueries:
+        shared: SharedQueries = self.runner.app[SHARED_QUERIES]
+        return shared
+
+    @property
+    def gateway(self) -> Gateway:
+        gateway: Gateway = self.runner.app[GATEWAY]
+        return gateway
+
+    async def post(self, request: workloads.Request, client: str = "a") -> httpx.Response:
+        return await self.http.post(
+            "/graphql",
+            content=request.body(),
+            headers={"content-type": "application/json", **headers_of(client)},
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.runner.cleanup()
+
+
+async def _serve(env: Env, *, share: bool = True, cost_per_minute: int = 50_000) -> Served:
+    settings = GatewaySettings(
+        upstreams=env.configs,
+        auth=clients_auth("a", "b"),
+        share_identical_queries=share,
+        limits=Limits(cost_per_minute=cost_per_minute),
+    )
+    runner, url = await serve(create_app(Gateway(settings)))
+    served = Served(runner, httpx.AsyncClient(base_url=url, timeout=30))
+    warm = await served.post(workloads.dashboard_one(env))  # restaurants cached, document known
+    assert warm.status_code == 200 and "errors" not in warm.json(), warm.text
+    return served
+
+
+async def _at_once(
+    env: Env, served: Served, clients: list[str], request: workloads.Request | None = None
+) -> list[httpx.Response]:
+    env.set_latency(200)
+    try:
+        return list(
+            await asyncio.gather(
+                *(served.post(request or workloads.dashboard_one(env), c) for c in clients)
+            )
+        )
+    finally:
+        env.set_latency(0)
+
+
+async def test_identical_queries_of_one_caller_share_one_execution(env: Env) -> None:
+    served = await _serve(env)
+    try:
+        answers = await _at_once(env, served, ["a"] * 5)
+    finally:
+        await served.close()
+    assert served.shared.joined == 4
+    bodies = [a.json() for a in answers]
+    assert all(b["data"] == bodies[0]["data"] and "errors" not in b for b in bodies)
+    upstreams = [b["extensions"]["upstreams"]["vardvik-berlin"] for b in bodies]
+    assert sorted(u["requests"] for u in upstreams) == [0, 0, 0, 0, 1]
+    assert sum(u["cached"] and u["ageSeconds"] == 0 for u in upstreams) == 4
+    assert all(b["extensions"]["cost"] == bodies[0]["extensions"]["cost"] for b in bodies)
+
+
+async def test_another_callers_query_is_never_shared(env: Env) -> None:
+    served = await _serve(env)
+    try:
+        answers = await _at_once(env, served, ["a", "b"])
+    finally:
+        await served.close()
+    assert served.shared.joined == 0
+    assert answers[0].json()["data"] == answers[1].json()["data"]
+
+
+async def test_off_unless_configured(env: Env) -> None:
+    served = await _serve(env, share=False)
+    try:
+        await _at_once(env, served, ["a"] * 3)
+    finally:
+        await served.close()
+    assert served.shared.joined == 0
+
+
+async def test_only_known_valid_queries_are_shareable(env: Env) -> None:
+    """The operation's type is read from the document the schema has parsed and validated:
+    a mutation is never shared, nor a document not seen yet."""
+    served = await _serve(env)
+    identity = Identity("a", frozenset())
+    try:
+        assert env.book_target is not None
+        create = workloads.book_create(env, 7)
+        made = (await served.post(create)).json()["data"]["createBooking"]["booking"]
+        await served.post(workloads.book_cancel(made["id"], 7))
+        shared = served.shared
+        query = workloads.dashboard_one(env)
+        assert shared.key(identity, "a", query.query, None, query.variables) is not None
+        assert shared.key(identity, "a", create.query, None, create.variables) is None
+        assert shared.key(identity, "a", "{ restaurants { totalCount } }", None, None) is None
+    finally:
+        await served.close()
+
+
+async def test_each_joiner_is_charged_its_cost(env: Env) -> None:
+    """A budget that holds two executions' cost: of three identical queries at once, the
+    leader and one joiner are answered, the third is refused (429) like any request over it."""
+    probe = await _serve(env)
+    try:
+        cost = (await probe.post(workloads.dashboard_one(env))).json()["extensions"]["cost"]
+    finally:
+        await probe.close()
+    served = await _serve(env, cost_per_minute=int(3.5 * cost))  # the warm-up takes one
+    try:
+        answers = await _at_once(env, served, ["a"] * 3)
+    finally:
+        await served.close()
+    assert served.shared.joined == 2
+    assert sorted(a.status_code for a in answers) == [200, 200, 429]
