@@ -77,6 +77,9 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--naive", action="store_true")
     parser.add_argument("--unshared", action="store_true", help="share_reads_in_flight = false")
+    parser.add_argument(
+        "--share-queries", action="store_true", help="share_identical_queries = true"
+    )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--reuse-port", action="store_true")
     parser.add_argument("--store-dir")
@@ -85,7 +88,10 @@ if __name__ == "__main__":
         forwarded = ["--port-base", str(args.port_base), "--port", str(args.port)]
         forwarded += ["--naive"] if args.naive else []
         forwarded += ["--unshared"] if args.unshared else []
+        forwarded += ["--share-queries"] if args.share_queries else []
         raise SystemExit(_supervise(forwarded, args.workers))
-    shared = not args.unshared
-    gateway_settings = settings(args.port_base, args.naive, args.store_dir, shared=shared)
+    gateway_settings = replace(
+        settings(args.port_base, args.naive, args.store_dir, shared=not args.unshared),
+        share_identical_queries=args.share_queries,
+    )
     run_loop(_run_gateway(gateway_settings, "127.0.0.1", args.port, reuse_port=args.reuse_port))
