@@ -556,6 +556,8 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
     app[SHARED_QUERIES] = SharedQueries(
         app[SCHEMA].documents, enabled=settings.share_identical_queries and not settings.naive
     )
+    if app[SHARED_QUERIES].enabled:
+        gateway.metrics.app_caches["queries"] = app[SHARED_QUERIES].flights
     local = MemoryDocumentStore(security.apq_cache_mb * 1024 * 1024)
     app[PERSISTED] = PersistedDocuments(
         store=SharedDocumentStore(gateway.store, local) if security.apq else None,

@@ -170,6 +170,9 @@ class Metrics:
         self._copied: dict[tuple[str, str], int] = {}
         #: One of several workers: every request ends with a ``sync``.
         self._shared = multiprocess_dir() is not None
+        #: Caches of the HTTP application reported beside the gateway's (``queries``: the
+        #: executions identical queries shared, ``graphql/shared_queries.py``).
+        self.app_caches: dict[str, AsyncTTLCache[Any]] = {}
 
     def observe(self, operation: str | None, outcome: str, seconds: float) -> None:
         name = self._operations(operation or "anonymous")
@@ -217,6 +220,7 @@ class Metrics:
         ):
             if reads is not None:
                 caches[shared] = reads
+        caches.update(self.app_caches)
         if gateway.runtime.caches is not None:  # adapters' caches, "<upstream>.<what>"
             caches.update(gateway.runtime.caches.made)
         for cache_name, cache in caches.items():

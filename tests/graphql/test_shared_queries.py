@@ -92,9 +92,11 @@ async def test_identical_queries_of_one_caller_share_one_execution(env: Env) -> 
     served = await _serve(env)
     try:
         answers = await _at_once(env, served, ["a"] * 5)
+        metrics = (await served.http.get("/metrics", headers=headers_of("a"))).text
     finally:
         await served.close()
     assert served.shared.joined == 4
+    assert 'tablegraph_cache_hits_total{cache="queries"} 4.0' in metrics
     bodies = [a.json() for a in answers]
     assert all(b["data"] == bodies[0]["data"] and "errors" not in b for b in bodies)
     upstreams = [b["extensions"]["upstreams"]["vardvik-berlin"] for b in bodies]

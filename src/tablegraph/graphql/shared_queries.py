@@ -48,13 +48,15 @@ class Answer:
 class SharedQueries:
     def __init__(self, documents: DocumentCache, *, enabled: bool) -> None:
         self._documents = documents
-        self._flights: AsyncTTLCache[Answer] = AsyncTTLCache(0.0)
+        #: Executions in flight by key (``/metrics``: cache ``queries``, a hit a request
+        #: answered by another's execution).
+        self.flights: AsyncTTLCache[Answer] = AsyncTTLCache(0.0)
         self.enabled = enabled
 
     @property
     def joined(self) -> int:
         """Requests answered by another's execution so far."""
-        return self._flights.hits
+        return self.flights.hits
 
     def key(
         self,
@@ -84,5 +86,5 @@ class SharedQueries:
     ) -> tuple[Answer, bool]:
         """The answer of the execution in flight under ``key``, else of ``execute()``; and
         whether it was another request's."""
-        got = await self._flights.fetch(key, execute)
+        got = await self.flights.fetch(key, execute)
         return got.value, got.age is not None
