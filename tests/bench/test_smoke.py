@@ -58,10 +58,11 @@ async def counts(env: Env) -> dict[str, Counter[str]]:
     return found
 
 
-async def _gateway(env: Env) -> tuple[Any, httpx.AsyncClient]:
+async def _gateway(env: Env, *, naive: bool = False) -> tuple[Any, httpx.AsyncClient]:
     """A fresh gateway over ``env``, warm (restaurant lists, tokens, sessions) but with no
-    answer cached."""
-    gateway = Gateway(GatewaySettings(upstreams=env.configs, auth=all_scopes_auth()))
+    answer cached (``runner.app[GATEWAY]`` is the gateway)."""
+    settings = GatewaySettings(upstreams=env.configs, auth=all_scopes_auth(), naive=naive)
+    gateway = Gateway(settings)
     runner, url = await serve(create_app(gateway))
     http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
     await _post(http, workloads.Request("{ restaurants(first: 100) { nodes { id } } }", {}))
@@ -206,20 +207,16 @@ async def test_a_change_seen_since_a_read_began_is_not_shared(env: Env) -> None:
     """A booking change of the restaurant heard while its list is being read (a write through
     the gateway, another worker's, a webhook): a request arriving after it reads anew, and
     the requests after that share the new read."""
-    gateway = Gateway(GatewaySettings(upstreams=env.configs, auth=all_scopes_auth()))
-    runner, url = await serve(create_app(gateway))
-    http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
+    runner, http = await _gateway(env)
     request = workloads.dashboard_one(env)
     rid = ids.decode(request.variables["r"], "Restaurant")
     vardvik = env.upstreams["vardvik"]
     try:
-        await _post(http, workloads.Request("{ restaurants(first: 100) { nodes { id } } }", {}))
-        env.reset_counts()
         env.set_latency(300)
         first = asyncio.ensure_future(_post(http, request))
         while vardvik.app[REQUEST_COUNTS].total() == 0:  # counted when the request arrives
             await asyncio.sleep(0.005)
-        gateway.invalidate_availability(rid.upstream, rid.native_id)
+        runner.app[GATEWAY].invalidate_availability(rid.upstream, rid.native_id)
         later = await _concurrently(http, request, 3)
         await first
         reads = env.counts()["vardvik"]
@@ -232,12 +229,8 @@ async def test_a_change_seen_since_a_read_began_is_not_shared(env: Env) -> None:
 
 
 async def test_the_naive_setting_shares_nothing(env: Env) -> None:
-    gateway = Gateway(GatewaySettings(upstreams=env.configs, auth=all_scopes_auth(), naive=True))
-    runner, url = await serve(create_app(gateway))
-    http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
+    runner, http = await _gateway(env, naive=True)
     try:
-        await _post(http, workloads.Request("{ restaurants(first: 100) { nodes { id } } }", {}))
-        env.reset_counts()
         env.set_latency(100)
         await _concurrently(http, workloads.dashboard_one(env), 3)
         reads = env.counts()["vardvik"]
@@ -293,7 +286,6 @@ async def test_bookings_by_id_read_in_flight_are_shared_until_a_change(env: Env)
     """Five identical four-booking queries at once make the upstream reads of one; after a
     booking change of an upstream is seen, a query reads that upstream anew."""
     runner, http = await _gateway(env)
-    gateway_of = runner.app[GATEWAY]
     try:
         day = await _post(http, workloads.dashboard(env))
         request = workloads.Request(
@@ -311,7 +303,7 @@ async def test_bookings_by_id_read_in_flight_are_shared_until_a_change(env: Env)
         vardvik = env.upstreams["vardvik"]
         while vardvik.app[REQUEST_COUNTS].total() == 0:
             await asyncio.sleep(0.005)
-        gateway_of.invalidate_availability(vardvik.configs[0].name)
+        runner.app[GATEWAY].invalidate_availability(vardvik.configs[0].name)
         await _post(http, request)
         await first
         after_change = env.counts()
