@@ -1,19 +1,28 @@
 -- wrk: POST the GraphQL body in $GQL_BODY_FILE; with $GQL_CANCEL_FILE too (the book workload),
 -- alternate: a create, then a cancel of the booking it made (its id from the create's answer).
--- Prints one WRKJSON line. Adapted from /work/shared/bench-peer/bench/graphql.lua.
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("GQL_AUTH_KEY")
+-- With $DIRECT_AUTHORIZATION instead: GET the URL with that Authorization header (an upstream
+-- called directly, the measured floor). Prints one WRKJSON line. Adapted from
+-- /work/shared/bench-peer/bench/graphql.lua.
+local direct = os.getenv("DIRECT_AUTHORIZATION")
 local function read(name)
   local f = assert(io.open(name, "r")); local s = f:read("*a"); f:close(); return s
 end
-wrk.body = read(os.getenv("GQL_BODY_FILE"))
+if direct then
+  wrk.method = "GET"
+  wrk.headers["Authorization"] = direct
+else
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer " .. os.getenv("GQL_AUTH_KEY")
+  wrk.body = read(os.getenv("GQL_BODY_FILE"))
+end
 local cancel_file = os.getenv("GQL_CANCEL_FILE")
 local cancel = cancel_file and read(cancel_file) or nil
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args) bad = 0; n = 0; pending = {} end
 function request()
+  if direct then return wrk.format() end
   n = n + 1
   if cancel and #pending > 0 then
     local id = table.remove(pending)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -74,6 +76,11 @@ PEER_DEDUPE = "peer-dedupe"
 PEERS = {PEER: False, PEER_DEDUPE: True}
 #: The workloads the peer is composed for.
 PEER_WORKLOADS = ("dashboard_one",)
+#: No gateway: the upstream request a workload cannot do without, sent by wrk itself at the
+#: same concurrency — the *measured* critical-path floor (the configured latency plus what
+#: the simulator spends answering). Only where that is one request: dashboard_one's list.
+DIRECT = "upstream-direct"
+DIRECT_WORKLOADS = ("dashboard_one",)
 
 
 def _get(url: str, data: bytes | None = None) -> Any:
@@ -87,7 +94,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> None
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
         try:
             urllib.request.urlopen(url, timeout=2)
             return
@@ -211,8 +218,20 @@ def _peak_rss_mb(pid: int) -> tuple[float, float]:
     return (max(peaks, default=0.0), sum(peaks))
 
 
-def _wrk(url: str, files: list[Path], concurrency: int, duration: float) -> dict[str, Any]:
-    envvars = {**os.environ, "GQL_BODY_FILE": str(files[0]), "GQL_AUTH_KEY": TEST_KEY}
+def _wrk(
+    url: str,
+    files: list[Path],
+    concurrency: int,
+    duration: float,
+    direct_authorization: str | None = None,
+) -> dict[str, Any]:
+    """``wrk`` posting the GraphQL body in ``files`` to ``url``; with ``direct_authorization``,
+    a plain GET of ``url`` (an upstream) with that header instead."""
+    envvars = {**os.environ, "GQL_AUTH_KEY": TEST_KEY}
+    if direct_authorization is not None:
+        envvars["DIRECT_AUTHORIZATION"] = direct_authorization
+    else:
+        envvars["GQL_BODY_FILE"] = str(files[0])
     if len(files) > 1:
         envvars["GQL_CANCEL_FILE"] = str(files[1])
     out = subprocess.run(
@@ -291,7 +310,8 @@ def _served(control: str, calls_before: int, per_op: int, bodies: int) -> int | 
     if per_op <= 0 or bodies != 1:
         return None  # the next point's drain still runs before it starts
     _drain(control)
-    return (sum(_get(control + "/counts").values()) - calls_before) // per_op
+    calls: int = sum(_get(control + "/counts").values())
+    return (calls - calls_before) // per_op
 
 
 def _answered(metrics: str) -> int:
@@ -334,6 +354,45 @@ def _drain(control: str, limit: float = 30.0) -> None:
             return
         last = now
         time.sleep(1.0)
+
+
+def direct_request(env: dict[str, Any], vardvik_url: str) -> tuple[str, str]:
+    """The upstream request dashboard_one cannot do without — Vardvik's reservation list of
+    the day (``GET /restaurants/{id}/reservations``, its API document) — and the
+    Authorization header the gateway sends with it."""
+    one_rid, one_day = env["dashboard"][KINDS.index("vardvik")]
+    rid, _, loc = ids.decode(one_rid, "Restaurant").native_id.partition("/")
+    config = simulator_module("vardvik").demo_upstreams(vardvik_url)[0]
+    query = urllib.parse.urlencode({"locationId": loc, "date": one_day})
+    url = f"{config.base_url}/restaurants/{rid}/reservations?{query}"
+    return url, f"Bearer {config.credentials['api_key'].reveal()}"
+
+
+def _direct(
+    control: str, direct: tuple[str, str], args: argparse.Namespace, round_: int
+) -> list[dict[str, Any]]:
+    """The measured floor: the upstream request alone, at every concurrency."""
+    points = []
+    for c in args.concurrency:
+        _drain(control)
+        got = _wrk(direct[0], [], c, args.duration, direct_authorization=direct[1])
+        got.update(
+            system=DIRECT,
+            workers=0,
+            round=round_,
+            workload="dashboard_one",
+            concurrency=c,
+            upstream_requests=1,
+            upstream_per_query=1.0,
+            rows=0,
+            cpu_ms_per_query=float("nan"),
+            served=None,
+            peak_rss_mb=float("nan"),
+            total_rss_mb=float("nan"),
+        )
+        print(json.dumps(got), flush=True)
+        points.append(got)
+    return points
 
 
 def _start(
@@ -379,20 +438,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     try:
         _wait(control + "/counts", upstreams, 600)
-        files = bodies(_get(control + "/env"), tmp)
+        env = _get(control + "/env")
+        files = bodies(env, tmp)
+        vardvik = f"http://127.0.0.1:{base + KINDS.index('vardvik')}"
         peer_at = None
         if peer_folder is not None:
-            vardvik = f"http://127.0.0.1:{base + KINDS.index('vardvik')}"
             key = simulator_module("vardvik").demo_upstreams(vardvik)[0].credentials["api_key"]
             peer_at = (peer_folder, peer.compose(peer_folder, vardvik, key.reveal()))
         url = f"http://127.0.0.1:{base + GATEWAY_OFFSET}/graphql"
         metrics = f"http://127.0.0.1:{base + GATEWAY_OFFSET}/metrics"
+        direct = direct_request(env, vardvik)
         for round_ in range(args.rounds):
             for workers in args.workers:
                 for system in args.systems:
                     if time.monotonic() - started > args.budget:
                         print("time budget spent: stopping early", file=sys.stderr)
                         break
+                    if system == DIRECT:  # no gateway, so once per round
+                        if workers == args.workers[0] and set(DIRECT_WORKLOADS) & set(
+                            args.workloads
+                        ):
+                            results += _direct(control, direct, args, round_)
+                        continue
                     names = [
                         n for n in args.workloads if system not in PEERS or n in PEER_WORKLOADS
                     ]
@@ -486,8 +553,15 @@ def summarize(data: dict[str, Any]) -> list[dict[str, Any]]:
             "system": system,
             "concurrency": c,
         }
-        for key in ("rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_query", "upstream_requests"):
-            row[key] = statistics.median(r[key] for r in rs)
+        for figure in (
+            "rps",
+            "p50_ms",
+            "p95_ms",
+            "p99_ms",
+            "cpu_ms_per_query",
+            "upstream_requests",
+        ):
+            row[figure] = statistics.median(r[figure] for r in rs)
         # older results files have no under-load count
         row["upstream_per_query"] = statistics.median(
             r.get("upstream_per_query", float("nan")) for r in rs
@@ -528,17 +602,35 @@ def ratios(
     return out
 
 
+def floors(rows: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
+    """The measured floor (``DIRECT``'s medians) per (workload, concurrency)."""
+    return {(r["workload"], r["concurrency"]): r for r in rows if r["system"] == DIRECT}
+
+
+def _per(value: float, floor: dict[str, Any] | None, key: str) -> str:
+    return f"{value / floor[key]:.2f}" if floor and floor[key] else "—"
+
+
+def _figure(value: float, digits: int = 1) -> str:
+    return "—" if math.isnan(value) else f"{value:.{digits}f}"
+
+
 def markdown(data: dict[str, Any]) -> str:
     m, a = data["machine"], data["args"]
-    floor = a["latency_ms"]
+    nominal = a["latency_ms"]
+    rows = summarize(data)
+    measured = floors(rows)
     lines = [
         f"Machine: {m['cpus']} × {m['cpu']}, Python {m['python']}, load average at the end "
         f"{m['load_average_at_end']} (shared with other work: figures are noisy). Upstream "
         f"latency {a['latency_ms']} ms + U(0, {a['jitter_ms']}) ms; {a['rounds']} round(s) of "
         f"{a['duration']} s per point, systems interleaved; wrk -t1, loopback.",
         "",
-        "Critical-path floor: one upstream round trip per request (the latency above) — "
-        "every workload request needs at least one upstream call it cannot overlap. "
+        "Critical-path floor: one upstream round trip per request — every workload request "
+        "needs at least one upstream call it cannot overlap. *Nominal*: the configured "
+        "latency above. *Measured*: the p50 (p99) of that request sent to the upstream "
+        f"directly by wrk at the same concurrency (`{DIRECT}`: the latency plus the "
+        "simulator's own time to answer, which no gateway can avoid). "
         "`peer` is GraphQL Mesh Compose + Hive Gateway over the Vardvik simulator's OpenAPI "
         "document; its upstream requests include one configuration read per query for the "
         "restaurant's name; `peer-dedupe` is the same with Hive Gateway's deduplication of "
@@ -550,18 +642,21 @@ def markdown(data: dict[str, Any]) -> str:
         "`peer-dedupe`: wrk's responses, the CPU until wrk stopped); RSS the largest process.",
         "",
         "| workload | workers | system | c | upstream req/op (min) | under load | rows | req/s "
-        "| p50 ms | p95 ms | p99 ms | p50/floor | CPU ms/query | peak RSS MB | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| p50 ms | p95 ms | p99 ms | p50/floor nominal | p50/floor measured "
+        "| p99/floor measured | CPU ms/query | peak RSS MB | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in summarize(data):
+    for r in rows:
         minimum = sum(MINIMUM[r["workload"]].values())
+        floor = measured.get((r["workload"], r["concurrency"]))
         lines.append(
-            f"| {r['workload']} | {r['workers']} | {r['system']} | {r['concurrency']} | "
+            f"| {r['workload']} | {r['workers'] or '—'} | {r['system']} | {r['concurrency']} | "
             f"{r['upstream_requests']:.0f} ({minimum}) | {r['upstream_per_query']:.2f} | "
-            f"{r['rows']} | {r['rps']:.1f} | "
+            f"{'—' if r['system'] == DIRECT else r['rows']} | {r['rps']:.1f} | "
             f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
-            f"{r['p50_ms'] / floor:.2f} | {r['cpu_ms_per_query']:.1f} | "
-            f"{r['peak_rss_mb']:.0f} | {r['bad']} |"
+            f"{r['p50_ms'] / nominal:.2f} | {_per(r['p50_ms'], floor, 'p50_ms')} | "
+            f"{_per(r['p99_ms'], floor, 'p99_ms')} | {_figure(r['cpu_ms_per_query'])} | "
+            f"{_figure(r['peak_rss_mb'], 0)} | {r['bad']} |"
         )
     pairs = [
         ("tablegraph", PEER),
@@ -595,14 +690,19 @@ def plot(data: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = summarize(data)
-    panels = sorted({(r["workload"], r["workers"]) for r in rows})
+    panels = sorted({(r["workload"], r["workers"]) for r in rows if r["system"] != DIRECT})
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.5), squeeze=False)
     for ax, (w, n) in zip(axes[0], panels, strict=True):
         for system in sorted({r["system"] for r in rows}):
-            pts = [r for r in rows if (r["workload"], r["workers"], r["system"]) == (w, n, system)]
+            pts = [
+                r
+                for r in rows
+                if (r["workload"], r["system"]) == (w, system)
+                and (r["workers"] == n or system == DIRECT)  # the floor in every panel
+            ]
             if pts:
                 xs, ys = [p["concurrency"] for p in pts], [p["p50_ms"] for p in pts]
-                ax.plot(xs, ys, "o-", label=system)
+                ax.plot(xs, ys, "o--" if system == DIRECT else "o-", label=system)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"{w}, {n} worker(s)")
@@ -627,8 +727,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--systems",
         type=_list(str),
-        default=["tablegraph", "tablegraph-naive"],
-        help=f"of {[*SYSTEMS, *PEERS]}",
+        default=[DIRECT, "tablegraph", "tablegraph-naive"],
+        help=f"of {[DIRECT, *SYSTEMS, *PEERS]}",
     )
     parser.add_argument("--workers", type=_list(int), default=[1])
     parser.add_argument("--latency-ms", type=float, default=20.0)
@@ -648,7 +748,14 @@ def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     if "--peer" in given:  # defaults of the side-by-side run; flags given still win
         parser.set_defaults(
-            systems=[PEER, PEER_DEDUPE, "tablegraph", "tablegraph-dedupe", "tablegraph-unshared"],
+            systems=[
+                DIRECT,
+                PEER,
+                PEER_DEDUPE,
+                "tablegraph",
+                "tablegraph-dedupe",
+                "tablegraph-unshared",
+            ],
             workloads=["dashboard_one"],
             workers=[1, 2],
             duration=5.0,
@@ -658,7 +765,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.rounds, args.concurrency = 2.0, 1, [1, 10]
-    unknown = set(args.systems) - {*SYSTEMS, *PEERS}
+    unknown = set(args.systems) - {DIRECT, *SYSTEMS, *PEERS}
     if unknown:
         parser.error(f"unknown systems {sorted(unknown)}")
     if shutil.which("wrk") is None:
