@@ -39,6 +39,7 @@ from tablegraph.errors import (
     UpstreamUnavailable,
 )
 from tablegraph.routes import route_template
+from tablegraph.upstream_transport import upstream_transport
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ class UpstreamClient:
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
-            transport=transport,
+            transport=transport if transport is not None else upstream_transport(max_connections),
             headers=dict(default_headers or {}),
             follow_redirects=False,
         )

@@ -43,6 +43,7 @@ from tablegraph import deadline, requester
 from tablegraph.stores.base import Store
 from tablegraph.stores.budget import SharedBudget
 from tablegraph.stores.memory import MemoryStore
+from tablegraph.upstream_transport import upstream_transport
 
 MUTATION = 0
 READ = 1
@@ -330,6 +331,8 @@ class RateLimitObserver(httpx.AsyncBaseTransport):
     ) -> RateLimitObserver:
         """Observe ``inner`` (the runtime's transport), else a pool of ``connections``."""
         if inner is None:
+            inner = upstream_transport(connections)
+        if inner is None:  # a proxy in the environment: httpx's own transport
             limits = httpx.Limits(
                 max_connections=connections, max_keepalive_connections=connections
             )
