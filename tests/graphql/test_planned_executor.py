@@ -165,3 +165,85 @@ async def test_plain_scalars_are_not_executed_field_by_field() -> None:
     # one field with a resolver of each item.
     assert Plain.executed == 1 + 5 * 4
     assert Counting.executed == 1 + 5
+
+
+# ---- objects answered at once (``now``), and completed once per request ------------------
+
+
+@strawberry.type
+class Place:
+    id: strawberry.ID
+    name: str  # non-null; place "b" holds None
+
+
+PLACES = {
+    "a": Place(id=strawberry.ID("a"), name="Alpha"),
+    "b": Place(id=strawberry.ID("b"), name=None),  # type: ignore[arg-type]
+}
+
+
+@strawberry.type
+class Visit:
+    id: strawberry.ID
+    key: strawberry.Private[str]
+
+    @strawberry.field
+    def place(self) -> Place | None:
+        return PLACES[self.key]
+
+
+@strawberry.type
+class VisitQuery:
+    @strawberry.field
+    def visits(self) -> list[Visit]:
+        keys = ["a", "b", "a", "a", "b", "a"]
+        return [Visit(id=strawberry.ID(f"v{i}"), key=k) for i, k in enumerate(keys)]
+
+
+class CountingRuns(PlannedExecutor):
+    places = 0
+
+    def _run(self, plan: Any, parent_type: Any, *args: Any) -> Any:
+        if parent_type.name == "Place":
+            CountingRuns.places += 1
+        return super()._run(plan, parent_type, *args)
+
+
+def visit_schema(executor: type) -> strawberry.Schema:
+    built = strawberry.Schema(query=VisitQuery, execution_context_class=executor)
+    visit = built._schema.type_map["Visit"]
+    assert isinstance(visit, GraphQLObjectType)
+    resolve = visit.fields["place"].resolve
+
+    def place(source: Any, info: Any) -> Any:
+        return resolve(source, info)  # type: ignore[misc]
+
+    place.now = lambda source, _context: PLACES[source.key]  # type: ignore[attr-defined]
+    visit.fields["place"].resolve = place
+    return built
+
+
+async def test_an_object_met_again_is_completed_once_unless_a_field_failed() -> None:
+    query = "{ visits { id place { id name __typename } } }"
+    answers = []
+    CountingRuns.places = 0
+    for executor in (Plain, CountingRuns):
+        result = await visit_schema(executor).execute(query, context_value=Ctx())
+        errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
+        answers.append((result.data, errors))
+    assert answers[0] == answers[1]
+    data, errors = answers[1]
+    assert data is not None
+    assert [v["place"] for v in data["visits"]][:2] == [
+        {"id": "a", "name": "Alpha", "__typename": "Place"},
+        None,  # its non-null name was null: the error nulls the place, at this path
+    ]
+    assert [path for _, path in errors] == [
+        ("visits", 1, "place", "name"),
+        ("visits", 4, "place", "name"),
+    ]
+    # "a" completed once for its four visits; "b" each time, so that each reports its error
+    assert CountingRuns.places == 1 + 2
+    # the answers are copies: changing one changes no other
+    data["visits"][0]["place"]["name"] = "changed"
+    assert data["visits"][2]["place"]["name"] == "Alpha"

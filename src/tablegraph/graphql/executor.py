@@ -144,13 +144,33 @@ def _coercion(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
     return coerce_enum
 
 
-class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor; objects' plain scalar fields answered from a per-request plan."""
+def _leaves_only(plan: Plan | None) -> bool:
+    return plan is not None and all(step.kind in (LEAF, TYPENAME) for step in plan)
 
-    _plans: dict[tuple[Any, int], tuple[Any, Plan]]
+
+class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor; objects' plain scalar fields answered from a per-request plan.
+
+    An object reached through an ``OBJECT`` step whose selection is plain leaves only, and
+    that completed without any field falling back to graphql-core, is completed once per
+    request: the same object under the same step again (every booking's restaurant) is a
+    copy of that answer — what reading the same attributes of the same object again would
+    give, since views do not change during a request.
+    """
+
+    #: (object type, id of the field group) → the group (kept, so its id is not reused),
+    #: its plan, and whether the plan is plain leaves only.
+    _plans: dict[tuple[Any, int], tuple[Any, Plan | None, bool]]
+    #: (id of the object, id of the step) → the object (kept) and its completed answer.
+    _completed: dict[tuple[int, int], tuple[Any, dict[str, Any]]]
+    #: Fields handed to graphql-core's ``execute_field`` by a plan (see ``_object``).
+    _fallbacks: int
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._plans = {}
+        self._completed = {}
+        self._fallbacks = 0
         # graphql-core's helpers are bound methods of the executor, kept on the executor: a
         # cycle, so the executor — with the request's context, loaders and every row they
         # hold — waited for the cyclic garbage collector, which spent ~10% of the CPU under
@@ -181,25 +201,26 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         return self._run(plan, return_type, result, path, position_context)
 
     def _plan(self, return_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
-        middleware = self.middleware_manager
-        if middleware is not None and middleware.middlewares:
-            return None
-        try:
-            plans = self._plans
-        except AttributeError:
-            plans = self._plans = {}
-        key = (return_type, id(field_details_list))
-        cached = plans.get(key)
+        return self._planned(return_type, field_details_list)[1]
+
+    def _planned(
+        self, return_type: GraphQLObjectType, field_details_list: Any
+    ) -> tuple[Any, Plan | None, bool]:
+        cached = self._plans.get((return_type, id(field_details_list)))
         if cached is not None:
-            return cached[1]
-        grouped, defer_usages, _ = self.collect_subfields(return_type, field_details_list)
-        deferred = defer_usages or any(
-            d.defer_usage is not None for group in grouped.values() for d in group
-        )
-        plan = None if deferred else plan_fields(return_type, grouped, self.schema.get_field)
-        # The field group is kept alive with its plan so that its id is not reused.
-        plans[key] = (field_details_list, plan)  # type: ignore[assignment]
-        return plan
+            return cached
+        middleware = self.middleware_manager
+        plan = None
+        if middleware is None or not middleware.middlewares:
+            grouped, defer_usages, _ = self.collect_subfields(return_type, field_details_list)
+            deferred = defer_usages or any(
+                d.defer_usage is not None for group in grouped.values() for d in group
+            )
+            if not deferred:
+                plan = plan_fields(return_type, grouped, self.schema.get_field)
+        entry = (field_details_list, plan, _leaves_only(plan))
+        self._plans[(return_type, id(field_details_list))] = entry
+        return entry
 
     def _run(
         self,
@@ -245,6 +266,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                             if is_awaitable(value):
                                 pending.append(name)
                             continue
+                self._fallbacks += 1
                 field_path = Path(path, name, parent_type.name)
                 value = self.execute_field(
                     parent_type, source, details, field_path, position_context
@@ -265,17 +287,31 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         """``value`` completed as the object ``step``'s field returns, as ``execute_field``
         completes a resolver's value: an error inside nulls the field, or propagates when
         the field is non-null."""
-        field_path = Path(path, step.response_name, parent_type.name)
         object_type: Any = step.object_type
+        _, plan, leaves_only = self._planned(object_type, step.details)
+        if leaves_only:
+            done = self._completed.get((id(value), id(step)))
+            if done is not None and done[0] is value:
+                return dict(done[1])
+        field_path = Path(path, step.response_name, parent_type.name)
+        fallbacks = self._fallbacks
+        completed: Any
         try:
-            completed = self.collect_and_execute_subfields(
-                object_type, step.details, field_path, value, None
-            )
+            if plan is None:
+                completed = super().collect_and_execute_subfields(
+                    object_type, step.details, field_path, value, None
+                )
+            else:
+                completed = self._run(plan, object_type, value, field_path, None)
         except Exception as raw_error:
             self._field_error(raw_error, step, field_path)
             return None
         if self.is_awaitable(completed):
             return self._settle_object(completed, step, field_path)
+        if leaves_only and self._fallbacks == fallbacks:  # every field answered by the plan
+            # Kept as it is: nothing changes an answer while the operation executes, and a
+            # later meeting gets a copy.
+            self._completed[(id(value), id(step))] = (value, completed)
         return completed
 
     async def _settle_object(self, completed: Any, step: Step, field_path: Path) -> Any:

@@ -346,14 +346,14 @@ def _restaurant_view(
     context: Context, found: model.Restaurant | None
 ) -> Annotated[Restaurant, strawberry.lazy("tablegraph.graphql.restaurant")] | None:
     """One GraphQL view per restaurant and request, however many bookings name it."""
-    from tablegraph.graphql.restaurant import Restaurant
-
     if found is None:
         return None
     views = context.views
     key = ("Restaurant", found.upstream, found.native_id)
     view = views.get(key)
     if view is None or view.m is not found:
+        from tablegraph.graphql.restaurant import Restaurant  # once per request and restaurant
+
         view = views[key] = Restaurant.of(found)
     return view
 
