@@ -30,6 +30,7 @@ connections are kept 5 s. Where the environment configures a proxy (``HTTP(S)_PR
 
 from __future__ import annotations
 
+import functools
 import ssl
 import urllib.request
 from typing import Any
@@ -68,7 +69,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 limit=self._max_connections,
                 limit_per_host=0,
                 keepalive_timeout=KEEPALIVE_SECONDS,
-                ssl=self._ssl or httpx.create_ssl_context(),
+                ssl=self._ssl or _certifi_context(),
             )
             session = aiohttp.ClientSession(
                 connector=connector,
@@ -118,6 +119,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+@functools.cache
+def _certifi_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's bundle; ``SSL_CERT_FILE``/``SSL_CERT_DIR``
+    honoured), built once per process: loading the bundle takes milliseconds."""
+    return httpx.create_ssl_context()
 
 
 def _httpx_error(exc: aiohttp.ClientError, request: httpx.Request) -> httpx.TransportError:
