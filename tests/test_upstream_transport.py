@@ -11,6 +11,7 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -258,3 +259,32 @@ async def test_certificates_are_verified(tmp_path: Path) -> None:
             assert (await http.get(f"https://127.0.0.1:{port}/x")).status_code == 200
     finally:
         await runner.cleanup()
+
+
+async def test_a_repeated_request_goes_where_httpx_sends_it(echo: str) -> None:
+    """The client keeps the absolute URL httpx builds per (path, params): the same request
+    again reuses it, other params get their own, a list among them is built each time."""
+    client = UpstreamClient("up", f"{echo}/api/v1")
+    path = "/restaurants/rst%2F1/reservations"
+    asked: list[dict[str, Any]] = [
+        {"date": "2026-12-03", "q": "a b"},
+        {"date": "2026-12-04", "q": "a b"},
+        {"date": "2026-12-03", "q": "a b"},
+        {"state": ["booked", "seated"]},
+        {"flag": True, "skip": None},
+    ]
+    try:
+        seen = [
+            (await client.request("GET", path, params=params)).json()["path_qs"] for params in asked
+        ]
+    finally:
+        await client.aclose()
+    base = "/api/v1/restaurants/rst%2F1/reservations"
+    assert seen == [
+        f"{base}?date=2026-12-03&q=a+b",
+        f"{base}?date=2026-12-04&q=a+b",
+        f"{base}?date=2026-12-03&q=a+b",
+        f"{base}?state=booked&state=seated",
+        f"{base}?flag=true",
+    ]
+    assert len(client._urls) == 3  # two days and the flag; the list was not kept
