@@ -228,7 +228,9 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             )
             context.settle_late(result.data)  # counters as of the end of the operation
             refused = context.cost_refusal is not None
-            return Answer(result, tuple(context.extra_errors), context.cost, refused, record)
+            # Shared: every request answered encodes the same rows; encoded once here.
+            data = None if key is None else encode.fragment(result.data)
+            return Answer(result, tuple(context.extra_errors), context.cost, refused, record, data)
 
         key = shared.key(context.identity, caller, query, operation, variables)
         try:
@@ -285,7 +287,8 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     gateway.metrics.request_done()
     # The document never executed (parse, validation, coercion or cost refusal).
     status = 200 if executed else _refused_status(media)
-    raw = encode.dumps(body)
+    shown = body if answer.data_json is None or not executed else {**body, "data": answer.data_json}
+    raw = encode.dumps(shown)
     if (
         document is not None
         and status == 200

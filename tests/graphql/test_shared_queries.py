@@ -158,3 +158,26 @@ async def test_each_joiner_is_charged_its_cost(env: Env) -> None:
         await served.close()
     assert served.shared.joined == 2
     assert sorted(a.status_code for a in answers) == [200, 200, 429]
+
+
+async def test_a_shared_answer_is_byte_for_byte_the_unshared_one(env: Env) -> None:
+    """The data encoded once for every request an execution answers is spliced in as the
+    same bytes an unshared answer has, and a reference answer keeps its ETag."""
+    shown: dict[bool, list[httpx.Response]] = {}
+    for share in (False, True):
+        served = await _serve(env, share=share)
+        try:
+            shown[share] = await _at_once(env, served, ["a"] * 3)
+            reference = {"query": workloads.reference(env).query}  # over GET: cacheable
+            for _ in range(2):  # the second time a known document: shareable
+                got = await served.http.get("/graphql", params=reference, headers=headers_of("a"))
+            shown[share].append(got)
+        finally:
+            await served.close()
+        assert served.shared.joined == (2 if share else 0)
+    for alone, shared in zip(shown[False], shown[True], strict=True):
+        assert alone.status_code == shared.status_code == 200
+        data_of = [r.content.split(b',"extensions":')[0] for r in (alone, shared)]
+        assert data_of[0] == data_of[1]
+        assert data_of[0].startswith(b'{"data":{') and len(data_of[0]) > 200
+    assert shown[False][-1].headers["ETag"] == shown[True][-1].headers["ETag"]

@@ -43,6 +43,9 @@ class Answer:
     #: The leader was over its cost budget: its answer is a refusal, not the query's.
     refused: bool
     upstreams: Provenance
+    #: ``result.data`` as JSON, encoded once for every request the execution answers (the
+    #: rows of a day are most of each answer's bytes); None where nothing is shared.
+    data_json: orjson.Fragment | None = None
 
 
 class SharedQueries:

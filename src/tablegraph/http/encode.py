@@ -19,3 +19,8 @@ def dumps(value: Any) -> bytes:
         return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:
         return json.dumps(value, default=str).encode()
+
+
+def fragment(value: Any) -> orjson.Fragment:
+    """``value`` encoded once, to be placed as it is inside ``dumps`` of a larger value."""
+    return orjson.Fragment(dumps(value))
