@@ -128,15 +128,13 @@ class Gateway:
         #: Booking and guest reads are never kept, only shared while in flight
         #: (``booking_list``, ``booking_batch``, ``guest_batch``).
         share = settings.share_reads_in_flight and not settings.naive
-        self.booking_lists: AsyncTTLCache[list[Booking]] | None = (
-            AsyncTTLCache(0.0, timer=timer) if share else None
-        )
-        self.booking_batches: AsyncTTLCache[Batch[Booking]] | None = (
-            AsyncTTLCache(0.0, timer=timer) if share else None
-        )
-        self.guest_batches: AsyncTTLCache[Batch[Guest]] | None = (
-            AsyncTTLCache(0.0, timer=timer) if share else None
-        )
+
+        def in_flight() -> AsyncTTLCache[Any] | None:
+            return AsyncTTLCache(0.0, timer=timer) if share else None
+
+        self.booking_lists: AsyncTTLCache[list[Booking]] | None = in_flight()
+        self.booking_batches: AsyncTTLCache[Batch[Booking]] | None = in_flight()
+        self.guest_batches: AsyncTTLCache[Batch[Guest]] | None = in_flight()
         self.idempotency: IdempotencyStore[Any] = IdempotencyStore(
             self.store, dump=dump_outcome, load=load_outcome
         )
@@ -391,17 +389,13 @@ class Gateway:
         """What a booking change of the restaurant on ``day`` makes stale here: its cached
         availability (the count returned), and the booking and guest reads in flight."""
 
-        def hit(key: Hashable) -> bool:
-            assert isinstance(key, tuple)
-            return (
-                key[0] == upstream
-                and (restaurant_id is None or key[1] == restaurant_id)
-                and (day is None or key[2] == day)
-            )
-
         def listed(key: Hashable) -> bool:
             assert isinstance(key, tuple)
             return key[0] == upstream and (restaurant_id is None or key[1] == restaurant_id)
+
+        def hit(key: Hashable) -> bool:
+            assert isinstance(key, tuple)
+            return listed(key) and (day is None or key[2] == day)
 
         if self.booking_lists is not None:
             self.booking_lists.invalidate(listed)
