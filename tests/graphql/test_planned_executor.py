@@ -27,9 +27,13 @@ class Inner:
     label: str | None
 
 
-@strawberry.type
-class Item:
+@strawberry.interface
+class Thing:
     id: strawberry.ID
+
+
+@strawberry.type
+class Item(Thing):  # an interface's type: graphql-core checks each value with is_type_of
     size: int
     name: str | None
     colour: Colour
@@ -66,10 +70,38 @@ def items() -> list[Item]:
 
 
 @strawberry.type
+class Shelf:
+    """Lists read from attributes: the planned executor completes them itself."""
+
+    items: list[Item]  # non-null items: one failing item nulls the whole list
+    loose: list[Item | None] | None  # nullable items: a failing item is null alone
+    sizes: list[int]  # one is no Int
+    names: list[str | None]
+    colours: list[Colour]
+    odd: list[Item] | None  # holds something that is no Item
+
+
+def shelf() -> Shelf:
+    held = items()
+    return Shelf(
+        items=held,
+        loose=[held[0], None, *held[1:]],
+        sizes=[item.size for item in held],
+        names=[item.name for item in held],
+        colours=[item.colour for item in held],
+        odd=[held[0], "no item"],  # type: ignore[list-item]
+    )
+
+
+@strawberry.type
 class Query:
     @strawberry.field
     def items(self) -> list[Item]:
         return items()
+
+    @strawberry.field
+    def shelf(self) -> Shelf:
+        return shelf()
 
     @strawberry.field
     async def strict(self) -> list[Item] | None:
@@ -125,6 +157,14 @@ QUERIES = [
     "{ items { id secret } }",
     "{ strict { id broken } }",  # a null in a non-null field nulls the item, then the list
     "{ items { id broken } }",  # ... and here the whole data, the list being non-null
+    # lists read from an attribute, completed by the plan
+    "{ shelf { items { id size name colour tags later inner { id label } } } }",
+    "{ shelf { loose { id broken later } names colours } }",  # item 4 is null; the rest stand
+    "{ shelf { items { id broken } } }",  # a non-null item fails: the shelf is null
+    "{ shelf { loose { id size } items { id } } }",  # item 3's size nulls item 3 only
+    "{ shelf { names sizes } }",  # 2**40 is no Int: the field fails, then the shelf
+    "{ shelf { colours odd { id } } }",  # no Item in the list: graphql-core reports it
+    "{ shelf { loose { id later secret } } }",  # a guarded field's refusal in each item
 ]
 
 
@@ -165,6 +205,34 @@ async def test_plain_scalars_are_not_executed_field_by_field() -> None:
     # one field with a resolver of each item.
     assert Plain.executed == 1 + 5 * 4
     assert Counting.executed == 1 + 5
+
+
+class CountingLists(PlannedExecutor):
+    lists = 0
+
+    def complete_list_value(self, *args: Any, **kwargs: Any) -> Any:
+        CountingLists.lists += 1
+        return super().complete_list_value(*args, **kwargs)
+
+
+async def test_lists_read_from_attributes_are_completed_by_the_plan() -> None:
+    query = "{ shelf { items { id tags computed } loose { id } names } }"
+    CountingLists.lists = 0
+    result = await schema(CountingLists).execute(query, context_value=Ctx())
+    assert result.errors is None and result.data is not None
+    assert [i["computed"] for i in result.data["shelf"]["items"]][:2] == [
+        "computed-i0",
+        "computed-i1",
+    ]
+    assert result.data["shelf"]["loose"][1] is None
+    # no list through graphql-core: items, loose, names, and each item's tags (scalars)...
+    assert CountingLists.lists == 0
+    # ... which completes each of them when it executes alone
+    CountingLists.lists = 0
+    await schema(type("Unplanned", (CountingLists,), {"_plan": lambda *a: None})).execute(
+        query, context_value=Ctx()
+    )
+    assert CountingLists.lists == 3 + 5
 
 
 # ---- objects answered at once (``now``), and completed once per request ------------------

@@ -13,6 +13,11 @@ already applied) and then, for every object of that selection:
   guard (``permissions.protect`` replaces the resolver of every gated field), whose type is
   a scalar or enum — is read with Strawberry's default resolver and coerced in place;
 - ``__typename`` is the type's name;
+- a *plain list* — a field with no resolver, as above, whose value is a ``list`` of an object
+  type's objects or of a scalar's values — is completed item by item right here: each
+  object through its own plan (what graphql-core's ``complete_list_value`` →
+  ``complete_value`` → ``complete_object_value`` does per item, minus the calls), each
+  scalar coerced in place;
 - every other field (resolvers, guarded fields, lists, nested objects) goes through
   graphql-core's own ``execute_field``, unchanged.
 
@@ -33,6 +38,7 @@ from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -46,7 +52,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from tablegraph.graphql.direct import LATER
 
 #: How a planned field is answered.
-LEAF, TYPENAME, EXECUTE, OBJECT = 0, 1, 2, 3
+LEAF, TYPENAME, EXECUTE, OBJECT, LIST = 0, 1, 2, 3, 4
 
 
 class Step(NamedTuple):
@@ -61,9 +67,12 @@ class Step(NamedTuple):
     coerce: Callable[[Any], Any] | None = None
     nullable: bool = True
     #: ``OBJECT``: ``read`` is the field's ``now(source, context)`` (``direct.py``), these the
-    #: object type it returns and the field's own type (non-null or not).
+    #: object type it returns and the field's own type (non-null or not). ``LIST``: ``read``
+    #: and ``attribute`` as for a leaf, the items' object type (or ``coerce``, for scalar
+    #: items), the field's own type, and whether an item may be null.
     object_type: GraphQLObjectType | None = None
     return_type: GraphQLOutputType | None = None
+    item_nullable: bool = True
 
 
 Plan = tuple[Step, ...]
@@ -96,6 +105,9 @@ def plan_fields(
                     coerce=_coercion(leaf),
                     nullable=nullable,
                 )
+            elif strawberry_field is not None and not any(d.node.directives for d in details):
+                # (a directive left on a list field after collection may be @stream)
+                step = _list_step(response_name, details, field_def.type, strawberry_field) or step
         elif field_def is not None and getattr(field_def.resolve, "now", None) is not None:
             object_type, nullable = _object(field_def.type)
             if object_type is not None:
@@ -110,6 +122,34 @@ def plan_fields(
                 )
         steps.append(step)
     return tuple(steps)
+
+
+def _list_step(
+    response_name: str, details: Any, gtype: GraphQLOutputType, strawberry_field: Any
+) -> Step | None:
+    """A ``LIST`` step for a list of objects of one object type or of one scalar, or None."""
+    nullable = not isinstance(gtype, GraphQLNonNull)
+    list_type = gtype if nullable else gtype.of_type  # type: ignore[union-attr]
+    if not isinstance(list_type, GraphQLList):
+        return None
+    item_type = list_type.of_type
+    item_nullable = not isinstance(item_type, GraphQLNonNull)
+    inner = item_type if item_nullable else item_type.of_type
+    object_type = inner if isinstance(inner, GraphQLObjectType) else None
+    if object_type is None and not is_leaf_type(inner):
+        return None  # a list of lists, or of an abstract type
+    return Step(
+        response_name,
+        LIST,
+        details,
+        read=strawberry_field.default_resolver,
+        attribute=strawberry_field.python_name,
+        coerce=None if object_type is not None else _coercion(inner),
+        nullable=nullable,
+        object_type=object_type,
+        return_type=gtype,
+        item_nullable=item_nullable,
+    )
 
 
 def _leaf(gtype: GraphQLOutputType) -> tuple[GraphQLLeafType | None, bool]:
@@ -235,7 +275,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         try:
             for step in plan:
-                name, kind, details, read, attribute, coerce, nullable, object_type, _ = step
+                name, kind, details, read, attribute, coerce, nullable, object_type, _, _ = step
                 if kind == LEAF:
                     try:
                         value = read(source, attribute)  # type: ignore[misc]
@@ -262,6 +302,21 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                         is_type_of: Any = object_type.is_type_of  # type: ignore[union-attr]
                         if is_type_of is None or is_type_of(value, None) is True:
                             value = self._object(step, parent_type, path, value)
+                            results[name] = value
+                            if is_awaitable(value):
+                                pending.append(name)
+                            continue
+                elif kind == LIST:
+                    try:
+                        value = read(source, attribute)  # type: ignore[misc]
+                    except Exception:  # execute_field reads it again and reports it
+                        value = Undefined
+                    if value is None and nullable:
+                        results[name] = None
+                        continue
+                    if type(value) is list:
+                        value = self._list(step, parent_type, path, value)
+                        if value is not Undefined:
                             results[name] = value
                             if is_awaitable(value):
                                 pending.append(name)
@@ -312,6 +367,99 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             # Kept as it is: nothing changes an answer while the operation executes, and a
             # later meeting gets a copy.
             self._completed[(id(value), id(step))] = (value, completed)
+        return completed
+
+    def _list(
+        self, step: Step, parent_type: GraphQLObjectType, path: Path, items: list[Any]
+    ) -> Any:
+        """``items`` completed as graphql-core completes a list field's value, or ``Undefined``
+        when one of them is not what the plan expects (the caller then hands the field to
+        ``execute_field``). An error inside an item nulls the item, or — when items are
+        non-null — propagates to the field, which it nulls or propagates in turn."""
+        object_type = step.object_type
+        item_nullable = step.item_nullable
+        if object_type is None:
+            return self._scalars(step, items)
+        is_type_of: Any = object_type.is_type_of
+        for item in items:
+            if item is None:
+                if not item_nullable:
+                    return Undefined
+            elif is_type_of is not None and is_type_of(item, None) is not True:
+                return Undefined
+        _, plan, _ = self._planned(object_type, step.details)
+        field_path = Path(path, step.response_name, parent_type.name)
+        item_type: Any = step.return_type
+        item_type = (
+            item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        ).of_type
+        completed: list[Any] = []
+        awaiting: list[int] = []
+        is_awaitable = self.is_awaitable
+        try:
+            for index, item in enumerate(items):
+                if item is None:
+                    completed.append(None)
+                    continue
+                item_path = Path(field_path, index, None)
+                try:
+                    if plan is None:
+                        done = super().collect_and_execute_subfields(
+                            object_type, step.details, item_path, item, None
+                        )
+                    else:
+                        done = self._run(plan, object_type, item, item_path, None)
+                except Exception as raw_error:  # raises again when items are non-null
+                    self.handle_field_error(raw_error, item_type, step.details, item_path)
+                    done = None
+                if is_awaitable(done):
+                    done = self._settle_item(done, item_type, step.details, item_path)
+                    awaiting.append(index)
+                completed.append(done)
+        except Exception as raw_error:
+            if awaiting:  # settle what other items started, as graphql-core does
+                self.settle_in_background([completed[index] for index in awaiting])
+            self._field_error(raw_error, step, field_path)
+            return None
+        if not awaiting:
+            return completed
+        return self._settle_object(self._await_items(completed, awaiting), step, field_path)
+
+    @staticmethod
+    def _scalars(step: Step, items: list[Any]) -> Any:
+        """Scalar items coerced, or ``Undefined`` if one is null where items are non-null or
+        does not coerce (graphql-core then reports it)."""
+        coerce: Any = step.coerce
+        out: list[Any] = []
+        try:
+            for item in items:
+                if item is None:
+                    if not step.item_nullable:
+                        return Undefined
+                    out.append(None)
+                    continue
+                coerced = coerce(item)
+                if coerced is None or coerced is Undefined:
+                    return Undefined
+                out.append(coerced)
+        except Exception:
+            return Undefined
+        return out
+
+    async def _settle_item(
+        self, completed: Any, item_type: Any, details: Any, item_path: Path
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, details, item_path)
+            return None
+
+    @staticmethod
+    async def _await_items(completed: list[Any], awaiting: list[int]) -> list[Any]:
+        settled = await gather_with_cancel(*(completed[index] for index in awaiting))
+        for index, value in zip(awaiting, settled, strict=True):
+            completed[index] = value
         return completed
 
     async def _settle_object(self, completed: Any, step: Step, field_path: Path) -> Any:
