@@ -39,6 +39,7 @@ async def _echo(request: web.Request) -> web.Response:
         "header_names": [k.decode().lower() for k, _ in request.raw_headers],
         "content_type": request.headers.get("Content-Type"),
         "authorization": request.headers.get("Authorization"),
+        "cookie": request.headers.get("Cookie"),
         "body": body.decode(),
     }
     if request.query.get("gzip"):
@@ -46,7 +47,10 @@ async def _echo(request: web.Request) -> web.Response:
             body=gzip.compress(orjson.dumps(seen)),
             headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
         )
-    return web.json_response(seen, status=int(request.query.get("status", "200")))
+    answer = web.json_response(seen, status=int(request.query.get("status", "200")))
+    if request.query.get("cookie"):  # as a real LibreBooking sets its PHP session
+        answer.set_cookie("PHPSESSID", request.query["cookie"], path="/")
+    return answer
 
 
 @pytest.fixture
@@ -288,3 +292,25 @@ async def test_a_repeated_request_goes_where_httpx_sends_it(echo: str) -> None:
         f"{base}?flag=true",
     ]
     assert len(client._urls) == 3  # two days and the flag; the list was not kept
+
+
+@pytest.mark.parametrize("proxy", [False, True])
+async def test_a_cookie_an_upstream_sets_is_never_sent_back(
+    echo: str, proxy: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One gateway client's upstream session must not ride on another's request; with
+    httpx's own transport (a proxy configured) as with aiohttp's."""
+    transport = httpx.AsyncHTTPTransport() if proxy else None
+    client = UpstreamClient("up", echo, transport=transport)
+    try:
+        first = await client.request("GET", "/a", params={"cookie": "one"})
+        second = await client.request("GET", "/b")
+        with pytest.raises(ValueError):
+            client._http.cookies = {"PHPSESSID": "x"}
+        client._http.cookies.set("PHPSESSID", "y")
+        third = await client.request("GET", "/c")
+    finally:
+        await client.aclose()
+    assert first.headers["Set-Cookie"].startswith("PHPSESSID=one")  # it was set...
+    assert [r.json()["cookie"] for r in (first, second, third)] == [None, None, None]
+    assert not client._http.cookies

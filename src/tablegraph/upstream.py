@@ -40,7 +40,7 @@ from tablegraph.errors import (
     UpstreamUnavailable,
 )
 from tablegraph.routes import route_template
-from tablegraph.upstream_transport import upstream_transport
+from tablegraph.upstream_transport import CookielessClient, upstream_transport
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ class UpstreamClient:
         #: Told of every exchange: upstream, method, route template, status, seconds.
         self.observer = observer
         self._sleep = sleep
-        self._http = httpx.AsyncClient(
+        self._http = CookielessClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(
