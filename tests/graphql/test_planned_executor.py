@@ -4,11 +4,12 @@ executes fewer fields doing it."""
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, NewType
 
 import pytest
 import strawberry
 from graphql import GraphQLObjectType
+from strawberry.schema.config import StrawberryConfig
 
 from tablegraph.auth.scopes import Scope
 from tablegraph.graphql.executor import PlannedExecutor
@@ -69,6 +70,15 @@ def items() -> list[Item]:
     return out
 
 
+# A scalar whose output coercion gives null for "none": graphql-core reports it.
+Odd = NewType("Odd", str)
+SCALARS = {
+    Odd: strawberry.scalar(
+        name="Odd", serialize=lambda v: None if v == "none" else v, parse_value=str
+    )
+}
+
+
 @strawberry.type
 class Shelf:
     """Lists read from attributes: the planned executor completes them itself."""
@@ -79,6 +89,7 @@ class Shelf:
     names: list[str | None]
     colours: list[Colour]
     odd: list[Item] | None  # holds something that is no Item
+    odds: list[Odd] | None  # one coerces to null
 
 
 def shelf() -> Shelf:
@@ -90,6 +101,7 @@ def shelf() -> Shelf:
         names=[item.name for item in held],
         colours=[item.colour for item in held],
         odd=[held[0], "no item"],  # type: ignore[list-item]
+        odds=["a", "none"],  # type: ignore[list-item]
     )
 
 
@@ -125,7 +137,11 @@ class Plain(strawberry.schema.schema.StrawberryGraphQLCoreExecutionContext):
 
 
 def schema(executor: type) -> strawberry.Schema:
-    built = strawberry.Schema(query=Query, execution_context_class=executor)
+    built = strawberry.Schema(
+        query=Query,
+        execution_context_class=executor,
+        config=StrawberryConfig(scalar_map=SCALARS),
+    )
     item = built._schema.type_map["Item"]
     assert isinstance(item, GraphQLObjectType)
     # Guarded as permissions.protect guards a field: a plain field no more.
@@ -165,6 +181,8 @@ QUERIES = [
     "{ shelf { names sizes } }",  # 2**40 is no Int: the field fails, then the shelf
     "{ shelf { colours odd { id } } }",  # no Item in the list: graphql-core reports it
     "{ shelf { loose { id later secret } } }",  # a guarded field's refusal in each item
+    "{ strict { id later } }",  # a resolver's list: completed by the plan as well
+    "{ shelf { odds names } }",  # a scalar coerced to null: the list is null, reported
 ]
 
 
@@ -208,31 +226,40 @@ async def test_plain_scalars_are_not_executed_field_by_field() -> None:
 
 
 class CountingLists(PlannedExecutor):
+    lists = 0  # lists graphql-core completed itself
+
+    def complete_iterable_value(self, *args: Any, **kwargs: Any) -> Any:
+        CountingLists.lists += 1
+        return super().complete_iterable_value(*args, **kwargs)
+
+
+class PlainLists(Plain):
     lists = 0
 
-    def complete_list_value(self, *args: Any, **kwargs: Any) -> Any:
-        CountingLists.lists += 1
-        return super().complete_list_value(*args, **kwargs)
+    def complete_iterable_value(self, *args: Any, **kwargs: Any) -> Any:
+        PlainLists.lists += 1
+        return super().complete_iterable_value(*args, **kwargs)
 
 
-async def test_lists_read_from_attributes_are_completed_by_the_plan() -> None:
-    query = "{ shelf { items { id tags computed } loose { id } names } }"
+async def test_lists_are_completed_by_the_plan_unless_an_item_is_unexpected() -> None:
+    query = "{ items { id tags } shelf { items { id tags computed } loose { id } names } }"
+    answers = []
+    for executor in (PlainLists, CountingLists):
+        executor.lists = 0
+        result = await schema(executor).execute(query, context_value=Ctx())
+        assert result.errors is None
+        answers.append(result.data)
+    assert answers[0] == answers[1]
+    # graphql-core: a resolver's list and each of its items' tags; the shelf's items, their
+    # tags, loose, names. The plan: none of them.
+    assert (PlainLists.lists, CountingLists.lists) == (1 + 5 + 1 + 5 + 1 + 1, 0)
+    # something that is no Item, an Int out of range: graphql-core completes (and reports)
     CountingLists.lists = 0
-    result = await schema(CountingLists).execute(query, context_value=Ctx())
-    assert result.errors is None and result.data is not None
-    assert [i["computed"] for i in result.data["shelf"]["items"]][:2] == [
-        "computed-i0",
-        "computed-i1",
-    ]
-    assert result.data["shelf"]["loose"][1] is None
-    # no list through graphql-core: items, loose, names, and each item's tags (scalars)...
-    assert CountingLists.lists == 0
-    # ... which completes each of them when it executes alone
-    CountingLists.lists = 0
-    await schema(type("Unplanned", (CountingLists,), {"_plan": lambda *a: None})).execute(
-        query, context_value=Ctx()
+    result = await schema(CountingLists).execute(
+        "{ shelf { odd { id } sizes } }", context_value=Ctx()
     )
-    assert CountingLists.lists == 3 + 5
+    assert CountingLists.lists == 2
+    assert result.data is None and len(result.errors or []) == 2
 
 
 # ---- objects answered at once (``now``), and completed once per request ------------------
