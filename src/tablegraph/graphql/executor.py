@@ -379,12 +379,9 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                     if is_awaitable(value):
                         pending.append(name)
         except Exception:
-            if pending:  # settle what other fields started, as graphql-core does
-                self.settle_in_background([results[name] for name in pending])
+            self._abandon(results, pending)
             raise
-        if not pending:
-            return results
-        return self._await_pending(results, pending)
+        return self._finish(results, pending)
 
     def _object(self, step: Step, parent_type: GraphQLObjectType, path: Path, value: Any) -> Any:
         """``value`` completed as the object ``step``'s field returns, as ``execute_field``
@@ -495,12 +492,9 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                     awaiting.append(index)
                 completed.append(done)
         except Exception:
-            if awaiting:  # settle what other items started, as graphql-core does
-                self.settle_in_background([completed[index] for index in awaiting])
+            self._abandon(completed, awaiting)
             raise
-        if not awaiting:
-            return completed
-        return self._await_items(completed, awaiting)
+        return self._finish(completed, awaiting)
 
     async def _settle_item(
         self, completed: Any, item_type: GraphQLOutputType, details: Any, item_path: Path
@@ -510,13 +504,6 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, item_type, details, item_path)
             return None
-
-    @staticmethod
-    async def _await_items(completed: list[Any], awaiting: list[int]) -> list[Any]:
-        settled = await gather_with_cancel(*(completed[index] for index in awaiting))
-        for index, value in zip(awaiting, settled, strict=True):
-            completed[index] = value
-        return completed
 
     async def _settle_object(self, completed: Any, step: Step, field_path: Path) -> Any:
         try:
@@ -529,11 +516,23 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         return_type: Any = step.return_type
         self.handle_field_error(raw_error, return_type, step.details, field_path)
 
+    def _abandon(self, results: Any, pending: list[Any]) -> None:
+        """What other fields or items started is settled in the background, as graphql-core
+        does when one of them raises."""
+        if pending:
+            self.settle_in_background([results[key] for key in pending])
+
+    def _finish(self, results: Any, pending: list[Any]) -> Any:
+        return self._await_pending(results, pending) if pending else results
+
     @staticmethod
-    async def _await_pending(results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
+    async def _await_pending(results: Any, pending: list[Any]) -> Any:
+        """``results`` (an object's fields, a list's items) with the awaitables at the keys
+        ``pending`` replaced by what they give."""
         if len(pending) == 1:
             results[pending[0]] = await results[pending[0]]
         else:
-            settled = await gather_with_cancel(*(results[name] for name in pending))
-            results.update(zip(pending, settled, strict=True))
+            settled = await gather_with_cancel(*(results[key] for key in pending))
+            for key, value in zip(pending, settled, strict=True):
+                results[key] = value
         return results
