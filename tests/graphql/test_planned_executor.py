@@ -72,7 +72,7 @@ def items() -> list[Item]:
 
 # A scalar whose output coercion gives null for "none": graphql-core reports it.
 Odd = NewType("Odd", str)
-SCALARS = {
+SCALARS: dict[object, Any] = {
     Odd: strawberry.scalar(
         name="Odd", serialize=lambda v: None if v == "none" else v, parse_value=str
     )
@@ -90,6 +90,7 @@ class Shelf:
     colours: list[Colour]
     odd: list[Item] | None  # holds something that is no Item
     odds: list[Odd] | None  # one coerces to null
+    empty: list[Item]
 
 
 def shelf() -> Shelf:
@@ -102,6 +103,7 @@ def shelf() -> Shelf:
         colours=[item.colour for item in held],
         odd=[held[0], "no item"],  # type: ignore[list-item]
         odds=["a", "none"],  # type: ignore[list-item]
+        empty=[],
     )
 
 
@@ -260,6 +262,26 @@ async def test_lists_are_completed_by_the_plan_unless_an_item_is_unexpected() ->
     )
     assert CountingLists.lists == 2
     assert result.data is None and len(result.errors or []) == 2
+
+
+class CountingPlans(PlannedExecutor):
+    items = 0
+
+    def _planned(self, return_type: Any, *args: Any) -> Any:
+        if return_type.name == "Item":
+            CountingPlans.items += 1
+        return super()._planned(return_type, *args)
+
+
+@pytest.mark.parametrize(("field", "plans"), [("empty", 0), ("items", 1)])
+async def test_an_empty_list_plans_nothing(field: str, plans: int) -> None:
+    CountingPlans.items = 0
+    result = await schema(CountingPlans).execute(
+        f"{{ shelf {{ {field} {{ id name }} }} }}", context_value=Ctx()
+    )
+    assert result.errors is None and result.data is not None
+    assert (result.data["shelf"][field] == []) is (field == "empty")
+    assert CountingPlans.items == plans
 
 
 # ---- objects answered at once (``now``), and completed once per request ------------------
