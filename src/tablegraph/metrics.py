@@ -10,7 +10,9 @@ instrument of the library:
 - copied in from what other parts already count (``sync``: cache hits and misses, breaker
   state and openings, rate budget left) before every scrape and, with many workers, at the end
   of every GraphQL request (``request_done``: a worker that is not scraped still reports) — by
-  increment for counters, so a process adds only what it counted itself.
+  increment for counters, so a process adds only what it counted itself; a series whose
+  source has not moved is not written again (with many workers a write is a locked write to
+  a shared file: writing every series after every request was ~8% of a worker's CPU).
 
 **Many workers** (``serve --workers N``): a scrape reaches one worker at random, so each worker
 keeps its series in prometheus-client's *multiprocess mode* — the supervisor
@@ -166,8 +168,10 @@ class Metrics:
         )
         self._operations = _Bounded(MAX_OPERATIONS)
         self._endpoints = _Bounded(MAX_ENDPOINTS)
-        #: What ``sync`` last copied from each source counter (name → value).
+        #: What ``sync`` last copied from each source counter (name → value), and last set
+        #: each gauge series to ((id of the gauge, labels) → value).
         self._copied: dict[tuple[str, str], int] = {}
+        self._gauged: dict[tuple[int, tuple[str, ...]], float] = {}
         #: One of several workers: every request ends with a ``sync``.
         self._shared = multiprocess_dir() is not None
         #: Caches of the HTTP application reported beside the gateway's (``queries``: the
@@ -198,14 +202,12 @@ class Metrics:
         """Copy in what the gateway's parts count themselves (this process's share)."""
         gateway = self._gateway
         for name, provider in gateway.providers.items():
-            self.circuit_open.labels(name).set(
-                int(provider.breaker.state is not CircuitState.CLOSED)
+            self._set(
+                self.circuit_open, (name,), int(provider.breaker.state is not CircuitState.CLOSED)
             )
-            self._add(
-                self.circuit_opened.labels(name), ("opened", name), provider.breaker.opened_count
-            )
+            self._add(self.circuit_opened, (name,), ("opened", name), provider.breaker.opened_count)
             for budget, left in provider.rate_budgets().items():
-                self.rate_budget.labels(name, budget).set(left)
+                self._set(self.rate_budget, (name, budget), left)
         caches: dict[str, AsyncTTLCache[Any]] = {
             "availability": gateway.availability,
             "restaurants": gateway.restaurant_lists,
@@ -224,8 +226,8 @@ class Metrics:
         if gateway.runtime.caches is not None:  # adapters' caches, "<upstream>.<what>"
             caches.update(gateway.runtime.caches.made)
         for cache_name, cache in caches.items():
-            self._add(self.cache_hits.labels(cache_name), ("hits", cache_name), cache.hits)
-            self._add(self.cache_misses.labels(cache_name), ("misses", cache_name), cache.misses)
+            self._add(self.cache_hits, (cache_name,), ("hits", cache_name), cache.hits)
+            self._add(self.cache_misses, (cache_name,), ("misses", cache_name), cache.misses)
 
         self._sync_events()
 
@@ -242,22 +244,36 @@ class Metrics:
             if stream[0] in leases:
                 leases[stream[0]] += 1
         for name in gateway.providers:  # every upstream: a gauge back at 0 must say so
-            self.event_subscribers.labels(name).set(subscribers[name])
-            self.poll_leases.labels(name).set(leases[name])
+            self._set(self.event_subscribers, (name,), subscribers[name])
+            self._set(self.poll_leases, (name,), leases[name])
         polled: dict[str, int] = {}
         for stream, count in pollers.polls.items():
             polled[stream[0]] = polled.get(stream[0], 0) + count
         for name, count in polled.items():
-            self._add(self.event_polls.labels(name), ("polls", name), count)
-        self._add(self.events_published.labels("published"), ("events", "published"), bus.published)
-        self._add(
-            self.events_published.labels("duplicate"), ("events", "duplicate"), bus.duplicates
-        )
+            self._add(self.event_polls, (name,), ("polls", name), count)
+        published = self.events_published
+        self._add(published, ("published",), ("events", "published"), bus.published)
+        self._add(published, ("duplicate",), ("events", "duplicate"), bus.duplicates)
 
-    def _add(self, counter: Counter, source: tuple[str, str], total: int) -> None:
-        before = self._copied.get(source, 0)
-        counter.inc(max(total - before, 0))  # inc(0) still creates the series
+    def _add(
+        self, counter: Counter, labels: tuple[str, ...], source: tuple[str, str], total: int
+    ) -> None:
+        """``counter{labels}`` grows by what ``source`` counted since the last sync; nothing is
+        written when that is nothing and the series exists (with many workers each write is
+        a locked write to a shared file, and ``sync`` ends every request)."""
+        before = self._copied.get(source)
+        if before == total:
+            return
+        counter.labels(*labels).inc(max(total - (before or 0), 0))  # inc(0) creates the series
         self._copied[source] = total
+
+    def _set(self, gauge: Gauge, labels: tuple[str, ...], value: float) -> None:
+        """``gauge{labels}`` set to ``value``, written only when it changed."""
+        key = (id(gauge), labels)
+        if self._gauged.get(key) == value:
+            return
+        gauge.labels(*labels).set(value)
+        self._gauged[key] = value
 
     def render(self) -> bytes:
         self.sync()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from tablegraph.gateway import Gateway
 from tablegraph.metrics import MAX_OPERATIONS, OTHER
@@ -137,3 +138,44 @@ async def test_rate_budget_left_per_resos_key(start_server: StartServer) -> None
     assert set(left) == {"key_copenhagen", "key_oslo"}
     sent = int(app[REQUEST_COUNTS]["*"])  # every one went through a key's governor
     assert sum(left.values()) == 2 * 50 - sent and sent >= 2
+
+
+async def test_a_sync_writes_only_what_changed(start_server: StartServer) -> None:
+    """With many workers every request ends with a ``sync``, and each write is a locked write
+    to a shared file: a sync writes a series only when its source moved (or is new)."""
+    app = resos.create_app(1)
+    (config,) = resos.demo_upstreams(await start_server(app))
+    gateway = Gateway(GatewaySettings(upstreams=(config,)))
+    await gateway.start()
+    metrics = gateway.metrics
+    written: list[tuple[str, ...]] = []
+    try:
+        metrics.sync()  # every series created
+        for family in (
+            metrics.cache_hits,
+            metrics.cache_misses,
+            metrics.circuit_open,
+            metrics.circuit_opened,
+            metrics.rate_budget,
+            metrics.event_subscribers,
+            metrics.poll_leases,
+            metrics.event_polls,
+            metrics.events_published,
+        ):
+            labels = family.labels
+
+            def spy(*values: str, _labels: Any = labels) -> Any:
+                written.append(values)
+                return _labels(*values)
+
+            family.labels = spy  # type: ignore[method-assign]
+        metrics.sync()
+        assert written == []  # nothing moved
+        gateway.availability.hits += 3
+        metrics.sync()
+        metrics.sync()
+        assert written == [("availability",)]
+        samples = _samples(metrics.render().decode())
+    finally:
+        await gateway.close()
+    assert _total(samples, "tablegraph_cache_hits_total", cache="availability") == 3
