@@ -30,8 +30,8 @@ connections are kept 5 s. Where the environment configures a proxy (``HTTP(S)_PR
 Upstream clients keep no cookies (``CookielessClient``): every provider authenticates by a
 header the adapter sets, and a cookie one answer sets (LibreBooking's PHP session, on every
 response of a real server) would otherwise ride on every later request of every gateway
-client to that upstream. httpx also spent ~0.2 ms per response offering each one to
-``http.cookiejar`` (a urllib request built per response), 4% of a small query's CPU.
+client to that upstream. (httpx no longer offers each response to ``http.cookiejar``
+either; py-spy put that at 4% of a small query, but an A/B showed no measurable effect.)
 """
 
 from __future__ import annotations
