@@ -374,3 +374,48 @@ async def test_runtime_caches_are_shared_by_name_and_follow_the_runtime_clock() 
 def test_gateway_errors_carry_no_raw_body() -> None:
     err = TABLE.error_for(_answer(400, {"errors": ["x"], "token": "sk_live"}), "up")
     assert isinstance(err, GatewayError) and "sk_live" not in err.message
+
+
+async def test_a_mapping_is_reused_only_while_the_body_is_byte_for_byte_the_same(
+    scripted: Scripted,
+) -> None:
+    client = UpstreamClient("up", scripted.url, auth=StaticAuth.bearer("k"))  # type: ignore[attr-defined]
+    caller = Caller(client, TABLE)
+    answers = Runtime().answers("up.rows")
+    built: list[object] = []
+
+    def build(decoded: object) -> tuple[object, ...]:
+        built.append(decoded)
+        return (decoded,)
+
+    async def get(day: str = "d1", key: str = "Europe/Oslo") -> tuple[object, ...]:
+        return await caller.mapped(
+            "/rows", params={"date": day}, answers=answers, key=key, build=build
+        )
+
+    scripted.script = [(200, {"rows": [1]}, {})] * 2 + [(200, {"rows": [1, 2]}, {})]
+    first = await get()
+    assert await get() is first  # the same bytes: the same models, nothing decoded
+    assert await get() == ({"rows": [1, 2]},)  # one byte changed: decoded and mapped again
+    assert len(built) == 2
+    # Another day, or the same bytes read under another time zone, is another mapping.
+    scripted.script = [(200, {"rows": [1, 2]}, {})] * 2
+    await get(day="d2")
+    await get(key="UTC")
+    assert len(built) == 4 and len(scripted.seen) == 5  # every read still went upstream
+
+    def broken(decoded: object) -> tuple[object, ...]:
+        raise ValueError("a row the mapping cannot read")
+
+    scripted.script = [(200, {"rows": [3]}, {})] * 2
+    for _ in range(2):  # a failed mapping is not kept
+        with pytest.raises(ValueError):
+            await caller.mapped(
+                "/rows", params={"date": "d3"}, answers=answers, key="", build=broken
+            )
+
+    answers.enabled = False  # the naive baseline: every answer mapped again
+    scripted.script = [(200, {"rows": [1, 2]}, {})] * 2
+    assert await get() is not await get()
+    assert len(built) == 6
+    await client.aclose()

@@ -103,6 +103,9 @@ class Gateway:
         if self.runtime.store is None:
             self.runtime.store = self.store
         self.runtime.calls = self.metrics  # a runtime reused after a restart: the new gateway's
+        assert self.runtime.caches is not None
+        # The naive baseline keeps nothing: every answer is decoded and mapped again.
+        self.runtime.caches.keep_answers = not settings.naive
         #: Tells this gateway's own invalidation messages from other workers'.
         self.instance = uuid.uuid4().hex
         self._listener: asyncio.Task[None] | None = None

@@ -35,7 +35,7 @@ are counted as ``other``, so a client inventing operation names cannot grow the 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -55,6 +55,13 @@ MAX_ENDPOINTS = 50
 OTHER = "other"
 #: Store operations take a fraction of a millisecond (memory) to tens (Redis across a network).
 STORE_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+
+class _Counted(Protocol):
+    """A cache's own counts (``AsyncTTLCache``, ``MappedAnswers``)."""
+
+    hits: int
+    misses: int
 
 
 class _Bounded:
@@ -208,7 +215,7 @@ class Metrics:
             self._add(self.circuit_opened, (name,), ("opened", name), provider.breaker.opened_count)
             for budget, left in provider.rate_budgets().items():
                 self._set(self.rate_budget, (name, budget), left)
-        caches: dict[str, AsyncTTLCache[Any]] = {
+        caches: dict[str, _Counted] = {
             "availability": gateway.availability,
             "restaurants": gateway.restaurant_lists,
             "opening_hours": gateway.opening,
@@ -225,6 +232,8 @@ class Metrics:
         caches.update(self.app_caches)
         if gateway.runtime.caches is not None:  # adapters' caches, "<upstream>.<what>"
             caches.update(gateway.runtime.caches.made)
+            # hits: an answer's mapping reused (its body unchanged); misses: mapped.
+            caches.update(gateway.runtime.caches.mapped)
         for cache_name, cache in caches.items():
             self._add(self.cache_hits, (cache_name,), ("hits", cache_name), cache.hits)
             self._add(self.cache_misses, (cache_name,), ("misses", cache_name), cache.misses)

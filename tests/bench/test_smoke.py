@@ -234,11 +234,33 @@ async def test_the_naive_setting_shares_nothing(env: Env) -> None:
         env.set_latency(100)
         await _concurrently(http, workloads.dashboard_one(env), 3)
         reads = env.counts()["vardvik"]
+        mapped = runner.app[GATEWAY].runtime.caches.mapped
     finally:
         env.set_latency(0)
         await http.aclose()
         await runner.cleanup()
     assert reads >= 3 * MINIMUM["dashboard_one"]["vardvik"]
+    # and maps every answer again, unchanged or not
+    assert sum(m.hits for m in mapped.values()) == 0
+    assert sum(m.misses for m in mapped.values()) >= 3
+
+
+async def test_an_unchanged_answer_is_mapped_once(env: Env) -> None:
+    """Polling a day: every poll reads the upstream, but an answer byte-for-byte the same as
+    the last one is not decoded and mapped again (``/metrics`` counts the reuse)."""
+    runner, http = await _gateway(env)
+    request = workloads.dashboard_one(env)
+    try:
+        answers = [await _post(http, request) for _ in range(3)]
+        reads = env.counts()["vardvik"]
+        metrics = (await http.get("/metrics")).text
+    finally:
+        await http.aclose()
+        await runner.cleanup()
+    assert reads == 3 * MINIMUM["dashboard_one"]["vardvik"]
+    assert answers[0] == answers[1] == answers[2]
+    assert 'tablegraph_cache_hits_total{cache="vardvik-berlin.reservation-lists"} 2.0' in metrics
+    assert 'tablegraph_cache_misses_total{cache="vardvik-berlin.reservation-lists"} 1.0' in metrics
 
 
 DAY = """

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from tablegraph.errors import BookingRejected, UpstreamAuthError
-from tablegraph.model import GuestData, NewBooking
+from tablegraph.model import BookingQuery, GuestData, NewBooking
 from tablegraph.providers.vardvik import VardvikProvider
 from tablegraph.settings import Secret
 from tablegraph.simulators.common import REQUEST_COUNTS
@@ -120,3 +120,32 @@ async def test_a_webhook_with_a_malformed_url_is_logged_as_failed(berlin) -> Non
     await provider.send_test_webhook(restaurant.native_id, "reservation.created")
     await state.drain_webhooks()
     assert [d["status"] for d in state.deliveries] == ["failed"]
+
+
+async def test_a_polled_day_is_read_each_time_and_mapped_again_only_when_changed(berlin) -> None:
+    app, _config, make = berlin
+    provider = make()
+    restaurant = (await provider.list_restaurants())[0]
+    day = _next_wednesday()
+    slots = await provider.get_availability(restaurant.native_id, day, 2)
+    start = slots[0].start.replace(hour=0, minute=0)
+    query = BookingQuery(restaurant.native_id, start, start + timedelta(days=1))
+    await provider.create_booking(
+        NewBooking(restaurant.native_id, slots[0].start, 2, GuestData("A", "B", "a@b.c"), "k-p1")
+    )
+    counts = app[REQUEST_COUNTS]
+    lists = "GET /api/v1/restaurants/{restaurantId}/reservations"
+    first = await provider.list_bookings(query)
+    again = await provider.list_bookings(query)
+    assert counts[lists] == 2  # every poll goes upstream
+    assert [b.native_id for b in first] == [b.native_id for b in again] != []
+    assert all(x is y for x, y in zip(first, again, strict=True))  # the same answer: reused
+    answers = provider.runtime.answers(f"{provider.name}.reservation-lists")
+    assert (answers.hits, answers.misses) == (1, 1)
+
+    await provider.create_booking(
+        NewBooking(restaurant.native_id, slots[-1].start, 2, GuestData("C", "D", "c@d.e"), "k-p2")
+    )
+    changed = await provider.list_bookings(query)
+    assert len(changed) == len(first) + 1  # a changed answer is mapped again, never stale
+    assert answers.misses == 2

@@ -2,6 +2,8 @@
 
 - ``calls.Caller`` — call the provider through its ``UpstreamClient`` and map refusals
   through the provider's declared ``errors.ErrorTable``;
+- ``answers.MappedAnswers`` (through ``Caller.mapped``) — an answer's mapping reused while
+  the upstream sends the same bytes (a polled day's list);
 - ``batch.batch_by_key`` — batch-shaped reads from single-item endpoints, bounded and
   de-duplicated, results in key order (``Batch[T]``);
 - ``paging.offset_pages`` — every row of an offset-paged list;

@@ -7,15 +7,18 @@ decoded here, so no adapter repeats the call-check-decode dance.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from tablegraph.errors import UpstreamBadResponse
+from tablegraph.providers.kit.answers import MappedAnswers
 from tablegraph.providers.kit.errors import ErrorTable
 from tablegraph.upstream import UpstreamClient, json_body
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -68,6 +71,25 @@ class Caller:
             method, path, params=params, json=json, headers=headers, idempotent=idempotent
         )
         return json_body(response, self.name)
+
+    async def mapped(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any],
+        answers: MappedAnswers[T],
+        key: Hashable,
+        build: Callable[[Any], T],
+    ) -> T:
+        """``build(decoded JSON)`` of a successful GET, reused from ``answers`` while the
+        body is byte-for-byte the one it was built from (``answers.py``). ``key`` names
+        whatever else ``build`` reads (a time zone); the path and parameters are added."""
+        response = await self.response("GET", path, params=params)
+        return answers.mapped(
+            (path, tuple(sorted(params.items())), key),
+            response.content,
+            lambda: build(json_body(response, self.name)),
+        )
 
     async def optional_json(
         self,

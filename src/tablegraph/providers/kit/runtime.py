@@ -17,6 +17,7 @@ from typing import TypeVar
 import httpx
 
 from tablegraph.cache import AsyncTTLCache
+from tablegraph.providers.kit.answers import MappedAnswers
 from tablegraph.stores.base import Store
 from tablegraph.tokenstore import TokenStore
 from tablegraph.upstream import CallObserver
@@ -40,6 +41,10 @@ class Caches:
 
     timer: Callable[[], float] = time.monotonic
     made: dict[str, AsyncTTLCache[object]] = field(default_factory=dict)
+    #: ``answers``: mappings kept by body, per name. ``keep_answers`` off (the naive
+    #: baseline) maps every answer again.
+    mapped: dict[str, MappedAnswers[object]] = field(default_factory=dict)
+    keep_answers: bool = True
 
     def get(self, name: str, ttl: float, *, stale_ttl: float = 0.0) -> AsyncTTLCache[V]:
         """The cache called ``name`` (``"<upstream>.<what>"``), made on first use."""
@@ -48,6 +53,14 @@ class Caches:
             cache = AsyncTTLCache(ttl, timer=self.timer, stale_ttl=stale_ttl)
             self.made[name] = cache
         return cache  # type: ignore[return-value]
+
+    def answers(self, name: str) -> MappedAnswers[V]:
+        """The ``MappedAnswers`` called ``name`` (``"<upstream>.<what>"``), made on first use."""
+        kept = self.mapped.get(name)
+        if kept is None:
+            kept = self.mapped[name] = MappedAnswers()
+        kept.enabled = self.keep_answers
+        return kept  # type: ignore[return-value]
 
     def invalidate(self, prefix: str, predicate: Callable[[Hashable], bool] | None = None) -> int:
         """Drop entries of every cache whose name starts with ``prefix``."""
@@ -83,3 +96,7 @@ class Runtime:
     def cache(self, name: str, ttl: float, *, stale_ttl: float = 0.0) -> AsyncTTLCache[V]:
         assert self.caches is not None
         return self.caches.get(name, ttl, stale_ttl=stale_ttl)
+
+    def answers(self, name: str) -> MappedAnswers[V]:
+        assert self.caches is not None
+        return self.caches.answers(name)

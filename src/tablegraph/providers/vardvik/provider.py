@@ -62,6 +62,7 @@ from tablegraph.providers.kit import (
     webhooks,
 )
 from tablegraph.providers.kit import ids as composite
+from tablegraph.providers.kit.answers import MappedAnswers
 from tablegraph.providers.vardvik import mapping
 from tablegraph.providers.vardvik.auth import api_key_auth
 from tablegraph.providers.vardvik.errors import ERRORS
@@ -170,16 +171,15 @@ class VardvikProvider(Provider):
         tz = await self._zone_of(query.restaurant_id)
         days = _local_days(query.start, query.end, tz)
 
-        async def day_rows(day: date) -> list[RawReservation]:
-            return await self._list_day(rid, loc, day)
+        async def day_rows(day: date) -> tuple[Booking, ...]:
+            return await self._list_day(rid, loc, day, tz)
 
         pages = _whole(
             await batch_by_key(days, day_rows), "the reservation list of a day", self.name
         )
         start, end = query.start.astimezone(UTC), query.end.astimezone(UTC)
         seen: dict[str, Booking] = {}
-        for raw in (r for page in pages for r in page):
-            booking = mapping.to_booking(raw, tz, self.name)
+        for booking in (b for page in pages for b in page):
             if start <= booking.start.astimezone(UTC) < end:
                 seen[booking.native_id] = booking
         out = [
@@ -190,24 +190,30 @@ class VardvikProvider(Provider):
         ]
         return sorted(out, key=lambda b: (b.start.astimezone(UTC), b.native_id))
 
-    async def _list_day(self, rid: str, loc: str, day: date) -> list[RawReservation]:
+    async def _list_day(self, rid: str, loc: str, day: date, tz: str) -> tuple[Booking, ...]:
+        """A day's reservations, mapped; the mapping of an unchanged answer is reused
+        (``kit.answers``: a polled day is usually answered with the same bytes)."""
         path = f"/restaurants/{rid}/reservations"
         params = {"locationId": loc, "date": day.isoformat()}
-        page: RawReservationList = await self.api.json("GET", path, params=params)
-        rows = page.get("reservations", [])
-        if len(rows) < LIST_CAP:
-            return rows
+        answers: MappedAnswers[tuple[Booking, ...]] = self.runtime.answers(
+            f"{self.name}.reservation-lists"
+        )
+
+        def rows(page: RawReservationList) -> tuple[Booking, ...]:
+            return tuple(mapping.to_booking(r, tz, self.name) for r in page.get("reservations", []))
+
+        listed = await self.api.mapped(path, params=params, answers=answers, key=tz, build=rows)
+        if len(listed) < LIST_CAP:
+            return listed
 
         # The list is capped without paging: narrow by status, one call each.
-        async def with_status(status: str) -> list[RawReservation]:
-            narrowed: RawReservationList = await self.api.json(
-                "GET", path, params={**params, "status": status}
-            )
-            return narrowed.get("reservations", [])
+        async def with_status(status: str) -> tuple[Booking, ...]:
+            narrowed = {**params, "status": status}
+            return await self.api.mapped(path, params=narrowed, answers=answers, key=tz, build=rows)
 
         batch = await batch_by_key(list(mapping.STATUSES), with_status)
         pages = _whole(batch, "the reservation list of a day", self.name)
-        return [r for p in pages for r in p]
+        return tuple(b for p in pages for b in p)
 
     async def get_bookings(self, ids: Sequence[str]) -> Batch[Booking]:
         return await batch_by_key(ids, self._get_booking)
