@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from collections.abc import Awaitable, Callable
 
@@ -236,6 +237,37 @@ async def test_retries_stop_when_the_backoff_would_cross_the_deadline(upstream: 
             response_or_error = exc
     assert isinstance(response_or_error, UpstreamUnavailable)
     assert all(w < 1.0 for w in waits), waits
+    await client.aclose()
+
+
+@pytest.mark.parametrize("broken", ["unreachable", "503"])
+async def test_a_deadline_that_runs_out_while_retrying_reports_the_upstreams_failure(
+    upstream: Upstream, broken: str
+) -> None:
+    """A busy event loop wakes a retry's backoff late, past the request's deadline: the call
+    ends, and says what the upstream did (unreachable, a 5xx), not a bare timeout hiding it
+    (the chaos matrix's reset upstream read as ``UPSTREAM_TIMEOUT`` on a loaded CI box)."""
+    if broken == "unreachable":
+        with socket.socket() as probe:  # a loopback port nobody listens on: refused
+            probe.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    else:
+        upstream.status = 503
+        url = upstream.url  # type: ignore[attr-defined]
+
+    async def overslept(seconds: float) -> None:
+        # the backoff's wake-up arrives after the deadline (same task: the same context)
+        deadline._deadline.set(time.monotonic() - 0.001)
+
+    client = UpstreamClient("up", url, retry=RetryPolicy(attempts=3), sleep=overslept)
+    with deadline.scope(5.0), pytest.raises(UpstreamUnavailable) as caught:
+        await client.request("GET", "/x")
+    assert caught.value.code == "UPSTREAM_UNAVAILABLE"
+    # A write: refused connections sent nothing (a plain failure); a 5xx may have been
+    # applied, and the call still says so.
+    expected = UpstreamUnavailable if broken == "unreachable" else OutcomeUnknown
+    with deadline.scope(5.0), pytest.raises(expected):
+        await client.request("POST", "/x", json={}, idempotent=True)
     await client.aclose()
 
 

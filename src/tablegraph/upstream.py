@@ -112,6 +112,10 @@ class _Call:
     #: The absolute URL httpx builds for the path and params (``UpstreamClient._target``),
     #: else the path, with ``kwargs["params"]`` for httpx to add.
     target: httpx.URL | str = ""
+    #: What the upstream last did wrong before a retry (unreachable, a 5xx): reported when
+    #: the request's deadline runs out while retrying, instead of a bare timeout that would
+    #: hide it (a reset upstream retried under load read as "timed out").
+    failure: GatewayError | None = None
 
     @property
     def read(self) -> bool:
@@ -272,9 +276,11 @@ class UpstreamClient:
                 sent.update(auth_headers)
             if self.breaker is not None:
                 self.breaker.admit()
-        except GatewayError:
+        except GatewayError as exc:
             if call.uncertain:  # an earlier attempt may have landed
                 raise self._unknown(call.method) from None
+            if call.failure is not None and exc.details.get("deadlineExceeded"):
+                raise call.failure from None
             raise
         return sent, auth_headers
 
@@ -287,6 +293,9 @@ class UpstreamClient:
             return
         if call.uncertain:
             raise self._unknown(call.method) from None
+        left = deadline.remaining()
+        if call.failure is not None and left is not None and left <= 0:
+            raise call.failure from None  # the deadline ran out retrying that failure
         raise UpstreamTimeout(f"{self.name} timed out", upstream=self.name) from None
 
     async def _after_transport_error(self, call: _Call, exc: httpx.TransportError) -> None:
@@ -296,11 +305,12 @@ class UpstreamClient:
         never_sent = isinstance(exc, httpx.ConnectError)
         call.uncertain = call.uncertain or (not never_sent and not call.read)
         may_retry = (call.retryable or never_sent) and call.attempt < call.attempts
+        call.failure = UpstreamUnavailable(f"{self.name} is unreachable", upstream=self.name)
         if may_retry and await self._backoff(call.attempt):
             return
         if call.uncertain:
             raise self._unknown(call.method) from None
-        raise UpstreamUnavailable(f"{self.name} is unreachable", upstream=self.name) from None
+        raise call.failure from None
 
     async def _replay_after_auth(
         self, call: _Call, response: httpx.Response, auth_headers: Mapping[str, str]
@@ -321,6 +331,8 @@ class UpstreamClient:
         """True to retry; False to hand the response to the adapter; raises to end."""
         status = response.status_code
         call.uncertain = call.uncertain or (status >= 500 and not call.read)
+        if status >= 500:
+            call.failure = UpstreamUnavailable(f"{self.name} answered {status}", upstream=self.name)
         if status == 429:
             return await self._after_rate_limit(call, response)
         if (
