@@ -142,7 +142,10 @@ async def test_different_upstreams_are_fetched_at_once(env: Env) -> None:
     assert {kind for _s, _e, kind in intervals} == set(env.upstreams)
     # Every request started before any of them ended: all four were in flight together.
     assert max(s for s, _e, _k in intervals) < min(e for _s, e, _k in intervals), intervals
-    assert took < 0.6, f"{took:.2f}s for four upstreams at 200 ms"
+    # One after another, the query would take more than the sum of the upstreams' own times
+    # (0.8 s and more); measured against that sum, a loaded machine slows both sides alike.
+    one_after_another = sum(e - s for s, e, _k in intervals)
+    assert took < one_after_another, f"{took:.2f}s, the upstreams {one_after_another:.2f}s"
 
 
 NAMES_AND_EMAIL = """
