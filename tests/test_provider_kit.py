@@ -46,6 +46,7 @@ from tablegraph.providers.kit import (
     offset_pages,
     webhooks,
 )
+from tablegraph.providers.kit.answers import MappedAnswers
 from tablegraph.settings import ConfigError
 from tablegraph.upstream import RetryPolicy, UpstreamClient
 
@@ -419,3 +420,23 @@ async def test_a_mapping_is_reused_only_while_the_body_is_byte_for_byte_the_same
     assert await get() is not await get()
     assert len(built) == 6
     await client.aclose()
+
+
+def test_mapped_answers_are_bounded_by_size_least_recently_used_first() -> None:
+    answers: MappedAnswers[str] = MappedAnswers(max_bytes=5 * 30 + 2)  # two 10-byte bodies
+    body = b"0123456789"
+    built: list[str] = []
+
+    def build(name: str) -> Callable[[], str]:
+        return lambda: built.append(name) or name
+
+    for key in ("a", "b", "a", "c"):  # c pushes out b, the least recently used
+        answers.mapped(key, body, build(key))
+    answers.mapped("a", body, build("a"))
+    answers.mapped("b", body, build("b"))
+    assert built == ["a", "b", "c", "b"]
+    # A body too large for the bound is mapped, and not kept (never an error).
+    huge = b"x" * 100
+    assert answers.mapped("h", huge, build("h")) == "h"
+    assert answers.mapped("h", huge, build("h")) == "h"
+    assert built[-2:] == ["h", "h"]
