@@ -560,3 +560,32 @@ async def test_a_refused_create_is_reported_as_refused_and_never_sent_again(serv
     assert (info.value.code, info.value.message) == ("REJECTED", "Bad Request")
     assert app[REQUEST_COUNTS]["POST /v1/bookings"] == 1  # refused: not sent again
     assert len(state.restaurant(COPENHAGEN_ID).bookings) == before
+
+
+async def test_a_polled_day_is_read_each_time_and_mapped_again_only_when_changed(
+    serve, fake
+) -> None:
+    app, state, provider = await serve()
+    start, end = local_day_bounds(DAY, "Europe/Copenhagen")
+    query = BookingQuery(COPENHAGEN_ID, start, end)
+    first = await provider.list_bookings(query)
+    again = await provider.list_bookings(query)
+    assert app[REQUEST_COUNTS]["GET /v1/bookings"] == 2  # every poll goes upstream
+    assert [b.native_id for b in first] == [b.native_id for b in again] != []
+    assert all(x is y for x, y in zip(first, again, strict=True))  # the same answer: reused
+    answers = provider.runtime.answers(f"{provider.name}.booking-lists")
+    assert (answers.hits, answers.misses) == (1, 1)
+
+    state.add_booking(
+        state.restaurant(COPENHAGEN_ID),
+        {
+            "date": DAY.isoformat(),
+            "time": "13:00",
+            "people": 3,
+            "status": "approved",
+            "guest": {"name": "New"},
+        },
+    )
+    changed = await provider.list_bookings(query)
+    assert len(changed) == len(first) + 1  # a changed answer is mapped again, never stale
+    assert answers.misses == 2

@@ -6,11 +6,13 @@ checks the shape of what came back; none maps to the model.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from tablegraph.errors import UpstreamBadResponse
 from tablegraph.providers.kit import Caller, Page, offset_pages
+from tablegraph.providers.kit.answers import MappedAnswers
 from tablegraph.providers.resos.payloads import (
     RawBooking,
     RawOpeningHour,
@@ -25,6 +27,7 @@ PAGE = 100
 #: A guard against a list that never ends: 200 pages.
 MAX_ROWS = 200 * PAGE
 _RESOS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+T = TypeVar("T")
 
 
 def is_booking_id(value: str) -> bool:
@@ -73,7 +76,22 @@ async def bookings_page(
     newest_first: bool = False,
 ) -> Page[RawBooking]:
     """One page of the bookings in [start, end] (resOS' bounds)."""
-    params = {
+    params = _page_params(start, end, offset, limit, custom_query, newest_first)
+    rows = await api.json("GET", "/bookings", params=params)
+    if not isinstance(rows, list):
+        raise _bad(api, "bookings that are not a list")
+    return Page(rows)
+
+
+def _page_params(
+    start: datetime,
+    end: datetime,
+    offset: int,
+    limit: int,
+    custom_query: str | None,
+    newest_first: bool,
+) -> dict[str, Any]:
+    return {
         "fromDateTime": format_utc_millis(start),
         "toDateTime": format_utc_millis(end),
         "sort": "dateTime:-1,_id:1" if newest_first else "dateTime:1,_id:1",
@@ -81,10 +99,6 @@ async def bookings_page(
         "skip": offset,
         "limit": limit,
     }
-    rows = await api.json("GET", "/bookings", params=params)
-    if not isinstance(rows, list):
-        raise _bad(api, "bookings that are not a list")
-    return Page(rows)
 
 
 async def bookings(
@@ -98,18 +112,54 @@ async def bookings(
     return await offset_pages(page, page_size=PAGE, max_rows=MAX_ROWS)
 
 
+#: A page's rows by ``_id``, mapped; None for a row without one (kept, so the page's length
+#: still tells whether it was the last).
+MappedRows = tuple[tuple[str, T] | None, ...]
+
+
 async def bookings_in_windows(
-    api: Caller, start: datetime, end: datetime, custom_query: str | None, window_days: int
-) -> list[RawBooking]:
-    """A long range in windows of ``window_days``; deduplicated by ``_id``."""
-    seen: dict[str, RawBooking] = {}
+    api: Caller,
+    start: datetime,
+    end: datetime,
+    custom_query: str | None,
+    window_days: int,
+    *,
+    row: Callable[[RawBooking], T],
+    answers: MappedAnswers[MappedRows[T]],
+    key: Hashable,
+) -> list[T]:
+    """A long range in windows of ``window_days``, each row mapped by ``row`` (the adapter's
+    mapping, with whatever it reads named by ``key``; a page's body unchanged since the last
+    read is not mapped again: ``kit.answers``); deduplicated by ``_id``."""
+
+    def mapped(rows: Any) -> MappedRows[T]:
+        if not isinstance(rows, list):
+            raise _bad(api, "bookings that are not a list")
+        return tuple(
+            (raw["_id"], row(cast(RawBooking, raw)))
+            if isinstance(raw, dict) and raw.get("_id")
+            else None
+            for raw in rows
+        )
+
+    def window_of(lower: datetime, upper: datetime) -> Callable[[int, int], Awaitable[Page[Any]]]:
+        async def page(offset: int, limit: int) -> Page[Any]:
+            params = _page_params(lower, upper, offset, limit, custom_query, False)
+            found = await api.mapped(
+                "/bookings", params=params, answers=answers, key=key, build=mapped
+            )
+            return Page(list(found))
+
+        return page
+
+    seen: dict[str, T] = {}
     window = timedelta(days=window_days)
     cursor = start
     while cursor < end:
         upper = min(end, cursor + window)
-        for raw in await bookings(api, cursor, upper, custom_query):
-            if isinstance(raw, dict) and raw.get("_id"):
-                seen.setdefault(raw["_id"], raw)
+        for item in await offset_pages(window_of(cursor, upper), page_size=PAGE, max_rows=MAX_ROWS):
+            if item is not None:
+                seen.setdefault(item[0], item[1])
         cursor = upper
     return list(seen.values())
 

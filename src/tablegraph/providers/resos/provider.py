@@ -320,15 +320,18 @@ class ResosProvider(Provider):
             if guest is None or guest[0] != r.id:
                 return []
             identity = guest[1]
-        raws = await api.bookings_in_windows(
+        listed = await api.bookings_in_windows(
             self._api(r),
             query.start,
             query.end,
             booking_filter(query, identity),
             self.options.list_window_days,
+            row=lambda raw: self._map(r, raw),
+            answers=self.runtime.answers(f"{self.name}.booking-lists"),
+            key=(r.id, r.timezone),
         )
         # Never trust the server-side filter: every condition is checked again.
-        bookings = [b for b in (self._map(r, raw) for raw in raws) if booking_hit(query, b)]
+        bookings = [b for b in listed if booking_hit(query, b)]
         return sorted(bookings, key=lambda b: (b.start, b.native_id))
 
     async def _booking(self, native_id: str) -> Booking:
