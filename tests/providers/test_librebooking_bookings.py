@@ -276,3 +276,27 @@ async def test_move_to_another_table_and_out_of_scope_bookings(make_rig: MakeRig
     # A reservation on schedule 1, which this upstream does not expose, reads as not found.
     other = rig.state.add_reservation(1, _at(12), _at(13), title="Elsewhere for 2")
     assert await rig.provider.get_bookings([other.ref]) == [None]
+
+
+async def test_a_polled_day_is_read_each_time_and_mapped_again_only_when_changed(
+    make_rig: MakeRig,
+) -> None:
+    rig = await make_rig(setup=_evening, schedule_ids=["3"])
+    await rig.provider.create_booking(_request(_at(19), 2))
+    start, end = local_day_bounds(DAY, "America/New_York")
+    query = BookingQuery("3", start, end)
+    route = f"GET {PREFIX}/Reservations/"
+    before = rig.counts[route]
+    first = await rig.provider.list_bookings(query)
+    again = await rig.provider.list_bookings(query)
+    assert rig.counts[route] == before + 2  # every poll goes upstream
+    assert [b.native_id for b in first] == [b.native_id for b in again] != []
+    assert all(x is y for x, y in zip(first, again, strict=True))  # the same answer: reused
+    answers = rig.provider.runtime.answers(f"{rig.provider.name}.reservation-lists")
+    assert answers.hits >= 1
+
+    misses = answers.misses
+    await rig.provider.create_booking(_request(_at(20), 4, key="k-2"))
+    changed = await rig.provider.list_bookings(query)
+    assert len(changed) == len(first) + 1  # a changed answer is mapped again, never stale
+    assert answers.misses == misses + 1

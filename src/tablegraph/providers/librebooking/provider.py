@@ -277,30 +277,32 @@ class LibreBookingProvider(Provider):
         self, schedule_id: str, start: datetime, end: datetime, user_id: str | None = None
     ) -> dict[str, list[RawListItem]]:
         body = await self._call.json(
-            "GET",
-            "Reservations/",
-            params={
-                "scheduleId": schedule_id,
-                "startDateTime": fmt_input(start.astimezone(UTC)),
-                "endDateTime": fmt_input(end.astimezone(UTC)),
-                "userId": user_id,
-            },
+            "GET", "Reservations/", params=_list_params(schedule_id, start, end, user_id)
         )
-        rows: dict[str, list[RawListItem]] = {}
-        for item in (body or {}).get("reservations") or [] if isinstance(body or {}, dict) else []:
-            if isinstance(item, dict) and item.get("referenceNumber"):
-                rows.setdefault(str(item["referenceNumber"]), []).append(item)  # type: ignore[arg-type]
-        return rows
+        return _grouped(body)
 
     async def list_bookings(self, query: BookingQuery) -> list[Booking]:
         tz = await self._catalog.zone(query.restaurant_id)
-        rows = await self._list_rows(query.restaurant_id, query.start, query.end, query.guest_id)
         areas = await self._catalog.areas()
-        out = []
-        for items in rows.values():
-            booking = mapping.to_list_booking(
-                self.name, items, tz, account_id=self._auth.user_id, areas=areas
+        account = self._auth.user_id
+
+        def bookings(body: Any) -> tuple[Booking, ...]:
+            return tuple(
+                mapping.to_list_booking(self.name, items, tz, account_id=account, areas=areas)
+                for items in _grouped(body).values()
             )
+
+        # The rows' mapping reads the zone, the account and the areas besides the body: an
+        # unchanged answer under the same three is not mapped again (``kit.answers``).
+        listed = await self._call.mapped(
+            "Reservations/",
+            params=_list_params(query.restaurant_id, query.start, query.end, query.guest_id),
+            answers=self.runtime.answers(f"{self.name}.reservation-lists"),
+            key=(tz, account, tuple(sorted(areas.items()))),
+            build=bookings,
+        )
+        out = []
+        for booking in listed:
             if not (query.start <= booking.start < query.end):
                 continue  # the list's window edges are inclusive and overlap-based
             if query.statuses is not None and booking.status not in query.statuses:
@@ -508,3 +510,23 @@ class LibreBookingProvider(Provider):
                 "the integration account may not create LibreBooking users", upstream=self.name
             )
         return guest
+
+
+def _list_params(
+    schedule_id: str, start: datetime, end: datetime, user_id: str | None
+) -> dict[str, Any]:
+    return {
+        "scheduleId": schedule_id,
+        "startDateTime": fmt_input(start.astimezone(UTC)),
+        "endDateTime": fmt_input(end.astimezone(UTC)),
+        "userId": user_id,
+    }
+
+
+def _grouped(body: Any) -> dict[str, list[RawListItem]]:
+    """A list answer's items by reservation (one item per table of a reservation)."""
+    rows: dict[str, list[RawListItem]] = {}
+    for item in (body or {}).get("reservations") or [] if isinstance(body or {}, dict) else []:
+        if isinstance(item, dict) and item.get("referenceNumber"):
+            rows.setdefault(str(item["referenceNumber"]), []).append(item)  # type: ignore[arg-type]
+    return rows
