@@ -284,21 +284,23 @@ class LibreBookingProvider(Provider):
     async def list_bookings(self, query: BookingQuery) -> list[Booking]:
         tz = await self._catalog.zone(query.restaurant_id)
         areas = await self._catalog.areas()
-        account = self._auth.user_id
 
         def bookings(body: Any) -> tuple[Booking, ...]:
+            account = self._auth.user_id  # as of the answer: the call may have logged in
             return tuple(
                 mapping.to_list_booking(self.name, items, tz, account_id=account, areas=areas)
                 for items in _grouped(body).values()
             )
 
         # The rows' mapping reads the zone, the account and the areas besides the body: an
-        # unchanged answer under the same three is not mapped again (``kit.answers``).
+        # unchanged answer under the same three is not mapped again (``kit.answers``). The
+        # account is the configured user's: before the first login the key says None, and the
+        # answer is mapped with the id the login gives, as any later mapping would be.
         listed = await self._call.mapped(
             "Reservations/",
             params=_list_params(query.restaurant_id, query.start, query.end, query.guest_id),
             answers=self.runtime.answers(f"{self.name}.reservation-lists"),
-            key=(tz, account, tuple(sorted(areas.items()))),
+            key=(tz, self._auth.user_id, tuple(sorted(areas.items()))),
             build=bookings,
         )
         out = []
