@@ -341,10 +341,10 @@ class UpstreamClient:
             and await self._backoff(call.attempt, at_least=self._retry_after(response))
         ):
             return True
-        if status >= 500:
+        if call.failure is not None and status >= 500:  # the failure recorded above
             if call.uncertain:  # a write that failed server-side may have been applied
                 raise self._unknown(call.method)
-            raise UpstreamUnavailable(f"{self.name} answered {status}", upstream=self.name)
+            raise call.failure
         return False
 
     async def _after_rate_limit(self, call: _Call, response: httpx.Response) -> bool:

@@ -77,10 +77,13 @@ async def bookings_page(
 ) -> Page[RawBooking]:
     """One page of the bookings in [start, end] (resOS' bounds)."""
     params = _page_params(start, end, offset, limit, custom_query, newest_first)
-    rows = await api.json("GET", "/bookings", params=params)
+    return Page(_booking_rows(api, await api.json("GET", "/bookings", params=params)))
+
+
+def _booking_rows(api: Caller, rows: Any) -> list[Any]:
     if not isinstance(rows, list):
         raise _bad(api, "bookings that are not a list")
-    return Page(rows)
+    return rows
 
 
 def _page_params(
@@ -133,13 +136,11 @@ async def bookings_in_windows(
     read is not mapped again: ``kit.answers``); deduplicated by ``_id``."""
 
     def mapped(rows: Any) -> MappedRows[T]:
-        if not isinstance(rows, list):
-            raise _bad(api, "bookings that are not a list")
         return tuple(
             (raw["_id"], row(cast(RawBooking, raw)))
             if isinstance(raw, dict) and raw.get("_id")
             else None
-            for raw in rows
+            for raw in _booking_rows(api, rows)
         )
 
     def window_of(lower: datetime, upper: datetime) -> Callable[[int, int], Awaitable[Page[Any]]]:
