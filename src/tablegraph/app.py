@@ -25,12 +25,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import web
 from graphql import DocumentNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.types import ExecutionResult
 
-from tablegraph import deadline, logs, otel, provenance, requester, tracing
+from tablegraph import deadline, inputs, logs, otel, provenance, requester, tracing
 from tablegraph.auth import redact
 from tablegraph.auth.authenticate import Authenticator, MissingCredentials
 from tablegraph.auth.connect import ConnectGuard
@@ -49,8 +51,9 @@ from tablegraph.graphql.persisted import (
     SharedDocumentStore,
     load_manifest,
 )
+from tablegraph.graphql.revalidated import Recorded, RevalidatedQueries
 from tablegraph.graphql.schema import GatewaySchema, build_schema, format_error
-from tablegraph.graphql.shared_queries import Answer, SharedQueries
+from tablegraph.graphql.shared_queries import Answer, SharedQueries, query_key
 from tablegraph.http import encode
 from tablegraph.http.body import loads_bounded, read_body
 from tablegraph.http.caching import cacheable_response, max_age, reads_only_reference, uncacheable
@@ -79,6 +82,7 @@ TIMEOUT_HEADER = "X-Request-Timeout-Ms"
 #: ``app[RATE_LIMITER].charge(client_key(request), cost)`` takes a query's cost per client.
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 SHARED_QUERIES = web.AppKey("shared_queries", SharedQueries)
+REVALIDATED = web.AppKey("revalidated", RevalidatedQueries)
 READINESS = web.AppKey("readiness", ReadinessProbes)
 _UPSTREAM_CODES = ("UPSTREAM_", "OUTCOME_UNKNOWN")
 
@@ -218,23 +222,48 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         ) as span,
     ):
         schema, shared = request.app[SCHEMA], request.app[SHARED_QUERIES]
+        again = request.app[REVALIDATED]
+        found = None
+        if shared.enabled or again.enabled:
+            found = query_key(
+                schema.documents, context.identity, caller, query, operation, variables
+            )
+        key = found[0] if found is not None and shared.enabled else None
+        repeat = found is not None and again.enabled and again.repeatable(found[1], found[2])
+        given: dict[Any, Any] | None = None
 
         async def execute() -> Answer:
-            result = await schema.execute(
-                query,
-                variable_values=variables,
-                context_value=context,
-                operation_name=operation,
-            )
+            with inputs.recording(given) as read:
+                result = await schema.execute(
+                    query,
+                    variable_values=variables,
+                    context_value=context,
+                    operation_name=operation,
+                )
             context.settle_late(result.data)  # counters as of the end of the operation
             refused = context.cost_refusal is not None
-            # Shared: every request answered encodes the same rows; encoded once here.
-            data = None if key is None else encode.fragment(result.data)
+            # Shared or kept: every request answered encodes the same rows; encoded once here.
+            encoded = None if key is None and not repeat else encode.dumps(result.data)
+            data = None if encoded is None else orjson.Fragment(encoded)
+            if repeat and found is not None and encoded is not None:
+                clean = not result.errors and not context.extra_errors and not refused
+                if clean:
+                    again.keep(found[0], read, result.data, encoded, context.cost, record)
             return Answer(result, tuple(context.extra_errors), context.cost, refused, record, data)
 
-        key = shared.key(context.identity, caller, query, operation, variables)
         try:
-            if key is None:
+            recorded = again.recorded(found[0]) if repeat and found is not None else None
+            if recorded is not None:
+                # Charged before any upstream read, as an execution is; not again if it runs.
+                _charge(context, recorded.cost, limits.max_cost)
+                context.charge = None
+            if recorded is not None and context.cost_refusal is not None:
+                answer = _answer_again(context, record, recorded)  # refused below: 429
+            elif (
+                recorded is not None and (given := await again.revalidate(recorded, record)) is None
+            ):
+                answer = _answer_again(context, record, recorded)
+            elif key is None:
                 answer = await execute()
             else:
                 answer, joined = await shared.run(key, execute)
@@ -301,17 +330,28 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     return uncacheable(web.Response(status=status, body=raw, content_type=media, charset="utf-8"))
 
 
+def _answer_again(context: Context, record: provenance.Provenance, recorded: Recorded) -> Answer:
+    """This request is answered with the kept answer of an identical query, its upstream
+    answers unchanged (``revalidated``); charged its cost before."""
+    result = ExecutionResult(data=recorded.data, errors=None)
+    return Answer(result, (), recorded.cost, False, record, recorded.data_json)
+
+
+def _charge(context: Context, cost: int | None, max_cost: int) -> None:
+    context.cost = cost
+    if cost and cost <= max_cost and context.charge is not None:
+        try:
+            context.charge(cost)
+        except Exception as exc:  # answered as CostLimit answers it: 429
+            context.cost_refusal = exc
+
+
 def _join(context: Context, record: provenance.Provenance, answer: Answer, max_cost: int) -> None:
     """This request is answered by an identical query's execution (``shared_queries``): it
     is charged the cost as if it had run, and its provenance says where the answer came
     from."""
     record.shared(answer.upstreams)
-    context.cost = answer.cost
-    if answer.cost and answer.cost <= max_cost and context.charge is not None:
-        try:
-            context.charge(answer.cost)
-        except Exception as exc:  # answered as CostLimit answers it: 429
-            context.cost_refusal = exc
+    _charge(context, answer.cost, max_cost)
 
 
 def _refused_status(media: str) -> int:
@@ -561,6 +601,13 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
     )
     if app[SHARED_QUERIES].enabled:
         gateway.metrics.app_caches["queries"] = app[SHARED_QUERIES].flights
+    app[REVALIDATED] = RevalidatedQueries(
+        app[SCHEMA]._schema,
+        enabled=settings.answer_unchanged_queries and not settings.naive,
+        reads=gateway.reads_again,
+    )
+    if app[REVALIDATED].enabled:
+        gateway.metrics.app_caches["unchanged-queries"] = app[REVALIDATED]
     local = MemoryDocumentStore(security.apq_cache_mb * 1024 * 1024)
     app[PERSISTED] = PersistedDocuments(
         store=SharedDocumentStore(gateway.store, local) if security.apq else None,

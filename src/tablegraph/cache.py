@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 
 from cachetools import TTLCache
 
-from tablegraph import deadline
+from tablegraph import deadline, inputs
 
 V = TypeVar("V")
 #: A caller joins a load in flight whose request's deadline comes at most this much sooner
@@ -110,6 +110,9 @@ class AsyncTTLCache(Generic[V]):
         fresh = self._fresh(key)
         if fresh is not None:
             self.hits += 1
+            noting = inputs.current()
+            if noting is not None:
+                noting.kept.append(inputs.Kept(self, key, fresh))
             return Fetched(fresh.value, self._timer() - fresh.stored_at)
         try:
             return await self._load(key, loader)
@@ -117,7 +120,16 @@ class AsyncTTLCache(Generic[V]):
             kept = self._cache.get(key)
             if kept is None or stale_if is None or not stale_if(exc):
                 raise
+            inputs.cannot_repeat("served a stale entry")
             return Fetched(kept.value, self._timer() - kept.stored_at, stale=True, error=exc)
+
+    def age(self, key: Hashable, entry: object | None = None) -> float | None:
+        """Seconds since the fresh entry for ``key`` was stored — only if it is ``entry``, when
+        one is given (``inputs.Kept``); None when there is no such fresh entry."""
+        fresh = self._fresh(key)
+        if fresh is None or (entry is not None and fresh is not entry):
+            return None
+        return self._timer() - fresh.stored_at
 
     async def _load(self, key: Hashable, loader: Callable[[], Awaitable[V]]) -> Fetched[V]:
         mine = deadline.at()
@@ -129,6 +141,7 @@ class AsyncTTLCache(Generic[V]):
                 # callers join the new load.
                 break
             self.hits += 1  # deduplicated: someone else is loading it right now
+            inputs.cannot_repeat("shared a read in flight")  # its upstream reads are not ours
             try:
                 async with asyncio.timeout(deadline.remaining()):
                     return Fetched(await asyncio.shield(pending), 0.0)
@@ -139,6 +152,8 @@ class AsyncTTLCache(Generic[V]):
                     raise
                 self.hits -= 1
         self.misses += 1
+        if self._keeps:  # the next execution is served the entry instead of these reads
+            inputs.cannot_repeat("filled a cache")
         future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
         self._inflight[key] = (future, mine)
         try:

@@ -31,7 +31,9 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
-from tablegraph import deadline, provenance
+import httpx
+
+from tablegraph import deadline, inputs, provenance
 from tablegraph.bookings import BookingService, dump_outcome, load_outcome
 from tablegraph.cache import AsyncTTLCache, Timer
 from tablegraph.errors import GatewayError, NotFound, NotSupported, UpstreamError, UpstreamTimeout
@@ -138,6 +140,9 @@ class Gateway:
         self.booking_lists: AsyncTTLCache[list[Booking]] | None = in_flight()
         self.booking_batches: AsyncTTLCache[Batch[Booking]] | None = in_flight()
         self.guest_batches: AsyncTTLCache[Batch[Guest]] | None = in_flight()
+        #: Upstream reads sent again to revalidate a kept answer (``graphql/revalidated.py``),
+        #: shared while in flight and detached by a booking change as the reads above are.
+        self.reads_again: AsyncTTLCache[httpx.Response] | None = in_flight()
         self.idempotency: IdempotencyStore[Any] = IdempotencyStore(
             self.store, dump=dump_outcome, load=load_outcome
         )
@@ -337,6 +342,9 @@ class Gateway:
             self.last_error[upstream] = None  # it just answered
         if record is not None and got.age is not None:
             record.served_cached(upstream, got.age, stale=got.stale)
+        noting = inputs.current()
+        if noting is not None and got.age is not None:
+            noting.served.append((upstream, cache, key))
         return got.value
 
     def invalidate_availability(
@@ -402,6 +410,8 @@ class Gateway:
 
         if self.booking_lists is not None:
             self.booking_lists.invalidate(listed)
+        if self.reads_again is not None:  # keyed by upstream and request: all of it
+            self.reads_again.invalidate(lambda key: _of_upstream(key, upstream))
         if self.booking_batches is not None:  # keyed by booking id, not restaurant: all
             self.booking_batches.invalidate(lambda key: _of_upstream(key, upstream))
         self.guests_changed(upstream)  # a booking write may change its guest too

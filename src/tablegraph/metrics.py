@@ -35,7 +35,7 @@ are counted as ``other``, so a client inventing operation names cannot grow the 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -43,7 +43,6 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from tablegraph.breaker import CircuitState
 
 if TYPE_CHECKING:
-    from tablegraph.cache import AsyncTTLCache
     from tablegraph.gateway import Gateway
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -183,7 +182,7 @@ class Metrics:
         self._shared = multiprocess_dir() is not None
         #: Caches of the HTTP application reported beside the gateway's (``queries``: the
         #: executions identical queries shared, ``graphql/shared_queries.py``).
-        self.app_caches: dict[str, AsyncTTLCache[Any]] = {}
+        self.app_caches: dict[str, _Counted] = {}
 
     def observe(self, operation: str | None, outcome: str, seconds: float) -> None:
         name = self._operations(operation or "anonymous")

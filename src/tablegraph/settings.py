@@ -201,6 +201,9 @@ class GatewaySettings:
     #: Identical queries of one caller in flight answered by one execution
     #: (``graphql/shared_queries.py``); off by default, as in Hive Gateway.
     share_identical_queries: bool = False
+    #: A query asked again is answered with its last answer when every upstream answer that
+    #: one was built from is fetched again and found unchanged (``graphql/revalidated.py``).
+    answer_unchanged_queries: bool = True
     #: Client identities, scopes, anonymous access, JWT and manage-token secrets. The default
     #: admits nobody: every request without valid credentials gets 401.
     auth: AuthSettings = field(default_factory=lambda: _no_auth())
@@ -216,6 +219,7 @@ _GATEWAY_KEYS = {
     "naive",
     "share_reads_in_flight",
     "share_identical_queries",
+    "answer_unchanged_queries",
     "host",
     "port",
     "reference_ttl_seconds",

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -29,7 +29,7 @@ import httpx
 import orjson
 from cachetools import LRUCache
 
-from tablegraph import deadline, otel, provenance
+from tablegraph import deadline, inputs, otel, provenance
 from tablegraph.breaker import CircuitBreaker
 from tablegraph.errors import (
     GatewayError,
@@ -205,7 +205,21 @@ class UpstreamClient:
         """
         method = method.upper()
         retryable = idempotent if idempotent is not None else method in _READS
-        target, query = self._target(path, _clean_params(params))
+        cleaned = _clean_params(params)
+        noting = inputs.current()
+        read_key = None
+        if noting is not None:
+            read_key = _read_key(method, path, cleaned, headers, json, content, authenticated)
+            given = noting.take(self, read_key) if read_key is not None else None
+            if isinstance(given, Exception):
+                noting.cannot_repeat("a read failed")
+                raise given  # sent for this request already (a failed revalidation)
+            if isinstance(given, httpx.Response):
+                noting.reads.append(_read(self, read_key, given))
+                return given  # fetched for this request already (a failed revalidation)
+            if read_key is None:
+                noting.cannot_repeat(f"{method} {path} is not a plain read")
+        target, query = self._target(path, cleaned)
         call = _Call(
             method=method,
             path=path,
@@ -217,12 +231,23 @@ class UpstreamClient:
             target=target,
         )
         try:
-            return await self._send(call)
+            response = await self._send(call)
         except GatewayError as exc:
             record = provenance.current()
             if record is not None:
                 record.failed(self.name, exc.code)
             raise
+        if noting is not None and read_key is not None:
+            noting.reads.append(_read(self, read_key, response))
+        return response
+
+    async def read_again(self, key: Hashable) -> httpx.Response:
+        """The read ``key`` (``_read_key``) stands for, sent again."""
+        assert isinstance(key, tuple)
+        method, path, params, headers, authenticated = key
+        return await self.request(
+            method, path, params=dict(params), headers=dict(headers), authenticated=authenticated
+        )
 
     def _target(
         self, path: str, params: dict[str, Any] | None
@@ -538,6 +563,37 @@ def watching_writes() -> Iterator[list[str]]:
         yield sent
     finally:
         _writes.reset(token)
+
+
+def _read_key(
+    method: str,
+    path: str,
+    params: Mapping[str, Any] | None,
+    headers: Mapping[str, str] | None,
+    json: Any,
+    content: bytes | None,
+    authenticated: bool,
+) -> Hashable | None:
+    """What identifies a plain read (``inputs.Read``), and is all ``read_again`` needs; None
+    for anything else: a write, a body, parameters that cannot be a key."""
+    if method not in _READS or json is not None or content is not None:
+        return None
+    key = (
+        method,
+        path,
+        tuple(params.items()) if params else (),
+        tuple(sorted(headers.items())) if headers else (),
+        authenticated,
+    )
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _read(client: UpstreamClient, key: Hashable, response: httpx.Response) -> inputs.Read:
+    return inputs.Read(client, key, response.status_code, response.content)
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

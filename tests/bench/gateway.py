@@ -46,6 +46,8 @@ def settings(
         upstreams=tuple(upstreams),
         naive=naive,
         share_reads_in_flight=shared,
+        # ``tablegraph-unshared``: every query executes on its own reads.
+        answer_unchanged_queries=shared,
         auth=all_scopes_auth(),
         limits=limits,
         store=store,
@@ -76,7 +78,11 @@ if __name__ == "__main__":
     parser.add_argument("--port-base", type=int, required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--naive", action="store_true")
-    parser.add_argument("--unshared", action="store_true", help="share_reads_in_flight = false")
+    parser.add_argument(
+        "--unshared",
+        action="store_true",
+        help="share_reads_in_flight = false, answer_unchanged_queries = false",
+    )
     parser.add_argument(
         "--share-queries", action="store_true", help="share_identical_queries = true"
     )

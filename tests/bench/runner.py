@@ -3,8 +3,9 @@
 Starts the simulators in their own process (``upstreams``, fixed latency), then, in interleaved
 rounds, each system in its own process(es) under ``wrk`` (loopback, time-bounded) for every
 workload and concurrency: tablegraph (``gateway``), tablegraph with ``naive=True``, tablegraph
-with ``share_reads_in_flight=False`` (``tablegraph-unshared``: what a query costs when no
-read is shared), with ``share_identical_queries=True`` (``tablegraph-dedupe``), and the
+with ``share_reads_in_flight=False`` and ``answer_unchanged_queries=False``
+(``tablegraph-unshared``: what a query costs when it executes on reads of its own),
+with ``share_identical_queries=True`` (``tablegraph-dedupe``), and the
 peer, GraphQL Mesh Compose + Hive Gateway (``peer``: installed with ``npm ci`` into a
 temporary folder, composed over the Vardvik simulator's ``/openapi.json``;
 it runs the ``dashboard_one`` workload), also with its deduplication of identical queries in

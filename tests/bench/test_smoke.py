@@ -58,10 +58,18 @@ async def counts(env: Env) -> dict[str, Counter[str]]:
     return found
 
 
-async def _gateway(env: Env, *, naive: bool = False) -> tuple[Any, httpx.AsyncClient]:
+async def _gateway(
+    env: Env, *, naive: bool = False, unchanged: bool = True
+) -> tuple[Any, httpx.AsyncClient]:
     """A fresh gateway over ``env``, warm (restaurant lists, tokens, sessions) but with no
-    answer cached (``runner.app[GATEWAY]`` is the gateway)."""
-    settings = GatewaySettings(upstreams=env.configs, auth=all_scopes_auth(), naive=naive)
+    answer cached (``runner.app[GATEWAY]`` is the gateway); ``unchanged``:
+    ``answer_unchanged_queries``."""
+    settings = GatewaySettings(
+        upstreams=env.configs,
+        auth=all_scopes_auth(),
+        naive=naive,
+        answer_unchanged_queries=unchanged,
+    )
     gateway = Gateway(settings)
     runner, url = await serve(create_app(gateway))
     http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
@@ -250,8 +258,9 @@ async def test_the_naive_setting_shares_nothing(env: Env) -> None:
 
 async def test_an_unchanged_answer_is_mapped_once(env: Env) -> None:
     """Polling a day: every poll reads the upstream, but an answer byte-for-byte the same as
-    the last one is not decoded and mapped again (``/metrics`` counts the reuse)."""
-    runner, http = await _gateway(env)
+    the last one is not decoded and mapped again (``/metrics`` counts the reuse). Without
+    the whole answer kept (``answer_unchanged_queries``), which would skip the mapping too."""
+    runner, http = await _gateway(env, unchanged=False)
     request = workloads.dashboard_one(env)
     try:
         answers = [await _post(http, request) for _ in range(3)]
@@ -263,6 +272,28 @@ async def test_an_unchanged_answer_is_mapped_once(env: Env) -> None:
     assert reads == 3 * MINIMUM["dashboard_one"]["vardvik"]
     assert answers[0] == answers[1] == answers[2]
     assert 'tablegraph_cache_hits_total{cache="vardvik-berlin.reservation-lists"} 2.0' in metrics
+    assert 'tablegraph_cache_misses_total{cache="vardvik-berlin.reservation-lists"} 1.0' in metrics
+
+
+async def test_an_unchanged_query_is_answered_again_after_every_read(env: Env) -> None:
+    """Polling a day: every poll reads the upstream; while every answer is byte-for-byte the
+    same, the query's last answer is given again (``/metrics`` counts it); a changed answer
+    is executed (``tests/graphql/test_revalidated.py``)."""
+    runner, http = await _gateway(env)
+    request = workloads.dashboard_one(env)
+    try:
+        answers = [await _post(http, request) for _ in range(4)]
+        reads = env.counts()["vardvik"]
+        metrics = (await http.get("/metrics")).text
+    finally:
+        await http.aclose()
+        await runner.cleanup()
+    assert reads == 4 * MINIMUM["dashboard_one"]["vardvik"]
+    assert answers[0] == answers[1] == answers[2] == answers[3]
+    # the first poll filled the restaurant's config cache (not kept), the second was kept,
+    # the last two given again: read, not decoded, mapped or executed
+    assert 'tablegraph_cache_hits_total{cache="unchanged-queries"} 2.0' in metrics
+    assert 'tablegraph_cache_hits_total{cache="vardvik-berlin.reservation-lists"} 1.0' in metrics
     assert 'tablegraph_cache_misses_total{cache="vardvik-berlin.reservation-lists"} 1.0' in metrics
 
 

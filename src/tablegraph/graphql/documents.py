@@ -82,6 +82,10 @@ class DocumentCache:
             self.hits += 1
         return found
 
+    def peek(self, text: str) -> ValidatedDocument | None:
+        """``get`` without counting: a look before the request is executed (which counts)."""
+        return self._entries.get(text) if self.enabled else None
+
     def put(self, text: str, entry: ValidatedDocument) -> None:
         if self.enabled:
             with contextlib.suppress(ValueError):  # larger than the whole cache: not kept

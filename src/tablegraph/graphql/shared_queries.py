@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationType, get_operation_ast
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+)
 from strawberry.types import ExecutionResult
 
 from tablegraph.auth.identity import Identity
@@ -46,6 +52,30 @@ class Answer:
     #: ``result.data`` as JSON, encoded once for every request the execution answers (the
     #: rows of a day are most of each answer's bytes); None where nothing is shared.
     data_json: orjson.Fragment | None = None
+
+
+def query_key(
+    documents: DocumentCache,
+    identity: Identity,
+    caller: str,
+    query: str,
+    operation: str | None,
+    variables: Any,
+) -> tuple[Hashable, DocumentNode, OperationDefinitionNode] | None:
+    """Everything that decides a query's answer, as a key, with its parsed document and
+    operation; None for anything but a valid query document already seen (its type is the
+    validated document's, never a pattern over the text), or variables that are not JSON."""
+    validated = documents.peek(query)
+    if validated is None or validated.errors:
+        return None
+    found = get_operation_ast(validated.document, operation)
+    if found is None or found.operation is not OperationType.QUERY:
+        return None
+    try:
+        given = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
+    except TypeError:
+        return None
+    return (identity, caller, query, operation, given), validated.document, found
 
 
 class SharedQueries:
@@ -72,17 +102,8 @@ class SharedQueries:
         """What an execution of this request may be shared under; None: not shareable."""
         if not self.enabled:
             return None
-        validated = self._documents.get(query)
-        if validated is None or validated.errors:
-            return None
-        found = get_operation_ast(validated.document, operation)
-        if found is None or found.operation is not OperationType.QUERY:
-            return None
-        try:
-            given = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
-        except TypeError:
-            return None
-        return (identity, caller, query, operation, given)
+        found = query_key(self._documents, identity, caller, query, operation, variables)
+        return None if found is None else found[0]
 
     async def run(
         self, key: Hashable, execute: Callable[[], Awaitable[Answer]]

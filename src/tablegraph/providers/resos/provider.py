@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from tablegraph import prefetch
+from tablegraph import inputs, prefetch
 from tablegraph.cache import AsyncTTLCache
 from tablegraph.errors import (
     GatewayError,
@@ -455,6 +455,7 @@ class ResosProvider(Provider):
     # ---- guests (derived from bookings) ---------------------------------------------------
 
     def _guest_window(self, r: RestaurantConfig) -> guests.Window:
+        inputs.cannot_repeat("searched guests in a window around today")  # the clock decides
         return guests.window(r, self.runtime.now(), self.options)
 
     async def _guest(self, native_id: str) -> Guest | None:

@@ -1,0 +1,223 @@
+"""``answer_unchanged_queries``: a query asked again is answered with its last answer only
+after every upstream read it was built from has been sent again and answered the same — over
+the benchmark's simulators, whose request counts show that no read is skipped or doubled."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from tablegraph import ids
+from tablegraph.app import GATEWAY, REVALIDATED, create_app
+from tablegraph.gateway import Gateway
+from tablegraph.graphql.revalidated import RevalidatedQueries
+from tablegraph.model import GuestData, NewBooking
+from tablegraph.settings import GatewaySettings, Limits
+from tablegraph.simulators.common import serve
+from tablegraph.upstream import RetryPolicy
+from tests.auth_support import clients_auth, headers_of
+from tests.bench import workloads
+from tests.bench.env import Env, start_env
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def env() -> AsyncIterator[Env]:
+    started = await start_env(bookings=2)
+    yield started
+    await started.close()
+
+
+@dataclass
+class Served:
+    runner: Any
+    http: httpx.AsyncClient
+
+    @property
+    def again(self) -> RevalidatedQueries:
+        again: RevalidatedQueries = self.runner.app[REVALIDATED]
+        return again
+
+    @property
+    def gateway(self) -> Gateway:
+        gateway: Gateway = self.runner.app[GATEWAY]
+        return gateway
+
+    async def post(self, request: workloads.Request, client: str = "a") -> dict[str, Any]:
+        response = await self.http.post(
+            "/graphql",
+            content=request.body(),
+            headers={"content-type": "application/json", **headers_of(client)},
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.runner.cleanup()
+
+
+async def _serve(env: Env, *, on: bool = True, cost_per_minute: int = 50_000) -> Served:
+    settings = GatewaySettings(
+        upstreams=env.configs,
+        auth=clients_auth("a", "b"),
+        answer_unchanged_queries=on,
+        limits=Limits(cost_per_minute=cost_per_minute),
+    )
+    runner, url = await serve(create_app(Gateway(settings)))
+    served = Served(runner, httpx.AsyncClient(base_url=url, timeout=30))
+    warm = await served.post(workloads.dashboard_one(env))  # fills the restaurant caches
+    assert "errors" not in warm, warm
+    env.reset_counts()
+    return served
+
+
+def _vardvik_reads(env: Env) -> int:
+    return env.counts()["vardvik"]
+
+
+async def _book_elsewhere(env: Env, n: int) -> None:
+    """A booking made at the upstream by someone else (another gateway, no shared store): no
+    invalidation reaches the gateway under test."""
+    rid, day = env.dashboard[list(env.upstreams).index("vardvik")]
+    _type, upstream, native = ids.decode(rid)
+    other = Gateway(GatewaySettings(upstreams=env.configs))
+    await other.start()
+    try:
+        provider = other.provider(upstream)
+        slots = await provider.get_availability(native, day, 2)
+        await provider.create_booking(
+            NewBooking(native, slots[0].start, 2, GuestData("Else", f"Where{n}", "e@w.x"), f"e{n}")
+        )
+    finally:
+        await other.close()
+
+
+async def test_an_unchanged_query_is_answered_again_after_every_read(env: Env) -> None:
+    served = await _serve(env)
+    request = workloads.dashboard_one(env)
+    try:
+        first = await served.post(request)
+        again = await served.post(request)
+        reads = _vardvik_reads(env)
+        await _book_elsewhere(env, 1)
+        env.reset_counts()
+        changed = await served.post(request)
+        reads_changed = _vardvik_reads(env)
+        after = await served.post(request)
+        metrics = (await served.http.get("/metrics", headers=headers_of("a"))).text
+    finally:
+        await served.close()
+    assert again["data"] == first["data"]
+    assert reads == 2  # one read each: the answer given again was read again first
+    upstream = again["extensions"]["upstreams"]["vardvik-berlin"]
+    assert upstream["requests"] == 1 and upstream["status"] == "OK"
+    assert again["extensions"]["cost"] == first["extensions"]["cost"]
+    # a booking made elsewhere changes the upstream's answer: executed, with the read already
+    # made for the check (not a second one), and listed at once
+    listed = len(first["data"]["bookings"]["nodes"])
+    assert len(changed["data"]["bookings"]["nodes"]) == listed + 1
+    assert reads_changed == 1
+    assert after["data"] == changed["data"]
+    assert (served.again.hits, served.again.misses) == (2, 1)
+    assert 'tablegraph_cache_hits_total{cache="unchanged-queries"} 2.0' in metrics
+
+
+async def test_a_failing_read_fails_the_query_instead_of_giving_the_kept_answer(
+    env: Env,
+) -> None:
+    served = await _serve(env)
+    request = workloads.dashboard_one(env)
+    chaos = env.upstreams["vardvik"].url + "/_sim/chaos"
+    try:
+        await served.post(request)
+        async with httpx.AsyncClient() as sim:
+            await sim.post(chaos, json={"kind": "error", "status": 503})
+            env.reset_counts()
+            failed = await served.post(request)
+            await sim.delete(chaos)
+        reads = _vardvik_reads(env)
+        recovered = await served.post(request)
+    finally:
+        await served.close()
+    assert [e["extensions"]["code"] for e in failed["errors"]] == ["UPSTREAM_UNAVAILABLE"]
+    assert failed["data"]["bookings"] is None
+    assert failed["extensions"]["upstreams"]["vardvik-berlin"]["status"] == "ERROR"
+    # the check's failure is the execution's: its attempts are not made a second time
+    assert reads == RetryPolicy().attempts
+    assert (served.again.hits, served.again.misses) == (1, 1)  # the recovery's read matched
+    assert "errors" not in recovered and recovered["data"]["bookings"]
+
+
+async def test_an_answer_is_only_given_again_to_the_same_caller(env: Env) -> None:
+    served = await _serve(env)
+    request = workloads.dashboard_one(env)
+    try:
+        await served.post(request, "a")
+        await served.post(request, "b")  # another caller: executes (and is kept for b)
+        hits_after_b = served.again.hits
+        await served.post(request, "b")
+    finally:
+        await served.close()
+    assert hits_after_b == 0
+    assert served.again.hits == 1
+
+
+async def test_the_cost_is_charged_as_if_executed(env: Env) -> None:
+    served = await _serve(env)
+    cost = (await served.post(workloads.dashboard_one(env)))["extensions"]["cost"]
+    await served.close()
+    served = await _serve(env, cost_per_minute=3 * cost)  # the warm-up takes one
+    request = workloads.dashboard_one(env)
+    try:
+        answers = [
+            await served.http.post(
+                "/graphql",
+                content=request.body(),
+                headers={"content-type": "application/json", **headers_of("a")},
+            )
+            for _ in range(3)
+        ]
+    finally:
+        await served.close()
+    # executed, given again (charged), then over the budget
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert served.again.hits == 1
+
+
+async def test_fields_that_read_more_than_upstream_answers_are_never_given_again(
+    env: Env,
+) -> None:
+    served = await _serve(env)
+    rid = workloads.dashboard_one(env).variables["r"]
+    day = (date.today() + timedelta(days=3)).isoformat()
+    slots = workloads.Request(
+        "query S($r: ID!, $d: Date!) { restaurant(id: $r) { name "
+        "...F } } fragment F on Restaurant { availability(date: $d, partySize: 2) { start } }",
+        {"r": rid, "d": day},
+    )
+    upstreams = workloads.Request("{ upstreams { name requestsSent } }", {})
+    try:
+        for request in (slots, slots, upstreams, upstreams):
+            body = await served.post(request)
+            assert "errors" not in body, body
+    finally:
+        await served.close()
+    assert (served.again.hits, served.again.misses, len(served.again)) == (0, 0, 0)
+
+
+async def test_off_every_query_executes(env: Env) -> None:
+    served = await _serve(env, on=False)
+    try:
+        for _ in range(3):
+            await served.post(workloads.dashboard_one(env))
+    finally:
+        await served.close()
+    assert served.again.hits == 0 and len(served.again) == 0
