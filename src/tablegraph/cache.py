@@ -120,8 +120,12 @@ class AsyncTTLCache(Generic[V]):
             kept = self._cache.get(key)
             if kept is None or stale_if is None or not stale_if(exc):
                 raise
-            inputs.cannot_repeat("served a stale entry")
             return Fetched(kept.value, self._timer() - kept.stored_at, stale=True, error=exc)
+
+    @property
+    def loading(self) -> int:
+        """Loads in flight now (that a new caller would join)."""
+        return len(self._inflight)
 
     def age(self, key: Hashable, entry: object | None = None) -> float | None:
         """Seconds since the fresh entry for ``key`` was stored — only if it is ``entry``, when

@@ -7,8 +7,8 @@ upstream client notes every answer it returns (``UpstreamClient.request``), the 
 kept entry they serve (``AsyncTTLCache.fetch``) and the gateway which upstream a cached read
 stood for (``Gateway._cached``). Whatever an answer would depend on that cannot be read again
 the same way makes the execution *unrepeatable*, with the reason: a write, a read with a body,
-a read shared with another request in flight, a cache the execution filled itself (the next
-execution reads the cache, not the upstream), a stale fallback.
+a read shared with another request in flight, a cache the execution filled or tried to fill
+(the next execution reads the cache, not the upstream; a stale fallback is such a try).
 
 A failed revalidation hands the answers it fetched to the execution that follows
 (``given``): each is used once, instead of asking the upstream a second time.

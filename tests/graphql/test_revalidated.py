@@ -4,6 +4,7 @@ the benchmark's simulators, whose request counts show that no read is skipped or
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -12,11 +13,13 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from graphql import get_operation_ast, parse
 
 from tablegraph import ids
 from tablegraph.app import GATEWAY, REVALIDATED, create_app
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.revalidated import RevalidatedQueries
+from tablegraph.graphql.schema import build_schema
 from tablegraph.model import GuestData, NewBooking
 from tablegraph.settings import GatewaySettings, Limits
 from tablegraph.simulators.common import serve
@@ -221,3 +224,93 @@ async def test_off_every_query_executes(env: Env) -> None:
     finally:
         await served.close()
     assert served.again.hits == 0 and len(served.again) == 0
+
+
+@pytest.mark.parametrize(
+    ("document", "repeatable"),
+    [
+        ("query Q($r: ID!) { restaurant(id: $r) { name bookings { nodes { id } } } }", True),
+        (
+            "{ restaurants { nodes { ...R } } } fragment R on Restaurant { name tables { id } }",
+            True,
+        ),
+        ('{ reviews(restaurantId: "x") { nodes { rating } } __typename }', True),
+        (
+            '{ bookings(restaurantId: "x") { nodes { restaurant { ... on Restaurant '
+            '{ availability(date: "2026-12-02", partySize: 2) { start } } } } } }',
+            False,
+        ),
+        (
+            "{ restaurants { nodes { ...A } } } fragment A on Restaurant { availability("
+            'date: "2026-12-02", partySize: 2) { start } }',
+            False,
+        ),
+        ("{ upstreams { name } }", False),
+        ('{ node(id: "x") { id } }', False),
+        ('{ booking(id: "x") { id } }', False),
+        ('{ guests(restaurantId: "x") { nodes { id } } }', False),
+        ("{ __schema { types { name } } }", False),
+        ("{ restaurants { nodes { name } } upstreams { name } }", False),
+    ],
+)
+async def test_only_fields_that_read_nothing_but_upstream_answers_are_eligible(
+    document: str, repeatable: bool
+) -> None:
+    schema = build_schema()
+    again = RevalidatedQueries(schema._schema, enabled=True)
+    parsed = parse(document)
+    operation = get_operation_ast(parsed)
+    assert operation is not None
+    assert again.repeatable(parsed, operation) is repeatable
+    assert again.repeatable(parsed, operation) is repeatable  # remembered
+
+
+async def test_an_expired_cache_entry_or_another_day_executes_again(env: Env) -> None:
+    served = await _serve(env)
+    request = workloads.dashboard_one(env)
+    try:
+        await served.post(request)  # kept
+        served.gateway.restaurant_lists.invalidate()  # as when its TTL runs out
+        await served.post(request)  # executes (and fills the cache: not kept)
+        await served.post(request)  # executes, kept
+        executed = (served.again.hits, served.again.misses)
+        tomorrow = date.today() + timedelta(days=1)
+        served.again.today = lambda: tomorrow
+        await served.post(request)  # another day: executes, kept
+        await served.post(request)
+    finally:
+        await served.close()
+    assert executed == (0, 0)  # nothing was revalidated: nothing could be given again
+    assert (served.again.hits, served.again.misses) == (1, 0)
+
+
+async def test_concurrent_revalidations_share_one_read_until_a_booking_changes(
+    env: Env,
+) -> None:
+    served = await _serve(env)
+    request = workloads.dashboard_one(env)
+    try:
+        await served.post(request)  # kept
+        env.reset_counts()
+        env.set_latency(200)
+        polls = [asyncio.create_task(served.post(request, "a")) for _ in range(5)]
+        answers = await asyncio.gather(*polls)
+        shared = _vardvik_reads(env)
+        env.reset_counts()
+        first = asyncio.create_task(served.post(request, "a"))
+        reads = served.gateway.reads_again
+        assert reads is not None
+        while reads.loading == 0:  # the revalidation's read is in flight
+            await asyncio.sleep(0.005)
+        rid = request.variables["r"]
+        served.gateway.invalidate_availability("vardvik-berlin", ids.decode(rid).native_id)
+        later = await served.post(request, "a")  # begun after the change: reads anew
+        await first
+        after_change = _vardvik_reads(env)
+    finally:
+        env.set_latency(0)
+        await served.close()
+    assert all("errors" not in a for a in answers)
+    assert shared == 1
+    assert served.again.hits == 7
+    assert after_change == 2 and "errors" not in later

@@ -106,7 +106,7 @@ class RevalidatedQueries:
         #: Revalidations of one read in flight together share it (the gateway's, so that a
         #: booking change detaches them); None: each sends its own.
         self._reads = reads
-        self._today = today
+        self.today = today
         self._answers: LRUCache[Hashable, Recorded] = LRUCache(max_bytes, getsizeof=_size)
         #: Whether an operation is eligible, by document and operation (``repeatable``).
         self._eligible: LRUCache[tuple[int, str | None], tuple[DocumentNode, bool]] = LRUCache(1024)
@@ -138,7 +138,7 @@ class RevalidatedQueries:
         recorded = self._answers.get(key)
         if recorded is None:
             return None
-        if recorded.on != self._today() or any(
+        if recorded.on != self.today() or any(
             k.cache.age(k.key, k.entry) is None for k in recorded.kept
         ):
             self._answers.pop(key, None)
@@ -208,7 +208,7 @@ class RevalidatedQueries:
             tuple(inputs.kept),
             tuple(inputs.served),
             tuple(provenance.upstreams),
-            self._today(),
+            self.today(),
             data,
             orjson.Fragment(encoded),
             cost,
