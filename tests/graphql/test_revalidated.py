@@ -20,7 +20,9 @@ from tablegraph.app import GATEWAY, REVALIDATED, create_app
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.revalidated import RevalidatedQueries
 from tablegraph.graphql.schema import build_schema
+from tablegraph.inputs import Inputs
 from tablegraph.model import GuestData, NewBooking
+from tablegraph.provenance import Provenance
 from tablegraph.settings import GatewaySettings, Limits
 from tablegraph.simulators.common import serve
 from tablegraph.upstream import RetryPolicy
@@ -314,3 +316,44 @@ async def test_concurrent_revalidations_share_one_read_until_a_booking_changes(
     assert shared == 1
     assert served.again.hits == 7
     assert after_change == 2 and "errors" not in later
+
+
+async def test_what_is_kept_is_bounded_by_size_and_needs_a_clean_repeatable_execution() -> None:
+    again = RevalidatedQueries(build_schema()._schema, enabled=True, max_bytes=64 * 1024)
+    record = Provenance()
+    record.touched("up")
+    small = b'{"a": 1}'
+    for n in range(3):
+        again.keep(("q", n), Inputs(), {"a": 1}, small, 1, record)
+    assert len(again) == 3
+    again.keep(("big",), Inputs(), {}, b"x" * 20_000, 1, record)  # six times: past the budget
+    assert again.recorded(("big",)) is None and len(again) == 3
+    read = Inputs()
+    read.cannot_repeat("filled a cache")
+    again.keep(("q", 0), read, {"a": 1}, small, 1, record)  # unrepeatable: the old one goes
+    assert again.recorded(("q", 0)) is None
+    record.failed("up", "UPSTREAM_UNAVAILABLE")
+    again.keep(("q", 5), Inputs(), {"a": 1}, small, 1, record)  # a failed upstream: not kept
+    assert again.recorded(("q", 5)) is None and again.recorded(("q", 1)) is not None
+
+
+async def test_a_cache_entry_dropped_while_the_reads_are_out_executes_the_query(
+    env: Env,
+) -> None:
+    served = await _serve(env)
+    request = workloads.dashboard_one(env)
+    try:
+        await served.post(request)  # kept
+        env.set_latency(200)
+        poll = asyncio.create_task(served.post(request))
+        reads = served.gateway.reads_again
+        assert reads is not None
+        while reads.loading == 0:  # the revalidation's read is in flight
+            await asyncio.sleep(0.005)
+        served.gateway.restaurant_lists.invalidate()  # say, a profile changed meanwhile
+        answer = await poll
+    finally:
+        env.set_latency(0)
+        await served.close()
+    assert "errors" not in answer
+    assert (served.again.hits, served.again.misses) == (0, 1)

@@ -138,22 +138,24 @@ class RevalidatedQueries:
         recorded = self._answers.get(key)
         if recorded is None:
             return None
-        if recorded.on != self.today() or any(
-            k.cache.age(k.key, k.entry) is None for k in recorded.kept
-        ):
+        if not self._still(recorded):
             self._answers.pop(key, None)
             return None
         return recorded
+
+    def _still(self, recorded: Recorded) -> bool:
+        """Still the day it was executed on, and each kept entry still the fresh one."""
+        return recorded.on == self.today() and all(
+            k.cache.age(k.key, k.entry) is not None for k in recorded.kept
+        )
 
     async def revalidate(
         self, recorded: Recorded, provenance: Provenance
     ) -> dict[tuple[Any, Hashable], Any] | None:
         """Every read of ``recorded`` sent again at once. None when each answered exactly
-        as before; else what they answered (responses and the errors they raised), for the
-        execution that follows."""
-        got = await asyncio.gather(
-            *(self._again(read, provenance) for read in recorded.reads), return_exceptions=True
-        )
+        as before (and the kept entries are still the fresh ones); else what they answered
+        (responses and the errors they raised), for the execution that follows."""
+        got = await self._read_all(recorded.reads, provenance)
         same = True
         given: dict[tuple[Any, Hashable], Any] = {}
         for read, answer in zip(recorded.reads, got, strict=True):
@@ -164,7 +166,8 @@ class RevalidatedQueries:
                 answer.status_code != read.status or answer.content != read.content
             ):
                 same = False
-        if same:
+        # An entry dropped while the reads were out (a change the gateway heard of): execute.
+        if same and self._still(recorded):
             self.hits += 1
             for kept in recorded.kept:
                 kept.cache.hits += 1  # served from it, as the execution would have been
@@ -175,6 +178,16 @@ class RevalidatedQueries:
             return None
         self.misses += 1
         return given
+
+    async def _read_all(self, reads: tuple[Read, ...], provenance: Provenance) -> list[Any]:
+        if len(reads) == 1:  # the usual case: no task of its own
+            try:
+                return [await self._again(reads[0], provenance)]
+            except Exception as exc:
+                return [exc]
+        return await asyncio.gather(
+            *(self._again(read, provenance) for read in reads), return_exceptions=True
+        )
 
     async def _again(self, read: Read, provenance: Provenance) -> httpx.Response:
         if self._reads is None:
