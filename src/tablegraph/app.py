@@ -228,8 +228,12 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             found = query_key(
                 schema.documents, context.identity, caller, query, operation, variables
             )
-        key = found[0] if found is not None and shared.enabled else None
-        repeat = found is not None and again.enabled and again.repeatable(found[1], found[2])
+        key = found.key if found is not None and shared.enabled else None
+        repeat = (
+            found is not None
+            and again.enabled
+            and again.repeatable(found.document, found.operation)
+        )
         given: dict[Any, Any] | None = None
 
         async def execute() -> Answer:
@@ -248,11 +252,11 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
             if repeat and found is not None and encoded is not None:
                 clean = not result.errors and not context.extra_errors and not refused
                 if clean:
-                    again.keep(found[0], read, result.data, encoded, context.cost, record)
+                    again.keep(found.key, read, result.data, encoded, context.cost, record)
             return Answer(result, tuple(context.extra_errors), context.cost, refused, record, data)
 
         try:
-            recorded = again.recorded(found[0]) if repeat and found is not None else None
+            recorded = again.recorded(found.key) if repeat and found is not None else None
             if recorded is not None:
                 # Charged before any upstream read, as an execution is; not again if it runs.
                 _charge(context, recorded.cost, limits.max_cost)

@@ -5,17 +5,24 @@ bookings (the server keeps its database for the whole run)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from tablegraph.app import create_app
+from tablegraph.gateway import Gateway
+from tablegraph.providers.kit import Runtime
 from tablegraph.providers.librebooking import LibreBookingProvider
-from tablegraph.settings import Secret, UpstreamConfig
+from tablegraph.settings import GatewaySettings, Secret, UpstreamConfig
+from tablegraph.simulators.common import serve
 from tablegraph.timeutil import zone
 
+from ..auth_support import AUTH_HEADERS, all_scopes_auth
+from ..graphql.conftest import Api
 from . import server as real
 from .server import Server
 
@@ -119,3 +126,27 @@ def rules(real_server: Server) -> Server:
     if why is not None:
         _unavailable(why)
     return real_server
+
+
+async def real_gateway(
+    server: Server, account: str, now: Callable[[], datetime] | None = None, schedule: str = "1"
+) -> tuple[Any, Api]:
+    """A gateway over the real server (``now``: the adapter's clock), served on loopback."""
+    runtime = Runtime(now=now) if now is not None else Runtime()
+    settings = GatewaySettings(
+        upstreams=(upstream_config(server, account, schedule),), auth=all_scopes_auth()
+    )
+    gateway = Gateway(settings, runtime=runtime)
+    app = create_app(gateway)
+    runner, url = await serve(app)
+    http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
+    return runner, Api(http, gateway, app)
+
+
+@pytest.fixture
+async def api(real_server: Server, account: str) -> AsyncIterator[Api]:
+    """The GraphQL API of a gateway over the real server, with every scope."""
+    runner, client = await real_gateway(real_server, account)
+    yield client
+    await client.http.aclose()
+    await runner.cleanup()

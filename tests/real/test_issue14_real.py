@@ -5,28 +5,21 @@ adapter, proved against the real server (the simulator's side is in
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from tablegraph import ids
-from tablegraph.app import create_app
 from tablegraph.errors import NotSupported, PolicyViolation
-from tablegraph.gateway import Gateway
 from tablegraph.model import BookingStatus, BookingUpdate, GuestData, NewBooking
 from tablegraph.providers.kit import Runtime
 from tablegraph.providers.librebooking import LibreBookingProvider
-from tablegraph.settings import GatewaySettings
-from tablegraph.simulators.common import serve
 from tablegraph.timeutil import zone
 
-from ..auth_support import AUTH_HEADERS, all_scopes_auth
 from ..graphql.conftest import Api
 from ..graphql.helpers import CREATE, RESCHEDULE
-from .conftest import ZONE, upstream_config
+from .conftest import ZONE, real_gateway, upstream_config
 from .server import Server
 
 UPSTREAM = "librebooking-real"
@@ -38,28 +31,6 @@ UPDATE = """mutation($input: UpdateBookingInput!) { updateBooking(input: $input)
 UPSERT = """mutation($input: UpsertGuestInput!) { upsertGuest(input: $input) {
   guest { email phone } userErrors { code message } } }"""
 POLICY = """query($id: ID!) { restaurant(id: $id) { policy { maxAdvanceDays minLeadMinutes } } }"""
-
-
-async def _gateway(
-    server: Server, account: str, now: Callable[[], datetime] | None = None, schedule: str = "1"
-) -> tuple[Any, Api]:
-    runtime = Runtime(now=now) if now is not None else Runtime()
-    settings = GatewaySettings(
-        upstreams=(upstream_config(server, account, schedule),), auth=all_scopes_auth()
-    )
-    gateway = Gateway(settings, runtime=runtime)
-    app = create_app(gateway)
-    runner, url = await serve(app)
-    http = httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH_HEADERS)
-    return runner, Api(http, gateway, app)
-
-
-@pytest.fixture
-async def api(real_server: Server, account: str) -> AsyncIterator[Api]:
-    runner, client = await _gateway(real_server, account)
-    yield client
-    await client.http.aclose()
-    await runner.cleanup()
 
 
 def _at(day: date, hhmm: str) -> str:
@@ -136,7 +107,7 @@ async def test_item2_server_refusals_reach_the_client_with_its_reason(
     userError with its own sentence, never OUTCOME_UNKNOWN."""
     real_now = datetime.now(UTC)
     schedule = str(rules.rules_schedule)
-    runner, api = await _gateway(rules, "user", lambda: datetime.now(UTC) + shift, schedule)
+    runner, api = await real_gateway(rules, "user", lambda: datetime.now(UTC) + shift, schedule)
     try:
         start = _slot_at_or_after(real_now + ahead + timedelta(minutes=5))
         guest = {"firstName": "Re", "lastName": "Fused", "email": _email()}

@@ -9,16 +9,14 @@ from datetime import date
 from tablegraph.app import REVALIDATED
 from tablegraph.graphql.revalidated import RevalidatedQueries
 
-from .test_issue14_real import RESTAURANT, _at, _create, _email, api  # noqa: F401
+from ..graphql.conftest import Api
+from .test_issue14_real import RESTAURANT, _at, _create, _email
 
 DAY = """query($r: ID!, $d: Date!) { bookings(restaurantId: $r, date: $d) {
   nodes { id status start guest { firstName lastName } restaurant { name } } } }"""
 
 
-async def test_a_polled_day_is_answered_again_until_a_booking_is_made(
-    api,
-    day: date,  # noqa: F811
-) -> None:
+async def test_a_polled_day_is_answered_again_until_a_booking_is_made(api: Api, day: date) -> None:
     first = await _create(api, _at(day, "18:00"), {"firstName": "Re", "lastName": "Val"})
     assert first["userErrors"] == [], first
     again: RevalidatedQueries = api.app[REVALIDATED]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from graphql import (
@@ -54,6 +54,13 @@ class Answer:
     data_json: orjson.Fragment | None = None
 
 
+class QueryKey(NamedTuple):
+    #: (identity, caller, document text, operation name, variables as sorted JSON)
+    key: Hashable
+    document: DocumentNode
+    operation: OperationDefinitionNode
+
+
 def query_key(
     documents: DocumentCache,
     identity: Identity,
@@ -61,7 +68,7 @@ def query_key(
     query: str,
     operation: str | None,
     variables: Any,
-) -> tuple[Hashable, DocumentNode, OperationDefinitionNode] | None:
+) -> QueryKey | None:
     """Everything that decides a query's answer, as a key, with its parsed document and
     operation; None for anything but a valid query document already seen (its type is the
     validated document's, never a pattern over the text), or variables that are not JSON."""
@@ -75,7 +82,7 @@ def query_key(
         given = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
     except TypeError:
         return None
-    return (identity, caller, query, operation, given), validated.document, found
+    return QueryKey((identity, caller, query, operation, given), validated.document, found)
 
 
 class SharedQueries:
@@ -103,7 +110,7 @@ class SharedQueries:
         if not self.enabled:
             return None
         found = query_key(self._documents, identity, caller, query, operation, variables)
-        return None if found is None else found[0]
+        return None if found is None else found.key
 
     async def run(
         self, key: Hashable, execute: Callable[[], Awaitable[Answer]]
