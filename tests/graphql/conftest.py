@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from aiohttp import web
 
 from tablegraph.app import create_app
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .stacks import Stack
 
 from tests.auth_support import AUTH_HEADERS, all_scopes_auth
+from tests.bench.env import Env, start_env
 
 
 @dataclass
@@ -121,3 +123,11 @@ async def stack(request: pytest.FixtureRequest, start_server: Any) -> AsyncItera
     built, close = await start_stack(request.param, start_server)
     yield built
     await close()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def env() -> AsyncIterator[Env]:
+    """The benchmark's simulators, two bookings on the dashboard day (``bench_served``)."""
+    started = await start_env(bookings=2)
+    yield started
+    await started.close()

@@ -5,83 +5,46 @@ the benchmark's simulators, whose request counts show that no read is skipped or
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from graphql import get_operation_ast, parse
 
 from tablegraph import ids
-from tablegraph.app import GATEWAY, REVALIDATED, create_app
+from tablegraph.app import REVALIDATED
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.revalidated import RevalidatedQueries
 from tablegraph.graphql.schema import build_schema
 from tablegraph.inputs import Inputs
 from tablegraph.model import GuestData, NewBooking
 from tablegraph.provenance import Provenance
-from tablegraph.settings import GatewaySettings, Limits
-from tablegraph.simulators.common import serve
+from tablegraph.settings import GatewaySettings
 from tablegraph.upstream import RetryPolicy
-from tests.auth_support import clients_auth, headers_of
+from tests.auth_support import headers_of
 from tests.bench import workloads
-from tests.bench.env import Env, start_env
+from tests.bench.env import Env
+
+from .bench_served import Served, serve_over
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def env() -> AsyncIterator[Env]:
-    started = await start_env(bookings=2)
-    yield started
-    await started.close()
-
-
-@dataclass
-class Served:
-    runner: Any
-    http: httpx.AsyncClient
-
-    @property
-    def again(self) -> RevalidatedQueries:
-        again: RevalidatedQueries = self.runner.app[REVALIDATED]
-        return again
-
-    @property
-    def gateway(self) -> Gateway:
-        gateway: Gateway = self.runner.app[GATEWAY]
-        return gateway
-
-    async def post(self, request: workloads.Request, client: str = "a") -> dict[str, Any]:
-        response = await self.http.post(
-            "/graphql",
-            content=request.body(),
-            headers={"content-type": "application/json", **headers_of(client)},
-        )
-        body: dict[str, Any] = response.json()
-        return body
-
-    async def close(self) -> None:
-        await self.http.aclose()
-        await self.runner.cleanup()
+def _again(served: Served) -> RevalidatedQueries:
+    kept: RevalidatedQueries = served.app[REVALIDATED]
+    return kept
 
 
 async def _serve(env: Env, *, on: bool = True, cost_per_minute: int = 50_000) -> Served:
-    settings = GatewaySettings(
-        upstreams=env.configs,
-        auth=clients_auth("a", "b"),
-        answer_unchanged_queries=on,
-        limits=Limits(cost_per_minute=cost_per_minute),
-    )
-    runner, url = await serve(create_app(Gateway(settings)))
-    served = Served(runner, httpx.AsyncClient(base_url=url, timeout=30))
-    warm = await served.post(workloads.dashboard_one(env))  # fills the restaurant caches
-    assert "errors" not in warm, warm
-    env.reset_counts()
-    return served
+    return await serve_over(env, answer_unchanged_queries=on, cost_per_minute=cost_per_minute)
+
+
+async def _read_in_flight(served: Served) -> None:
+    """Until a revalidation's upstream read is in flight."""
+    reads = served.gateway.reads_again
+    assert reads is not None
+    while reads.loading == 0:
+        await asyncio.sleep(0.005)
 
 
 def _vardvik_reads(env: Env) -> int:
@@ -109,14 +72,14 @@ async def test_an_unchanged_query_is_answered_again_after_every_read(env: Env) -
     served = await _serve(env)
     request = workloads.dashboard_one(env)
     try:
-        first = await served.post(request)
-        again = await served.post(request)
+        first = await served.answer(request)
+        again = await served.answer(request)
         reads = _vardvik_reads(env)
         await _book_elsewhere(env, 1)
         env.reset_counts()
-        changed = await served.post(request)
+        changed = await served.answer(request)
         reads_changed = _vardvik_reads(env)
-        after = await served.post(request)
+        after = await served.answer(request)
         metrics = (await served.http.get("/metrics", headers=headers_of("a"))).text
     finally:
         await served.close()
@@ -131,7 +94,7 @@ async def test_an_unchanged_query_is_answered_again_after_every_read(env: Env) -
     assert len(changed["data"]["bookings"]["nodes"]) == listed + 1
     assert reads_changed == 1
     assert after["data"] == changed["data"]
-    assert (served.again.hits, served.again.misses) == (2, 1)
+    assert (_again(served).hits, _again(served).misses) == (2, 1)
     assert 'tablegraph_cache_hits_total{cache="unchanged-queries"} 2.0' in metrics
 
 
@@ -142,14 +105,14 @@ async def test_a_failing_read_fails_the_query_instead_of_giving_the_kept_answer(
     request = workloads.dashboard_one(env)
     chaos = env.upstreams["vardvik"].url + "/_sim/chaos"
     try:
-        await served.post(request)
+        await served.answer(request)
         async with httpx.AsyncClient() as sim:
             await sim.post(chaos, json={"kind": "error", "status": 503})
             env.reset_counts()
-            failed = await served.post(request)
+            failed = await served.answer(request)
             await sim.delete(chaos)
         reads = _vardvik_reads(env)
-        recovered = await served.post(request)
+        recovered = await served.answer(request)
     finally:
         await served.close()
     assert [e["extensions"]["code"] for e in failed["errors"]] == ["UPSTREAM_UNAVAILABLE"]
@@ -157,7 +120,7 @@ async def test_a_failing_read_fails_the_query_instead_of_giving_the_kept_answer(
     assert failed["extensions"]["upstreams"]["vardvik-berlin"]["status"] == "ERROR"
     # the check's failure is the execution's: its attempts are not made a second time
     assert reads == RetryPolicy().attempts
-    assert (served.again.hits, served.again.misses) == (1, 1)  # the recovery's read matched
+    assert (_again(served).hits, _again(served).misses) == (1, 1)  # the recovery's read matched
     assert "errors" not in recovered and recovered["data"]["bookings"]
 
 
@@ -165,36 +128,29 @@ async def test_an_answer_is_only_given_again_to_the_same_caller(env: Env) -> Non
     served = await _serve(env)
     request = workloads.dashboard_one(env)
     try:
-        await served.post(request, "a")
-        await served.post(request, "b")  # another caller: executes (and is kept for b)
-        hits_after_b = served.again.hits
-        await served.post(request, "b")
+        await served.answer(request, "a")
+        await served.answer(request, "b")  # another caller: executes (and is kept for b)
+        hits_after_b = _again(served).hits
+        await served.answer(request, "b")
     finally:
         await served.close()
     assert hits_after_b == 0
-    assert served.again.hits == 1
+    assert _again(served).hits == 1
 
 
 async def test_the_cost_is_charged_as_if_executed(env: Env) -> None:
     served = await _serve(env)
-    cost = (await served.post(workloads.dashboard_one(env)))["extensions"]["cost"]
+    cost = (await served.answer(workloads.dashboard_one(env)))["extensions"]["cost"]
     await served.close()
     served = await _serve(env, cost_per_minute=3 * cost)  # the warm-up takes one
     request = workloads.dashboard_one(env)
     try:
-        answers = [
-            await served.http.post(
-                "/graphql",
-                content=request.body(),
-                headers={"content-type": "application/json", **headers_of("a")},
-            )
-            for _ in range(3)
-        ]
+        answers = [await served.post(request) for _ in range(3)]
     finally:
         await served.close()
     # executed, given again (charged), then over the budget
     assert [a.status_code for a in answers] == [200, 200, 429]
-    assert served.again.hits == 1
+    assert _again(served).hits == 1
 
 
 async def test_fields_that_read_more_than_upstream_answers_are_never_given_again(
@@ -211,21 +167,21 @@ async def test_fields_that_read_more_than_upstream_answers_are_never_given_again
     upstreams = workloads.Request("{ upstreams { name requestsSent } }", {})
     try:
         for request in (slots, slots, upstreams, upstreams):
-            body = await served.post(request)
+            body = await served.answer(request)
             assert "errors" not in body, body
     finally:
         await served.close()
-    assert (served.again.hits, served.again.misses, len(served.again)) == (0, 0, 0)
+    assert (_again(served).hits, _again(served).misses, len(_again(served))) == (0, 0, 0)
 
 
 async def test_off_every_query_executes(env: Env) -> None:
     served = await _serve(env, on=False)
     try:
         for _ in range(3):
-            await served.post(workloads.dashboard_one(env))
+            await served.answer(workloads.dashboard_one(env))
     finally:
         await served.close()
-    assert served.again.hits == 0 and len(served.again) == 0
+    assert _again(served).hits == 0 and len(_again(served)) == 0
 
 
 @pytest.mark.parametrize(
@@ -271,19 +227,19 @@ async def test_an_expired_cache_entry_or_another_day_executes_again(env: Env) ->
     served = await _serve(env)
     request = workloads.dashboard_one(env)
     try:
-        await served.post(request)  # kept
+        await served.answer(request)  # kept
         served.gateway.restaurant_lists.invalidate()  # as when its TTL runs out
-        await served.post(request)  # executes (and fills the cache: not kept)
-        await served.post(request)  # executes, kept
-        executed = (served.again.hits, served.again.misses)
+        await served.answer(request)  # executes (and fills the cache: not kept)
+        await served.answer(request)  # executes, kept
+        executed = (_again(served).hits, _again(served).misses)
         tomorrow = date.today() + timedelta(days=1)
-        served.again.today = lambda: tomorrow
-        await served.post(request)  # another day: executes, kept
-        await served.post(request)
+        _again(served).today = lambda: tomorrow
+        await served.answer(request)  # another day: executes, kept
+        await served.answer(request)
     finally:
         await served.close()
     assert executed == (0, 0)  # nothing was revalidated: nothing could be given again
-    assert (served.again.hits, served.again.misses) == (1, 0)
+    assert (_again(served).hits, _again(served).misses) == (1, 0)
 
 
 async def test_concurrent_revalidations_share_one_read_until_a_booking_changes(
@@ -292,21 +248,18 @@ async def test_concurrent_revalidations_share_one_read_until_a_booking_changes(
     served = await _serve(env)
     request = workloads.dashboard_one(env)
     try:
-        await served.post(request)  # kept
+        await served.answer(request)  # kept
         env.reset_counts()
         env.set_latency(200)
-        polls = [asyncio.create_task(served.post(request, "a")) for _ in range(5)]
+        polls = [asyncio.create_task(served.answer(request, "a")) for _ in range(5)]
         answers = await asyncio.gather(*polls)
         shared = _vardvik_reads(env)
         env.reset_counts()
-        first = asyncio.create_task(served.post(request, "a"))
-        reads = served.gateway.reads_again
-        assert reads is not None
-        while reads.loading == 0:  # the revalidation's read is in flight
-            await asyncio.sleep(0.005)
+        first = asyncio.create_task(served.answer(request, "a"))
+        await _read_in_flight(served)
         rid = request.variables["r"]
         served.gateway.invalidate_availability("vardvik-berlin", ids.decode(rid).native_id)
-        later = await served.post(request, "a")  # begun after the change: reads anew
+        later = await served.answer(request, "a")  # begun after the change: reads anew
         await first
         after_change = _vardvik_reads(env)
     finally:
@@ -314,7 +267,7 @@ async def test_concurrent_revalidations_share_one_read_until_a_booking_changes(
         await served.close()
     assert all("errors" not in a for a in answers)
     assert shared == 1
-    assert served.again.hits == 7
+    assert _again(served).hits == 7
     assert after_change == 2 and "errors" not in later
 
 
@@ -343,17 +296,14 @@ async def test_a_cache_entry_dropped_while_the_reads_are_out_executes_the_query(
     served = await _serve(env)
     request = workloads.dashboard_one(env)
     try:
-        await served.post(request)  # kept
+        await served.answer(request)  # kept
         env.set_latency(200)
-        poll = asyncio.create_task(served.post(request))
-        reads = served.gateway.reads_again
-        assert reads is not None
-        while reads.loading == 0:  # the revalidation's read is in flight
-            await asyncio.sleep(0.005)
+        poll = asyncio.create_task(served.answer(request))
+        await _read_in_flight(served)
         served.gateway.restaurant_lists.invalidate()  # say, a profile changed meanwhile
         answer = await poll
     finally:
         env.set_latency(0)
         await served.close()
     assert "errors" not in answer
-    assert (served.again.hits, served.again.misses) == (0, 1)
+    assert (_again(served).hits, _again(served).misses) == (0, 1)

@@ -5,73 +5,29 @@ the benchmark's simulators with 200 ms of upstream latency (so the queries overl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
-from tablegraph.app import GATEWAY, SHARED_QUERIES, create_app
+from tablegraph.app import SHARED_QUERIES
 from tablegraph.auth.identity import Identity
-from tablegraph.gateway import Gateway
 from tablegraph.graphql.shared_queries import SharedQueries
-from tablegraph.settings import GatewaySettings, Limits
-from tablegraph.simulators.common import serve
-from tests.auth_support import clients_auth, headers_of
+from tests.auth_support import headers_of
 from tests.bench import workloads
-from tests.bench.env import Env, start_env
+from tests.bench.env import Env
+
+from .bench_served import Served, serve_over
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def env() -> AsyncIterator[Env]:
-    started = await start_env(bookings=2)
-    yield started
-    await started.close()
-
-
-@dataclass
-class Served:
-    runner: Any
-    http: httpx.AsyncClient
-
-    @property
-    def shared(self) -> SharedQueries:
-        shared: SharedQueries = self.runner.app[SHARED_QUERIES]
-        return shared
-
-    @property
-    def gateway(self) -> Gateway:
-        gateway: Gateway = self.runner.app[GATEWAY]
-        return gateway
-
-    async def post(self, request: workloads.Request, client: str = "a") -> httpx.Response:
-        return await self.http.post(
-            "/graphql",
-            content=request.body(),
-            headers={"content-type": "application/json", **headers_of(client)},
-        )
-
-    async def close(self) -> None:
-        await self.http.aclose()
-        await self.runner.cleanup()
+def _shared(served: Served) -> SharedQueries:
+    shared: SharedQueries = served.app[SHARED_QUERIES]
+    return shared
 
 
 async def _serve(env: Env, *, share: bool = True, cost_per_minute: int = 50_000) -> Served:
-    settings = GatewaySettings(
-        upstreams=env.configs,
-        auth=clients_auth("a", "b"),
-        share_identical_queries=share,
-        limits=Limits(cost_per_minute=cost_per_minute),
-    )
-    runner, url = await serve(create_app(Gateway(settings)))
-    served = Served(runner, httpx.AsyncClient(base_url=url, timeout=30))
-    warm = await served.post(workloads.dashboard_one(env))  # restaurants cached, document known
-    assert warm.status_code == 200 and "errors" not in warm.json(), warm.text
-    return served
+    return await serve_over(env, share_identical_queries=share, cost_per_minute=cost_per_minute)
 
 
 async def _at_once(
@@ -95,7 +51,7 @@ async def test_identical_queries_of_one_caller_share_one_execution(env: Env) -> 
         metrics = (await served.http.get("/metrics", headers=headers_of("a"))).text
     finally:
         await served.close()
-    assert served.shared.joined == 4
+    assert _shared(served).joined == 4
     assert 'tablegraph_cache_hits_total{cache="queries"} 4.0' in metrics
     bodies = [a.json() for a in answers]
     assert all(b["data"] == bodies[0]["data"] and "errors" not in b for b in bodies)
@@ -111,7 +67,7 @@ async def test_another_callers_query_is_never_shared(env: Env) -> None:
         answers = await _at_once(env, served, ["a", "b"])
     finally:
         await served.close()
-    assert served.shared.joined == 0
+    assert _shared(served).joined == 0
     assert answers[0].json()["data"] == answers[1].json()["data"]
 
 
@@ -121,7 +77,7 @@ async def test_off_unless_configured(env: Env) -> None:
         await _at_once(env, served, ["a"] * 3)
     finally:
         await served.close()
-    assert served.shared.joined == 0
+    assert _shared(served).joined == 0
 
 
 async def test_only_known_valid_queries_are_shareable(env: Env) -> None:
@@ -134,7 +90,7 @@ async def test_only_known_valid_queries_are_shareable(env: Env) -> None:
         create = workloads.book_create(env, 7)
         made = (await served.post(create)).json()["data"]["createBooking"]["booking"]
         await served.post(workloads.book_cancel(made["id"], 7))
-        shared = served.shared
+        shared = _shared(served)
         query = workloads.dashboard_one(env)
         assert shared.key(identity, "a", query.query, None, query.variables) is not None
         assert shared.key(identity, "a", create.query, None, create.variables) is None
@@ -156,7 +112,7 @@ async def test_each_joiner_is_charged_its_cost(env: Env) -> None:
         answers = await _at_once(env, served, ["a"] * 3)
     finally:
         await served.close()
-    assert served.shared.joined == 2
+    assert _shared(served).joined == 2
     assert sorted(a.status_code for a in answers) == [200, 200, 429]
 
 
@@ -174,7 +130,7 @@ async def test_a_shared_answer_is_byte_for_byte_the_unshared_one(env: Env) -> No
             shown[share].append(got)
         finally:
             await served.close()
-        assert served.shared.joined == (2 if share else 0)
+        assert _shared(served).joined == (2 if share else 0)
     for alone, shared in zip(shown[False], shown[True], strict=True):
         assert alone.status_code == shared.status_code == 200
         data_of = [r.content.split(b',"extensions":')[0] for r in (alone, shared)]
