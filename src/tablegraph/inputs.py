@@ -29,7 +29,7 @@ class Read:
 
     #: The ``UpstreamClient`` that sent it; ``client.read_again(key)`` asks again.
     client: Any
-    #: (method, path, params, headers, authenticated): what identifies the request.
+    #: (method, path, params, headers, idempotent, authenticated): the request, as sent.
     key: Hashable
     status: int
     content: bytes

@@ -209,7 +209,9 @@ class UpstreamClient:
         noting = inputs.current()
         read_key = None
         if noting is not None:
-            read_key = _read_key(method, path, cleaned, headers, json, content, authenticated)
+            read_key = _read_key(
+                method, path, cleaned, headers, json, content, idempotent, authenticated
+            )
             given = noting.take(self, read_key) if read_key is not None else None
             if isinstance(given, Exception):
                 noting.cannot_repeat("a read failed")
@@ -244,9 +246,14 @@ class UpstreamClient:
     async def read_again(self, key: Hashable) -> httpx.Response:
         """The read ``key`` (``_read_key``) stands for, sent again."""
         assert isinstance(key, tuple)
-        method, path, params, headers, authenticated = key
+        method, path, params, headers, idempotent, authenticated = key
         return await self.request(
-            method, path, params=dict(params), headers=dict(headers), authenticated=authenticated
+            method,
+            path,
+            params=dict(params),
+            headers=dict(headers),
+            idempotent=idempotent,
+            authenticated=authenticated,
         )
 
     def _target(
@@ -572,6 +579,7 @@ def _read_key(
     headers: Mapping[str, str] | None,
     json: Any,
     content: bytes | None,
+    idempotent: bool | None,
     authenticated: bool,
 ) -> Hashable | None:
     """What identifies a plain read (``inputs.Read``), and is all ``read_again`` needs; None
@@ -583,6 +591,7 @@ def _read_key(
         path,
         tuple(params.items()) if params else (),
         tuple(sorted(headers.items())) if headers else (),
+        idempotent,
         authenticated,
     )
     try:
