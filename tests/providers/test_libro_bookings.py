@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -52,6 +53,54 @@ async def test_bookings_of_a_day_spanning_three_pages_come_back_complete(start_s
         assert first.start.utcoffset() == timedelta(hours=-4)
         assert first.status is BookingStatus.CONFIRMED and first.provider_status == "approved"
         assert first.restaurant_id == BISTRO and first.end - first.start == timedelta(minutes=90)
+
+
+async def test_a_polled_day_is_read_each_time_and_its_pages_mapped_again_only_when_changed(
+    start_server,
+) -> None:
+    async with libro_env(start_server, page_size=5) as env:
+        _seed_day(env, 12)
+        start, end = local_day_bounds(DAY, TZ)
+        query = BookingQuery(BISTRO, start, end)
+        first = await env.provider.list_bookings(query)
+        again = await env.provider.list_bookings(query)
+        assert env.count("GET /restricted/restaurant/bookings") == 6  # every poll goes upstream
+        assert [b.native_id for b in first] == [b.native_id for b in again]
+        assert all(x is y for x, y in zip(first, again, strict=True))  # the same pages: reused
+        answers = env.provider.runtime.answers(f"{env.provider.name}.booking-pages")
+        assert (answers.hits, answers.misses) == (3, 3)
+
+        rest, person = env.state.restaurants["4521"], next(iter(env.state.people.values()))
+        added = env.state.new_booking(rest, person, 4, localize(DAY, time(23, 0), TZ), "9")
+        changed = await env.provider.list_bookings(query)
+        assert [b.native_id for b in changed] == [*(b.native_id for b in first), str(added.id)]
+        assert changed[-1].party_size == 4  # a changed page is mapped again, never stale
+        assert answers.misses == 3 + 1  # the last page only: the first two are unchanged
+        kept = {id(b) for b in first}
+        assert sum(id(b) in kept for b in changed) == 10  # the two unchanged pages' rows
+
+
+async def test_a_listed_row_of_another_restaurant_is_left_to_that_restaurants_list(
+    start_server,
+) -> None:
+    """A row whose relationship names another exposed restaurant is not shown in this one's
+    list (a client may reach one restaurant and not the other); the rest of the page is."""
+
+    @web.middleware
+    async def misfile(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        response = await handler(request)
+        if request.method == "GET" and request.path == "/restricted/restaurant/bookings":
+            doc = json.loads(response.body)
+            doc["data"][0]["relationships"]["restaurant"]["data"]["id"] = "4522"  # the plateau
+            return web.json_response(doc)
+        return response
+
+    async with libro_env(start_server, middlewares=(misfile,)) as env:
+        ids = _seed_day(env, 3)
+        start, end = local_day_bounds(DAY, TZ)
+        listed = await env.provider.list_bookings(BookingQuery(BISTRO, start, end))
+        assert len(listed) == 2 and {b.restaurant_id for b in listed} == {BISTRO}
+        assert {int(b.native_id) for b in listed} < set(ids)
 
 
 async def test_status_filter_maps_the_nine_statuses(start_server) -> None:

@@ -3,12 +3,13 @@ documents checked at the door, and offset paging (``limit`` ≤ 250 / ``offset``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from tablegraph.errors import UpstreamBadResponse
 from tablegraph.providers.kit import Caller, Page, offset_pages
+from tablegraph.providers.kit.answers import MappedAnswers
 from tablegraph.providers.libro.connections import Connections
 from tablegraph.providers.libro.errors import ERRORS
 from tablegraph.providers.libro.jsonapi import Included, page_total, resources
@@ -74,6 +75,39 @@ class LibroApi:
 
         rows = await offset_pages(page, page_size=self.page_size, max_rows=max_rows)
         return rows, included
+
+    async def mapped_rows(
+        self,
+        caller: Caller,
+        path: str,
+        params: dict[str, Any],
+        *,
+        answers: MappedAnswers[tuple[tuple[T, ...], int | None]],
+        key: Hashable,
+        build: Callable[[Resource, Included], T],
+    ) -> list[T]:
+        """Every row of a list endpoint, each ``build(row, its page's side-loads)``; a page's
+        mapping is reused while its bytes are unchanged (``kit.answers``). A page is mapped
+        with its own ``included`` alone: JSON:API's compound documents carry full linkage.
+        ``key`` names whatever else ``build`` reads."""
+
+        def mapped(doc: Any) -> tuple[tuple[T, ...], int | None]:
+            if not isinstance(doc, dict):
+                raise UpstreamBadResponse(
+                    "Libro answered without a document", upstream=self.upstream
+                )
+            included = Included([cast(Document, doc)])
+            rows = tuple(build(res, included) for res in resources(cast(Document, doc)))
+            return rows, page_total(cast(Document, doc))
+
+        async def page(offset: int, limit: int) -> Page[T]:
+            query = {**params, "limit": limit, "offset": offset}
+            rows, total = await caller.mapped(
+                path, params=query, answers=answers, key=key, build=mapped
+            )
+            return Page(list(rows), total)
+
+        return await offset_pages(page, page_size=self.page_size)
 
     async def find_person(
         self, caller: Caller, code: str, email: str | None, phone: str | None

@@ -71,6 +71,7 @@ from tablegraph.model import (
 from tablegraph.providers import register
 from tablegraph.providers.base import Provider
 from tablegraph.providers.kit import Batch, Runtime, batch_by_key
+from tablegraph.providers.kit.answers import MappedAnswers
 from tablegraph.providers.libro import bodies, guards
 from tablegraph.providers.libro.api import (
     BOOKINGS,
@@ -301,11 +302,24 @@ class LibroProvider(Provider):
         return res, await self._booking_from(res, Included([doc]), code)
 
     async def list_bookings(self, query: BookingQuery) -> list[Booking]:
+        """A restaurant's bookings in the query's window; each page's mapping is reused
+        while Libro answers it with the same bytes (a polled day usually is)."""
         code = query.restaurant_id
         restaurant, _ = await self._directory.entry(code)
         params = bodies.booking_list_params(query, restaurant.timezone)
-        items, included = await self._api.rows(await self._api.route(code), BOOKINGS, params)
-        out = [await self._booking_from(res, included, code) for res in items]
+        answers: MappedAnswers[tuple[tuple[tuple[Booking, str | None], ...], int | None]]
+        answers = self.runtime.answers(f"{self.name}.booking-pages")
+
+        def row(res: Resource, included: Included) -> tuple[Booking, str | None]:
+            mapped = partial(to_booking, self.name, res, restaurant, included)
+            return self._read("a booking", mapped), related_id(res, "restaurant")
+
+        caller = await self._api.route(code)
+        key = (restaurant.native_id, restaurant.timezone)
+        rows = await self._api.mapped_rows(
+            caller, BOOKINGS, params, answers=answers, key=key, build=row
+        )
+        out = [b for b, ref in rows if await self._listed_here(b, ref, code)]
         wanted = query.statuses
         return sorted(
             (
@@ -315,6 +329,20 @@ class LibroProvider(Provider):
             ),
             key=lambda b: (b.start, b.native_id),
         )
+
+    async def _listed_here(self, booking: Booking, ref: str | None, code: str) -> bool:
+        """Whether a row of restaurant ``code``'s list is that restaurant's (its relationship
+        names no other restaurant), remembering where it and its guest live. A row of
+        another restaurant is left to that restaurant's list: it is not this one's to show
+        (nor, perhaps, the caller's to see)."""
+        home = (await self._directory.code_of(ref) if ref is not None else None) or code
+        if home != code:
+            log.warning("%s listed booking %s of another restaurant", self.name, booking.native_id)
+            return False
+        self._directory.remember("booking", booking.native_id, code)
+        if booking.guest_id:
+            self._directory.remember("person", booking.guest_id, code)
+        return True
 
     async def get_bookings(self, ids: Sequence[str]) -> Batch[Booking]:
         async def fetch(booking_id: str) -> Booking:
