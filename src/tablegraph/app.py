@@ -267,6 +267,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
                 recorded is not None and (given := await again.revalidate(recorded, record)) is None
             ):
                 answer = _answer_again(context, record, recorded)
+                schema.documents.used()
             elif key is None:
                 answer = await execute()
             else:
@@ -275,6 +276,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
                     answer = await execute()  # the leader's budget was spent, maybe not ours
                 elif joined:
                     _join(context, record, answer, gateway.settings.limits.max_cost)
+                    schema.documents.used()
         except CannotGetOperationTypeError:
             # Strawberry raises (instead of answering) when operationName names no operation.
             noted.outcome = "GRAPHQL_VALIDATION_FAILED"
@@ -600,6 +602,7 @@ def create_app(gateway: Gateway, *, manage_tokens: ManageTokens | None = None) -
     app.on_response_prepare.append(_no_server_banner)
     security = settings.security
     app[SCHEMA] = build_schema(settings.limits, security)
+    gateway.metrics.app_caches["documents"] = app[SCHEMA].documents
     app[SHARED_QUERIES] = SharedQueries(
         app[SCHEMA].documents, enabled=settings.share_identical_queries and not settings.naive
     )

@@ -12,7 +12,7 @@ import pytest
 from graphql import get_operation_ast, parse
 
 from tablegraph import ids
-from tablegraph.app import REVALIDATED
+from tablegraph.app import REVALIDATED, SCHEMA
 from tablegraph.gateway import Gateway
 from tablegraph.graphql.revalidated import RevalidatedQueries
 from tablegraph.graphql.schema import build_schema
@@ -71,9 +71,12 @@ async def _book_elsewhere(env: Env, n: int) -> None:
 async def test_an_unchanged_query_is_answered_again_after_every_read(env: Env) -> None:
     served = await _serve(env)
     request = workloads.dashboard_one(env)
+    documents = served.app[SCHEMA].documents
     try:
         first = await served.answer(request)
+        hits = documents.hits
         again = await served.answer(request)
+        document_hits = documents.hits - hits  # the document was used without an execution
         reads = _vardvik_reads(env)
         await _book_elsewhere(env, 1)
         env.reset_counts()
@@ -88,6 +91,7 @@ async def test_an_unchanged_query_is_answered_again_after_every_read(env: Env) -
     upstream = again["extensions"]["upstreams"]["vardvik-berlin"]
     assert upstream["requests"] == 1 and upstream["status"] == "OK"
     assert again["extensions"]["cost"] == first["extensions"]["cost"]
+    assert document_hits == 1
     # a booking made elsewhere changes the upstream's answer: executed, with the read already
     # made for the check (not a second one), and listed at once
     listed = len(first["data"]["bookings"]["nodes"])
@@ -96,6 +100,9 @@ async def test_an_unchanged_query_is_answered_again_after_every_read(env: Env) -
     assert after["data"] == changed["data"]
     assert (_again(served).hits, _again(served).misses) == (2, 1)
     assert 'tablegraph_cache_hits_total{cache="unchanged-queries"} 2.0' in metrics
+    # every request after the first used the kept document, executed or answered again
+    assert f'tablegraph_cache_hits_total{{cache="documents"}} {documents.hits}.0' in metrics
+    assert documents.hits >= 3
 
 
 async def test_a_failing_read_fails_the_query_instead_of_giving_the_kept_answer(

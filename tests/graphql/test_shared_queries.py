@@ -9,7 +9,7 @@ import asyncio
 import httpx
 import pytest
 
-from tablegraph.app import SHARED_QUERIES
+from tablegraph.app import SCHEMA, SHARED_QUERIES
 from tablegraph.auth.identity import Identity
 from tablegraph.graphql.shared_queries import SharedQueries
 from tests.auth_support import headers_of
@@ -46,12 +46,15 @@ async def _at_once(
 
 async def test_identical_queries_of_one_caller_share_one_execution(env: Env) -> None:
     served = await _serve(env)
+    documents = served.app[SCHEMA].documents
     try:
+        hits = documents.hits
         answers = await _at_once(env, served, ["a"] * 5)
         metrics = (await served.http.get("/metrics", headers=headers_of("a"))).text
     finally:
         await served.close()
     assert _shared(served).joined == 4
+    assert documents.hits == hits + 5  # each request used the known document, joiners too
     assert 'tablegraph_cache_hits_total{cache="queries"} 4.0' in metrics
     bodies = [a.json() for a in answers]
     assert all(b["data"] == bodies[0]["data"] and "errors" not in b for b in bodies)

@@ -86,6 +86,11 @@ class DocumentCache:
         """``get`` without counting: a look before the request is executed (which counts)."""
         return self._entries.get(text) if self.enabled else None
 
+    def used(self) -> None:
+        """Count the hit of a document ``peek`` found for a request answered without an
+        execution of its own (answered again, or by another's): it was used all the same."""
+        self.hits += 1
+
     def put(self, text: str, entry: ValidatedDocument) -> None:
         if self.enabled:
             with contextlib.suppress(ValueError):  # larger than the whole cache: not kept
