@@ -50,10 +50,13 @@ class LibroApi:
         return self.caller(await self.connections.route(code))
 
     async def send(self, caller: Caller, method: str, path: str, **kwargs: Any) -> Document:
-        doc = await caller.json(method, path, **kwargs)
-        if not isinstance(doc, dict):
+        return self.document(await caller.json(method, path, **kwargs))
+
+    def document(self, decoded: Any) -> Document:
+        """A decoded answer that is a JSON:API document (an object), else refused."""
+        if not isinstance(decoded, dict):
             raise UpstreamBadResponse("Libro answered without a document", upstream=self.upstream)
-        return cast(Document, doc)
+        return cast(Document, decoded)
 
     def one(self, doc: Document) -> Resource:
         found = resources(doc)
@@ -91,14 +94,10 @@ class LibroApi:
         with its own ``included`` alone: JSON:API's compound documents carry full linkage.
         ``key`` names whatever else ``build`` reads."""
 
-        def mapped(doc: Any) -> tuple[tuple[T, ...], int | None]:
-            if not isinstance(doc, dict):
-                raise UpstreamBadResponse(
-                    "Libro answered without a document", upstream=self.upstream
-                )
-            included = Included([cast(Document, doc)])
-            rows = tuple(build(res, included) for res in resources(cast(Document, doc)))
-            return rows, page_total(cast(Document, doc))
+        def mapped(decoded: Any) -> tuple[tuple[T, ...], int | None]:
+            doc = self.document(decoded)
+            included = Included([doc])
+            return tuple(build(res, included) for res in resources(doc)), page_total(doc)
 
         async def page(offset: int, limit: int) -> Page[T]:
             query = {**params, "limit": limit, "offset": offset}
