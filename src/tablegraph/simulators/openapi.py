@@ -51,9 +51,12 @@ def document(
     description: str,
     security: Mapping[str, Any],
     ops: Iterable[Op],
+    media: str = "application/json",
 ) -> dict[str, Any]:
     """An OpenAPI 3.0.3 document; ``security`` is one named scheme, applied to every non-public
-    operation."""
+    operation. ``media``: the media type the API's own answers are asked for in (a client
+    composed over the document sends it as ``Accept``); public operations (OAuth) answer
+    plain JSON."""
     (scheme_name,) = security
     paths: dict[str, dict[str, Any]] = {}
     for op in ops:
@@ -70,6 +73,7 @@ def document(
             }
             for n in (*op.required_query, *op.query)
         ]
+        answered = "application/json" if op.public else media
         if op.html:
             content: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
         else:
@@ -80,7 +84,7 @@ def document(
                 if op.array
                 else {"type": "object"}
             )
-            content = {"application/json": {"schema": schema}}
+            content = {answered: {"schema": schema}}
         operation: dict[str, Any] = {
             "operationId": _operation_id(op),
             "summary": op.summary,
@@ -88,7 +92,7 @@ def document(
                 str(op.status): {"description": op.answer, "content": content},
                 "default": {
                     "description": "an error, in the provider's error shape",
-                    "content": {"application/json": {"schema": {}}},
+                    "content": {answered: {"schema": {}}},
                 },
             },
         }

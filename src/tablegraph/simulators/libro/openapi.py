@@ -10,7 +10,10 @@ _CODE = ("restaurant-code",)
 DOCUMENT = document(
     title="Libro (simulated)",
     description="Libro's restricted API (JSON:API documents; bookings side-load their "
-    "experiences in `included`) behind OAuth 2 (client credentials or authorization code).",
+    "experiences in `included`) behind OAuth 2 (client credentials or authorization code). "
+    "Every call asks for `application/vnd.libro-restricted-v2+json` (v3 too); any other "
+    "`Accept` is answered 406.",
+    media="application/vnd.libro-restricted-v2+json",
     security={
         "oauth": {
             "type": "oauth2",
@@ -41,7 +44,8 @@ DOCUMENT = document(
         Op(
             "GET",
             _B,
-            "Bookings on a date (people in `included`).",
+            "Bookings on a date (their experiences in `included`; the people are read with "
+            "`/restricted/people`).",
             required_query=_CODE,
             query=("date", "status", "guest-id", "limit", "offset"),
         ),
