@@ -72,6 +72,8 @@ class Env:
     runners: list[web.AppRunner]
     #: (restaurant global id, local date) with DASHBOARD_BOOKINGS bookings: one per provider.
     dashboard: list[tuple[str, date]] = field(default_factory=list)
+    #: Each dashboard restaurant's time zone (a peer's query sends its own day windows).
+    dashboard_zones: list[str] = field(default_factory=list)
     #: Every restaurant's global id (search, reference).
     restaurants: list[str] = field(default_factory=list)
     #: A restaurant, date and start with free tables (book).
@@ -170,6 +172,7 @@ async def _prepare(env: Env, bookings: int) -> None:
                 )
             gid = ids.encode("Restaurant", name, first.native_id)
             env.dashboard.append((gid, day))
+            env.dashboard_zones.append(first.timezone)
             if env.book_target is None:
                 _day, later = await _open_day(provider, first, after=day)
                 env.book_target = (gid, later[0])

@@ -38,12 +38,14 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from tablegraph import ids
 from tablegraph.providers import KINDS
 from tablegraph.simulators import simulator_module
+from tablegraph.timeutil import local_day_bounds
 from tests.auth_support import AUTH_HEADERS, TEST_KEY
 from tests.bench import peer
 from tests.bench.minimum import MINIMUM
@@ -75,8 +77,8 @@ PEER = "peer"
 #: The peer with its deduplication of identical queries in flight turned on.
 PEER_DEDUPE = "peer-dedupe"
 PEERS = {PEER: False, PEER_DEDUPE: True}
-#: The workloads the peer is composed for.
-PEER_WORKLOADS = ("dashboard_one",)
+#: The workloads the peer serves (``peer.DASHBOARD_ONE``, ``peer.DASHBOARD``).
+PEER_WORKLOADS = ("dashboard_one", "dashboard")
 #: No gateway: the upstream request a workload cannot do without, sent by wrk itself at the
 #: same concurrency — the *measured* critical-path floor (the configured latency plus what
 #: the simulator spends answering). Only where that is one request: dashboard_one's list.
@@ -166,6 +168,7 @@ def bodies(env: dict[str, Any], folder: Path) -> dict[str, list[Path]]:
     rid, _, loc = ids.decode(one_rid, "Restaurant").native_id.partition("/")
     peer_vars = {"rid": rid, "loc": loc, "date": one_day}
     docs["peer:dashboard_one"] = [{"query": peer.DASHBOARD_ONE, "variables": peer_vars}]
+    docs["peer:dashboard"] = [{"query": peer.DASHBOARD, "variables": _peer_dashboard(env)}]
     out: dict[str, list[Path]] = {}
     for name, items in docs.items():
         out[name] = []
@@ -174,6 +177,36 @@ def bodies(env: dict[str, Any], folder: Path) -> dict[str, list[Path]]:
             path.write_text(json.dumps(doc))
             out[name].append(path)
     return out
+
+
+def _peer_dashboard(env: dict[str, Any]) -> dict[str, Any]:
+    """``peer.DASHBOARD``'s variables: the dashboard's restaurants and days as each API takes
+    them (the windows the adapters send: LibreBooking's and resOS's local day in UTC)."""
+    day: dict[str, tuple[str, str, str]] = {}
+    for kind, (gid, local), zone in zip(
+        KINDS, env["dashboard"], env["dashboard_zones"], strict=True
+    ):
+        day[kind] = (ids.decode(gid, "Restaurant").native_id, local, zone)
+
+    def utc_bounds(kind: str) -> tuple[datetime, datetime]:
+        _, local, zone = day[kind]
+        start, end = local_day_bounds(date.fromisoformat(local), zone)
+        return start.astimezone(UTC), end.astimezone(UTC)
+
+    vardvik_rid, _, vardvik_loc = day["vardvik"][0].partition("/")
+    booked, resos = utc_bounds("librebooking"), utc_bounds("resos")
+    return {
+        "vr": vardvik_rid,
+        "vl": vardvik_loc,
+        "vd": day["vardvik"][1],
+        "lc": day["libro"][0],
+        "ld": day["libro"][1],
+        "bs": day["librebooking"][0],
+        "bstart": booked[0].strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        "bend": booked[1].strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        "rfrom": resos[0].strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "rto": resos[1].strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    }
 
 
 def _tree(pid: int) -> list[int]:
@@ -444,8 +477,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         vardvik = f"http://127.0.0.1:{base + KINDS.index('vardvik')}"
         peer_at = None
         if peer_folder is not None:
-            key = simulator_module("vardvik").demo_upstreams(vardvik)[0].credentials["api_key"]
-            peer_at = (peer_folder, peer.compose(peer_folder, vardvik, key.reveal()))
+            peer_at = (peer_folder, peer.compose(peer_folder, env["urls"]))
         url = f"http://127.0.0.1:{base + GATEWAY_OFFSET}/graphql"
         metrics = f"http://127.0.0.1:{base + GATEWAY_OFFSET}/metrics"
         direct = direct_request(env, vardvik)
@@ -632,9 +664,12 @@ def markdown(data: dict[str, Any]) -> str:
         "latency above. *Measured*: the p50 (p99) of that request sent to the upstream "
         f"directly by wrk at the same concurrency (`{DIRECT}`: the latency plus the "
         "simulator's own time to answer, which no gateway can avoid). "
-        "`peer` is GraphQL Mesh Compose + Hive Gateway over the Vardvik simulator's OpenAPI "
-        "document; its upstream requests include one configuration read per query for the "
-        "restaurant's name; `peer-dedupe` is the same with Hive Gateway's deduplication of "
+        "`peer` is GraphQL Mesh Compose + Hive Gateway over the four simulators' OpenAPI "
+        "documents; its upstream requests include the reads of the restaurants' names (Vardvik's "
+        "configuration, Libro's restaurant list, LibreBooking's schedule: Mesh has no "
+        "restaurant cache) and, on *dashboard*, Libro's people page, which the peer's client "
+        "joins to the bookings itself (`tests/bench/peer.py`); `peer-dedupe` is the same "
+        "with Hive Gateway's deduplication of "
         "identical queries in flight turned on (off by default). *Under load*: upstream "
         "requests per query answered during the point (tablegraph shares a booking list read "
         "in flight between queries; `peer-dedupe` shares whole queries). CPU is the "
@@ -743,8 +778,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--peer",
         action="store_true",
-        help="the side-by-side run: tablegraph and Mesh/Hive on dashboard_one, 1 and 2 "
-        "workers, c=1,10,50, two rounds of 5 s points",
+        help="the side-by-side run: tablegraph and Mesh/Hive on dashboard_one and dashboard, "
+        "1 and 2 workers, c=1,10,50, two rounds of 5 s points",
     )
     given = sys.argv[1:] if argv is None else argv
     if "--peer" in given:  # defaults of the side-by-side run; flags given still win
@@ -757,7 +792,7 @@ def main(argv: list[str] | None = None) -> int:
                 "tablegraph-dedupe",
                 "tablegraph-unshared",
             ],
-            workloads=["dashboard_one"],
+            workloads=list(PEER_WORKLOADS),
             workers=[1, 2],
             duration=5.0,
             rounds=2,

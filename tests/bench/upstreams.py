@@ -31,6 +31,7 @@ def control_app(env: Env) -> web.Application:
             {
                 "urls": {k: u.url for k, u in env.upstreams.items()},
                 "dashboard": [[rid, day.isoformat()] for rid, day in env.dashboard],
+                "dashboard_zones": env.dashboard_zones,
                 "restaurants": env.restaurants,
                 "book_target": [env.book_target[0], env.book_target[1].isoformat()],
             }

@@ -1,19 +1,36 @@
-// GraphQL Mesh Compose over the Vardvik simulator's /openapi.json (the benchmark's peer).
-// The runner (tests/bench/peer.py) sets VARDVIK_URL, VARDVIK_KEY and SUPERGRAPH.
+// GraphQL Mesh Compose over the four simulators' /openapi.json (the benchmark's peer).
+// The runner (tests/bench/peer.py) sets each simulator's URL and the headers its API wants
+// (a key, a token it obtained, a session it logged in for), and SUPERGRAPH.
 import { defineConfig } from '@graphql-mesh/compose-cli';
 import { loadOpenAPISubgraph } from '@omnigraph/openapi';
 
-const VARDVIK_URL = process.env.VARDVIK_URL || 'http://127.0.0.1:18100';
+const env = process.env;
+
+function subgraph(name: string, url: string, headers: Record<string, string>) {
+  return {
+    sourceHandler: loadOpenAPISubgraph(name, {
+      source: `${url}/openapi.json`,
+      endpoint: url,
+      operationHeaders: headers,
+    }),
+  };
+}
 
 export const composeConfig = defineConfig({
-  output: process.env.SUPERGRAPH || 'supergraph.graphql',
+  output: env.SUPERGRAPH || 'supergraph.graphql',
   subgraphs: [
-    {
-      sourceHandler: loadOpenAPISubgraph('Vardvik', {
-        source: `${VARDVIK_URL}/openapi.json`,
-        endpoint: VARDVIK_URL,
-        operationHeaders: { Authorization: `Bearer ${process.env.VARDVIK_KEY || ''}` },
-      }),
-    },
+    subgraph('Vardvik', env.VARDVIK_URL || 'http://127.0.0.1:18100', {
+      Authorization: `Bearer ${env.VARDVIK_KEY || ''}`,
+    }),
+    subgraph('Libro', env.LIBRO_URL || 'http://127.0.0.1:18101', {
+      Authorization: `Bearer ${env.LIBRO_TOKEN || ''}`,
+    }),
+    subgraph('LibreBooking', env.LIBREBOOKING_URL || 'http://127.0.0.1:18102', {
+      'X-Booked-SessionToken': env.LIBREBOOKING_SESSION || '',
+      'X-Booked-UserId': env.LIBREBOOKING_USER || '',
+    }),
+    subgraph('Resos', env.RESOS_URL || 'http://127.0.0.1:18103', {
+      Authorization: `Basic ${env.RESOS_BASIC || ''}`,
+    }),
   ],
 });
