@@ -83,34 +83,25 @@ async def test_vardvik_answers_match_their_declared_schemas() -> None:
 async def test_a_client_following_libros_document_asks_in_the_media_type_libro_answers() -> None:
     """Libro answers 406 to any ``Accept`` but its vendor type: the document says which, so a
     gateway composed over it (Mesh sends the declared type as ``Accept``) is answered."""
+    from tablegraph.simulators.harness import harness_of
     from tablegraph.simulators.libro import demo_upstreams
 
     app = simulator_module("libro").create_app(1)
     runner, url = await serve(app)
     try:
-        credentials = demo_upstreams(url)[0].credentials
         async with httpx.AsyncClient(base_url=url) as http:
             doc = (await http.get(OPENAPI_PATH)).json()
-            token = await http.post(
-                "/oauth/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": credentials["client_id"].reveal(),
-                    "client_secret": credentials["client_secret"].reveal(),
-                },
-            )
-            bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            headers = await harness_of("libro").login(http, demo_upstreams(url)[0])
             (declared,) = doc["paths"]["/restricted/restaurants"]["get"]["responses"]["200"][
                 "content"
             ]
             asked = await http.get(
-                "/restricted/restaurants", headers={**bearer, "Accept": declared}
+                "/restricted/restaurants", headers={**headers, "Accept": declared}
             )
             plain = await http.get(
-                "/restricted/restaurants", headers={**bearer, "Accept": "application/json"}
+                "/restricted/restaurants", headers={**headers, "Accept": "application/json"}
             )
     finally:
         await runner.cleanup()
-    assert token.status_code == 200
     assert asked.status_code == 200 and asked.json()["data"]
     assert plain.status_code == 406  # so the declared type is what made it pass
