@@ -5,6 +5,8 @@ the benchmark's simulators, whose request counts show that no read is skipped or
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 
 import httpx
@@ -37,6 +39,21 @@ def _again(served: Served) -> RevalidatedQueries:
 
 async def _serve(env: Env, *, on: bool = True, cost_per_minute: int = 50_000) -> Served:
     return await serve_over(env, answer_unchanged_queries=on, cost_per_minute=cost_per_minute)
+
+
+@asynccontextmanager
+async def _kept_then_slow(env: Env) -> AsyncIterator[tuple[Served, workloads.Request]]:
+    """Served, with dashboard_one answered once (so kept), then 200 ms of upstream latency
+    (revalidations stay in flight) until the block ends."""
+    served = await _serve(env)
+    request = workloads.dashboard_one(env)
+    try:
+        await served.answer(request)
+        env.set_latency(200)
+        yield served, request
+    finally:
+        env.set_latency(0)
+        await served.close()
 
 
 async def _read_in_flight(served: Served) -> None:
@@ -252,12 +269,8 @@ async def test_an_expired_cache_entry_or_another_day_executes_again(env: Env) ->
 async def test_concurrent_revalidations_share_one_read_until_a_booking_changes(
     env: Env,
 ) -> None:
-    served = await _serve(env)
-    request = workloads.dashboard_one(env)
-    try:
-        await served.answer(request)  # kept
+    async with _kept_then_slow(env) as (served, request):
         env.reset_counts()
-        env.set_latency(200)
         polls = [asyncio.create_task(served.answer(request, "a")) for _ in range(5)]
         answers = await asyncio.gather(*polls)
         shared = _vardvik_reads(env)
@@ -269,9 +282,6 @@ async def test_concurrent_revalidations_share_one_read_until_a_booking_changes(
         later = await served.answer(request, "a")  # begun after the change: reads anew
         await first
         after_change = _vardvik_reads(env)
-    finally:
-        env.set_latency(0)
-        await served.close()
     assert all("errors" not in a for a in answers)
     assert shared == 1
     assert _again(served).hits == 7
@@ -300,17 +310,10 @@ async def test_what_is_kept_is_bounded_by_size_and_needs_a_clean_repeatable_exec
 async def test_a_cache_entry_dropped_while_the_reads_are_out_executes_the_query(
     env: Env,
 ) -> None:
-    served = await _serve(env)
-    request = workloads.dashboard_one(env)
-    try:
-        await served.answer(request)  # kept
-        env.set_latency(200)
+    async with _kept_then_slow(env) as (served, request):
         poll = asyncio.create_task(served.answer(request))
         await _read_in_flight(served)
         served.gateway.restaurant_lists.invalidate()  # say, a profile changed meanwhile
         answer = await poll
-    finally:
-        env.set_latency(0)
-        await served.close()
     assert "errors" not in answer
     assert (_again(served).hits, _again(served).misses) == (0, 1)
