@@ -262,11 +262,11 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
                 _charge(context, recorded.cost, limits.max_cost)
                 context.charge = None
             if recorded is not None and context.cost_refusal is not None:
-                answer = _answer_again(context, record, recorded)  # refused below: 429
+                answer = _answer_again(record, recorded)  # refused below: 429
             elif (
                 recorded is not None and (given := await again.revalidate(recorded, record)) is None
             ):
-                answer = _answer_again(context, record, recorded)
+                answer = _answer_again(record, recorded)
                 schema.documents.used()
             elif key is None:
                 answer = await execute()
@@ -336,7 +336,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     return uncacheable(web.Response(status=status, body=raw, content_type=media, charset="utf-8"))
 
 
-def _answer_again(context: Context, record: provenance.Provenance, recorded: Recorded) -> Answer:
+def _answer_again(record: provenance.Provenance, recorded: Recorded) -> Answer:
     """This request is answered with the kept answer of an identical query, its upstream
     answers unchanged (``revalidated``); charged its cost before."""
     result = ExecutionResult(data=recorded.data, errors=None)
