@@ -122,6 +122,47 @@ async def test_a_forgotten_booking_is_remembered_by_every_worker(workers: list[S
     assert json.loads((await workers[2].get("remembered:librebooking-nyc:ref-1")) or "{}")
 
 
+class _CountingClientsLate:
+    """A worker's handle whose next count of a new client (``*``) waits until released: the
+    moment between a client's first unit and its counting among the window's clients."""
+
+    def __init__(self, store: Store) -> None:
+        self._store, self.reached, self.release = store, asyncio.Event(), asyncio.Event()
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        if key.endswith(":client:*") and amount > 0 and not self.release.is_set():
+            self.reached.set()
+            await self.release.wait()
+        return await self._store.incr(key, amount, ttl)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
+async def test_a_client_is_held_to_its_share_while_its_first_take_is_being_counted(
+    workers: list[Store],
+) -> None:
+    """A client's takes in other workers, while its first is not yet counted among the
+    clients, do not take it for the window's only client (which has no share to keep)."""
+    clock = Clock()
+    late = _CountingClientsLate(workers[0])
+    first_worker = SharedBudget(late, "resos:k", 20, clock=clock)  # type: ignore[arg-type]
+    others = [SharedBudget(s, "resos:k", 20, clock=clock) for s in workers[1:]]
+    index = int(clock.now // 60)
+    assert (await others[0].take_in(index, client="b", past_share=14))[0]  # B came first
+    first = asyncio.create_task(first_worker.take_in(index, client="a", past_share=14))
+    await late.reached.wait()
+    granted = 0
+    for n in range(19):
+        granted += (await others[n % 2].take_in(index, client="a", past_share=14))[0]
+    late.release.set()
+    assert (await first)[0]  # within its share: its own
+    # A's share is 20 // 3 = 6; past it, A takes only while the total (B's 1 among it) stays
+    # within 14. Taken for the only client, it would have had all 19 left.
+    assert granted == 14 - 1
+    assert await others[1].used(index) == 1 + granted + 1
+
+
 async def test_resos_governors_of_three_workers_spend_one_budget_fairly(
     workers: list[Store],
 ) -> None:

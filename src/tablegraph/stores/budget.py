@@ -83,8 +83,9 @@ class SharedBudget:
             mine = await self.store.incr(self._key(index, client), 1, ttl=ttl)
             if mine == 1:
                 clients = await self.store.incr(self._key(index, "*"), 1, ttl=ttl)
+                await self.store.set(self._seen(index, client), "1", ttl=ttl)
             else:
-                clients = int(await self.store.get(self._key(index, "*")) or 1)
+                clients = await self._clients(index, client)
             past = past_share is not None and mine > self.limit // (clients + 1)
             if past and await self._others(index, client, clients):
                 limit = min(limit, past_share or 0)
@@ -93,10 +94,25 @@ class SharedBudget:
             await self.store.incr(self._key(index), -1, ttl=ttl)
             if client is not None:
                 await self.store.incr(self._key(index, client), -1, ttl=ttl)
-                if mine == 1:
+                if mine == 1:  # no longer counted among the clients: say so first
+                    await self.store.delete(self._seen(index, client))
                     await self.store.incr(self._key(index, "*"), -1, ttl=ttl)
             return False, total
         return True, total
+
+    def _seen(self, index: int, client: str) -> str:
+        """Set once ``client`` is counted among window ``index``'s clients."""
+        return f"{self._key(index, client)}:seen"
+
+    async def _clients(self, index: int, client: str) -> int:
+        """The clients of window ``index``, ``client`` among them, for a take that is not the
+        client's first. That first take counts the client (``*``) after counting its unit, so
+        a take of the same client in another worker can find ``*`` without it: read before
+        the count, the mark says whether the count includes the client. (Counted meanwhile, it
+        is counted twice for this one take: stricter, never looser.)"""
+        seen = await self.store.get(self._seen(index, client))
+        counted = int(await self.store.get(self._key(index, "*")) or 0)
+        return max(counted if seen else counted + 1, 1)
 
     async def _others(self, index: int, client: str, clients: int) -> bool:
         """Whether clients other than ``client`` took units in window ``index`` (where
