@@ -160,6 +160,28 @@ async def test_get_guests_reads_one_people_page_for_many_guests_of_a_restaurant(
         assert guests[0] == await env.provider._person(guest_ids[0])
 
 
+async def test_a_people_page_is_read_each_time_and_mapped_again_only_when_changed(
+    start_server,
+) -> None:
+    async with libro_env(start_server) as env:
+        _seed_day(env, 12)
+        start, end = local_day_bounds(DAY, TZ)
+        bookings = await env.provider.list_bookings(BookingQuery(BISTRO, start, end))
+        guest_ids = [b.guest_id for b in bookings]
+        first = await env.provider.get_guests(guest_ids)
+        again = await env.provider.get_guests(guest_ids)
+        assert env.count("GET /restricted/people") == 2  # every batch reads the page
+        assert all(x is y for x, y in zip(first, again, strict=True))  # same bytes: reused
+        answers = env.provider.runtime.answers(f"{env.provider.name}.people-pages")
+        assert (answers.hits, answers.misses) == (1, 1)
+
+        assert first[0] is not None
+        env.state.people[int(first[0].native_id)].first_name = "Renamed"
+        changed = await env.provider.get_guests(guest_ids)
+        assert changed[0] is not None and changed[0].first_name == "Renamed"  # never stale
+        assert answers.misses == 2
+
+
 async def test_get_guests_reads_one_by_one_what_the_first_pages_lack(start_server) -> None:
     """Pages of 5, newest first (18476012…): two pages reach 18476003; the two oldest
     guests are read by id. Fewer than four guests are read by id straight away."""

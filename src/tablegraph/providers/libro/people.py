@@ -6,19 +6,24 @@ Libro has no people-by-ids call, and its booking list side-loads no people. But
 live at one restaurant (it learns that from their bookings), that list is read page by page
 until every id is found, a page reaches ids older than the oldest one asked, the list ends,
 or ``MAX_PAGES`` pages were read; what is left is read one id at a time, as is every id of a
-smaller group or of an unknown restaurant.
+smaller group or of an unknown restaurant. A page's people are mapped once while Libro
+answers it with the same bytes (``kit.answers``: every dashboard of a restaurant asks the same
+page).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from tablegraph.errors import GatewayError
 from tablegraph.model import Guest
 from tablegraph.providers.kit import Batch, batch_by_key
+from tablegraph.providers.kit.answers import MappedAnswers
 from tablegraph.providers.libro.api import PEOPLE, LibroApi, readable
 from tablegraph.providers.libro.directory import Directory
 from tablegraph.providers.libro.jsonapi import resources
@@ -30,6 +35,14 @@ LIST_FROM = 4
 MAX_PAGES = 2
 
 
+class PeoplePage(NamedTuple):
+    """A page of people, mapped: each person by id, the oldest id, and its row count."""
+
+    people: Mapping[str, Guest]
+    oldest: int | None
+    rows: int
+
+
 class People:
     def __init__(
         self,
@@ -38,11 +51,13 @@ class People:
         one: Callable[[str], Awaitable[Guest]],
         *,
         concurrency: int,
+        answers: Callable[[], MappedAnswers[PeoplePage]],
     ) -> None:
         self._api = api
         self._directory = directory
         self._one = one
         self._concurrency = concurrency
+        self._answers = answers
 
     async def get(self, ids: Sequence[str]) -> Batch[Guest]:
         by_home: dict[str, list[str]] = defaultdict(list)
@@ -69,17 +84,27 @@ class People:
         oldest = min(int(i) for i in wanted)
         out: dict[str, Guest] = {}
         size = self._api.page_size
+        answers = self._answers()
         for page in range(MAX_PAGES):
             params = {"restaurant-code": code, "limit": size, "offset": page * size}
-            rows = resources(await self._api.send(caller, "GET", PEOPLE, params=params))
-            for res in rows:
-                upstream = self._api.upstream
-                guest = readable("a person", upstream, partial(to_guest, upstream, res))
-                pid = guest.native_id
-                if pid in missing:
-                    missing.discard(pid)
-                    out[pid] = guest
-            ids = [int(r["id"]) for r in rows if str(r.get("id", "")).isdigit()]
-            if not missing or len(rows) < size or not ids or min(ids) <= oldest:
+            mapped = await caller.mapped(
+                PEOPLE, params=params, answers=answers, key=None, build=self._page
+            )
+            for pid in missing & mapped.people.keys():
+                out[pid] = mapped.people[pid]
+            missing -= out.keys()
+            if not missing or mapped.rows < size or mapped.oldest is None:
+                break
+            if mapped.oldest <= oldest:
                 break
         return out
+
+    def _page(self, decoded: Any) -> PeoplePage:
+        """Every person of a page (one Libro cannot read fails the page: ids are then read
+        one by one)."""
+        rows = resources(self._api.document(decoded))
+        upstream = self._api.upstream
+        people = [readable("a person", upstream, partial(to_guest, upstream, r)) for r in rows]
+        ids = [int(r["id"]) for r in rows if str(r.get("id", "")).isdigit()]
+        by_id = MappingProxyType({g.native_id: g for g in people})  # shared: read-only
+        return PeoplePage(by_id, min(ids, default=None), len(rows))

@@ -182,7 +182,11 @@ class LibroProvider(Provider):
             homes=self._cache("homes", max(HOME_TTL, ttl)),
         )
         self._people = People(
-            self._api, self._directory, self._person, concurrency=opts.max_concurrency
+            self._api,
+            self._directory,
+            self._person,
+            concurrency=opts.max_concurrency,
+            answers=lambda: self.runtime.answers(f"{self.name}.people-pages"),
         )
 
     # ---- lifecycle and auth ---------------------------------------------------------------
@@ -319,7 +323,8 @@ class LibroProvider(Provider):
         rows = await self._api.mapped_rows(
             caller, BOOKINGS, params, answers=answers, key=key, build=row
         )
-        out = [b for b, ref in rows if await self._listed_here(b, ref, code)]
+        homes: dict[str | None, str] = {}  # a page's rows nearly all name one restaurant
+        out = [b for b, ref in rows if await self._listed_here(b, ref, code, homes)]
         wanted = query.statuses
         return sorted(
             (
@@ -330,12 +335,18 @@ class LibroProvider(Provider):
             key=lambda b: (b.start, b.native_id),
         )
 
-    async def _listed_here(self, booking: Booking, ref: str | None, code: str) -> bool:
+    async def _listed_here(
+        self, booking: Booking, ref: str | None, code: str, homes: dict[str | None, str]
+    ) -> bool:
         """Whether a row of restaurant ``code``'s list is that restaurant's (its relationship
         names no other restaurant), remembering where it and its guest live. A row of
         another restaurant is left to that restaurant's list: it is not this one's to show
-        (nor, perhaps, the caller's to see)."""
-        home = (await self._directory.code_of(ref) if ref is not None else None) or code
+        (nor, perhaps, the caller's to see). ``homes``: the list's restaurant references
+        looked up so far."""
+        home = homes.get(ref)
+        if home is None:
+            found = await self._directory.code_of(ref) if ref is not None else None
+            home = homes[ref] = found or code
         if home != code:
             log.warning("%s listed booking %s of another restaurant", self.name, booking.native_id)
             return False
