@@ -17,6 +17,7 @@ from tablegraph.errors import GatewayError, InvalidInput
 from tablegraph.graphql.context import Context, Info
 from tablegraph.graphql.direct import LATER
 from tablegraph.graphql.selections import answerable, asked
+from tablegraph.graphql.views import reading_model
 
 if TYPE_CHECKING:
     from tablegraph.graphql.restaurant import Restaurant
@@ -227,20 +228,7 @@ class Guest(Node):
 
     @classmethod
     def of(cls, m: model.Guest) -> Guest:
-        return cls(
-            id=strawberry.ID(ids.encode("Guest", m.upstream, m.native_id)),
-            upstream=m.upstream,
-            first_name=m.first_name,
-            last_name=m.last_name,
-            email=m.email,
-            phone=m.phone,
-            locale=m.locale,
-            marketing_consent=m.marketing_consent,
-            visit_count=m.visit_count,
-            notes=m.notes,
-            tags=list(m.tags),
-            m=m,
-        )
+        return _lazy_guest(m)
 
 
 @strawberry.type
@@ -263,26 +251,7 @@ class Booking(Node):
 
     @classmethod
     def of(cls, m: model.Booking) -> Booking:
-        return cls(
-            id=strawberry.ID(ids.encode("Booking", m.upstream, m.native_id)),
-            reference=m.reference,
-            upstream=m.upstream,
-            status=m.status,
-            provider_status=m.provider_status,
-            start=m.start,
-            end=m.end,
-            party_size=m.party_size,
-            tables=list(m.tables),
-            notes=m.notes,
-            tags=list(m.tags),
-            source=m.source,
-            created_at=m.created_at,
-            updated_at=m.updated_at,
-            area=Area(id=m.area.native_id, name=m.area.name, localized_names=[])
-            if m.area
-            else None,
-            m=m,
-        )
+        return _lazy_booking(m)
 
     @strawberry.field
     def guest(self, info: Info) -> Guest | None:
@@ -457,3 +426,26 @@ class Upstream:
     @strawberry.field(description="Operator details (admin scope).")
     def details(self, info: Info) -> JSON | None:
         return info.context.read_late(info, lambda: JSON(self.read_details()))
+
+
+def _tags(m: model.Booking | model.Guest) -> list[str]:
+    return list(m.tags)
+
+
+def _global_id(type_: str) -> Callable[[model.Booking | model.Guest], strawberry.ID]:
+    return lambda m: strawberry.ID(ids.encode(type_, m.upstream, m.native_id))
+
+
+def _area(m: model.Booking) -> Area | None:
+    return Area(id=m.area.native_id, name=m.area.name, localized_names=[]) if m.area else None
+
+
+_lazy_guest = reading_model(Guest, model.Guest, id=_global_id("Guest"), tags=_tags)
+_lazy_booking = reading_model(
+    Booking,
+    model.Booking,
+    id=_global_id("Booking"),
+    tables=lambda m: list(m.tables),
+    tags=_tags,
+    area=_area,
+)
