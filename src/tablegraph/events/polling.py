@@ -8,7 +8,9 @@ previous list, and feeds every booking that differs (one that left the list is r
 gone means deleted, which is how LibreBooking cancels) to the feed (which diffs and publishes,
 ``source: POLL``). The first list is the baseline: it reports nothing. Polls are background
 calls (``tablegraph.background``): an upstream with a request budget serves them after every
-request a client is waiting for. A failed poll is logged and retried at the next interval.
+request a client is waiting for. A failed poll is logged and retried at the next interval;
+a comparison that fails half-way (a booking that left the list cannot be read) leaves what it
+has not told to the next poll, which tells it once.
 
 Across workers sharing a store, a lease makes one poller per restaurant in all: a worker with
 subscribers takes ``poll-lease:<upstream>:<restaurant>`` (``set_if_absent`` with a TTL of
@@ -119,25 +121,49 @@ class Pollers:
         return {b.native_id: b for b in found}
 
     async def _compare(
-        self, provider: Provider, previous: dict[str, Booking], current: dict[str, Booking]
+        self, provider: Provider, told: dict[str, Booking], current: dict[str, Booking]
     ) -> None:
+        """Tell the feed what changed from the listing ``told`` to ``current``, bringing
+        ``told`` up to date as each change is told: when this fails half-way (a booking that
+        left the list cannot be read, the bus is down), the next poll tells what is left,
+        once. A booking that left the list and could not be read stays to be read again."""
         for native_id, booking in current.items():
-            before = previous.get(native_id)
+            before = told.get(native_id)
             if before != booking:
                 await self._feed.seen(before, booking, EventSource.POLL)
-        gone = [native_id for native_id in previous if native_id not in current]
+                told[native_id] = booking
+        gone = [native_id for native_id in told if native_id not in current]
         if not gone:
             return
         # Moved out of the window, or deleted (LibreBooking deletes what it cancels).
         with background.calls():
             found = await provider.get_bookings(gone)
         for native_id, now in zip(gone, found, strict=True):
-            before = previous[native_id]
+            before = told[native_id]
             if isinstance(now, Booking):
                 await self._feed.seen(before, now, EventSource.POLL)
             elif now is None:
                 deleted = replace(before, status=BookingStatus.CANCELLED, provider_status="deleted")
                 await self._feed.seen(before, deleted, EventSource.POLL)
+            else:  # not read this time (an error in its place): read again next poll
+                continue
+            del told[native_id]
+
+    async def _told(
+        self,
+        provider: Provider,
+        stream: Stream,
+        told: dict[str, Booking],
+        current: dict[str, Booking],
+    ) -> None:
+        """``_compare``, which never ends the poller: one stopped on an error would keep its
+        lease, and nobody would poll the restaurant while it did."""
+        try:
+            await self._compare(provider, told, current)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("poll of %s/%s: changes left to tell: %s", stream[0], stream[1], exc)
 
     async def _run(self, provider: Provider, stream: Stream) -> None:
         if self._store is None:
@@ -214,10 +240,12 @@ class Pollers:
                 log.warning("poll of %s/%s failed: %s", stream[0], stream[1], exc)
             else:
                 self.polls[stream] = self.polls.get(stream, 0) + 1
-                if previous is not None:
-                    await self._compare(provider, previous, current)
-                previous = current
-                await self._hand_over(stream, current)
+                if previous is None:
+                    previous = current
+                else:
+                    previous = dict(previous)
+                    await self._told(provider, stream, previous, current)
+                await self._hand_over(stream, previous)
             await asyncio.sleep(interval)
 
 
