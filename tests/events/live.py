@@ -18,6 +18,7 @@ from tablegraph.auth.config import AuthSettings, ClientConfig
 from tablegraph.auth.identity import Tenancy
 from tablegraph.auth.keys import hash_key
 from tablegraph.auth.scopes import ALL_SCOPES, Scope
+from tablegraph.events.model import BookingEvent
 from tablegraph.gateway import Gateway
 from tablegraph.settings import GatewaySettings, UpstreamConfig
 from tablegraph.simulators.common import serve
@@ -192,3 +193,14 @@ class SseSubscriber:
 
 async def events_of(sub: WsSubscriber | SseSubscriber, n: int) -> list[dict[str, Any]]:
     return [await sub.event() for _ in range(n)]
+
+
+class RecordingBus:
+    """A bus that keeps what is published (for tests of the feed's side of it)."""
+
+    def __init__(self) -> None:
+        self.events: list[BookingEvent] = []
+
+    async def publish(self, event: BookingEvent) -> bool:
+        self.events.append(event)
+        return True

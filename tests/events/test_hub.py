@@ -19,6 +19,8 @@ from tablegraph.events.hub import (
 from tablegraph.events.model import EventKind, EventSource, diff
 from tablegraph.model import Booking, BookingStatus
 
+from .live import RecordingBus
+
 AT = datetime(2026, 6, 10, 19, 0, tzinfo=UTC)
 STREAM = ("up", "r1")
 
@@ -189,22 +191,11 @@ async def test_graphql_reports_a_slow_subscriber_with_its_code() -> None:
     await results.aclose()
 
 
-class _Recorded:
-    """A bus that keeps what is published (the feed's side of it is under test)."""
-
-    def __init__(self) -> None:
-        self.events: list[object] = []
-
-    async def publish(self, event: object) -> bool:
-        self.events.append(event)
-        return True
-
-
 async def test_a_write_without_a_read_publishes_against_what_the_feed_last_saw() -> None:
     """A cancel that read nothing first (``BookingFeed.wrote_unread``): against a state seen
     before, the real change once and nothing on a repeat; a booking never seen is announced
     as what it is now (cancelled)."""
-    bus = _Recorded()
+    bus = RecordingBus()
     feed = BookingFeed(bus, now=lambda: AT)  # type: ignore[arg-type]
     confirmed = _booking(1)
     cancelled = replace(confirmed, status=BookingStatus.CANCELLED, provider_status="cancelled")

@@ -10,13 +10,12 @@ from typing import Any
 
 from tablegraph.errors import UpstreamUnavailable
 from tablegraph.events.feeds import BookingFeed
-from tablegraph.events.model import BookingEvent
 from tablegraph.events.polling import Pollers
 from tablegraph.model import Booking, BookingQuery, BookingStatus
 from tablegraph.providers.base import Provider
 from tablegraph.settings import EventSettings, UpstreamConfig
 
-from .live import until
+from .live import RecordingBus, until
 
 STREAM = ("up", "r1")
 START = datetime(2030, 5, 1, 19, tzinfo=UTC)
@@ -59,17 +58,8 @@ class Listed(Provider):
         return [None for _ in ids]  # deleted, as LibreBooking deletes what it cancels
 
 
-class Recording:
-    def __init__(self) -> None:
-        self.events: list[BookingEvent] = []
-
-    async def publish(self, event: BookingEvent) -> bool:
-        self.events.append(event)
-        return True
-
-
 async def test_a_poll_whose_comparison_fails_is_followed_by_one_telling_the_rest_once() -> None:
-    provider, bus = Listed(), Recording()
+    provider, bus = Listed(), RecordingBus()
     pollers = Pollers(
         {"up": provider},
         BookingFeed(bus),  # type: ignore[arg-type]
