@@ -32,7 +32,7 @@ from graphql.error import GraphQLSyntaxError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 
-from tablegraph import deadline, inputs, logs, otel, provenance, requester, tracing
+from tablegraph import deadline, inputs, logs, otel, provenance, requester, tracing, wanted
 from tablegraph.auth import redact
 from tablegraph.auth.authenticate import Authenticator, MissingCredentials
 from tablegraph.auth.connect import ConnectGuard
@@ -237,7 +237,7 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         given: dict[Any, Any] | None = None
 
         async def execute() -> Answer:
-            with inputs.recording(given) as read:
+            with inputs.recording(given) as read, wanted.reading():
                 result = await schema.execute(
                     query,
                     variable_values=variables,

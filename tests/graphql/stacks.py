@@ -90,15 +90,21 @@ class Stack:
 
 
 async def start_stack(
-    kind: str, start_server: Callable[..., Any], **settings: Any
+    kind: str,
+    start_server: Callable[..., Any],
+    *,
+    middlewares: tuple[Any, ...] = (),
+    **settings: Any,
 ) -> tuple[Stack, Any]:
     """The simulator and a gateway over its first upstream; returns the stack and a closer.
 
-    ``settings`` go to the gateway's ``GatewaySettings`` (a ``store``, say)."""
+    ``middlewares`` go in front of the simulator's own; ``settings`` to the gateway's
+    ``GatewaySettings`` (a ``store``, say)."""
     module = simulator_module(kind)
     harness = harness_of(kind)
     options = {**getattr(module, "DEMO_OPTIONS", {}), **harness.unlimited}
     app = module.create_app(7, **options)
+    app.middlewares[:0] = middlewares
     url = await start_server(app)
     config = module.demo_upstreams(url)[0]
     config = replace(config, options={**config.options, **harness.unlimited_upstream})

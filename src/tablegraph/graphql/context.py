@@ -133,7 +133,7 @@ class Context:
     charge: Callable[[int], None] | None = None
     cost_refusal: Exception | None = None
     #: Field names asked under each field (``selections.asked``), per request.
-    asked: dict[tuple[int, ...], frozenset[str]] = field(default_factory=dict)
+    asked: dict[tuple[Any, ...], frozenset[str]] = field(default_factory=dict)
     #: GraphQL objects built once per request and shared by every field that returns them
     #: (a day's bookings all name one restaurant).
     views: dict[Hashable, Any] = field(default_factory=dict)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from tablegraph import model
+from tablegraph import model, wanted
 from tablegraph.errors import GatewayError, NotFound, NotSupported, PolicyViolation
 from tablegraph.graphql import validate
 from tablegraph.graphql.context import Info, UpstreamLoader
+from tablegraph.graphql.selections import asked
 from tablegraph.graphql.types import Booking, Connection, Notice, Review, Slot, paginate
 from tablegraph.timeutil import zone
 
@@ -121,10 +122,18 @@ async def bookings_for(
         end=window[1],
         statuses=frozenset(statuses) if statuses else None,
     )
-    found = await info.context.once(
-        ("bookings", restaurant.upstream, query),
-        lambda: gateway.booking_list(restaurant.upstream, query),
-    )
+    with wanted.guests(_asks_guests(info)):
+        found = await info.context.once(
+            ("bookings", restaurant.upstream, query),
+            lambda: gateway.booking_list(restaurant.upstream, query),
+        )
     for b in found:
         info.context.prime_booking(b)
     return paginate([Booking.of(b) for b in found], limit, after)
+
+
+def _asks_guests(info: Info) -> bool:
+    """Whether the query asks the listed bookings' guests (``Booking.guest`` reads a guest
+    whatever it is asked of it, unless the list's preview answers)."""
+    raw, memo = info._raw_info, info.context.asked
+    return any("guest" in asked(raw, memo, path) for path in (("nodes",), ("edges", "node")))

@@ -8,6 +8,7 @@ are ignored: a skipped field counts as asked, which costs a read, never a wrong 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -25,38 +26,42 @@ from strawberry.utils.str_converters import to_camel_case
 ALWAYS = frozenset({"id", "upstream", "__typename"})
 
 
-Memo = dict[tuple[int, ...], frozenset[str]]
+Memo = dict[tuple[Any, ...], frozenset[str]]
 
 
-def asked(raw: GraphQLResolveInfo[Any], memo: Memo) -> frozenset[str]:
-    """The field names selected under the field ``raw`` resolves (``memo``: per request)."""
-    key = tuple(map(id, raw.field_nodes))
+def asked(raw: GraphQLResolveInfo[Any], memo: Memo, path: tuple[str, ...] = ()) -> frozenset[str]:
+    """The field names selected under the field ``raw`` resolves (``memo``: per request), or
+    under ``path`` below it (``("nodes", "guest")``: each name a field of the one before)."""
+    key = (*map(id, raw.field_nodes), *path)
     found = memo.get(key)
     if found is None:
-        names: set[str] = set()
-        for node in raw.field_nodes:
-            if node.selection_set is not None:
-                _collect(node.selection_set, raw.fragments, names, set())
+        sets = [n.selection_set for n in raw.field_nodes if n.selection_set is not None]
+        for name in path:
+            sets = [
+                f.selection_set
+                for s in sets
+                for f in _fields(s, raw.fragments, set())
+                if f.name.value == name and f.selection_set is not None
+            ]
+        names = {f.name.value for s in sets for f in _fields(s, raw.fragments, set())}
         found = memo[key] = frozenset(names)
     return found
 
 
-def _collect(
-    selections: SelectionSetNode,
-    fragments: dict[str, FragmentDefinitionNode],
-    into: set[str],
-    seen: set[str],
-) -> None:
+def _fields(
+    selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
+) -> Iterator[FieldNode]:
+    """The fields of a selection set, those of its fragments included."""
     for node in selections.selections:
         if isinstance(node, FieldNode):
-            into.add(node.name.value)
+            yield node
         elif isinstance(node, InlineFragmentNode):
-            _collect(node.selection_set, fragments, into, seen)
+            yield from _fields(node.selection_set, fragments, seen)
         elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
             seen.add(node.name.value)
             fragment = fragments.get(node.name.value)
             if fragment is not None:
-                _collect(fragment.selection_set, fragments, into, seen)
+                yield from _fields(fragment.selection_set, fragments, seen)
 
 
 @cache

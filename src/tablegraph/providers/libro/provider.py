@@ -50,7 +50,7 @@ from datetime import date
 from functools import partial
 from typing import Any, TypeVar
 
-from tablegraph import prefetch
+from tablegraph import prefetch, wanted
 from tablegraph.errors import GatewayError, NotFound, NotSupported
 from tablegraph.model import (
     Booking,
@@ -318,6 +318,9 @@ class LibroProvider(Provider):
             mapped = partial(to_booking, self.name, res, restaurant, included)
             return self._read("a booking", mapped), related_id(res, "restaurant")
 
+        listing = (code, query.start, query.end)
+        if wanted.guests_wanted():
+            self._people.read_ahead(code, listing)  # beside the list: it does not need it
         caller = await self._api.route(code)
         key = (restaurant.native_id, restaurant.timezone)
         rows = await self._api.mapped_rows(
@@ -325,12 +328,13 @@ class LibroProvider(Provider):
         )
         homes: dict[str | None, str] = {}  # a page's rows nearly all name one restaurant
         out = [b for b, ref in rows if await self._listed_here(b, ref, code, homes)]
-        wanted = query.statuses
+        self._people.listed(listing, out)
+        statuses = query.statuses
         return sorted(
             (
                 b
                 for b in out
-                if query.start <= b.start < query.end and (wanted is None or b.status in wanted)
+                if query.start <= b.start < query.end and (statuses is None or b.status in statuses)
             ),
             key=lambda b: (b.start, b.native_id),
         )
