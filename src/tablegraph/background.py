@@ -8,19 +8,15 @@ that task starts (a context variable).
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
+
+from tablegraph import scoped
 
 _background: contextvars.ContextVar[bool] = contextvars.ContextVar("background", default=False)
 
 
-@contextmanager
-def calls() -> Iterator[None]:
-    token = _background.set(True)
-    try:
-        yield
-    finally:
-        _background.reset(token)
+def calls() -> AbstractContextManager[bool]:
+    return scoped.setting(_background, True)
 
 
 def active() -> bool:

@@ -10,9 +10,10 @@ tests) sees ``None``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
+
+from tablegraph import scoped
 
 _client: ContextVar[str | None] = ContextVar("tablegraph_requester", default=None)
 
@@ -22,11 +23,6 @@ def current() -> str | None:
     return _client.get()
 
 
-@contextmanager
-def acting_for(client: str) -> Iterator[None]:
+def acting_for(client: str) -> AbstractContextManager[str | None]:
     """Upstream calls made in this block (and in tasks it starts) are ``client``'s."""
-    token = _client.set(client)
-    try:
-        yield
-    finally:
-        _client.reset(token)
+    return scoped.setting(_client, client)

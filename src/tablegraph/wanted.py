@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Callable, Coroutine, Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
+
+from tablegraph import scoped
 
 _guests: contextvars.ContextVar[bool] = contextvars.ContextVar("guests_wanted", default=False)
 _ahead: contextvars.ContextVar[dict[Hashable, asyncio.Task[Any]] | None] = contextvars.ContextVar(
@@ -26,14 +28,9 @@ _ahead: contextvars.ContextVar[dict[Hashable, asyncio.Task[Any]] | None] = conte
 )
 
 
-@contextmanager
-def guests(wanted: bool) -> Iterator[None]:
+def guests(wanted: bool) -> AbstractContextManager[bool]:
     """Reads inside are for a query that will (``wanted``) read the listed bookings' guests."""
-    token = _guests.set(wanted)
-    try:
-        yield
-    finally:
-        _guests.reset(token)
+    return scoped.setting(_guests, wanted)
 
 
 def guests_wanted() -> bool:
@@ -44,14 +41,13 @@ def guests_wanted() -> bool:
 def reading() -> Iterator[None]:
     """One request's execution: reads started ahead inside are its own."""
     started: dict[Hashable, asyncio.Task[Any]] = {}
-    token = _ahead.set(started)
-    try:
-        yield
-    finally:
-        _ahead.reset(token)
-        for task in started.values():  # never taken: the query did not ask after all
-            task.cancel()
-        started.clear()
+    with scoped.setting(_ahead, started):
+        try:
+            yield
+        finally:
+            for task in started.values():  # never taken: the query did not ask after all
+                task.cancel()
+            started.clear()
 
 
 def ahead(key: Hashable, read: Callable[[], Coroutine[Any, Any, Any]]) -> None:
