@@ -33,6 +33,11 @@ DASHBOARD_BOOKINGS = 50
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 INTERVALS = web.AppKey("bench_intervals", list)
+#: Shared by every simulator: while ``on``, each API request as it came (method, URL,
+#: headers) — the reads one query of a gateway makes, for the bench to send them itself.
+CAPTURE = web.AppKey("bench_capture", dict)
+#: Headers of a captured request that belong to its connection, not to the request.
+_CONNECTION_HEADERS = frozenset({"host", "content-length", "connection", "accept-encoding"})
 
 
 @web.middleware
@@ -40,6 +45,12 @@ async def _record(request: web.Request, handler: _Handler) -> web.StreamResponse
     """Record (start, end, "METHOD path") of every API request, latency included."""
     if request.path.startswith("/_sim/") or request.path == "/openapi.json":
         return await handler(request)
+    capture = request.app[CAPTURE]
+    if capture["on"]:
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _CONNECTION_HEADERS}
+        capture["requests"].append(
+            {"method": request.method, "url": str(request.url), "headers": headers}
+        )
     started = time.perf_counter()
     try:
         return await handler(request)
@@ -78,6 +89,8 @@ class Env:
     restaurants: list[str] = field(default_factory=list)
     #: A restaurant, date and start with free tables (book).
     book_target: tuple[str, datetime] | None = None
+    #: Requests captured while ``on`` (``CAPTURE``, shared by every simulator).
+    capture: dict[str, Any] = field(default_factory=lambda: {"on": False, "requests": []})
 
     @property
     def configs(self) -> tuple[UpstreamConfig, ...]:
@@ -116,12 +129,14 @@ async def start_env(
     on each dashboard day (setting them up is slow at LibreBooking: its slot grid is per table)."""
     upstreams: dict[str, Upstream] = {}
     runners: list[web.AppRunner] = []
+    capture: dict[str, Any] = {"on": False, "requests": []}
     for kind in KINDS:
         module = simulator_module(kind)
         harness = harness_of(kind)
         options = {**getattr(module, "DEMO_OPTIONS", {}), **harness.unlimited}
         app = module.create_app(seed, **options)
         app[INTERVALS] = []
+        app[CAPTURE] = capture
         app.middlewares.insert(0, _record)
         runner, url = await serve(app, port=port(kind))
         runners.append(runner)
@@ -130,7 +145,7 @@ async def start_env(
             for c in module.demo_upstreams(url)
         ]
         upstreams[kind] = Upstream(kind, app, url, configs)
-    env = Env(upstreams, runners)
+    env = Env(upstreams, runners, capture=capture)
     await _prepare(env, bookings)
     env.reset_counts()
     return env

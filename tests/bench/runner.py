@@ -24,6 +24,7 @@ load, and peak RSS (``VmHWM``, the largest process and the sum). Writes
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import math
@@ -41,6 +42,8 @@ import urllib.request
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 from tablegraph import ids
 from tablegraph.providers import KINDS
@@ -79,11 +82,13 @@ PEER_DEDUPE = "peer-dedupe"
 PEERS = {PEER: False, PEER_DEDUPE: True}
 #: The workloads the peer serves (``peer.DASHBOARD_ONE``, ``peer.DASHBOARD``).
 PEER_WORKLOADS = ("dashboard_one", "dashboard")
-#: No gateway: the upstream request a workload cannot do without, sent by wrk itself at the
-#: same concurrency — the *measured* critical-path floor (the configured latency plus what
-#: the simulator spends answering). Only where that is one request: dashboard_one's list.
+#: No gateway: the upstream requests a workload cannot do without, sent straight to the
+#: simulators at the same concurrency — the *measured* critical-path floor (the configured
+#: latency plus what the simulators spend answering). dashboard_one's one list by wrk itself;
+#: the four-provider dashboard's reads, all at once per query as the gateway sends them
+#: (captured from a tablegraph gateway's query), by a small asyncio client (``replay``).
 DIRECT = "upstream-direct"
-DIRECT_WORKLOADS = ("dashboard_one",)
+DIRECT_WORKLOADS = ("dashboard_one", "dashboard")
 
 
 def _get(url: str, data: bytes | None = None) -> Any:
@@ -403,30 +408,142 @@ def direct_request(env: dict[str, Any], vardvik_url: str) -> tuple[str, str]:
 
 
 def _direct(
-    control: str, direct: tuple[str, str], args: argparse.Namespace, round_: int
+    control: str,
+    direct: tuple[str, str],
+    reads: list[dict[str, Any]] | None,
+    args: argparse.Namespace,
+    round_: int,
 ) -> list[dict[str, Any]]:
-    """The measured floor: the upstream request alone, at every concurrency."""
+    """The measured floor: the upstream requests alone, at every concurrency —
+    dashboard_one's one (wrk), the dashboard's ``reads`` all at once (``replay``)."""
     points = []
-    for c in args.concurrency:
-        _drain(control)
-        got = _wrk(direct[0], [], c, args.duration, direct_authorization=direct[1])
-        got.update(
-            system=DIRECT,
-            workers=0,
-            round=round_,
-            workload="dashboard_one",
-            concurrency=c,
-            upstream_requests=1,
-            upstream_per_query=1.0,
-            rows=0,
-            cpu_ms_per_query=float("nan"),
-            served=None,
-            peak_rss_mb=float("nan"),
-            total_rss_mb=float("nan"),
-        )
-        print(json.dumps(got), flush=True)
-        points.append(got)
+    for name in DIRECT_WORKLOADS:
+        if name not in args.workloads or (name == "dashboard" and not reads):
+            continue
+        for c in args.concurrency:
+            _drain(control)
+            if name == "dashboard":
+                assert reads is not None
+                got = asyncio.run(replay(reads, c, args.duration))
+            else:
+                got = _wrk(direct[0], [], c, args.duration, direct_authorization=direct[1])
+            sent = len(reads) if name == "dashboard" and reads else 1
+            got.update(
+                system=DIRECT,
+                workers=0,
+                round=round_,
+                workload=name,
+                concurrency=c,
+                upstream_requests=sent,
+                upstream_per_query=float(sent),
+                rows=0,
+                cpu_ms_per_query=float("nan"),
+                served=None,
+                peak_rss_mb=float("nan"),
+                total_rss_mb=float("nan"),
+            )
+            print(json.dumps(got), flush=True)
+            points.append(got)
     return points
+
+
+def captured_reads(control: str, url: str, body: bytes) -> list[dict[str, Any]]:
+    """The upstream requests one query makes through a warm gateway at ``url``, as they came."""
+    _get(control + "/capture", b"{}")
+    answer = _get(url, body)
+    if "errors" in answer:
+        raise RuntimeError(f"errors: {answer['errors']}")
+    reads: list[dict[str, Any]] = _get(control + "/capture")
+    return reads
+
+
+async def replay(
+    reads: list[dict[str, Any]], concurrency: int, duration: float, limit: int | None = None
+) -> dict[str, Any]:
+    """``reads`` sent all at once per query by ``concurrency`` clients for ``duration``
+    seconds (or ``limit`` queries): a query's latency is its slowest read's. The figures
+    ``_wrk`` reports."""
+    latencies: list[float] = []
+    bad = errors = 0
+    stop = time.monotonic() + duration
+    left = math.inf if limit is None else limit
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(read: dict[str, Any]) -> int:
+            async with session.request(read["method"], read["url"], headers=read["headers"]) as r:
+                await r.read()
+                return r.status
+
+        async def client() -> None:
+            nonlocal bad, errors, left
+            while time.monotonic() < stop and left > 0:
+                left -= 1
+                started = time.perf_counter()
+                try:
+                    statuses = await asyncio.gather(*(one(r) for r in reads))
+                except (aiohttp.ClientError, OSError):
+                    errors += 1
+                    continue
+                latencies.append(time.perf_counter() - started)
+                bad += any(s >= 400 for s in statuses)
+
+        began = time.monotonic()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        spent = time.monotonic() - began
+    ordered = sorted(latencies) or [float("nan")]
+
+    def at(q: float) -> float:
+        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {
+        "requests": len(latencies),
+        "duration_s": round(spent, 3),
+        "rps": round(len(latencies) / spent, 1),
+        "p50_ms": round(at(0.50), 2),
+        "p95_ms": round(at(0.95), 2),
+        "p99_ms": round(at(0.99), 2),
+        "socket_errors": errors,
+        "bad_responses": bad,
+    }
+
+
+def _dashboard_reads(
+    control: str, base: int, body: bytes, urls: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The upstream reads of one four-provider dashboard through a warm tablegraph gateway
+    (started for it): what ``DIRECT`` sends for that workload."""
+    gateway, health = _start("tablegraph-unshared", 1, None, base)
+    url = f"http://127.0.0.1:{base + GATEWAY_OFFSET}/graphql"
+    try:
+        _wait(health, gateway)
+        for _ in range(3):  # past the first queries' token, directory and session reads
+            _get(url, body)
+        reads = captured_reads(control, url, body)
+    finally:
+        _stop(gateway)
+    return signed_in(reads, urls)
+
+
+#: LibreBooking's session headers (its API document's ``X-Booked-SessionToken``/``UserId``).
+_SESSION = ("x-booked-sessiontoken", "x-booked-userid")
+
+
+def signed_in(reads: list[dict[str, Any]], urls: dict[str, str]) -> list[dict[str, Any]]:
+    """``reads`` with a LibreBooking session of their own: the gateway that made them signed
+    its session out when it stopped (the other credentials outlive it)."""
+    fresh = peer.credentials(urls)
+    session = {
+        "X-Booked-SessionToken": fresh["LIBREBOOKING_SESSION"],
+        "X-Booked-UserId": fresh["LIBREBOOKING_USER"],
+    }
+    out = []
+    for read in reads:
+        headers = read["headers"]
+        if any(k.lower() in _SESSION for k in headers):
+            headers = {k: v for k, v in headers.items() if k.lower() not in _SESSION} | session
+        out.append({**read, "headers": headers})
+    return out
 
 
 def _start(
@@ -481,6 +598,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         url = f"http://127.0.0.1:{base + GATEWAY_OFFSET}/graphql"
         metrics = f"http://127.0.0.1:{base + GATEWAY_OFFSET}/metrics"
         direct = direct_request(env, vardvik)
+        reads = None
+        if DIRECT in args.systems and "dashboard" in args.workloads:
+            body = files["dashboard"][0].read_bytes()
+            reads = _dashboard_reads(control, base, body, env["urls"])
         for round_ in range(args.rounds):
             for workers in args.workers:
                 for system in args.systems:
@@ -491,7 +612,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         if workers == args.workers[0] and set(DIRECT_WORKLOADS) & set(
                             args.workloads
                         ):
-                            results += _direct(control, direct, args, round_)
+                            results += _direct(control, direct, reads, args, round_)
                         continue
                     names = [
                         n for n in args.workloads if system not in PEERS or n in PEER_WORKLOADS

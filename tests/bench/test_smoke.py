@@ -371,3 +371,33 @@ async def test_bookings_by_id_read_in_flight_are_shared_until_a_change(env: Env)
     assert shared == one, (dict(shared), dict(one))
     assert after_change["vardvik"] == 2 * one["vardvik"], dict(after_change)
     assert after_change["resos"] == one["resos"], dict(after_change)
+
+
+async def test_the_dashboards_floor_replays_the_reads_the_gateway_made(env: Env) -> None:
+    """``upstream-direct`` on the four-provider dashboard sends the reads a gateway's query
+    made, as they came (with a session of its own where the gateway's ended), all at once:
+    the minimum's reads, one to each provider or more, each answered."""
+    from tests.bench.runner import replay, signed_in
+
+    runner, http = await _gateway(env)
+    try:
+        env.capture["requests"].clear()
+        env.capture["on"] = True
+        await _post(http, workloads.dashboard(env))
+    finally:
+        env.capture["on"] = False
+        await http.aclose()
+        await runner.cleanup()
+    captured = list(env.capture["requests"])
+    assert len(captured) == sum(MINIMUM["dashboard"].values())
+    urls = {k: u.url for k, u in env.upstreams.items()}
+    # The gateway signed LibreBooking's session out when it closed: the floor signs in.
+    reads = await asyncio.to_thread(signed_in, captured, urls)
+    assert {r["url"].split("/")[2] for r in reads} == {
+        u.url.split("/")[2] for u in env.upstreams.values()
+    }
+    env.reset_counts()
+    got = await replay(reads, concurrency=2, duration=30, limit=4)
+    assert (got["requests"], got["bad_responses"], got["socket_errors"]) == (4, 0, 0)
+    assert sum(env.counts().values()) == 4 * len(reads)
+    assert 0 < got["p50_ms"] <= got["p99_ms"]

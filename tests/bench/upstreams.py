@@ -2,7 +2,8 @@
 
 Simulator ``i`` (in ``providers.KINDS`` order) listens on ``P + i``; a control server on ``P + 9``
 answers ``GET /env`` (the workloads' ids and dates), ``GET /counts`` (API requests per kind),
-``POST /reset`` and ``POST /release`` (cancels the book workload's leftovers). Latency is
+``POST /reset``, ``POST /release`` (cancels the book workload's leftovers) and ``POST`` then
+``GET /capture`` (the API requests made in between, as they came). Latency is
 switched on after the data is in. Loopback only; SIGTERM stops it.
 """
 
@@ -57,8 +58,19 @@ def control_app(env: Env) -> web.Application:
             r.status, r.updated_at = "cancelled", state.now()
         return web.json_response({"cancelled": len(left)})
 
+    async def capture(request: web.Request) -> web.Response:
+        """``POST``: capture API requests from now on; ``GET``: stop, and those captured."""
+        if request.method == "POST":
+            env.capture["requests"].clear()
+            env.capture["on"] = True
+            return web.json_response({})
+        env.capture["on"] = False
+        return web.json_response(env.capture["requests"])
+
     app = web.Application()
     app.router.add_get("/env", describe)
+    app.router.add_post("/capture", capture)
+    app.router.add_get("/capture", capture)
     app.router.add_get("/counts", counts)
     app.router.add_post("/reset", reset)
     app.router.add_post("/release", release)
