@@ -242,8 +242,7 @@ class Pollers:
                 self.polls[stream] = self.polls.get(stream, 0) + 1
                 if previous is None:
                     previous = current
-                else:
-                    previous = dict(previous)
+                else:  # brought up to date in place (this poller's own listing)
                     await self._told(provider, stream, previous, current)
                 await self._hand_over(stream, previous)
             await asyncio.sleep(interval)

@@ -113,9 +113,8 @@ class People:
             for pid in missing & mapped.people.keys():
                 out[pid] = mapped.people[pid]
             missing -= out.keys()
-            if not missing or mapped.rows < self._api.page_size or mapped.oldest is None:
-                break
-            if mapped.oldest <= oldest:
+            short = mapped.rows < self._api.page_size
+            if not missing or short or mapped.oldest is None or mapped.oldest <= oldest:
                 break
         return out
 
